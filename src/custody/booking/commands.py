@@ -1,0 +1,68 @@
+"""What the booking desk submits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field, field_validator
+
+from custody.domain.divisions import parse_division
+from custody.domain.inputs import AwareTime, OffenseIn, Strict
+
+
+def agency_division(value: str) -> str:
+    division = parse_division(value)
+    if division.level.value not in ("county", "place", "state"):
+        raise ValueError("name the state, county or place whose government runs the agency")
+    return division.id
+
+
+class PersonIn(Strict):
+    last_name: str = Field(min_length=1)
+    first_name: str = Field(min_length=1)
+    middle_name: str | None = None
+    date_of_birth: date
+    aliases: list[str] = Field(default_factory=list)
+    identifiers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Identifier type to value, e.g. {'fbi': '123456AB1', 'sid': 'IL1234567'}",
+    )
+    outstanding_criminal_warrant: bool = False
+    gang_database: bool = False
+    registered_sex_offender: bool = False
+    watchlist_match: bool = False
+    prior_removal_and_reentry: bool = False
+    final_removal_order: bool = False
+
+    @field_validator("identifiers")
+    @classmethod
+    def _identifier_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not key.isidentifier() or not item.strip():
+                raise ValueError(f"identifier '{key}' needs a short type name and a value")
+        return {k.lower(): v.strip() for k, v in value.items()}
+
+
+class BookingIn(Strict):
+    agency: str = Field(description="OCD division of the government running the booking agency")
+    agency_kind: str | None = Field(None, pattern="^(jail|police|prison)$")
+    booking_number: str = Field(min_length=1, max_length=64)
+    booked_at: AwareTime
+    person: PersonIn
+    charges: list[OffenseIn] = Field(min_length=1)
+    convictions: list[OffenseIn] = Field(default_factory=list, description="Prior convictions on record")
+
+    _agency = field_validator("agency")(agency_division)
+
+
+class MoveIn(Strict):
+    to_agency: str
+    agency_kind: str | None = Field(None, pattern="^(jail|police|prison)$")
+    at: AwareTime
+
+    _agency = field_validator("to_agency")(agency_division)
+
+
+class ScheduleIn(Strict):
+    planned_at: AwareTime
+    at: AwareTime | None = None

@@ -1,0 +1,142 @@
+"""Booking an arrest and moving the person between local agencies."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from custody.booking.commands import BookingIn, MoveIn
+from custody.booking.model import CUSTODY, CustodyState
+from custody.domain.divisions import parse_division
+from custody.domain.errors import Conflict, InvalidInput, NotFound
+from custody.domain.events import Event
+from custody.identity import service as identity
+from custody.law.contract import DEFAULT_AGENCY_KIND
+from custody.store.models import BookingIdentifierRow, BookingRow, FingerprintImageRow
+from custody.store.unit import Unit, new_id
+
+# A booking time more than this far ahead of the clock is a typing error, not a booking.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FingerprintImage:
+    position: int
+    filename: str
+    data: bytes
+
+
+def get(unit: Unit, booking_id: str) -> BookingRow:
+    row = unit.session.get(BookingRow, booking_id)
+    if row is None:
+        raise NotFound(f"no booking '{booking_id}'; list bookings with `custody bookings` or GET /bookings")
+    return row
+
+
+def agency_kind(division_id: str, given: str | None) -> str:
+    return given or DEFAULT_AGENCY_KIND[parse_division(division_id).level]
+
+
+def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | None = None) -> BookingRow:
+    now = unit.clock.now()
+    if submission.booked_at > now + CLOCK_SKEW:
+        raise InvalidInput(f"booked_at {submission.booked_at.isoformat()} is in the future; check the date")
+    if submission.person.date_of_birth >= submission.booked_at.date():
+        raise InvalidInput("person.date_of_birth is not before the booking date; check the date of birth")
+    if submission.booked_at.year - submission.person.date_of_birth.year > 130:
+        raise InvalidInput("person.date_of_birth makes the person over 130 years old; check the date of birth")
+    duplicate = unit.session.scalar(
+        select(BookingRow.id).where(
+            BookingRow.booking_agency == submission.agency, BookingRow.booking_number == submission.booking_number
+        )
+    )
+    if duplicate:
+        raise Conflict(
+            f"booking number {submission.booking_number} of {submission.agency} is already booking {duplicate}"
+        )
+    person = submission.person.model_dump(mode="json")
+    row = BookingRow(
+        id=new_id("bkg"),
+        booking_number=submission.booking_number,
+        booking_agency=submission.agency,
+        agency=submission.agency,
+        agency_kind=agency_kind(submission.agency, submission.agency_kind),
+        person=person,
+        charges=[c.model_dump(mode="json", exclude_none=True) for c in submission.charges],
+        convictions=[c.model_dump(mode="json", exclude_none=True) for c in submission.convictions],
+        booked_at=submission.booked_at,
+        recorded_at=now,
+        state=CUSTODY.initial.value,
+    )
+    unit.session.add(row)
+    unit.session.flush()
+    for id_type, value in submission.person.identifiers.items():
+        unit.session.add(BookingIdentifierRow(booking_id=row.id, id_type=id_type, value=value))
+    unit.emit(
+        Event(
+            "BookingRecorded",
+            "booking",
+            row.id,
+            submission.booked_at,
+            {"agency": row.agency, "booking_number": row.booking_number, "charges": row.charges},
+        ),
+        row.booking_agency,
+    )
+    for image in prints or []:
+        store_print(unit, row, image)
+    unit.session.flush()
+    identity.identify(unit, row, submission.person.identifiers)
+    return row
+
+
+def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> None:
+    """Keep a fingerprint image as submitted; matching on it comes with the biometric search."""
+    if not 1 <= image.position <= 10:
+        raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
+    if not image.data:
+        raise InvalidInput(f"fingerprint image {image.filename} is empty")
+    digest = hashlib.sha256(image.data).hexdigest()
+    unit.session.add(
+        FingerprintImageRow(
+            booking_id=booking.id, position=image.position, filename=image.filename, sha256=digest, data=image.data
+        )
+    )
+    unit.emit(
+        Event(
+            "FingerprintStored",
+            "booking",
+            booking.id,
+            unit.clock.now(),
+            {"position": image.position, "filename": image.filename, "sha256": digest},
+        ),
+        booking.booking_agency,
+    )
+
+
+def transition(unit: Unit, booking: BookingRow, event: str) -> None:
+    booking.state = CUSTODY.fire(CustodyState(booking.state), event).value
+
+
+def move(unit: Unit, booking: BookingRow, submission: MoveIn) -> None:
+    """The person passes to another local agency (a police lockup to the county jail)."""
+    if submission.to_agency == booking.agency:
+        raise Conflict(f"booking {booking.id} is already held by {booking.agency}")
+    if submission.at < booking.booked_at:
+        raise InvalidInput("the move cannot happen before the booking")
+    transition(unit, booking, "move_to_agency")
+    previous = booking.agency
+    booking.agency = submission.to_agency
+    booking.agency_kind = agency_kind(submission.to_agency, submission.agency_kind)
+    unit.emit(
+        Event(
+            "CustodyMoved",
+            "booking",
+            booking.id,
+            submission.at,
+            {"from_agency": previous, "to_agency": booking.agency, "agency_kind": booking.agency_kind},
+        ),
+        previous,
+    )

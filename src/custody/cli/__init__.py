@@ -1,0 +1,1 @@
+"""The command line: `custody --help` lists every command."""

@@ -1,0 +1,356 @@
+"""custody's command line. Every command that changes something runs in one transaction; a refusal
+prints one line saying what to do and exits 2, leaving the store unchanged."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
+from custody.booking.service import FingerprintImage
+from custody.cli.output import emit_json, err, out
+from custody.domain.clock import parse_time
+from custody.domain.errors import CustodyError, InvalidInput
+from custody.domain.inputs import parse_input
+from custody.identity.commands import IdentityIn
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.service import Custody
+
+app = typer.Typer(
+    help="custody: booking, identification, federal requests, decisions under cited law, release and transfer.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+law_app = typer.Typer(help="The law library and the decision engine.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The store (SQLite under var/ by default; CUSTODY_DATABASE_URL for PostgreSQL).", no_args_is_help=True
+)
+app.add_typer(law_app, name="law")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
+At = Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601 with offset); default now.")]
+
+
+def _service() -> Custody:
+    return Custody.open(actor="cli")
+
+
+def _when(text: str | None) -> str:
+    return (parse_time(text) if text else datetime.now().astimezone()).isoformat()
+
+
+def _read_json(path: str) -> Any:
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def _show(value: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        emit_json(value)
+        return
+    table = Table(title=title, show_header=False)
+    for key, item in value.items():
+        if key in ("timeline", "person", "charges", "convictions", "response", "decision", "officer"):
+            continue
+        table.add_row(key, "" if item is None else str(item))
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Load the demo scenario first if the store is empty.")] = False,
+) -> None:
+    """Serve the API and the web pages until Ctrl-C."""
+    import uvicorn
+
+    from custody.api.app import create_app
+
+    service = _service()
+    if demo:
+        from custody.sim.demo import load_demo
+
+        load_demo(service, quiet=False)
+    err.print(f"custody serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    _service()
+    err.print("store is at the newest schema")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo scenario (the seed article's three cases) into the store."""
+    from custody.sim.demo import load_demo
+
+    load_demo(_service(), quiet=False)
+
+
+@app.command()
+def book(
+    file: Annotated[
+        str, typer.Option("--file", "-f", help="Booking as JSON (see docs/examples/booking.json); - for stdin.")
+    ],
+    prints: Annotated[
+        list[str] | None, typer.Option("--print", help="Finger image: POSITION=PATH (1-10), repeatable.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Book an arrest; the person is checked against the federal repository at once."""
+    submission = parse_input(BookingIn, _read_json(file))
+    images = [_print_file(p) for p in prints or []]
+    service = _service()
+    row = service.book(submission, images)
+    _show(service.booking_view(row.id), as_json, f"Booking {row.id}")
+
+
+def _print_file(spec: str) -> FingerprintImage:
+    position, _, path = spec.partition("=")
+    if not position.isdigit() or not path:
+        raise InvalidInput(f"--print {spec}: write POSITION=PATH, e.g. --print 2=right_index.png")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read fingerprint image {path}: {exc.strerror}") from None
+    return FingerprintImage(int(position), Path(path).name, data)
+
+
+@app.command()
+def enrol(
+    file: Annotated[str, typer.Option("--file", "-f", help="Identity as JSON; - for stdin.")],
+) -> None:
+    """Enrol an identity in the federal repository (federal side)."""
+    identity_id = _service().enrol(parse_input(IdentityIn, _read_json(file)))
+    out.print(identity_id)
+
+
+@app.command()
+def request(
+    booking: Annotated[str, typer.Option(help="Booking id the request is about.")],
+    form: Annotated[str, typer.Option(help="I-247A, I-247D, I-247N, I-247X or I-247.")],
+    officer: Annotated[str, typer.Option(help="Issuing officer's name.")],
+    warrant: Annotated[str, typer.Option(help="I-200, I-205, judicial_criminal, judicial_order or none.")] = "none",
+    action: Annotated[
+        list[str] | None, typer.Option(help="hold, notify, transfer, share_info, access; repeatable.")
+    ] = None,
+    issued_at: Annotated[str | None, typer.Option(help="When it was issued (ISO 8601 with offset).")] = None,
+    office: Annotated[str | None, typer.Option(help="Field office.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue a federal request (detainer, notification or transfer request) for a booking."""
+    submission = parse_input(
+        RequestIn,
+        {
+            "booking_id": booking,
+            "form": form,
+            "warrant": warrant,
+            "actions": action or None,
+            "officer": {"name": officer, "office": office},
+            "issued_at": _when(issued_at),
+        },
+    )
+    service = _service()
+    row = service.receive_request(submission)
+    view = service.request_view(row.id)
+    if as_json:
+        emit_json(view)
+        return
+    _show(view, False, f"Request {row.id}")
+    _print_decision(view["decision"])
+
+
+def _print_decision(decision: dict[str, Any] | None) -> None:
+    if not decision:
+        return
+    table = Table(title=f"Decision {decision['decision_id']} (law {decision['law_revision']}, {decision['on']})")
+    for column in ("action", "status", "citations", "explanation"):
+        table.add_column(column, overflow="fold")
+    for action, ruling in decision["actions"].items():
+        table.add_row(action, ruling["status"], "\n".join(ruling["citations"]), ruling["explanation"])
+    out.print(table)
+
+
+@app.command()
+def respond(
+    request_id: Annotated[str, typer.Argument(help="Request id.")],
+    honor: Annotated[list[str] | None, typer.Option(help="Action to honor; repeatable.")] = None,
+    decline: Annotated[list[str] | None, typer.Option(help="Action to decline; repeatable.")] = None,
+    at: At = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the agency's answer; required and prohibited actions follow the law unless given."""
+    answers = {a: "honor" for a in honor or []} | {a: "decline" for a in decline or []}
+    service = _service()
+    service.respond(request_id, parse_input(ResponseIn, {"answers": answers, "at": _when(at)}))
+    _show(service.request_view(request_id), as_json, f"Request {request_id}")
+
+
+@app.command("serve-copy")
+def serve_copy(request_id: Annotated[str, typer.Argument()], at: At = None) -> None:
+    """Record that a copy of the detainer was served on the person (an I-247A takes effect only then)."""
+    _service().serve(request_id, parse_input(ServeIn, {"at": _when(at)}))
+    err.print(f"request {request_id}: copy served")
+
+
+@app.command()
+def cancel(
+    request_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="Why the federal side withdraws it.")],
+    at: At = None,
+) -> None:
+    """Cancel a federal request (federal side); a hold on it ends."""
+    _service().cancel(request_id, parse_input(CancelIn, {"at": _when(at), "reason": reason}))
+    err.print(f"request {request_id}: cancelled")
+
+
+@app.command()
+def move(
+    booking_id: Annotated[str, typer.Argument()],
+    to: Annotated[str, typer.Option("--to", help="OCD division of the agency now holding the person.")],
+    kind: Annotated[str | None, typer.Option(help="jail, police or prison (default from the division).")] = None,
+    at: At = None,
+) -> None:
+    """Move the person to another local agency; open requests follow and are decided anew."""
+    service = _service()
+    service.move(booking_id, parse_input(MoveIn, {"to_agency": to, "agency_kind": kind, "at": _when(at)}))
+    err.print(f"booking {booking_id}: now held by {to}")
+
+
+@app.command("schedule-release")
+def schedule_release(
+    booking_id: Annotated[str, typer.Argument()],
+    planned_at: Annotated[str, typer.Option(help="Planned release time (ISO 8601 with offset).")],
+    at: At = None,
+) -> None:
+    """Schedule a release; a notice goes to the federal side only where the answer honored it."""
+    _service().schedule_release(booking_id, parse_input(ScheduleIn, {"planned_at": planned_at, "at": _when(at)}))
+    err.print(f"booking {booking_id}: release scheduled")
+
+
+@app.command()
+def release(
+    booking_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="bail, dismissal, sentence_served, acquittal, own_recognizance, other.")],
+    at: At = None,
+    federal_officer: Annotated[str | None, typer.Option(help="Federal officer present to take custody.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The person becomes eligible for release: held, handed over or released, as the answer allows."""
+    service = _service()
+    officers = {"name": federal_officer} if federal_officer else None
+    service.release_eligible(
+        booking_id, parse_input(ReleaseIn, {"reason": reason, "at": _when(at), "federal_officers_present": officers})
+    )
+    _show(service.booking_view(booking_id), as_json, f"Booking {booking_id}")
+
+
+@app.command()
+def transfer(
+    booking_id: Annotated[str, typer.Argument()],
+    officer: Annotated[str, typer.Option(help="Federal officer taking custody.")],
+    at: At = None,
+) -> None:
+    """Federal officers take custody during a hold."""
+    _service().transfer(booking_id, parse_input(TransferIn, {"at": _when(at), "officer": {"name": officer}}))
+    err.print(f"booking {booking_id}: transferred to federal custody")
+
+
+@app.command()
+def tick(now: Annotated[str | None, typer.Option(help="Run timers as of this time; default now.")] = None) -> None:
+    """Run due timers: holds past their legal limit lapse and the person is released."""
+    lapsed = _service().tick(parse_time(now) if now else None)
+    err.print(f"{len(lapsed)} hold(s) lapsed")
+
+
+@app.command()
+def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
+    """A booking with its requests, holds and timeline."""
+    view = _service().booking_view(booking_id)
+    if as_json:
+        emit_json(view)
+        return
+    _show(view, False, f"Booking {booking_id}")
+    table = Table(title="Timeline")
+    for column in ("occurred_at", "event", "to"):
+        table.add_column(column)
+    for event in view["timeline"]:
+        table.add_row(event["occurred_at"], event["type"], event["to_party"] or "")
+    out.print(table)
+
+
+@app.command()
+def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> None:
+    """List bookings, newest first."""
+    total, rows = _service().list_bookings(limit, offset)
+    _list(rows, total, as_json, ["id", "name", "agency", "booked_at", "state"])
+
+
+@app.command()
+def requests(limit: int = 20, offset: int = 0, state: str | None = None, as_json: JsonFlag = False) -> None:
+    """List federal requests, newest first."""
+    total, rows = _service().list_requests(limit, offset, state)
+    _list(rows, total, as_json, ["id", "booking_id", "form", "agency", "state"])
+
+
+def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        emit_json({"total": total, "items": rows})
+        return
+    table = Table(title=f"{len(rows)} of {total}")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    out.print(table)
+
+
+@law_app.command("decide")
+def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")]) -> None:
+    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input)."""
+    from custody.law.engine import decide
+
+    emit_json(decide(_read_json(file)).to_contract())
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Check every agency's audit chain; name the first broken entry. Exit 1 if any is broken."""
+    reports = _service().verify_audit()
+    if as_json:
+        emit_json([r.__dict__ for r in reports])
+    else:
+        for report in reports:
+            mark = "ok" if report.ok else f"BROKEN at entry {report.first_broken}: {report.problem}"
+            out.print(f"{report.chain}: {report.entries} entries, {mark}")
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except CustodyError as exc:
+        sys.stderr.write(f"error: {exc.detail}\n")
+        sys.exit(2)

@@ -1,0 +1,49 @@
+"""Writes docs/state-machines.md from the transition tables, so the drawings cannot drift from the
+code: `python -m custody.docs` (a test fails when the file is stale)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from custody.booking.model import CUSTODY
+from custody.requests.model import REQUEST
+
+HEADER = """# State machines
+
+Generated from the transition tables in code by `python -m custody.docs`; a test fails if this file
+and the tables differ. An event not drawn here is refused with the events allowed in that state.
+
+## Booking: the person's custody
+
+`src/custody/booking/model.py`. `release` happens at release eligibility when no hold or hand-over
+is allowed; `start_hold` when the agency honored a hold and the law allows more than 0 hours;
+`lapse_hold` when the hold reaches its legal limit (the person is released at that limit);
+`transfer_to_federal` when federal officers take custody during a hold or at release.
+
+```mermaid
+{custody}
+```
+
+## Federal request: detainer, notification request, transfer request
+
+`src/custody/requests/model.py`. A request is decided under the law the moment it is received
+(`decide`), and decided anew for the new agency when the person moves (`relay`); the agency's answer
+(`respond`) must agree with the decision; a hold ends it as `fulfil` (handed over) or `lapse`; a
+release without hold or hand-over ends it as `close`.
+
+```mermaid
+{request}
+```
+"""
+
+
+def render() -> str:
+    return HEADER.format(custody=CUSTODY.mermaid(), request=REQUEST.mermaid())
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/state-machines.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render())
+    print(f"wrote {target}")

@@ -1,0 +1,1 @@
+"""The pure core: types, clocks, divisions, state machines and events. No I/O lives here."""

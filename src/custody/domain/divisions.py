@@ -1,0 +1,205 @@
+"""Open Civic Data division ids for the governments that run custodial agencies.
+
+Which law binds an agency depends on the government that runs it: federal law and the state's
+law bind every agency in the state; a county's ordinances bind the county's own agencies (the
+sheriff's jail); a city's ordinances bind the city's agencies (the police lockup). A city agency
+is not bound by its county's ordinance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from custody.domain.errors import InvalidInput
+
+# USPS codes of the states, the District of Columbia and the territories: the only state-level
+# divisions custody accepts. A division under any other code is refused as unknown.
+US_STATES = frozenset(
+    [
+        "al",
+        "ak",
+        "az",
+        "ar",
+        "ca",
+        "co",
+        "ct",
+        "de",
+        "dc",
+        "fl",
+        "ga",
+        "hi",
+        "id",
+        "il",
+        "in",
+        "ia",
+        "ks",
+        "ky",
+        "la",
+        "me",
+        "md",
+        "ma",
+        "mi",
+        "mn",
+        "ms",
+        "mo",
+        "mt",
+        "ne",
+        "nv",
+        "nh",
+        "nj",
+        "nm",
+        "ny",
+        "nc",
+        "nd",
+        "oh",
+        "ok",
+        "or",
+        "pa",
+        "ri",
+        "sc",
+        "sd",
+        "tn",
+        "tx",
+        "ut",
+        "vt",
+        "va",
+        "wa",
+        "wv",
+        "wi",
+        "wy",
+        "as",
+        "gu",
+        "mp",
+        "pr",
+        "vi",
+    ]
+)
+
+_PATTERN = re.compile(r"^ocd-division/country:us(/[a-z_]+:[a-z0-9_.~-]+)*$")
+
+
+class Level(StrEnum):
+    federal = "federal"
+    state = "state"
+    county = "county"
+    place = "place"
+
+
+@dataclass(frozen=True, order=True)
+class Division:
+    """A US division: the country, a state, or a county or place within a state."""
+
+    state: str | None = None
+    county: str | None = None
+    place: str | None = None
+
+    @property
+    def level(self) -> Level:
+        if self.place:
+            return Level.place
+        if self.county:
+            return Level.county
+        if self.state:
+            return Level.state
+        return Level.federal
+
+    @property
+    def id(self) -> str:
+        parts = ["ocd-division/country:us"]
+        if self.state:
+            parts.append(f"state:{self.state}")
+        if self.county:
+            parts.append(f"county:{self.county}")
+        if self.place:
+            parts.append(f"place:{self.place}")
+        return "/".join(parts)
+
+    def layers(self) -> list[Division]:
+        """The governments whose law binds an agency run by this division, outermost first."""
+        layers = [Division()]
+        if self.state:
+            layers.append(Division(self.state))
+        if self.level in (Level.county, Level.place):
+            layers.append(self)
+        return layers
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def parse_division(text: str) -> Division:
+    """Parse an OCD id naming the country, a state, or a county or place of a state.
+
+    Anything else (a ward, a district, a place inside a county path, an unknown state) is refused,
+    because custody could not tell which law binds an agency there.
+    """
+    if not isinstance(text, str) or not _PATTERN.match(text):
+        raise InvalidInput(
+            f"'{text}' is not an Open Civic Data division id; use e.g. ocd-division/country:us/state:il/county:cook"
+        )
+    segments = [s.split(":", 1) for s in text.split("/")[2:]]
+    kinds = [k for k, _ in segments]
+    values = dict(segments)
+    if kinds not in ([], ["state"], ["state", "county"], ["state", "place"]):
+        raise InvalidInput(
+            f"'{text}' is not a US state, county or place division; custody knows agencies run by a "
+            "state (…/state:XX), a county (…/state:XX/county:NAME) or a place (…/state:XX/place:NAME)"
+        )
+    state = values.get("state")
+    if state is not None and state not in US_STATES:
+        raise InvalidInput(f"unknown state '{state}' in division '{text}'; use a two-letter USPS code")
+    return Division(state=state, county=values.get("county"), place=values.get("place"))
+
+
+# The time zone in which each state's agencies keep their dates (the most populous zone where a
+# state spans two): the decision date of a request is its local calendar day there.
+STATE_TIMEZONES = {
+    **dict.fromkeys(
+        [
+            "ct",
+            "de",
+            "dc",
+            "fl",
+            "ga",
+            "in",
+            "ky",
+            "me",
+            "md",
+            "ma",
+            "mi",
+            "nh",
+            "nj",
+            "ny",
+            "nc",
+            "oh",
+            "pa",
+            "ri",
+            "sc",
+            "vt",
+            "va",
+            "wv",
+        ],
+        "America/New_York",
+    ),
+    **dict.fromkeys(
+        ["al", "ar", "il", "ia", "ks", "la", "mn", "ms", "mo", "ne", "nd", "ok", "sd", "tn", "tx", "wi"],
+        "America/Chicago",
+    ),
+    **dict.fromkeys(["co", "id", "mt", "nm", "ut", "wy"], "America/Denver"),
+    "az": "America/Phoenix",
+    **dict.fromkeys(["ca", "nv", "or", "wa"], "America/Los_Angeles"),
+    "ak": "America/Anchorage",
+    "hi": "Pacific/Honolulu",
+    "pr": "America/Puerto_Rico",
+    "vi": "America/St_Thomas",
+    "gu": "Pacific/Guam",
+    "mp": "Pacific/Saipan",
+    "as": "Pacific/Pago_Pago",
+}
+
+
+def local_zone(division: Division) -> ZoneInfo:
+    return ZoneInfo(STATE_TIMEZONES.get(division.state or "", "UTC"))

@@ -1,0 +1,45 @@
+"""Shared input types: the same validated shapes serve the CLI, the API and the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from custody.domain.clock import as_utc
+from custody.domain.errors import InvalidInput
+from custody.domain.offenses import OffenseLevel
+
+
+def _aware(moment: datetime) -> datetime:
+    return as_utc(moment)
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OffenseIn(Strict):
+    offense: str = Field(min_length=1, description="Plain name, e.g. 'aggravated battery'")
+    level: OffenseLevel
+    statute: str | None = Field(None, description="Citation, e.g. '720 ILCS 5/12-3.05'")
+    degree: str | None = Field(None, description="Grade or class, e.g. '2' or 'X'")
+    violent: bool | None = None
+    serious: bool | None = None
+    date: dt.date | None = Field(None, description="Date of conviction, or of charge for a pending charge")
+    released_on: dt.date | None = None
+
+
+def parse_input(model: type[Strict], data: Any) -> Any:
+    """Validate input, turning the first problem into one line a user can act on."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InvalidInput(f"{where}: {first['msg']}") from None

@@ -1,0 +1,41 @@
+"""Explicit state machines: transition tables in code, drawn in docs/state-machines.md.
+
+Every change of state goes through ``StateMachine.fire``, which refuses an event the table does
+not list for the current state; the table is the single place that says what may happen next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from custody.domain.errors import IllegalTransition
+
+S = TypeVar("S", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class StateMachine(Generic[S]):
+    name: str
+    initial: S
+    transitions: Mapping[tuple[S, str], S]
+
+    def fire(self, state: S, event: str) -> S:
+        try:
+            return self.transitions[(state, event)]
+        except KeyError:
+            allowed = sorted(e for (s, e) in self.transitions if s == state)
+            hint = f"allowed now: {', '.join(allowed)}" if allowed else "no further event is allowed"
+            raise IllegalTransition(f"{self.name} is '{state.value}': '{event}' cannot happen now ({hint})") from None
+
+    def events(self) -> set[str]:
+        return {e for (_, e) in self.transitions}
+
+    def mermaid(self) -> str:
+        """The diagram in docs/ is generated from this table, so the two never disagree."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.value}"]
+        for (source, event), target in self.transitions.items():
+            lines.append(f"    {source.value} --> {target.value}: {event}")
+        return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""Named conditions the rule files may test, in the words the laws use.
+
+A rule file never contains code: it names a condition here (``felony_conviction``,
+``warrant_in: [judicial_criminal]``) and may combine them with ``all``, ``any`` and ``not``. Each
+condition answers True, False or None (a fact it needs was not given); None propagates by Kleene's
+three-valued logic, so a decision that turns on a missing fact comes out ``undetermined`` with the
+missing facts named, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from custody.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Truth:
+    """A three-valued answer and, when unknown, the facts that would settle it."""
+
+    value: bool | None
+    missing: tuple[str, ...] = ()
+
+
+TRUE = Truth(True)
+FALSE = Truth(False)
+
+Facts = dict[str, Any]
+Predicate = Callable[[Facts, Any], Truth]
+_REGISTRY: dict[str, tuple[Predicate, str]] = {}
+
+
+def condition(name: str, meaning: str) -> Callable[[Predicate], Predicate]:
+    def register(fn: Predicate) -> Predicate:
+        _REGISTRY[name] = (fn, meaning)
+        return fn
+
+    return register
+
+
+def known_conditions() -> dict[str, str]:
+    return {name: meaning for name, (_, meaning) in sorted(_REGISTRY.items())}
+
+
+def _flag(path: str, value: Any) -> Truth:
+    if value is None:
+        return Truth(None, (path,))
+    return TRUE if value else FALSE
+
+
+def _person_flag(key: str) -> Predicate:
+    def check(facts: Facts, _: Any) -> Truth:
+        return _flag(f"person.{key}", facts["person"].get(key))
+
+    return check
+
+
+def _request_flag(key: str) -> Predicate:
+    def check(facts: Facts, _: Any) -> Truth:
+        return _flag(f"request.{key}", facts["request"].get(key))
+
+    return check
+
+
+for _key, _meaning in [
+    ("outstanding_criminal_warrant", "the person has an outstanding criminal warrant"),
+    ("gang_database", "the person is listed in a gang database"),
+    ("registered_sex_offender", "the person is a registered sex offender"),
+    ("juvenile", "the person is a juvenile"),
+    ("watchlist_match", "the person possibly matches the federal terrorist screening database"),
+    ("prior_removal_and_reentry", "the person was removed from the United States and re-entered"),
+    ("final_removal_order", "the person is subject to a final order of removal"),
+]:
+    condition(_key, _meaning)(_person_flag(_key))
+
+for _key, _meaning in [
+    ("reimbursement_agreement", "a written federal agreement to reimburse the costs of compliance is in force"),
+    ("consent_to_interview", "the person gave informed written consent to a federal interview"),
+]:
+    condition(_key, _meaning)(_request_flag(_key))
+
+
+@condition("release_info_public", "the agency publishes the person's release date and time to the public")
+def _release_info_public(facts: Facts, _: Any) -> Truth:
+    return _flag("release_info_public", facts.get("release_info_public"))
+
+
+@condition("warrant_in", "the request is backed by one of the listed kinds of warrant")
+def _warrant_in(facts: Facts, kinds: Any) -> Truth:
+    return TRUE if facts["request"]["warrant"] in _as_list(kinds) else FALSE
+
+
+@condition("form_in", "the request is on one of the listed forms")
+def _form_in(facts: Facts, forms: Any) -> Truth:
+    return TRUE if facts["request"]["form"] in _as_list(forms) else FALSE
+
+
+@condition("agency_kind_in", "the custodial agency is of one of the listed kinds")
+def _agency_kind_in(facts: Facts, kinds: Any) -> Truth:
+    return TRUE if facts["agency_kind"] in _as_list(kinds) else FALSE
+
+
+@condition("agreement", "the agency has the named agreement with the federal immigration agency in force")
+def _agreement(facts: Facts, name: Any) -> Truth:
+    return TRUE if name in facts["agency_agreements"] else FALSE
+
+
+@condition(
+    "conviction",
+    "the person has a conviction matching every given property (level, degree, violent, serious, "
+    "within_years of the decision date)",
+)
+def _conviction(facts: Facts, spec: Any) -> Truth:
+    return _any_offense(facts, "convictions", spec or {})
+
+
+@condition("pending_charge", "the person has a pending charge matching every given property")
+def _pending_charge(facts: Facts, spec: Any) -> Truth:
+    return _any_offense(facts, "pending_charges", spec or {})
+
+
+@condition("felony_conviction", "the person has been convicted of a felony in any court")
+def _felony_conviction(facts: Facts, _: Any) -> Truth:
+    return _any_offense(facts, "convictions", {"level": "felony"})
+
+
+@condition("pending_felony_charge", "a felony charge is pending against the person")
+def _pending_felony_charge(facts: Facts, _: Any) -> Truth:
+    return _any_offense(facts, "pending_charges", {"level": "felony"})
+
+
+_OFFENSE_KEYS = {"level", "degree", "degree_in", "violent", "serious", "within_years"}
+
+
+def _any_offense(facts: Facts, field: str, spec: dict[str, Any]) -> Truth:
+    unknown = set(spec) - _OFFENSE_KEYS
+    if unknown:
+        raise InvalidInput(f"offense condition has unknown properties {sorted(unknown)}")
+    missing: list[str] = []
+    for offense in facts["person"][field]:
+        result = _offense_matches(offense, spec, facts["on"], f"person.{field}[].")
+        if result.value is True:
+            return TRUE
+        missing.extend(result.missing)
+    return Truth(None, tuple(dict.fromkeys(missing))) if missing else FALSE
+
+
+def _offense_matches(offense: dict[str, Any], spec: dict[str, Any], on: date, prefix: str) -> Truth:
+    missing: list[str] = []
+    for key, wanted in spec.items():
+        if key == "within_years":
+            when = offense.get("date")
+            if when is None:
+                missing.append(prefix + "date")
+            elif date.fromisoformat(when) < _years_before(on, int(wanted)):
+                return FALSE
+            continue
+        if key == "degree_in":
+            if offense.get("degree") is None:
+                missing.append(prefix + "degree")
+            elif offense["degree"] not in _as_list(wanted):
+                return FALSE
+            continue
+        have = offense.get(key)
+        if have is None:
+            missing.append(prefix + key)
+        elif have != wanted:
+            return FALSE
+    return Truth(None, tuple(missing)) if missing else TRUE
+
+
+def _years_before(on: date, years: int) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year - years, day=28)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+# --- combinators -----------------------------------------------------------------------------
+
+Condition = str | dict[str, Any] | list[Any]
+
+
+def evaluate(cond: Condition | None, facts: Facts) -> Truth:
+    if cond is None:
+        return TRUE
+    if isinstance(cond, str):
+        return _call(cond, None, facts)
+    if isinstance(cond, list):
+        return _all(cond, facts)
+    if len(cond) != 1:
+        raise InvalidInput(f"a condition has exactly one key, got {sorted(cond)}")
+    ((name, arg),) = cond.items()
+    if name == "all":
+        return _all(arg, facts)
+    if name == "any":
+        return _any(arg, facts)
+    if name == "not":
+        inner = evaluate(arg, facts)
+        return inner if inner.value is None else Truth(not inner.value)
+    return _call(name, arg, facts)
+
+
+def _call(name: str, arg: Any, facts: Facts) -> Truth:
+    return _REGISTRY[name][0](facts, arg)
+
+
+def _all(conds: Iterable[Condition], facts: Facts) -> Truth:
+    missing: list[str] = []
+    for cond in conds:
+        result = evaluate(cond, facts)
+        if result.value is False:
+            return FALSE
+        missing.extend(result.missing)
+    return Truth(None, tuple(dict.fromkeys(missing))) if missing else TRUE
+
+
+def _any(conds: Iterable[Condition], facts: Facts) -> Truth:
+    missing: list[str] = []
+    for cond in conds:
+        result = evaluate(cond, facts)
+        if result.value is True:
+            return TRUE
+        missing.extend(result.missing)
+    return Truth(None, tuple(dict.fromkeys(missing))) if missing else FALSE
+
+
+def check(cond: Condition | None, where: str) -> None:
+    """Refuse, at load time, a rule file naming a condition custody does not know."""
+    if cond is None or (isinstance(cond, str) and cond in _REGISTRY):
+        return
+    if isinstance(cond, str):
+        raise InvalidInput(f"{where}: unknown condition '{cond}' (known: {', '.join(_REGISTRY)})")
+    if isinstance(cond, list):
+        for item in cond:
+            check(item, where)
+        return
+    if not isinstance(cond, dict) or len(cond) != 1:
+        raise InvalidInput(f"{where}: a condition is a name or a one-key mapping, got {cond!r}")
+    ((name, arg),) = cond.items()
+    if name in ("all", "any"):
+        if not isinstance(arg, list):
+            raise InvalidInput(f"{where}: '{name}' takes a list of conditions")
+        for item in arg:
+            check(item, where)
+    elif name == "not":
+        check(arg, where)
+    elif name not in _REGISTRY:
+        raise InvalidInput(f"{where}: unknown condition '{name}'")

@@ -1,0 +1,250 @@
+"""Loads the law library: one folder per jurisdiction, named by its OCD division path.
+
+The loader is strict, as OpenFisca's is: an unknown key, a duplicate key, a rule without a
+citation or summary, an unknown condition or an instrument without dates is refused with the file
+and the rule named. Law that is not cited does not ship.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from custody.domain.divisions import Division, parse_division
+from custody.domain.errors import InvalidInput
+from custody.law import conditions
+from custody.law.model import (
+    Action,
+    Effect,
+    Exception_,
+    Form,
+    HoldClock,
+    Instrument,
+    Jurisdiction,
+    Rule,
+)
+
+LIBRARY = Path(__file__).parent / "library"
+FORMS_FILE = "forms.yaml"
+JURISDICTION_FILE = "jurisdiction.yaml"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    pass
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise InvalidInput(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{path}: not valid YAML ({exc})") from exc
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path}: {exc.detail}") from exc
+
+
+@dataclass(frozen=True)
+class Library:
+    jurisdictions: dict[Division, Jurisdiction]
+    forms: dict[str, Form]
+    revision: str
+
+    def jurisdiction(self, division: Division) -> Jurisdiction | None:
+        return self.jurisdictions.get(division)
+
+
+def _take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{where}: expected a mapping")
+    missing = {k for k in required if data.get(k) in (None, "")}
+    if missing:
+        raise InvalidInput(f"{where}: missing {', '.join(sorted(missing))}")
+    unknown = set(data) - required - optional
+    if unknown:
+        raise InvalidInput(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    return data
+
+
+def _date(value: Any, where: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    raise InvalidInput(f"{where}: '{value}' is not a date (write YYYY-MM-DD)")
+
+
+def _actions(value: Any, where: str) -> frozenset[Action]:
+    items = value if isinstance(value, list) else [value]
+    try:
+        return frozenset(Action(a) for a in items)
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: {exc}") from exc
+
+
+_RULE_REQUIRED = {"id", "citation", "says", "actions", "effect"}
+_RULE_OPTIONAL = {"applies_when", "max_hours", "hold_clock", "exceptions", "verified", "verification"}
+_EXC_REQUIRED = {"id", "citation", "says", "when", "effect"}
+_EXC_OPTIONAL = {"max_hours", "verified", "verification"}
+
+
+def _rule(data: dict[str, Any], where: str, inherited_verified: bool) -> Rule:
+    _take(data, where, _RULE_REQUIRED, _RULE_OPTIONAL)
+    where = f"{where} rule {data['id']}"
+    conditions.check(data.get("applies_when"), where)
+    exceptions = []
+    for exc in data.get("exceptions") or []:
+        exc_where = f"{where} exception {exc.get('id', '?')}"
+        _take(exc, exc_where, _EXC_REQUIRED, _EXC_OPTIONAL)
+        conditions.check(exc["when"], exc_where)
+        exceptions.append(
+            Exception_(
+                id=exc["id"],
+                citation=exc["citation"],
+                says=" ".join(exc["says"].split()),
+                when=exc["when"],
+                effect=Effect(exc["effect"]),
+                max_hours=exc.get("max_hours"),
+                verified=bool(exc.get("verified", inherited_verified)),
+            )
+        )
+    verified = bool(data.get("verified", inherited_verified))
+    return Rule(
+        id=data["id"],
+        citation=data["citation"],
+        says=" ".join(data["says"].split()),
+        actions=_actions(data["actions"], where),
+        effect=Effect(data["effect"]),
+        applies_when=data.get("applies_when"),
+        max_hours=data.get("max_hours"),
+        hold_clock=HoldClock(data["hold_clock"]) if data.get("hold_clock") else None,
+        exceptions=tuple(exceptions),
+        verified=verified,
+    )
+
+
+_INSTRUMENT_REQUIRED = {"id", "name", "citation", "url", "effective_from"}
+_INSTRUMENT_OPTIONAL = {
+    "enacted",
+    "effective_to",
+    "repealed_by",
+    "verified",
+    "binds",
+    "notes",
+    "verification",
+}
+
+
+def _instrument(path: Path, division: Division) -> Instrument:
+    data = read_yaml(path)
+    _take(data, str(path), {"instrument", "rules"}, set())
+    meta = _take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
+    where = f"{path}"
+    verified = bool(meta.get("verified", True))
+    rules = tuple(_rule(r, where, verified) for r in data["rules"] or [])
+    if not rules:
+        raise InvalidInput(f"{path}: an instrument needs at least one rule")
+    effective_from = _date(meta["effective_from"], where)
+    assert effective_from is not None
+    binds = meta.get("binds")
+    return Instrument(
+        id=meta["id"],
+        name=meta["name"],
+        citation=meta["citation"],
+        url=meta["url"],
+        division=division,
+        effective_from=effective_from,
+        enacted=_date(meta.get("enacted"), where),
+        effective_to=_date(meta.get("effective_to"), where),
+        repealed_by=meta.get("repealed_by"),
+        verified=verified,
+        binds=frozenset(binds) if binds else None,
+        notes=" ".join(str(meta.get("notes", "")).split()),
+        rules=rules,
+    )
+
+
+def _forms(path: Path) -> dict[str, Form]:
+    forms = {}
+    for entry in read_yaml(path)["forms"]:
+        where = f"{path} form {entry.get('name', '?')}"
+        _take(
+            entry,
+            where,
+            {"name", "title", "citation", "requires_administrative_warrant"},
+            {"in_use_from", "in_use_to", "hold_hours", "hold_clock", "verified", "verification"},
+        )
+        forms[entry["name"]] = Form(
+            name=entry["name"],
+            title=entry["title"],
+            citation=entry["citation"],
+            in_use_from=_date(entry.get("in_use_from"), where),
+            in_use_to=_date(entry.get("in_use_to"), where),
+            hold_hours=entry.get("hold_hours"),
+            hold_clock=HoldClock(entry["hold_clock"]) if entry.get("hold_clock") else None,
+            requires_administrative_warrant=bool(entry["requires_administrative_warrant"]),
+            verified=bool(entry.get("verified", True)),
+        )
+    return forms
+
+
+def load_library(root: Path = LIBRARY) -> Library:
+    digest = hashlib.sha256()
+    jurisdictions: dict[Division, Jurisdiction] = {}
+    forms: dict[str, Form] = {}
+    seen_ids: dict[str, Path] = {}
+    for folder in [*sorted(p for p in root.rglob("*") if p.is_dir()), root]:
+        meta_path = folder / JURISDICTION_FILE
+        if not meta_path.exists():
+            continue
+        division = parse_division(folder.relative_to(root).as_posix())
+        meta = _take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes"})
+        if parse_division(meta["division"]) != division:
+            raise InvalidInput(f"{meta_path}: division {meta['division']} does not match its folder")
+        instruments = []
+        for path in sorted(folder.glob("*.yaml")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+            if path.name == JURISDICTION_FILE:
+                continue
+            if path.name == FORMS_FILE:
+                forms.update(_forms(path))
+                continue
+            instrument = _instrument(path, division)
+            for rule_id in [instrument.id, *(r.id for r in instrument.rules)]:
+                if rule_id in seen_ids:
+                    raise InvalidInput(f"{path}: id '{rule_id}' is also used in {seen_ids[rule_id]}")
+                seen_ids[rule_id] = path
+            instruments.append(instrument)
+        jurisdiction = Jurisdiction(
+            division=division,
+            name=meta["name"],
+            aliases=tuple(parse_division(a) for a in meta.get("aliases") or []),
+            instruments=tuple(instruments),
+        )
+        jurisdictions[division] = jurisdiction
+        for alias in jurisdiction.aliases:
+            jurisdictions[alias] = jurisdiction
+    return Library(jurisdictions=jurisdictions, forms=forms, revision="sha256:" + digest.hexdigest()[:16])
+
+
+@cache
+def default_library() -> Library:
+    return load_library()

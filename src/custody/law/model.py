@@ -1,0 +1,127 @@
+"""Law as data: instruments (ordinances, statutes, directives, rulings) and the rules they contain.
+
+Every instrument carries its citation, official URL and dates; every rule its clause's citation
+and a summary in plain words. A rule states the general case; its exceptions override it under
+named conditions, in the order the law gives them (Catala's "exception ... under condition").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from custody.domain.divisions import Division, Level
+from custody.law.conditions import Condition
+
+
+class Action(StrEnum):
+    """What a federal request asks of the agency (DecisionRequest ``request.actions``)."""
+
+    hold = "hold"
+    notify = "notify"
+    transfer = "transfer"
+    share_info = "share_info"
+    access = "access"
+
+
+class Effect(StrEnum):
+    required = "required"
+    permitted = "permitted"
+    prohibited = "prohibited"
+    # A higher government's rule that voids local limits on the action (Texas SB 4, Florida SB 168).
+    preempts_local_limits = "preempts_local_limits"
+
+
+class Status(StrEnum):
+    required = "required"
+    permitted = "permitted"
+    prohibited = "prohibited"
+    undetermined = "undetermined"
+
+
+class HoldClock(StrEnum):
+    """How a hold's 48 hours are counted."""
+
+    clock_hours = "clock_hours"
+    excluding_weekends_and_holidays = "excluding_weekends_and_holidays"
+
+
+@dataclass(frozen=True)
+class Exception_:
+    id: str
+    citation: str
+    says: str
+    when: Condition
+    effect: Effect
+    max_hours: float | None = None
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    citation: str
+    says: str
+    actions: frozenset[Action]
+    effect: Effect
+    applies_when: Condition | None = None
+    max_hours: float | None = None
+    hold_clock: HoldClock | None = None
+    exceptions: tuple[Exception_, ...] = ()
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    name: str
+    citation: str
+    url: str
+    division: Division
+    effective_from: date
+    enacted: date | None = None
+    effective_to: date | None = None  # first day it no longer applies
+    repealed_by: str | None = None
+    verified: bool = True
+    binds: frozenset[str] | None = None  # agency kinds; None binds every agency of the government
+    notes: str = ""
+    rules: tuple[Rule, ...] = field(default=())
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+
+    @property
+    def level(self) -> Level:
+        return self.division.level
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    division: Division
+    name: str
+    aliases: tuple[Division, ...] = ()
+    instruments: tuple[Instrument, ...] = ()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A federal request form and the period in which it was issued."""
+
+    name: str
+    title: str
+    citation: str
+    in_use_from: date | None
+    in_use_to: date | None  # last day it could be issued
+    hold_hours: float | None
+    hold_clock: HoldClock | None
+    requires_administrative_warrant: bool
+    verified: bool = True
+
+    def in_use(self, on: date) -> bool:
+        return (self.in_use_from is None or self.in_use_from <= on) and (self.in_use_to is None or on <= self.in_use_to)
+
+    def period(self) -> str:
+        start = self.in_use_from.isoformat() if self.in_use_from else "before 2012"
+        end = self.in_use_to.isoformat() if self.in_use_to else "today"
+        return f"{start} to {end}"

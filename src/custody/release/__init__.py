@@ -1,0 +1,1 @@
+"""Release: scheduled releases, holds on detainers with their legal clocks, transfers to federal custody."""

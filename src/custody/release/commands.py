@@ -1,0 +1,22 @@
+"""What the agency and the federal officers record at release time."""
+
+from __future__ import annotations
+
+from custody.booking.model import ReleaseReason
+from custody.domain.inputs import AwareTime, Strict
+from custody.requests.commands import OfficerIn
+
+
+class ReleaseIn(Strict):
+    """The person becomes eligible for release (bail posted, charges dismissed, sentence served)."""
+
+    reason: ReleaseReason
+    at: AwareTime
+    federal_officers_present: OfficerIn | None = None
+
+
+class TransferIn(Strict):
+    """Federal officers take the person into federal custody."""
+
+    at: AwareTime
+    officer: OfficerIn

@@ -1,0 +1,270 @@
+"""Release, holds and transfers: exactly the notices and timers the law decision allows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from custody.booking import service as bookings
+from custody.booking.commands import ScheduleIn
+from custody.booking.model import CustodyState
+from custody.domain.divisions import local_zone, parse_division
+from custody.domain.errors import Conflict, InvalidInput, RefusedByLaw
+from custody.domain.events import FEDERAL, Event
+from custody.law.model import Action, HoldClock
+from custody.release.clock import hold_expires_at
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests import service as requests
+from custody.requests.model import RequestState
+from custody.store.models import BookingRow, FederalRequestRow, HoldRow
+from custody.store.unit import Unit, new_id
+
+
+def _answered(unit: Unit, booking: BookingRow) -> list[FederalRequestRow]:
+    open_requests = requests.active_for(unit, booking.id)
+    unanswered = [r.id for r in open_requests if r.state != RequestState.responded]
+    if unanswered:
+        raise Conflict(
+            f"request {unanswered[0]} has not been answered; record the agency's response first "
+            f"(`custody respond {unanswered[0]}` or POST /federal/requests/{unanswered[0]}/response)"
+        )
+    return open_requests
+
+
+def _notices(
+    unit: Unit, booking: BookingRow, open_requests: list[FederalRequestRow], release_at: datetime, occurred_at: datetime
+) -> None:
+    """Send a release notice where the answer honored it; record why it was withheld elsewhere."""
+    for request in open_requests:
+        if Action.notify.value not in request.actions:
+            continue
+        response: dict[str, Any] = dict(request.response or {})
+        if requests.honored(request, Action.notify):
+            unit.emit(
+                Event(
+                    "ReleaseNoticeSent",
+                    "booking",
+                    booking.id,
+                    occurred_at,
+                    {"request_id": request.id, "agency": booking.agency, "release_at": release_at.isoformat()},
+                    to_party=FEDERAL,
+                ),
+                booking.agency,
+            )
+        elif not response.get("notice_withheld"):
+            answer = response["answers"][Action.notify.value]
+            unit.emit(
+                Event(
+                    "ReleaseNoticeWithheld",
+                    "booking",
+                    booking.id,
+                    occurred_at,
+                    {"request_id": request.id, "citations": answer["citations"], "reason": answer["reason"]},
+                ),
+                booking.agency,
+            )
+            response["notice_withheld"] = True
+            request.response = response
+
+
+def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
+    if submission.planned_at < booking.booked_at:
+        raise InvalidInput("planned_at is before the booking")
+    open_requests = _answered(unit, booking)
+    bookings.transition(unit, booking, "schedule_release")
+    booking.release_planned_at = submission.planned_at
+    occurred = submission.at or unit.clock.now()
+    unit.emit(
+        Event("ReleaseScheduled", "booking", booking.id, occurred, {"planned_at": submission.planned_at.isoformat()}),
+        booking.agency,
+    )
+    _notices(unit, booking, open_requests, submission.planned_at, occurred)
+
+
+def release_eligible(unit: Unit, booking: BookingRow, submission: ReleaseIn) -> None:
+    """The moment the person would otherwise go free: hold, hand over, or release."""
+    if submission.at < booking.booked_at:
+        raise InvalidInput("release eligibility cannot come before the booking")
+    open_requests = _answered(unit, booking)
+    if booking.state not in (CustodyState.in_custody, CustodyState.release_scheduled):
+        raise Conflict(f"booking {booking.id} is {booking.state}; release eligibility was already recorded")
+    booking.release_reason = submission.reason.value
+    booking.release_eligible_at = submission.at
+    unit.emit(
+        Event("ReleaseEligibilityReached", "booking", booking.id, submission.at, {"reason": submission.reason.value}),
+        booking.agency,
+    )
+    if booking.release_planned_at is None:
+        _notices(unit, booking, open_requests, submission.at, submission.at)
+    handover = [r for r in open_requests if requests.honored(r, Action.transfer) or requests.honored(r, Action.hold)]
+    if submission.federal_officers_present and handover:
+        _transfer(unit, booking, handover[0], TransferIn(at=submission.at, officer=submission.federal_officers_present))
+        return
+    holding = [r for r in open_requests if requests.honored(r, Action.hold)]
+    if holding:
+        request = holding[0]
+        answer = (request.response or {})["answers"][Action.hold.value]
+        hours = float(answer.get("max_hours") or 0)
+        if hours > 0:
+            if request.form == "I-247A" and request.served_at is None:
+                raise RefusedByLaw(
+                    f"the I-247A of request {request.id} has not been served on the person, and it takes "
+                    f"effect only once served (DHS Form I-247A; ICE guidance): serve it first "
+                    f"(`custody serve {request.id}`)"
+                )
+            _start_hold(unit, booking, request, submission.at, hours, HoldClock(answer["hold_clock"]))
+            return
+    _release(unit, booking, submission.at, "release", submission.reason.value, open_requests, "close")
+
+
+def _start_hold(
+    unit: Unit, booking: BookingRow, request: FederalRequestRow, at: datetime, hours: float, clock: HoldClock
+) -> None:
+    zone = local_zone(parse_division(booking.agency))
+    expires = hold_expires_at(at, hours, clock, zone)
+    bookings.transition(unit, booking, "start_hold")
+    hold = HoldRow(
+        id=new_id("hld"),
+        booking_id=booking.id,
+        request_id=request.id,
+        starts_at=at,
+        expires_at=expires,
+        max_hours=hours,
+        hold_clock=clock.value,
+        state="active",
+    )
+    unit.session.add(hold)
+    unit.emit(
+        Event(
+            "DetainerHoldStarted",
+            "booking",
+            booking.id,
+            at,
+            {
+                "request_id": request.id,
+                "hold_id": hold.id,
+                "expires_at": expires.isoformat(),
+                "max_hours": hours,
+                "hold_clock": clock.value,
+                "agency": booking.agency,
+            },
+            to_party=FEDERAL,
+        ),
+        booking.agency,
+    )
+
+
+def active_hold(unit: Unit, booking_id: str) -> HoldRow | None:
+    return unit.session.scalars(
+        select(HoldRow).where(HoldRow.booking_id == booking_id, HoldRow.state == "active")
+    ).first()
+
+
+def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
+    """Federal officers take custody: during a hold, or at release where the answer allows it."""
+    hold = active_hold(unit, booking.id)
+    if hold is None:
+        raise Conflict(
+            f"booking {booking.id} is {booking.state} with no active hold; federal officers can take custody "
+            "only during a hold or at the moment of release (record release eligibility with them present)"
+        )
+    if submission.at > hold.expires_at:
+        raise RefusedByLaw(
+            f"the hold ended at {hold.expires_at.isoformat()} ({hold.max_hours:g} hours, {hold.hold_clock}); "
+            "the person must be released, not transferred"
+        )
+    if submission.at < hold.starts_at:
+        raise InvalidInput("the transfer cannot come before the hold started")
+    request = requests.get(unit, hold.request_id)
+    _transfer(unit, booking, request, submission)
+
+
+def _transfer(unit: Unit, booking: BookingRow, request: FederalRequestRow, submission: TransferIn) -> None:
+    hold = active_hold(unit, booking.id)
+    if hold is not None:
+        hold.state, hold.ended_at = "transferred", submission.at
+    bookings.transition(unit, booking, "transfer_to_federal")
+    booking.left_custody_at = submission.at
+    requests.transition(request, "fulfil")
+    unit.emit(
+        Event(
+            "CustodyTransferred",
+            "booking",
+            booking.id,
+            submission.at,
+            {"request_id": request.id, "officer": submission.officer.model_dump(), "agency": booking.agency},
+            to_party=FEDERAL,
+        ),
+        booking.agency,
+    )
+    for other in requests.active_for(unit, booking.id):
+        requests.transition(other, "close")
+
+
+def _release(
+    unit: Unit,
+    booking: BookingRow,
+    at: datetime,
+    event: str,
+    reason: str,
+    open_requests: list[FederalRequestRow],
+    request_event: str,
+) -> None:
+    bookings.transition(unit, booking, event)
+    booking.left_custody_at = at
+    for request in open_requests:
+        requests.transition(request, request_event)
+    unit.emit(
+        Event(
+            "PersonReleased",
+            "booking",
+            booking.id,
+            at,
+            {"reason": reason, "agency": booking.agency, "open_requests": [r.id for r in open_requests]},
+            to_party=FEDERAL if any(requests.honored(r, Action.notify) for r in open_requests) else None,
+        ),
+        booking.agency,
+    )
+
+
+def lapse_due_holds(unit: Unit, now: datetime) -> list[str]:
+    """Every hold whose legal limit has passed ends, and the person is released at that limit."""
+    due = list(
+        unit.session.scalars(
+            select(HoldRow).where(HoldRow.state == "active", HoldRow.expires_at <= now).order_by(HoldRow.expires_at)
+        )
+    )
+    for hold in due:
+        booking = bookings.get(unit, hold.booking_id)
+        request = requests.get(unit, hold.request_id)
+        hold.state, hold.ended_at = "lapsed", hold.expires_at
+        unit.emit(
+            Event(
+                "DetainerHoldLapsed",
+                "booking",
+                booking.id,
+                hold.expires_at,
+                {"request_id": request.id, "hold_id": hold.id, "max_hours": hold.max_hours},
+                to_party=FEDERAL,
+            ),
+            booking.agency,
+        )
+        open_requests = requests.active_for(unit, booking.id)
+        requests.transition(request, "lapse")
+        others = [r for r in open_requests if r.id != request.id]
+        _release(unit, booking, hold.expires_at, "lapse_hold", "hold_lapsed", others, "close")
+    return [h.id for h in due]
+
+
+def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
+    """A cancelled request ends its hold; the person goes free unless another request holds them."""
+    hold = unit.session.scalars(
+        select(HoldRow).where(HoldRow.request_id == request.id, HoldRow.state == "active")
+    ).first()
+    if hold is None:
+        return
+    hold.state, hold.ended_at = "cancelled", at
+    booking = bookings.get(unit, hold.booking_id)
+    _release(unit, booking, at, "lapse_hold", "request_cancelled", requests.active_for(unit, booking.id), "close")

@@ -1,0 +1,1 @@
+"""The federal side's requests: detainers, notification requests and transfer requests."""

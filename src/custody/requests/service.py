@@ -1,0 +1,312 @@
+"""Receiving a federal request, deciding it under the law, and answering it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from custody.booking import service as bookings
+from custody.booking.model import CustodyState
+from custody.domain.divisions import local_zone, parse_division
+from custody.domain.errors import Conflict, InvalidInput, NotFound, RefusedByLaw
+from custody.domain.events import FEDERAL, Event, local_party
+from custody.identity.service import FEDERAL_CHAIN
+from custody.law.engine import Decision, decide, new_decision_id
+from custody.law.loader import default_library
+from custody.law.model import Action, Status
+from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.requests.model import (
+    ACTIVE,
+    DEFAULT_ACTIONS,
+    FORM_KIND,
+    REQUEST,
+    RequestState,
+    Warrant,
+    check_form,
+)
+from custody.store.models import BookingRow, DecisionRow, FederalRequestRow
+from custody.store.unit import Unit, new_id
+
+_RECEIVED_EVENT = {
+    "detainer": "DetainerReceived",
+    "notification_request": "NotificationRequestReceived",
+    "transfer_request": "TransferRequestReceived",
+}
+
+
+def get(unit: Unit, request_id: str) -> FederalRequestRow:
+    row = unit.session.get(FederalRequestRow, request_id)
+    if row is None:
+        raise NotFound(f"no federal request '{request_id}'; list them with `custody requests` or GET /federal/requests")
+    return row
+
+
+def active_for(unit: Unit, booking_id: str) -> list[FederalRequestRow]:
+    return list(
+        unit.session.scalars(
+            select(FederalRequestRow)
+            .where(FederalRequestRow.booking_id == booking_id, FederalRequestRow.state.in_([s.value for s in ACTIVE]))
+            .order_by(FederalRequestRow.issued_at)
+        )
+    )
+
+
+def transition(request: FederalRequestRow, event: str) -> None:
+    request.state = REQUEST.fire(RequestState(request.state), event).value
+
+
+def local_day(division_id: str, moment: datetime) -> Any:
+    return moment.astimezone(local_zone(parse_division(division_id))).date()
+
+
+def receive(unit: Unit, submission: RequestIn) -> FederalRequestRow:
+    booking = unit.session.get(BookingRow, submission.booking_id)
+    if booking is None:
+        raise NotFound(
+            f"no booking '{submission.booking_id}': a request must name a booking the federal side was told of"
+        )
+    if booking.state in (CustodyState.released, CustodyState.transferred):
+        raise Conflict(f"booking {booking.id} is closed ({booking.state}); the person is no longer in local custody")
+    if submission.issued_at > unit.clock.now() + bookings.CLOCK_SKEW:
+        raise InvalidInput(f"issued_at {submission.issued_at.isoformat()} is in the future; check the date")
+    if submission.issued_at < booking.booked_at:
+        raise InvalidInput("issued_at is before the booking; a request can only follow the booking")
+    library = default_library()
+    form = library.forms.get(submission.form)
+    if form is None:
+        raise InvalidInput(f"unknown form {submission.form}; use one of {', '.join(library.forms)}")
+    check_form(form, local_day(booking.agency, submission.issued_at), submission.warrant)
+    kind = submission.kind or FORM_KIND[form.name]
+    actions = [a.value for a in (submission.actions or DEFAULT_ACTIONS[kind])]
+    duplicate = unit.session.scalar(
+        select(FederalRequestRow.id).where(
+            FederalRequestRow.booking_id == booking.id,
+            FederalRequestRow.form == form.name,
+            FederalRequestRow.issued_at == submission.issued_at,
+        )
+    )
+    if duplicate:
+        raise Conflict(f"this request was already received as {duplicate}")
+    row = FederalRequestRow(
+        id=new_id("req"),
+        booking_id=booking.id,
+        kind=kind.value,
+        form=form.name,
+        warrant=submission.warrant.value,
+        actions=actions,
+        officer=submission.officer.model_dump(),
+        issued_at=submission.issued_at,
+        recorded_at=unit.clock.now(),
+        state=REQUEST.initial.value,
+        agency=booking.agency,
+    )
+    unit.session.add(row)
+    unit.session.flush()
+    unit.emit(
+        Event(
+            _RECEIVED_EVENT[kind.value],
+            "request",
+            row.id,
+            submission.issued_at,
+            {
+                "booking_id": booking.id,
+                "form": form.name,
+                "actions": actions,
+                "warrant": row.warrant,
+                "officer": row.officer,
+                "agency": booking.agency,
+            },
+        ),
+        booking.agency,
+    )
+    record_decision(unit, row, booking, submission.issued_at, "decide")
+    return row
+
+
+def decision_request(booking: BookingRow, request: FederalRequestRow, moment: datetime) -> dict[str, Any]:
+    """The DecisionRequest for this booking, request and agency on the local date of ``moment``."""
+    on = local_day(booking.agency, moment)
+    person = booking.person
+    dob = datetime.fromisoformat(person["date_of_birth"]).date()
+    age = on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+    return {
+        "agency": booking.agency,
+        "on": on.isoformat(),
+        "agency_kind": booking.agency_kind,
+        "request": {
+            "form": request.form,
+            "actions": request.actions,
+            "warrant": Warrant(request.warrant).contract,
+            "issued_on": local_day(booking.agency, request.issued_at).isoformat(),
+        },
+        "person": {
+            "age": max(age, 0),
+            "convictions": booking.convictions,
+            "pending_charges": booking.charges,
+            "juvenile": age < 18,
+            **{
+                flag: person[flag]
+                for flag in (
+                    "outstanding_criminal_warrant",
+                    "gang_database",
+                    "registered_sex_offender",
+                    "watchlist_match",
+                    "prior_removal_and_reentry",
+                    "final_removal_order",
+                )
+            },
+        },
+        "custody": {"status": "pretrial"},
+    }
+
+
+def record_decision(
+    unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime, event: str
+) -> Decision:
+    """Decide under the law in force for the agency now holding the person, and log the decision."""
+    inputs = decision_request(booking, request, moment)
+    decision = decide(inputs, decision_id=new_decision_id())
+    unit.session.add(
+        DecisionRow(
+            id=decision.decision_id,
+            request_id=request.id,
+            agency=booking.agency,
+            on=decision.on,
+            law_revision=decision.law_revision,
+            inputs=inputs,
+            result=decision.to_contract(),
+            trace=decision.trace(),
+            recorded_at=unit.clock.now(),
+        )
+    )
+    request.decision_id = decision.decision_id
+    request.agency = booking.agency
+    request.response = None
+    transition(request, event)
+    unit.emit(
+        Event(
+            "RequestDecided",
+            "request",
+            request.id,
+            moment,
+            {
+                "decision_id": decision.decision_id,
+                "law_revision": decision.law_revision,
+                "agency": booking.agency,
+                "on": decision.on.isoformat(),
+                "actions": {a: d["status"] for a, d in decision.to_contract()["actions"].items()},
+            },
+        ),
+        booking.agency,
+    )
+    return decision
+
+
+def decision_of(unit: Unit, request: FederalRequestRow) -> dict[str, Any]:
+    row = unit.session.get(DecisionRow, request.decision_id)
+    assert row is not None
+    return row.result
+
+
+def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> None:
+    """Record the agency's answer to each action; the law decides what the answer may be."""
+    if request.state != RequestState.decided:
+        transition(request, "respond")  # raises with what is allowed now
+    decision = decision_of(unit, request)
+    unknown = set(submission.answers) - {Action(a) for a in request.actions}
+    if unknown:
+        raise InvalidInput(f"the request does not ask for {', '.join(sorted(unknown))}")
+    answers: dict[str, Any] = {}
+    for name in request.actions:
+        action = Action(name)
+        ruling = decision["actions"][name]
+        status = Status(ruling["status"])
+        answer = submission.answers.get(action)
+        cited = "; ".join(ruling["citations"]) or "the law decision"
+        if answer is None:
+            if status is Status.required:
+                answer = Answer.honor
+            elif status in (Status.prohibited, Status.undetermined):
+                answer = Answer.decline
+            else:
+                raise InvalidInput(
+                    f"'{name}' is permitted but not required ({cited}); the agency must choose: "
+                    f"answer {name}=honor or {name}=decline"
+                )
+        if answer is Answer.honor and status is Status.prohibited:
+            raise RefusedByLaw(f"'{name}' cannot be honored: {ruling['explanation']}")
+        if answer is Answer.honor and status is Status.undetermined:
+            raise RefusedByLaw(
+                f"'{name}' cannot be honored while the law decision is undetermined "
+                f"(missing: {', '.join(ruling.get('missing', []))}); record the missing facts first"
+            )
+        if answer is Answer.decline and status is Status.required:
+            raise RefusedByLaw(f"'{name}' cannot be declined: {ruling['explanation']}")
+        answers[name] = {
+            "answer": answer.value,
+            "status": status.value,
+            "citations": ruling["citations"],
+            "reason": submission.reasons.get(action) or ruling["explanation"],
+        }
+        if name == Action.hold and answer is Answer.honor:
+            answers[name]["max_hours"] = ruling.get("max_hours")
+            answers[name]["hold_clock"] = ruling.get("hold_clock")
+    transition(request, "respond")
+    request.response = {"decision_id": request.decision_id, "at": submission.at.isoformat(), "answers": answers}
+    booking = bookings.get(unit, request.booking_id)
+    unit.emit(
+        Event(
+            "RequestResponded",
+            "request",
+            request.id,
+            submission.at,
+            {
+                "booking_id": request.booking_id,
+                "agency": request.agency,
+                "decision_id": request.decision_id,
+                "answers": answers,
+            },
+            to_party=FEDERAL,
+        ),
+        booking.agency,
+    )
+
+
+def honored(request: FederalRequestRow, action: Action) -> bool:
+    answers = (request.response or {}).get("answers", {})
+    return bool(answers.get(action.value, {}).get("answer") == Answer.honor.value)
+
+
+def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
+    """A copy of the detainer is served on the person; the I-247A takes effect only once served."""
+    if request.state not in [s.value for s in ACTIVE]:
+        raise Conflict(f"request {request.id} is {request.state}; only an open request can be served")
+    if request.served_at is not None:
+        raise Conflict(f"request {request.id} was already served at {request.served_at.isoformat()}")
+    request.served_at = submission.at
+    booking = bookings.get(unit, request.booking_id)
+    unit.emit(Event("DetainerServed", "request", request.id, submission.at, {"booking_id": booking.id}), booking.agency)
+
+
+def relay(unit: Unit, booking: BookingRow, moment: datetime) -> None:
+    """The person moved to another agency: each open request follows them and is decided anew."""
+    for request in active_for(unit, booking.id):
+        record_decision(unit, request, booking, moment, "relay")
+
+
+def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None:
+    transition(request, "cancel")
+    booking = bookings.get(unit, request.booking_id)
+    unit.emit(
+        Event(
+            "RequestCancelled",
+            "request",
+            request.id,
+            submission.at,
+            {"reason": submission.reason, "booking_id": booking.id},
+            to_party=local_party(booking.agency),
+        ),
+        FEDERAL_CHAIN,
+    )

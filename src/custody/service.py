@@ -1,0 +1,286 @@
+"""The application: each use case of the process in one transaction, shared by the CLI, the API and
+the demo so that the same rules run whichever door a user comes in by."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from custody.audit import chain as audit
+from custody.booking import service as bookings
+from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
+from custody.booking.service import FingerprintImage
+from custody.domain.clock import Clock, SystemClock
+from custody.identity import service as identity
+from custody.identity.commands import IdentityIn
+from custody.release import service as release
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests import service as requests
+from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.store import db
+from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow, HoldRow
+from custody.store.unit import Unit, unit_of_work
+
+T = TypeVar("T")
+
+
+class Custody:
+    def __init__(self, engine: Engine, clock: Clock | None = None, actor: str = "system") -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.actor = actor
+        self._sessions: sessionmaker[Session] = db.session_factory(engine)
+
+    @classmethod
+    def open(cls, url: str | None = None, clock: Clock | None = None, actor: str = "system") -> Custody:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        return cls(engine, clock, actor)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        with unit_of_work(self._sessions, self.clock, self.actor) as unit:
+            yield unit
+
+    def _run(self, work: Callable[[Unit], T]) -> T:
+        with self.unit() as unit:
+            return work(unit)
+
+    # --- the process ---------------------------------------------------------------------
+
+    def book(self, submission: BookingIn, prints: list[FingerprintImage] | None = None) -> BookingRow:
+        return self._run(lambda u: bookings.book(u, submission, prints))
+
+    def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
+        def work(u: Unit) -> None:
+            booking = bookings.get(u, booking_id)
+            for image in prints:
+                bookings.store_print(u, booking, image)
+
+        self._run(work)
+
+    def enrol(self, submission: IdentityIn) -> str:
+        return self._run(lambda u: identity.enrol(u, submission).id)
+
+    def receive_request(self, submission: RequestIn) -> FederalRequestRow:
+        return self._run(lambda u: requests.receive(u, submission))
+
+    def respond(self, request_id: str, submission: ResponseIn) -> FederalRequestRow:
+        def work(u: Unit) -> FederalRequestRow:
+            request = requests.get(u, request_id)
+            requests.respond(u, request, submission)
+            return request
+
+        return self._run(work)
+
+    def serve(self, request_id: str, submission: ServeIn) -> FederalRequestRow:
+        def work(u: Unit) -> FederalRequestRow:
+            request = requests.get(u, request_id)
+            requests.serve(u, request, submission)
+            return request
+
+        return self._run(work)
+
+    def cancel(self, request_id: str, submission: CancelIn) -> FederalRequestRow:
+        def work(u: Unit) -> FederalRequestRow:
+            request = requests.get(u, request_id)
+            requests.cancel(u, request, submission)
+            release.on_cancel(u, request, submission.at)
+            return request
+
+        return self._run(work)
+
+    def move(self, booking_id: str, submission: MoveIn) -> BookingRow:
+        def work(u: Unit) -> BookingRow:
+            booking = bookings.get(u, booking_id)
+            bookings.move(u, booking, submission)
+            requests.relay(u, booking, submission.at)
+            return booking
+
+        return self._run(work)
+
+    def schedule_release(self, booking_id: str, submission: ScheduleIn) -> BookingRow:
+        def work(u: Unit) -> BookingRow:
+            booking = bookings.get(u, booking_id)
+            release.schedule(u, booking, submission)
+            return booking
+
+        return self._run(work)
+
+    def release_eligible(self, booking_id: str, submission: ReleaseIn) -> BookingRow:
+        def work(u: Unit) -> BookingRow:
+            booking = bookings.get(u, booking_id)
+            release.release_eligible(u, booking, submission)
+            return booking
+
+        return self._run(work)
+
+    def transfer(self, booking_id: str, submission: TransferIn) -> BookingRow:
+        def work(u: Unit) -> BookingRow:
+            booking = bookings.get(u, booking_id)
+            release.transfer(u, booking, submission)
+            return booking
+
+        return self._run(work)
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Run every timer that is due: holds past their legal limit lapse."""
+        moment = now or self.clock.now()
+        return self._run(lambda u: release.lapse_due_holds(u, moment))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def booking_view(self, booking_id: str) -> dict[str, Any]:
+        with self.unit() as u:
+            booking = bookings.get(u, booking_id)
+            return {
+                **booking_summary(booking),
+                "person": booking.person,
+                "charges": booking.charges,
+                "convictions": booking.convictions,
+                "requests": [
+                    request_summary(r)
+                    for r in u.session.scalars(
+                        select(FederalRequestRow)
+                        .where(FederalRequestRow.booking_id == booking_id)
+                        .order_by(FederalRequestRow.issued_at)
+                    )
+                ],
+                "holds": [
+                    hold_summary(h) for h in u.session.scalars(select(HoldRow).where(HoldRow.booking_id == booking_id))
+                ],
+                "timeline": [
+                    event_summary(e)
+                    for e in u.session.scalars(
+                        select(EventRow)
+                        .where(
+                            EventRow.aggregate_id.in_(
+                                [
+                                    booking_id,
+                                    *u.session.scalars(
+                                        select(FederalRequestRow.id).where(FederalRequestRow.booking_id == booking_id)
+                                    ),
+                                ]
+                            )
+                        )
+                        .order_by(EventRow.seq)
+                    )
+                ],
+            }
+
+    def list_bookings(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        with self.unit() as u:
+            total = u.session.scalar(select(func.count()).select_from(BookingRow)) or 0
+            rows = u.session.scalars(
+                select(BookingRow).order_by(BookingRow.booked_at.desc(), BookingRow.id).limit(limit).offset(offset)
+            )
+            return total, [booking_summary(b) for b in rows]
+
+    def request_view(self, request_id: str) -> dict[str, Any]:
+        with self.unit() as u:
+            request = requests.get(u, request_id)
+            decision = u.session.get(DecisionRow, request.decision_id)
+            return {**request_summary(request), "decision": decision.result if decision else None}
+
+    def list_requests(self, limit: int, offset: int, state: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+        with self.unit() as u:
+            query = select(FederalRequestRow)
+            if state:
+                query = query.where(FederalRequestRow.state == state)
+            total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = u.session.scalars(
+                query.order_by(FederalRequestRow.issued_at.desc(), FederalRequestRow.id).limit(limit).offset(offset)
+            )
+            return total, [request_summary(r) for r in rows]
+
+    def events_for(self, party: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        with self.unit() as u:
+            query = select(EventRow).where(EventRow.to_party == party)
+            total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = u.session.scalars(query.order_by(EventRow.seq).limit(limit).offset(offset))
+            return total, [event_summary(e) for e in rows]
+
+    def decision_log(self, decision_id: str) -> dict[str, Any] | None:
+        with self.unit() as u:
+            row = u.session.get(DecisionRow, decision_id)
+            if row is None:
+                return None
+            return {
+                "decision_id": row.id,
+                "request_id": row.request_id,
+                "law_revision": row.law_revision,
+                "inputs": row.inputs,
+                "result": row.result,
+                "trace": row.trace,
+                "recorded_at": row.recorded_at.isoformat(),
+            }
+
+    def verify_audit(self) -> list[audit.ChainReport]:
+        with self.unit() as u:
+            return audit.verify(u.session)
+
+
+def booking_summary(b: BookingRow) -> dict[str, Any]:
+    person = b.person
+    return {
+        "id": b.id,
+        "booking_number": b.booking_number,
+        "booking_agency": b.booking_agency,
+        "agency": b.agency,
+        "agency_kind": b.agency_kind,
+        "name": f"{person['last_name']}, {person['first_name']}",
+        "booked_at": b.booked_at.isoformat(),
+        "state": b.state,
+        "identity_id": b.identity_id,
+        "release_eligible_at": b.release_eligible_at.isoformat() if b.release_eligible_at else None,
+        "left_custody_at": b.left_custody_at.isoformat() if b.left_custody_at else None,
+    }
+
+
+def request_summary(r: FederalRequestRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "booking_id": r.booking_id,
+        "kind": r.kind,
+        "form": r.form,
+        "warrant": r.warrant,
+        "actions": r.actions,
+        "officer": r.officer,
+        "issued_at": r.issued_at.isoformat(),
+        "state": r.state,
+        "agency": r.agency,
+        "decision_id": r.decision_id,
+        "served_at": r.served_at.isoformat() if r.served_at else None,
+        "response": r.response,
+    }
+
+
+def hold_summary(h: HoldRow) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "request_id": h.request_id,
+        "starts_at": h.starts_at.isoformat(),
+        "expires_at": h.expires_at.isoformat(),
+        "max_hours": h.max_hours,
+        "hold_clock": h.hold_clock,
+        "state": h.state,
+        "ended_at": h.ended_at.isoformat() if h.ended_at else None,
+    }
+
+
+def event_summary(e: EventRow) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "type": e.type,
+        "aggregate": e.aggregate,
+        "aggregate_id": e.aggregate_id,
+        "occurred_at": e.occurred_at.isoformat(),
+        "recorded_at": e.recorded_at.isoformat(),
+        "to_party": e.to_party,
+        "data": e.data,
+    }

@@ -1,0 +1,182 @@
+"""The tables. Each aggregate keeps its state column; every change is also an event row (the
+outbox) and an audit entry, written in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from custody.store.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (UniqueConstraint("booking_agency", "booking_number", name="uq_booking_number"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    booking_number: Mapped[str] = mapped_column(String(64))
+    booking_agency: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(200), index=True)  # the agency holding the person now
+    agency_kind: Mapped[str] = mapped_column(String(20))
+    person: Mapped[dict[str, Any]]
+    charges: Mapped[list[Any]]
+    convictions: Mapped[list[Any]]
+    booked_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    identity_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    release_reason: Mapped[str | None] = mapped_column(String(40))
+    release_planned_at: Mapped[datetime | None]
+    release_eligible_at: Mapped[datetime | None]
+    left_custody_at: Mapped[datetime | None]
+
+
+class BookingIdentifierRow(Base):
+    """Identifiers of the booked person (FBI number, state id, A-number...): the key of the
+    identification check in this release, and of the rap sheet."""
+
+    __tablename__ = "booking_identifiers"
+    __table_args__ = (Index("ix_booking_identifier", "id_type", "value"),)
+
+    booking_id: Mapped[str] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class FingerprintImageRow(Base):
+    __tablename__ = "fingerprint_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("bookings.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FederalIdentityRow(Base):
+    """An identity enrolled in the federal repository, with the immigration record a hit carries."""
+
+    __tablename__ = "federal_identities"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    names: Mapped[list[Any]]
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    record: Mapped[dict[str, Any]]
+    enrolled_at: Mapped[datetime]
+
+
+class FederalIdentifierRow(Base):
+    __tablename__ = "federal_identifiers"
+    __table_args__ = (UniqueConstraint("id_type", "value", name="uq_federal_identifier"),)
+
+    identity_id: Mapped[str] = mapped_column(ForeignKey("federal_identities.id"), primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class FederalRequestRow(Base):
+    __tablename__ = "federal_requests"
+    __table_args__ = (UniqueConstraint("booking_id", "form", "issued_at", name="uq_request_per_booking"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("bookings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    form: Mapped[str] = mapped_column(String(10))
+    warrant: Mapped[str] = mapped_column(String(20))
+    actions: Mapped[list[Any]]
+    officer: Mapped[dict[str, Any]]
+    issued_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    agency: Mapped[str] = mapped_column(String(200), index=True)
+    decision_id: Mapped[str | None] = mapped_column(String(40))
+    response: Mapped[dict[str, Any] | None]
+    served_at: Mapped[datetime | None]
+
+
+class DecisionRow(Base):
+    """The decision log (Open Policy Agent's model): inputs, result, law revision and trace."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("federal_requests.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    on: Mapped[date] = mapped_column(Date)
+    law_revision: Mapped[str] = mapped_column(String(40))
+    inputs: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any]]
+    trace: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime]
+
+
+class HoldRow(Base):
+    __tablename__ = "holds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("bookings.id"), index=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("federal_requests.id"))
+    starts_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    max_hours: Mapped[float]
+    hold_clock: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    ended_at: Mapped[datetime | None]
+
+
+class EventRow(Base):
+    """Every domain event, in order. Rows addressed to another party are the exchange's outbox."""
+
+    __tablename__ = "events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(60), index=True)
+    aggregate: Mapped[str] = mapped_column(String(30))
+    aggregate_id: Mapped[str] = mapped_column(String(40), index=True)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+    to_party: Mapped[str | None] = mapped_column(String(220), index=True)
+
+
+class AuditChainRow(Base):
+    """The head of one agency's audit chain; locking it serialises writers of that agency only."""
+
+    __tablename__ = "audit_chains"
+
+    chain: Mapped[str] = mapped_column(String(220), primary_key=True)
+    head_seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntryRow(Base):
+    __tablename__ = "audit_entries"
+
+    chain: Mapped[str] = mapped_column(String(220), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(60))
+    data: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKeyRow(Base):
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]

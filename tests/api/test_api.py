@@ -1,0 +1,159 @@
+"""The HTTP API: the process over HTTP, RFC 9457 problems, idempotent POSTs, the OpenAPI contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from custody.api.app import create_app
+from custody.service import Custody
+
+COOK = "ocd-division/country:us/state:il/county:cook"
+BOOKING = {
+    "agency": COOK,
+    "booking_number": "CCJ-1",
+    "booked_at": "2017-08-16T01:00:00-05:00",
+    "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01", "identifiers": {"fbi": "1A"}},
+    "charges": [{"offense": "theft", "level": "misdemeanor"}],
+    "convictions": [{"offense": "burglary", "level": "felony", "date": "2010-01-01"}],
+}
+
+
+@pytest.fixture
+def client(custody: Custody) -> Iterator[TestClient]:
+    with TestClient(create_app(custody, tick_seconds=None)) as client:
+        yield client
+
+
+def _request(booking_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "booking_id": booking_id,
+        "form": "I-247A",
+        "warrant": "I-200",
+        "officer": {"name": "Officer A"},
+        "issued_at": "2017-08-16T06:00:00-05:00",
+        **extra,
+    }
+
+
+def test_landing_page_is_html_and_links_the_api(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert 'href="/docs"' in response.text and "<h1>custody</h1>" in response.text
+
+
+def test_openapi_covers_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    for path in (
+        "/bookings",
+        "/federal/requests",
+        "/federal/requests/{request_id}/response",
+        "/bookings/{booking_id}/release-eligibility",
+        "/law/decide",
+        "/audit/verify",
+    ):
+        assert path in spec["paths"], path
+
+
+def test_the_process_over_http(client: TestClient) -> None:
+    booking = client.post("/bookings", json=BOOKING)
+    assert booking.status_code == 201, booking.text
+    booking_id = booking.json()["id"]
+    request = client.post("/federal/requests", json=_request(booking_id))
+    assert request.status_code == 201, request.text
+    body = request.json()
+    assert body["decision"]["actions"]["hold"]["status"] == "prohibited"
+    assert body["decision"]["actions"]["hold"]["citations"][0] == "Cook County Code § 46-37(a)"
+    refused = client.post(
+        f"/federal/requests/{body['id']}/response",
+        json={"at": "2017-08-16T08:00:00-05:00", "answers": {"hold": "honor"}},
+    )
+    assert refused.status_code == 409 and refused.headers["content-type"] == "application/problem+json"
+    assert "cannot be honored" in refused.json()["detail"]
+    answered = client.post(
+        f"/federal/requests/{body['id']}/response",
+        json={"at": "2017-08-16T08:00:00-05:00", "answers": {"transfer": "decline"}},
+    )
+    assert answered.status_code == 200, answered.text
+    released = client.post(
+        f"/bookings/{booking_id}/release-eligibility", json={"reason": "bail", "at": "2017-08-16T12:00:00-05:00"}
+    )
+    assert released.json()["state"] == "released"
+    listing = client.get("/federal/requests", params={"limit": 1}).json()
+    assert listing["total"] == 1 and listing["limit"] == 1 and len(listing["items"]) == 1
+    assert client.get("/audit/verify").json()["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "detail"),
+    [
+        ("/bookings", {**BOOKING, "agency": "ocd-division/country:us/state:zz/county:x"}, 422, "unknown state"),
+        ("/bookings", {**BOOKING, "booked_at": "2017-02-30T01:00:00-05:00"}, 422, "booked_at"),
+        ("/bookings", {**BOOKING, "booked_at": "2017-08-16T01:00:00"}, 422, "no time zone"),
+        (
+            "/bookings",
+            {**BOOKING, "person": {**BOOKING["person"], "date_of_birth": "2030-01-01"}},
+            422,
+            "date_of_birth",
+        ),
+        ("/bookings", {**BOOKING, "charges": []}, 422, "charges"),
+        ("/federal/requests", _request("bkg_missing"), 404, "no booking"),
+    ],
+)
+def test_bad_input_is_a_problem_and_writes_nothing(
+    client: TestClient, path: str, payload: dict[str, Any], status: int, detail: str
+) -> None:
+    response = client.post(path, json=payload)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and detail in problem["detail"] and problem["title"]
+    assert client.get("/bookings").json()["total"] == 0
+
+
+def test_malformed_json_is_a_problem(client: TestClient) -> None:
+    response = client.post("/bookings", content=b'{"agency": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_form_outside_its_period_is_refused_and_the_request_not_stored(client: TestClient) -> None:
+    booking_id = client.post("/bookings", json=BOOKING).json()["id"]
+    response = client.post("/federal/requests", json=_request(booking_id, form="I-247D"))
+    assert response.status_code == 422
+    assert "I-247D was not in use on 2017-08-16" in response.json()["detail"]
+    no_warrant = client.post("/federal/requests", json=_request(booking_id, warrant="none"))
+    assert no_warrant.status_code == 422 and "I-200 or I-205" in no_warrant.json()["detail"]
+    assert client.get("/federal/requests").json()["total"] == 0
+
+
+def test_a_duplicate_submission_is_a_conflict(client: TestClient) -> None:
+    assert client.post("/bookings", json=BOOKING).status_code == 201
+    again = client.post("/bookings", json=BOOKING)
+    assert again.status_code == 409 and "already booking" in again.json()["detail"]
+    assert client.get("/bookings").json()["total"] == 1
+
+
+def test_idempotency_key_replays_the_first_response_and_refuses_another_body(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "booking-ccj-1"}
+    first = client.post("/bookings", json=BOOKING, headers=headers)
+    replay = client.post("/bookings", json=BOOKING, headers=headers)
+    assert first.status_code == replay.status_code == 201 and first.json() == replay.json()
+    other = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-2"}, headers=headers)
+    assert other.status_code == 409 and "different body" in other.json()["detail"]
+    assert client.get("/bookings").json()["total"] == 1
+
+
+def test_law_decide_over_http_answers_the_contract(client: TestClient) -> None:
+    doc = {
+        "agency": COOK,
+        "on": "2017-08-16",
+        "request": {"form": "I-247A", "actions": ["hold"], "warrant": "administrative"},
+        "person": {"convictions": [], "pending_charges": []},
+    }
+    assert client.post("/law/decide", json=doc).json()["actions"]["hold"]["status"] == "prohibited"
+    bad = client.post("/law/decide", json={**doc, "on": "2017-13-01"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

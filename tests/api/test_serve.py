@@ -1,0 +1,50 @@
+"""`custody serve --host H --port P --demo` really serves: the landing page, the API and a 401-free
+read of the demo's requests (authentication comes with the roles issue)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_with_the_demo_answers_on_the_given_port(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "custody", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/", timeout=2) as response:
+                    page = response.read().decode()
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "server did not answer within 60 s"
+                time.sleep(0.3)
+        assert "<h1>custody</h1>" in page and "MDCR-17-0301-001" in page
+        with urllib.request.urlopen(f"{base}/federal/requests", timeout=5) as response:
+            listing = json.loads(response.read())
+        assert listing["total"] == 3
+        assert (tmp_path / "var" / "custody.db").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -1,0 +1,127 @@
+"""The command line as a user (and the acceptance checks) call it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custody.law.contract import validate
+
+DOC = {
+    "agency": "ocd-division/country:us/state:il/county:cook",
+    "on": "2017-08-16",
+    "request": {"form": "I-247A", "actions": ["hold", "notify"], "warrant": "administrative"},
+    "person": {"convictions": [{"offense": "burglary", "level": "felony"}], "pending_charges": []},
+}
+
+
+def custody(*args: str, tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "custody", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_law_decide_prints_one_decision_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(DOC))
+    done = custody("law", "decide", str(path), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    validate("decision", decision)
+    assert decision["actions"]["hold"]["status"] == "prohibited"
+    assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({**DOC, "on": "2017-02-30"}), "on: '2017-02-30' is not a 'date'"),
+        (json.dumps({**DOC, "agency": "ocd-division/country:us/state:il/ward:1"}), "not a US state, county or place"),
+        (json.dumps({k: v for k, v in DOC.items() if k != "person"}), "'person' is a required property"),
+        (json.dumps({**DOC, "request": {**DOC["request"], "form": "I-999"}}), "request/form"),
+    ],
+)
+def test_law_decide_refuses_invalid_input_with_exit_2_and_one_line(tmp_path: Path, document: str, message: str) -> None:
+    done = custody("law", "decide", "-", tmp_path=tmp_path, stdin=document)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    done = custody("--help", tmp_path=tmp_path)
+    for command in ("serve", "book", "request", "respond", "release", "transfer", "tick", "law", "audit"):
+        assert command in done.stdout
+
+
+def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
+    booking = {
+        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
+        "booking_number": "M-1",
+        "booked_at": "2017-03-01T01:00:00-05:00",
+        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
+    }
+    (tmp_path / "booking.json").write_text(json.dumps(booking))
+    image = tmp_path / "thumb.png"
+    image.write_bytes(b"\x89PNG fake image bytes for storage")
+    done = custody(
+        "book", "--file", str(tmp_path / "booking.json"), "--print", f"1={image}", "--json", tmp_path=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    view: dict[str, Any] = json.loads(done.stdout)
+    assert "FingerprintStored" in [e["type"] for e in view["timeline"]]
+    booking_id = view["id"]
+    done = custody(
+        "request",
+        "--booking",
+        booking_id,
+        "--form",
+        "I-247D",
+        "--officer",
+        "A. Officer",
+        "--issued-at",
+        "2017-03-01T05:00:00-05:00",
+        "--json",
+        tmp_path=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    request = json.loads(done.stdout)
+    assert request["decision"]["actions"]["hold"]["status"] == "required"
+    outside = custody(
+        "request",
+        "--booking",
+        booking_id,
+        "--form",
+        "I-247A",
+        "--warrant",
+        "I-200",
+        "--officer",
+        "A. Officer",
+        "--issued-at",
+        "2017-03-01T05:00:00-05:00",
+        tmp_path=tmp_path,
+    )
+    assert outside.returncode == 2 and "I-247A was not in use on 2017-03-01" in outside.stderr
+    for args in (
+        ["serve-copy", request["id"], "--at", "2017-03-01T06:00:00-05:00"],
+        ["respond", request["id"], "--at", "2017-03-01T06:10:00-05:00"],
+        ["release", booking_id, "--reason", "bail", "--at", "2017-03-01T12:00:00-05:00"],
+        ["tick", "--now", "2017-03-04T12:00:00-05:00"],
+    ):
+        done = custody(*args, tmp_path=tmp_path)
+        assert done.returncode == 0, (args, done.stderr)
+    shown = json.loads(custody("show", booking_id, "--json", tmp_path=tmp_path).stdout)
+    assert shown["state"] == "released" and shown["holds"][0]["state"] == "lapsed"
+    verify = custody("audit", "verify", tmp_path=tmp_path)
+    assert verify.returncode == 0 and "BROKEN" not in verify.stdout

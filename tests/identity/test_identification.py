@@ -1,0 +1,53 @@
+"""The identification check: a hit tells the federal side who is in which jail, with the record;
+a re-arrest is linked to the earlier bookings of the same person."""
+
+from __future__ import annotations
+
+from custody.booking.commands import BookingIn
+from custody.identity.commands import IdentityIn
+from custody.service import Custody
+
+COOK = "ocd-division/country:us/state:il/county:cook"
+
+
+def _booking(number: str, booked_at: str, identifiers: dict[str, str], last: str = "Doe") -> BookingIn:
+    return BookingIn.model_validate(
+        {
+            "agency": COOK,
+            "booking_number": number,
+            "booked_at": booked_at,
+            "person": {
+                "last_name": last,
+                "first_name": "Jan",
+                "date_of_birth": "1990-01-01",
+                "identifiers": identifiers,
+            },
+            "charges": [{"offense": "theft", "level": "misdemeanor"}],
+        }
+    )
+
+
+def test_no_hit_tells_the_federal_side_nothing(custody: Custody) -> None:
+    booking = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"sid": "IL1"}))
+    view = custody.booking_view(booking.id)
+    assert view["identity_id"] is None
+    assert "IdentityNotMatched" in [e["type"] for e in view["timeline"]]
+    assert custody.events_for("federal", 10, 0) == (0, [])
+
+
+def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet(custody: Custody) -> None:
+    identity_id = custody.enrol(
+        IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}, record={"a_number": "A000000777"})
+    )
+    first = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"fbi": "777X"}))
+    second = custody.book(_booking("C-2", "2017-08-10T10:00:00-05:00", {"fbi": "777X", "sid": "IL9"}, last="Roe"))
+    assert custody.booking_view(second.id)["identity_id"] == identity_id
+    _total, messages = custody.events_for("federal", 10, 0)
+    hits = [m for m in messages if m["type"] == "IdentityMatched"]
+    assert [h["aggregate_id"] for h in hits] == [first.id, second.id]
+    assert hits[0]["data"]["rap_sheet"] == []
+    (earlier,) = hits[1]["data"]["rap_sheet"]
+    assert earlier["booking_id"] == first.id
+    assert hits[1]["data"]["person"]["last_name"] == "Roe"
+    assert hits[1]["data"]["federal_record"] == {"a_number": "A000000777"}
+    assert hits[1]["data"]["agency"] == COOK

@@ -1,0 +1,82 @@
+"""Runs the legal examples under tests/law/examples: one YAML case per example, each naming the
+clause it checks. A case gives the DecisionRequest (merged onto the file's defaults) and what each
+action's decision must be, or the refusal the request must meet."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from custody.domain.errors import InvalidInput
+from custody.law.contract import validate
+from custody.law.engine import decide
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base.get(key), value) if key in base else value
+        return merged
+    return copy.deepcopy(override)
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for path in sorted(EXAMPLES.rglob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for case in data["cases"]:
+            request = _merge(data["defaults"], case.get("request", {}))
+            cases.append(pytest.param(case, request, id=f"{path.relative_to(EXAMPLES)}::{case['name'][:60]}"))
+    return cases
+
+
+@pytest.mark.parametrize(("case", "request_doc"), _cases())
+def test_legal_example(case: dict[str, Any], request_doc: dict[str, Any]) -> None:
+    assert case["name"] and case["checks"], "every example names itself and the clause it checks"
+    request_doc = {**request_doc, "on": str(request_doc["on"])}
+    if "refused" in case:
+        with pytest.raises(InvalidInput, match=case["refused"]):
+            decide(request_doc)
+        return
+    decision = decide(request_doc).to_contract()
+    validate("decision", decision)
+    for action, expected in case["expect"].items():
+        got = decision["actions"][action]
+        assert got["status"] == expected["status"], (case["name"], action, got)
+        for key in ("max_hours", "hold_clock"):
+            if key in expected:
+                assert got.get(key) == expected[key], (case["name"], action, key, got)
+        for citation in expected.get("cites", []):
+            assert citation in got["citations"], (case["name"], action, citation, got["citations"])
+        if expected.get("cites"):
+            assert got["citations"][0] == expected["cites"][0], "the most specific citation comes first"
+        for fact in expected.get("missing", []):
+            assert fact in got.get("missing", []), (case["name"], action, got)
+        if "explanation_contains" in expected:
+            assert expected["explanation_contains"] in got["explanation"], got["explanation"]
+        if got["status"] != "undetermined" or got["citations"]:
+            assert got["citations"], "a decided action carries at least one citation"
+
+
+def test_every_instrument_has_examples() -> None:
+    """Each instrument of the library is named by at least one legal example's clause."""
+    from custody.law.loader import default_library
+
+    checked = " ".join(
+        case["checks"] for path in EXAMPLES.rglob("*.yaml") for case in yaml.safe_load(path.read_text())["cases"]
+    )
+    library = default_library()
+    instruments = {i.id: i for j in library.jurisdictions.values() for i in j.instruments}
+    untested = [
+        i.id
+        for i in instruments.values()
+        if not any(r.citation.split(";")[0].split("(")[0].strip() in checked for r in i.rules)
+    ]
+    assert not untested, f"instruments without a legal example: {untested}"

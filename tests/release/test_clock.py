@@ -1,0 +1,72 @@
+"""Hold clocks around weekends and federal holidays, under both counting rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custody.law.model import HoldClock
+from custody.release.clock import hold_expires_at, is_excluded_day
+
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def _counted_hours(start: datetime, end: datetime, zone: ZoneInfo) -> float:
+    """Hours between start and end that fall on a working day, counted minute by minute."""
+    minutes, cursor = 0, start
+    while cursor < end:
+        if not is_excluded_day(cursor.astimezone(zone).date()):
+            minutes += 1
+        cursor += timedelta(minutes=1)
+    return minutes / 60
+
+
+def test_a_clock_hours_hold_ends_48_hours_after_release_eligibility() -> None:
+    friday = datetime(2017, 8, 18, 16, 0, tzinfo=CHICAGO)
+    assert hold_expires_at(friday, 48, HoldClock.clock_hours, CHICAGO) == friday + timedelta(hours=48)
+
+
+def test_the_regulation_skips_the_weekend_a_friday_release_is_held_into_tuesday() -> None:
+    friday_4pm = datetime(2017, 8, 18, 16, 0, tzinfo=CHICAGO)
+    expires = hold_expires_at(friday_4pm, 48, HoldClock.excluding_weekends_and_holidays, CHICAGO)
+    assert expires.astimezone(CHICAGO) == datetime(2017, 8, 22, 16, 0, tzinfo=CHICAGO)
+
+
+def test_the_regulation_skips_a_federal_holiday() -> None:
+    friday_before_labor_day = datetime(2017, 9, 1, 9, 0, tzinfo=CHICAGO)
+    expires = hold_expires_at(friday_before_labor_day, 48, HoldClock.excluding_weekends_and_holidays, CHICAGO)
+    # Friday 15 h, then Sat, Sun and Labor Day (4 Sep) skipped, Tuesday 24 h, Wednesday 9 h.
+    assert expires.astimezone(CHICAGO) == datetime(2017, 9, 6, 9, 0, tzinfo=CHICAGO)
+
+
+def test_a_prohibited_hold_ends_at_release_eligibility() -> None:
+    moment = datetime(2017, 8, 16, 15, 45, tzinfo=UTC)
+    assert hold_expires_at(moment, 0, HoldClock.clock_hours, CHICAGO) == moment
+
+
+moments = st.datetimes(min_value=datetime(2014, 1, 1), max_value=datetime(2026, 12, 31)).map(
+    lambda d: d.replace(tzinfo=CHICAGO)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(moments, st.sampled_from([6, 24, 48]))
+def test_the_weekend_rule_counts_exactly_the_hours_on_working_days(start: datetime, hours: int) -> None:
+    start = start.replace(second=0, microsecond=0)
+    expires = hold_expires_at(start, hours, HoldClock.excluding_weekends_and_holidays, CHICAGO)
+    assert expires >= start + timedelta(hours=hours)
+    assert abs(_counted_hours(start, expires, CHICAGO) - hours) < 1 / 60 + 1e-9
+    assert not is_excluded_day((expires - timedelta(minutes=1)).astimezone(CHICAGO).date())
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments, st.floats(min_value=0, max_value=48))
+def test_no_hold_ever_runs_past_its_limit(start: datetime, hours: float) -> None:
+    clock_end = hold_expires_at(start, hours, HoldClock.clock_hours, CHICAGO)
+    assert clock_end - start == timedelta(hours=hours)
+    legacy_end = hold_expires_at(start, hours, HoldClock.excluding_weekends_and_holidays, CHICAGO)
+    # Never longer than the hours plus the weekend and holiday days it may skip (at most 5 in a row).
+    assert legacy_end - start <= timedelta(hours=hours) + timedelta(days=5)
