@@ -56,13 +56,26 @@ class Custody:
     def book(self, submission: BookingIn, prints: list[FingerprintImage] | None = None) -> BookingRow:
         return self._run(lambda u: bookings.book(u, submission, prints))
 
-    def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
-        def work(u: Unit) -> None:
+    def _on_booking(self, booking_id: str, *steps: Callable[[Unit, BookingRow], object]) -> BookingRow:
+        def work(u: Unit) -> BookingRow:
             booking = bookings.get(u, booking_id)
-            for image in prints:
-                bookings.store_print(u, booking, image)
+            for step in steps:
+                step(u, booking)
+            return booking
 
-        self._run(work)
+        return self._run(work)
+
+    def _on_request(self, request_id: str, *steps: Callable[[Unit, FederalRequestRow], object]) -> FederalRequestRow:
+        def work(u: Unit) -> FederalRequestRow:
+            request = requests.get(u, request_id)
+            for step in steps:
+                step(u, request)
+            return request
+
+        return self._run(work)
+
+    def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
+        self._on_booking(booking_id, *(lambda u, b, i=image: bookings.store_print(u, b, i) for image in prints))
 
     def enrol(self, submission: IdentityIn) -> str:
         return self._run(lambda u: identity.enrol(u, submission).id)
@@ -71,62 +84,33 @@ class Custody:
         return self._run(lambda u: requests.receive(u, submission))
 
     def respond(self, request_id: str, submission: ResponseIn) -> FederalRequestRow:
-        def work(u: Unit) -> FederalRequestRow:
-            request = requests.get(u, request_id)
-            requests.respond(u, request, submission)
-            return request
-
-        return self._run(work)
+        return self._on_request(request_id, lambda u, r: requests.respond(u, r, submission))
 
     def serve(self, request_id: str, submission: ServeIn) -> FederalRequestRow:
-        def work(u: Unit) -> FederalRequestRow:
-            request = requests.get(u, request_id)
-            requests.serve(u, request, submission)
-            return request
-
-        return self._run(work)
+        return self._on_request(request_id, lambda u, r: requests.serve(u, r, submission))
 
     def cancel(self, request_id: str, submission: CancelIn) -> FederalRequestRow:
-        def work(u: Unit) -> FederalRequestRow:
-            request = requests.get(u, request_id)
-            requests.cancel(u, request, submission)
-            release.on_cancel(u, request, submission.at)
-            return request
-
-        return self._run(work)
+        return self._on_request(
+            request_id,
+            lambda u, r: requests.cancel(u, r, submission),
+            lambda u, r: release.on_cancel(u, r, submission.at),
+        )
 
     def move(self, booking_id: str, submission: MoveIn) -> BookingRow:
-        def work(u: Unit) -> BookingRow:
-            booking = bookings.get(u, booking_id)
-            bookings.move(u, booking, submission)
-            requests.relay(u, booking, submission.at)
-            return booking
-
-        return self._run(work)
+        return self._on_booking(
+            booking_id,
+            lambda u, b: bookings.move(u, b, submission),
+            lambda u, b: requests.relay(u, b, submission.at),
+        )
 
     def schedule_release(self, booking_id: str, submission: ScheduleIn) -> BookingRow:
-        def work(u: Unit) -> BookingRow:
-            booking = bookings.get(u, booking_id)
-            release.schedule(u, booking, submission)
-            return booking
-
-        return self._run(work)
+        return self._on_booking(booking_id, lambda u, b: release.schedule(u, b, submission))
 
     def release_eligible(self, booking_id: str, submission: ReleaseIn) -> BookingRow:
-        def work(u: Unit) -> BookingRow:
-            booking = bookings.get(u, booking_id)
-            release.release_eligible(u, booking, submission)
-            return booking
-
-        return self._run(work)
+        return self._on_booking(booking_id, lambda u, b: release.release_eligible(u, b, submission))
 
     def transfer(self, booking_id: str, submission: TransferIn) -> BookingRow:
-        def work(u: Unit) -> BookingRow:
-            booking = bookings.get(u, booking_id)
-            release.transfer(u, booking, submission)
-            return booking
-
-        return self._run(work)
+        return self._on_booking(booking_id, lambda u, b: release.transfer(u, b, submission))
 
     def tick(self, now: datetime | None = None) -> list[str]:
         """Run every timer that is due: holds past their legal limit lapse."""

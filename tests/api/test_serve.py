@@ -25,7 +25,10 @@ def test_serve_with_the_demo_answers_on_the_given_port(tmp_path: Path) -> None:
     env.pop("CUSTODY_DATABASE_URL", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "custody", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"

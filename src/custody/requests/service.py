@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from custody.booking import service as bookings
-from custody.booking.model import CustodyState
+from custody.booking.model import PERSON_FLAGS, CustodyState
 from custody.domain.divisions import local_zone, parse_division
 from custody.domain.errors import Conflict, InvalidInput, NotFound, RefusedByLaw
 from custody.domain.events import FEDERAL, Event, local_party
@@ -146,17 +146,7 @@ def decision_request(booking: BookingRow, request: FederalRequestRow, moment: da
             "convictions": booking.convictions,
             "pending_charges": booking.charges,
             "juvenile": age < 18,
-            **{
-                flag: person[flag]
-                for flag in (
-                    "outstanding_criminal_warrant",
-                    "gang_database",
-                    "registered_sex_offender",
-                    "watchlist_match",
-                    "prior_removal_and_reentry",
-                    "final_removal_order",
-                )
-            },
+            **{flag: person[flag] for flag in PERSON_FLAGS},
         },
         "custody": {"status": "pretrial"},
     }
