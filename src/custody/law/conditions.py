@@ -23,6 +23,9 @@ class Truth:
 
     value: bool | None
     missing: tuple[str, ...] = ()
+    # How an offense was classified against a list (by its statute, or by the request's flags),
+    # so the decision can say which was used.
+    basis: tuple[str, ...] = ()
 
 
 TRUE = Truth(True)
@@ -103,6 +106,16 @@ def _agency_kind_in(facts: Facts, kinds: Any) -> Truth:
     return TRUE if facts["agency_kind"] in _as_list(kinds) else FALSE
 
 
+@condition(
+    "custody_status_in", "the person is in custody for one of the listed reasons (pretrial, serving_sentence...)"
+)
+def _custody_status_in(facts: Facts, statuses: Any) -> Truth:
+    status = (facts.get("custody") or {}).get("status")
+    if status is None:
+        return Truth(None, ("custody.status",))
+    return TRUE if status in _as_list(statuses) else FALSE
+
+
 @condition("agreement", "the agency has the named agreement with the federal immigration agency in force")
 def _agreement(facts: Facts, name: Any) -> Truth:
     return TRUE if name in facts["agency_agreements"] else FALSE
@@ -132,7 +145,64 @@ def _pending_felony_charge(facts: Facts, _: Any) -> Truth:
     return _any_offense(facts, "pending_charges", {"level": "felony"})
 
 
-_OFFENSE_KEYS = {"level", "degree", "degree_in", "violent", "serious", "within_years"}
+_OFFENSE_KEYS = {
+    "level",
+    "degree",
+    "degree_in",
+    "violent",
+    "serious",
+    "within_years",
+    "released_within_years",
+    "in_list",
+}
+
+
+@dataclass(frozen=True)
+class OffenseList:
+    """An offense list a law names (Cal. Gov. Code 7282.5(a), New York City's violent-or-serious
+    crimes...). An offense is classified by its statute when it has one; otherwise by the request's
+    flags, if the law's list can be read that way, and the decision says which was used."""
+
+    id: str
+    citation: str
+    says: str
+    statutes: tuple[str, ...]
+    fallback_flags: tuple[str, ...] = ()
+    verified: bool = True
+
+    def classify(self, offense: dict[str, Any], prefix: str) -> Truth:
+        statute = offense.get("statute")
+        if statute:
+            key = normalize_statute(statute)
+            hit = next((s for s in self.statutes if _statute_matches(key, normalize_statute(s))), None)
+            if hit:
+                unverified = "" if self.verified else "; custody could not verify this list"
+                return Truth(
+                    True, basis=(f"'{statute}' is on the list of {self.citation} (classified by statute{unverified})",)
+                )
+            return Truth(False, basis=(f"'{statute}' is not on the list of {self.citation} (classified by statute)",))
+        if not self.fallback_flags:
+            return Truth(None, (prefix + "statute",))
+        missing = [prefix + f for f in self.fallback_flags if offense.get(f) is None]
+        flagged = [f for f in self.fallback_flags if offense.get(f) is True]
+        how = f"no statute was given, so classified by the request's {'/'.join(self.fallback_flags)} flags"
+        if flagged:
+            return Truth(True, basis=(f"an offense counts under {self.citation}: {how}",))
+        if missing:
+            return Truth(None, (*missing, prefix + "statute"))
+        return Truth(False, basis=(f"no offense counts under {self.citation}: {how}",))
+
+
+def normalize_statute(text: str) -> str:
+    return "".join(ch for ch in text.lower().replace("section", "").replace("sec.", "") if ch.isalnum())
+
+
+def _statute_matches(offense_key: str, list_key: str) -> bool:
+    """'calpenalcode187a' is under 'calpenalcode187', but 'calpenalcode1870' is not."""
+    if not offense_key.startswith(list_key):
+        return False
+    rest = offense_key[len(list_key) :]
+    return not rest or not (rest[0].isdigit() and list_key[-1:].isdigit())
 
 
 def _any_offense(facts: Facts, field: str, spec: dict[str, Any]) -> Truth:
@@ -140,23 +210,38 @@ def _any_offense(facts: Facts, field: str, spec: dict[str, Any]) -> Truth:
     if unknown:
         raise InvalidInput(f"offense condition has unknown properties {sorted(unknown)}")
     missing: list[str] = []
+    basis: list[str] = []
     for offense in facts["person"][field]:
-        result = _offense_matches(offense, spec, facts["on"], f"person.{field}[].")
+        result = _offense_matches(offense, spec, facts, f"person.{field}[].")
         if result.value is True:
-            return TRUE
+            return Truth(True, basis=result.basis)
         missing.extend(result.missing)
-    return Truth(None, tuple(dict.fromkeys(missing))) if missing else FALSE
+        basis.extend(result.basis)
+    if missing:
+        return Truth(None, tuple(dict.fromkeys(missing)))
+    return Truth(False, basis=tuple(dict.fromkeys(basis)))
 
 
-def _offense_matches(offense: dict[str, Any], spec: dict[str, Any], on: date, prefix: str) -> Truth:
+def _offense_matches(offense: dict[str, Any], spec: dict[str, Any], facts: Facts, prefix: str) -> Truth:
     missing: list[str] = []
+    basis: tuple[str, ...] = ()
+    on: date = facts["on"]
     for key, wanted in spec.items():
-        if key == "within_years":
-            when = offense.get("date")
+        if key in ("within_years", "released_within_years"):
+            field = "date" if key == "within_years" else "released_on"
+            when = offense.get(field)
             if when is None:
-                missing.append(prefix + "date")
+                missing.append(prefix + field)
             elif date.fromisoformat(when) < _years_before(on, int(wanted)):
                 return FALSE
+            continue
+        if key == "in_list":
+            offense_list: OffenseList = facts["_lists"][wanted]
+            result = offense_list.classify(offense, prefix)
+            if result.value is False:
+                return result
+            missing.extend(result.missing)
+            basis = result.basis
             continue
         if key == "degree_in":
             if offense.get("degree") is None:
@@ -169,7 +254,7 @@ def _offense_matches(offense: dict[str, Any], spec: dict[str, Any], on: date, pr
             missing.append(prefix + key)
         elif have != wanted:
             return FALSE
-    return Truth(None, tuple(missing)) if missing else TRUE
+    return Truth(None, tuple(missing)) if missing else Truth(True, basis=basis)
 
 
 def _years_before(on: date, years: int) -> date:
@@ -204,7 +289,7 @@ def evaluate(cond: Condition | None, facts: Facts) -> Truth:
         return _any(arg, facts)
     if name == "not":
         inner = evaluate(arg, facts)
-        return inner if inner.value is None else Truth(not inner.value)
+        return inner if inner.value is None else Truth(not inner.value, basis=inner.basis)
     return _call(name, arg, facts)
 
 
@@ -214,22 +299,26 @@ def _call(name: str, arg: Any, facts: Facts) -> Truth:
 
 def _all(conds: Iterable[Condition], facts: Facts) -> Truth:
     missing: list[str] = []
+    basis: list[str] = []
     for cond in conds:
         result = evaluate(cond, facts)
         if result.value is False:
-            return FALSE
+            return result
         missing.extend(result.missing)
-    return Truth(None, tuple(dict.fromkeys(missing))) if missing else TRUE
+        basis.extend(result.basis)
+    return Truth(None, tuple(dict.fromkeys(missing))) if missing else Truth(True, basis=tuple(basis))
 
 
 def _any(conds: Iterable[Condition], facts: Facts) -> Truth:
     missing: list[str] = []
+    basis: list[str] = []
     for cond in conds:
         result = evaluate(cond, facts)
         if result.value is True:
-            return TRUE
+            return result
         missing.extend(result.missing)
-    return Truth(None, tuple(dict.fromkeys(missing))) if missing else FALSE
+        basis.extend(result.basis)
+    return Truth(None, tuple(dict.fromkeys(missing))) if missing else Truth(False, basis=tuple(basis))
 
 
 def check(cond: Condition | None, where: str) -> None:

@@ -16,6 +16,7 @@ How the layers combine (docs/law.md says the same in prose):
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +52,7 @@ class Outcome:
     verified: bool
     missing: tuple[str, ...] = ()
     preempted_by: str | None = None
+    basis: tuple[str, ...] = ()
 
     @property
     def effect(self) -> Effect | None:
@@ -114,6 +116,7 @@ def decide(document: Any, library: Library | None = None, decision_id: str | Non
     """Decide a DecisionRequest (a dict as the JSON contract has it). Invalid input raises InvalidInput."""
     library = library or default_library()
     facts = facts_from_request(document)
+    facts["_lists"] = library.offense_lists
     division = parse_division(facts["agency"])
     form = library.forms[facts["request"]["form"]]
     issued_unknown = _check_form_period(form, facts)
@@ -192,50 +195,59 @@ def _binding_instruments(library: Library, division: Division, facts: Facts) -> 
 
 
 def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
+    """The rule's general effect, replaced by the first exception whose condition holds."""
+    verified = rule.verified and instrument.verified
     applies = evaluate(rule.applies_when, facts)
-    base = {
-        "rule": rule,
-        "instrument": instrument,
-        "max_hours": rule.max_hours,
-        "verified": rule.verified and instrument.verified,
-    }
     if applies.value is False:
-        return Outcome(fired=False, effects=frozenset(), citations=(), ids=(), says="", **base)  # type: ignore[arg-type]
+        return Outcome(rule, instrument, False, frozenset(), (), (), "", rule.max_hours, verified)
     possible = {rule.effect}
     missing = list(applies.missing)
+    basis = list(applies.basis)
     for exc in rule.exceptions:
         result = evaluate(exc.when, facts)
         if result.value is True and not missing:
             return Outcome(
-                fired=True,
-                effects=frozenset({exc.effect}),
-                citations=(exc.citation, rule.citation),
-                ids=(rule.id, exc.id),
-                says=exc.says,
-                **{**base, "max_hours": exc.max_hours, "verified": base["verified"] and exc.verified},  # type: ignore[arg-type]
+                rule,
+                instrument,
+                True,
+                frozenset({exc.effect}),
+                (exc.citation, rule.citation),
+                (rule.id, exc.id),
+                exc.says,
+                exc.max_hours,
+                verified and exc.verified,
+                basis=(*basis, *result.basis),
             )
         if result.value is None or (result.value is True and missing):
             possible.add(exc.effect)
             missing.extend(result.missing)
+        basis.extend(result.basis)
     if applies.value is None:
         possible.add(Effect.permitted)  # the rule may not apply at all
     if missing:
         return Outcome(
-            fired=None,
-            effects=frozenset(possible),
-            citations=(rule.citation,),
-            ids=(rule.id,),
-            says=rule.says,
+            rule,
+            instrument,
+            None,
+            frozenset(possible),
+            (rule.citation,),
+            (rule.id,),
+            rule.says,
+            rule.max_hours,
+            verified,
             missing=tuple(dict.fromkeys(missing)),
-            **base,  # type: ignore[arg-type]
         )
     return Outcome(
-        fired=True,
-        effects=frozenset({rule.effect}),
-        citations=(rule.citation,),
-        ids=(rule.id,),
-        says=rule.says,
-        **base,  # type: ignore[arg-type]
+        rule,
+        instrument,
+        True,
+        frozenset({rule.effect}),
+        (rule.citation,),
+        (rule.id,),
+        rule.says,
+        rule.max_hours,
+        verified,
+        basis=tuple(basis),
     )
 
 
@@ -326,7 +338,7 @@ def _apply_preemption(outcomes: list[Outcome]) -> list[Outcome]:
     for o in outcomes:
         local = o.instrument.level in (Level.county, Level.place)
         if local and o.fired is not False and Effect.prohibited in o.effects:
-            o = Outcome(**{**o.__dict__, "preempted_by": by})
+            o = dataclasses.replace(o, preempted_by=by)
         result.append(o)
     return result
 
@@ -349,6 +361,9 @@ def _explain(status: Status, deciding: list[Outcome], outcomes: list[Outcome], c
     preempted = [o for o in outcomes if o.preempted_by]
     if preempted:
         text += f" The local limit in {preempted[0].citations[0]} is preempted by {preempted[0].preempted_by}."
+    basis = list(dict.fromkeys(b for o in deciding for b in o.basis))
+    if basis:
+        text += " " + " ".join(b[0].upper() + b[1:] + "." for b in basis)
     unverified = [o.citations[0] for o in deciding if not o.verified]
     if unverified:
         text += (

@@ -19,6 +19,7 @@ import yaml
 from custody.domain.divisions import Division, parse_division
 from custody.domain.errors import InvalidInput
 from custody.law import conditions
+from custody.law.conditions import OffenseList
 from custody.law.model import (
     Action,
     Effect,
@@ -66,6 +67,7 @@ class Library:
     jurisdictions: dict[Division, Jurisdiction]
     forms: dict[str, Form]
     revision: str
+    offense_lists: dict[str, OffenseList]
 
     def jurisdiction(self, division: Division) -> Jurisdiction | None:
         return self.jurisdictions.get(division)
@@ -152,9 +154,36 @@ _INSTRUMENT_OPTIONAL = {
 }
 
 
+def _offense_lists(data: dict[str, Any], path: Path) -> list[OffenseList]:
+    lists = []
+    for entry in data.get("offense_lists") or []:
+        where = f"{path} offense list {entry.get('id', '?')}"
+        _take(entry, where, {"id", "citation", "says", "statutes"}, {"fallback_flags", "verified", "verification"})
+        lists.append(
+            OffenseList(
+                id=entry["id"],
+                citation=entry["citation"],
+                says=" ".join(entry["says"].split()),
+                statutes=tuple(entry["statutes"]),
+                fallback_flags=tuple(entry.get("fallback_flags") or ()),
+                verified=bool(entry.get("verified", True)),
+            )
+        )
+    return lists
+
+
+def _list_references(cond: Any) -> list[str]:
+    if isinstance(cond, dict):
+        found = [cond["in_list"]] if isinstance(cond.get("in_list"), str) else []
+        return found + [ref for value in cond.values() for ref in _list_references(value)]
+    if isinstance(cond, list):
+        return [ref for item in cond for ref in _list_references(item)]
+    return []
+
+
 def _instrument(path: Path, division: Division) -> Instrument:
     data = read_yaml(path)
-    _take(data, str(path), {"instrument", "rules"}, set())
+    _take(data, str(path), {"instrument", "rules"}, {"offense_lists"})
     meta = _take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
     where = f"{path}"
     verified = bool(meta.get("verified", True))
@@ -210,6 +239,7 @@ def load_library(root: Path = LIBRARY) -> Library:
     jurisdictions: dict[Division, Jurisdiction] = {}
     forms: dict[str, Form] = {}
     seen_ids: dict[str, Path] = {}
+    offense_lists: dict[str, OffenseList] = {}
     for folder in [*sorted(p for p in root.rglob("*") if p.is_dir()), root]:
         meta_path = folder / JURISDICTION_FILE
         if not meta_path.exists():
@@ -228,6 +258,10 @@ def load_library(root: Path = LIBRARY) -> Library:
                 forms.update(_forms(path))
                 continue
             instrument = _instrument(path, division)
+            for offense_list in _offense_lists(read_yaml(path), path):
+                if offense_list.id in offense_lists:
+                    raise InvalidInput(f"{path}: offense list id '{offense_list.id}' is used twice")
+                offense_lists[offense_list.id] = offense_list
             for rule_id in [instrument.id, *(r.id for r in instrument.rules)]:
                 if rule_id in seen_ids:
                     raise InvalidInput(f"{path}: id '{rule_id}' is also used in {seen_ids[rule_id]}")
@@ -242,7 +276,19 @@ def load_library(root: Path = LIBRARY) -> Library:
         jurisdictions[division] = jurisdiction
         for alias in jurisdiction.aliases:
             jurisdictions[alias] = jurisdiction
-    return Library(jurisdictions=jurisdictions, forms=forms, revision="sha256:" + digest.hexdigest()[:16])
+    for jurisdiction in jurisdictions.values():
+        for instrument in jurisdiction.instruments:
+            for rule in instrument.rules:
+                conds = [rule.applies_when, *(e.when for e in rule.exceptions)]
+                for ref in _list_references(conds):
+                    if ref not in offense_lists:
+                        raise InvalidInput(f"rule {rule.id}: unknown offense list '{ref}'")
+    return Library(
+        jurisdictions=jurisdictions,
+        forms=forms,
+        revision="sha256:" + digest.hexdigest()[:16],
+        offense_lists=offense_lists,
+    )
 
 
 @cache
