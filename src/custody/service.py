@@ -16,8 +16,11 @@ from custody.booking import service as bookings
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.clock import Clock, SystemClock
+from custody.domain.errors import NotFound
 from custody.identity import service as identity
 from custody.identity.commands import IdentityIn
+from custody.law import engine as law_engine
+from custody.law.log import log_decision
 from custody.release import service as release
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests import service as requests
@@ -203,6 +206,33 @@ class Custody:
                 "trace": row.trace,
                 "recorded_at": row.recorded_at.isoformat(),
             }
+
+    def decide(self, document: Any) -> dict[str, Any]:
+        """Decide a DecisionRequest and log the decision; invalid input raises InvalidInput."""
+        decision = law_engine.decide(document)
+
+        def work(u: Unit) -> None:
+            log_decision(u, decision, document)
+
+        self._run(work)
+        return decision.to_contract()
+
+    def explain(self, decision_id: str) -> dict[str, Any]:
+        """The logged decision, re-evaluated from its inputs: the trace of every rule considered."""
+        logged = self.decision_log(decision_id)
+        if logged is None:
+            raise NotFound(f"no logged decision '{decision_id}'; decision ids are printed by `custody law decide`")
+        again = law_engine.decide(logged["inputs"], decision_id=decision_id)
+        same_law = again.law_revision == logged["law_revision"]
+        return {
+            **logged,
+            "trace": again.trace() if same_law else logged["trace"],
+            "current_law_revision": again.law_revision,
+            "reevaluated": same_law,
+            "note": "re-evaluated from the logged inputs under the same law revision"
+            if same_law
+            else "the library changed since; this is the trace stored when the decision was made",
+        }
 
     def verify_audit(self) -> list[audit.ChainReport]:
         with self.unit() as u:

@@ -157,3 +157,33 @@ def test_law_decide_over_http_answers_the_contract(client: TestClient) -> None:
     assert client.post("/law/decide", json=doc).json()["actions"]["hold"]["status"] == "prohibited"
     bad = client.post("/law/decide", json={**doc, "on": "2017-13-01"})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(client: TestClient) -> None:
+    page = client.get("/law", params={"division": COOK, "on": "2017-08-16"})
+    assert page.status_code == 200 and "Cook County Code § 46-37(a)" in page.text
+    assert '<label for="division">' in page.text
+    decided = client.post(
+        "/law",
+        data={
+            "division": COOK,
+            "on": "2017-08-16",
+            "form": "I-247A",
+            "warrant": "administrative",
+            "actions": ["hold", "notify"],
+        },
+    )
+    assert decided.status_code == 200 and "<h3>Trace</h3>" in decided.text
+    assert "us-il-cook-46-37-a" in decided.text and "prohibited" in decided.text
+
+
+def test_law_endpoints_answer_in_json(client: TestClient) -> None:
+    shown = client.get("/law/in-force", params={"division": COOK, "on": "2017-08-16"}).json()
+    assert {"us-8-cfr-287-7", "us-il-cook-ord-11-O-73"} <= {i["id"] for i in shown["instruments"]}
+    changes = client.get("/law/diff", params={"division": COOK, "from": "2011-01-01", "to": "2018-01-01"}).json()
+    ids = [c["id"] for c in changes["changes"]]
+    assert ids.index("us-il-cook-ord-11-O-73") < ids.index("us-il-trust-act-2017")
+    grants = client.get("/grants/check", params={"division": COOK}).json()
+    assert {c["id"]: c["conflict"] for c in grants["conditions"]}["notice"] == "conflicts"
+    bad = client.get("/law/in-force", params={"division": "cook", "on": "2017-08-16"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"

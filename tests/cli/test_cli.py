@@ -125,3 +125,23 @@ def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     assert shown["state"] == "released" and shown["holds"][0]["state"] == "lapsed"
     verify = custody("audit", "verify", tmp_path=tmp_path)
     assert verify.returncode == 0 and "BROKEN" not in verify.stdout
+
+
+def test_law_show_diff_explain_and_grants_from_the_command_line(tmp_path: Path) -> None:
+    cook = "ocd-division/country:us/state:il/county:cook"
+    shown = json.loads(custody("law", "show", cook, "--on", "2017-08-16", "--json", tmp_path=tmp_path).stdout)
+    assert {"us-8-cfr-287-7", "us-il-cook-ord-11-O-73"} <= {i["id"] for i in shown["instruments"]}
+    changed = json.loads(
+        custody("law", "diff", cook, "--from", "2017-01-01", "--to", "2018-01-01", "--json", tmp_path=tmp_path).stdout
+    )
+    assert "us-il-trust-act-2017" in [c["id"] for c in changed["changes"]]
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(DOC))
+    decision_id = json.loads(custody("law", "decide", str(path), tmp_path=tmp_path).stdout)["decision_id"]
+    explained = custody("law", "explain", decision_id, "--json", tmp_path=tmp_path)
+    assert explained.returncode == 0, explained.stderr
+    assert json.loads(explained.stdout)["result"]["decision_id"] == decision_id
+    missing = custody("law", "explain", "dec_nope", tmp_path=tmp_path)
+    assert missing.returncode == 2 and "no logged decision" in missing.stderr
+    grants = json.loads(custody("grants", "check", cook, "--fiscal-year", "2017", "--json", tmp_path=tmp_path).stdout)
+    assert {c["id"]: c["conflict"] for c in grants["conditions"]}["access"] == "conflicts"

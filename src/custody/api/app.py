@@ -6,22 +6,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Body, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from custody import __version__
 from custody.api import idempotency, problems
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
-from custody.domain.errors import NotFound
+from custody.domain.divisions import parse_division
 from custody.domain.events import FEDERAL
 from custody.identity.commands import IdentityIn
-from custody.law.engine import decide
+from custody.law.browse import diff, in_force
+from custody.law.grants import check as check_grants
 from custody.law.loader import default_library
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
@@ -208,14 +211,70 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
 
     @app.post("/law/decide", tags=["law"], summary="Decide a DecisionRequest (contract: decision-request.schema.json)")
     def law_decide(document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return decide(document).to_contract()
+        return service.decide(document)
 
     @app.get("/law/decisions/{decision_id}", tags=["law"], summary="A logged decision with inputs and trace")
     def decision(decision_id: str) -> dict[str, Any]:
-        found = service.decision_log(decision_id)
-        if found is None:
-            raise NotFound(f"no logged decision '{decision_id}'")
-        return found
+        return service.explain(decision_id)
+
+    @app.get("/law/in-force", tags=["law"], summary="The rules in force for a division's agencies on a date")
+    def law_in_force(division: str, on: date) -> dict[str, Any]:
+        return in_force(default_library(), parse_division(division), on)
+
+    @app.get("/law/diff", tags=["law"], summary="What changed between two dates, and by which instrument")
+    def law_diff(
+        division: str, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
+    ) -> dict[str, Any]:
+        return diff(default_library(), parse_division(division), start, end)
+
+    @app.get("/grants/check", tags=["law"], summary="Grant conditions checked against a jurisdiction's law")
+    def grants_check(division: str, fiscal_year: int = 2017, on: date | None = None) -> dict[str, Any]:
+        return check_grants(default_library(), parse_division(division), fiscal_year, on)
+
+    @app.get("/law", response_class=HTMLResponse, tags=["web"], summary="Law browser")
+    def law_browser(
+        request: Request, division: str | None = None, on: date | None = None, decision: str | None = None
+    ) -> HTMLResponse:
+        library = default_library()
+        divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
+        chosen = division or divisions[-1][0]
+        day = on or date.today()
+        explained = service.explain(decision) if decision else None
+        return TEMPLATES.TemplateResponse(
+            request,
+            "law.html",
+            {
+                "divisions": divisions,
+                "division": chosen,
+                "on": day.isoformat(),
+                "view": in_force(library, parse_division(chosen), day),
+                "explained": explained,
+            },
+        )
+
+    @app.post("/law", response_class=HTMLResponse, tags=["web"], summary="Run a decision from the law browser form")
+    def law_browser_decide(
+        request: Request,
+        division: Annotated[str, Form()],
+        on: Annotated[date, Form()],
+        form: Annotated[str, Form()],
+        warrant: Annotated[str, Form()],
+        actions: Annotated[list[str], Form()],
+        felony_conviction: Annotated[bool, Form()] = False,
+        pending_felony: Annotated[bool, Form()] = False,
+    ) -> RedirectResponse:
+        convictions = [{"offense": "felony conviction", "level": "felony"}] if felony_conviction else []
+        pending = [{"offense": "felony charge", "level": "felony"}] if pending_felony else []
+        result = service.decide(
+            {
+                "agency": division,
+                "on": on.isoformat(),
+                "request": {"form": form, "actions": actions, "warrant": warrant},
+                "person": {"convictions": convictions, "pending_charges": pending},
+            }
+        )
+        query = urlencode({"division": division, "on": on.isoformat(), "decision": result["decision_id"]})
+        return RedirectResponse(f"/law?{query}#decision", status_code=303)
 
     @app.get("/audit/verify", tags=["audit"], summary="Verify every audit chain")
     def audit_verify() -> dict[str, Any]:

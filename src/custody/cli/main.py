@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,12 +16,15 @@ from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.cli.output import emit_json, err, out
 from custody.domain.clock import parse_time
+from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
 from custody.domain.inputs import parse_input
 from custody.identity.commands import IdentityIn
+from custody.identity.prints.cli import app as prints_app
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
+from custody.stats.cli import app as stats_app
 
 app = typer.Typer(
     help="custody: booking, identification, federal requests, decisions under cited law, release and transfer.",
@@ -30,11 +33,15 @@ app = typer.Typer(
     add_completion=False,
 )
 law_app = typer.Typer(help="The law library and the decision engine.", no_args_is_help=True)
+grants_app = typer.Typer(help="Federal grant conditions checked against each jurisdiction's law.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 db_app = typer.Typer(
     help="The store (SQLite under var/ by default; CUSTODY_DATABASE_URL for PostgreSQL).", no_args_is_help=True
 )
 app.add_typer(law_app, name="law")
+app.add_typer(grants_app, name="grants")
+app.add_typer(prints_app, name="prints")
+app.add_typer(stats_app, name="stats")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 
@@ -328,10 +335,121 @@ def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[s
 
 @law_app.command("decide")
 def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")]) -> None:
-    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input)."""
+    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input); the decision is logged."""
     from custody.law.engine import decide
 
-    emit_json(decide(_read_json(file)).to_contract())
+    document = _read_json(file)
+    try:
+        result = _service().decide(document)
+    except CustodyError:
+        raise
+    except Exception as exc:
+        err.print(f"warning: decision not logged ({type(exc).__name__}: {exc})")
+        result = decide(document).to_contract()
+    emit_json(result)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a date; write YYYY-MM-DD") from None
+
+
+@law_app.command("show")
+def law_show(
+    division: Annotated[str, typer.Argument(help="OCD division, e.g. ocd-division/country:us/state:il/county:cook.")],
+    on: Annotated[str, typer.Option("--on", help="Date (YYYY-MM-DD); default today.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """The rules in force for agencies of a division on a date, with citations."""
+    from custody.law.browse import in_force
+    from custody.law.loader import default_library
+
+    view = in_force(default_library(), parse_division(division), _day(on) if on else date.today())
+    if as_json:
+        emit_json(view)
+        return
+    out.print(f"[bold]{view['division']}[/bold] on {view['on']}  (law {view['law_revision']})")
+    for layer in view["layers"]:
+        if not layer["encoded"]:
+            out.print(f"  [yellow]no law of {layer['division']} is encoded[/yellow]")
+    for instrument in view["instruments"]:
+        flag = "" if instrument["verified"] else "  [yellow](not verified)[/yellow]"
+        out.print(f"\n[bold]{instrument['name']}[/bold]{flag}\n  {instrument['citation']}  {instrument['url']}")
+        out.print(f"  in force from {instrument['effective_from']}; binds: {instrument['binds']}")
+        for rule in instrument["rules"]:
+            out.print(f"  - {rule['citation']}: {', '.join(rule['actions'])} {rule['effect']}. {rule['says']}")
+            for exc in rule.get("exceptions", []):
+                out.print(f"      except {exc['citation']}: {exc['effect']} when {exc['when']}. {exc['says']}")
+    out.print(f"\nforms in use: {', '.join(view['forms_in_use'])}")
+
+
+@law_app.command("diff")
+def law_diff(
+    division: Annotated[str, typer.Argument(help="OCD division.")],
+    start: Annotated[str, typer.Option("--from", help="First date (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Second date (YYYY-MM-DD).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What changed in the law binding a division's agencies between two dates, and by which instrument."""
+    from custody.law.browse import diff
+    from custody.law.loader import default_library
+
+    view = diff(default_library(), parse_division(division), _day(start), _day(end))
+    if as_json:
+        emit_json(view)
+        return
+    if not view["changes"]:
+        out.print(f"no instrument took effect or ended between {view['from']} and {view['to']}")
+    for change in view["changes"]:
+        out.print(f"{change['on']}  {change['change']}: [bold]{change['name']}[/bold] ({change['citation']})")
+        for rule in change["rules"]:
+            out.print(f"    {rule['citation']}: {', '.join(rule['actions'])} {rule['effect']}")
+
+
+@law_app.command("explain")
+def law_explain(decision_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
+    """The trace of a logged decision: each instrument and rule considered, fired or not, and why."""
+    view = _service().explain(decision_id)
+    if as_json:
+        emit_json(view)
+        return
+    out.print(f"[bold]{decision_id}[/bold]  law {view['law_revision']}  ({view['note']})")
+    for entry in view["trace"]["instruments"]:
+        out.print(f"  {entry['citation']}: {entry['why']}")
+    for action, steps in view["trace"]["actions"].items():
+        ruling = view["result"]["actions"][action]
+        out.print(f"\n[bold]{action}[/bold]: {ruling['status']} — {ruling['explanation']}")
+        for step in steps:
+            out.print(f"  {step['citations'][0]} ({step['rule']}): {step['why']}")
+
+
+@grants_app.command("check")
+def grants_check(
+    division: Annotated[str, typer.Argument(help="OCD division of the grantee.")],
+    fiscal_year: Annotated[int, typer.Option("--fiscal-year", help="Grant fiscal year.")] = 2017,
+    on: Annotated[
+        str, typer.Option("--on", help="Date to check (default: the day the conditions were announced).")
+    ] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Per condition: does the jurisdiction's law conflict with it, and which rulings bear on it."""
+    from custody.law.grants import check
+    from custody.law.loader import default_library
+
+    report = check(default_library(), parse_division(division), fiscal_year, _day(on) if on else None)
+    if as_json:
+        emit_json(report)
+        return
+    out.print(f"[bold]{report['program']}[/bold] FY{report['fiscal_year']} — {report['division']} on {report['on']}")
+    out.print(report["note"])
+    for condition in report["conditions"]:
+        out.print(f"\n[bold]{condition['name']}[/bold]: {condition['conflict']}")
+        out.print(f"  {condition['why']}")
+        for ruling in condition["rulings"]:
+            when = "" if ruling["in_effect_on_date"] else " (later)"
+            out.print(f"  - {ruling['case']}, {ruling['date']}{when} ({ruling['bearing']}): {ruling['holding']}")
 
 
 @audit_app.command("verify")

@@ -93,7 +93,7 @@ class Decision:
     on: date
     law_revision: str
     actions: dict[Action, ActionDecision]
-    facts: dict[str, Any]
+    considered: list[dict[str, Any]]
 
     def to_contract(self) -> dict[str, Any]:
         return {
@@ -104,8 +104,8 @@ class Decision:
             "actions": {a.value: d.to_contract() for a, d in self.actions.items()},
         }
 
-    def trace(self) -> dict[str, list[dict[str, Any]]]:
-        return {a.value: d.trace for a, d in self.actions.items()}
+    def trace(self) -> dict[str, Any]:
+        return {"instruments": self.considered, "actions": {a.value: d.trace for a, d in self.actions.items()}}
 
 
 def new_decision_id() -> str:
@@ -120,7 +120,7 @@ def decide(document: Any, library: Library | None = None, decision_id: str | Non
     division = parse_division(facts["agency"])
     form = library.forms[facts["request"]["form"]]
     issued_unknown = _check_form_period(form, facts)
-    instruments, coverage = _binding_instruments(library, division, facts)
+    instruments, coverage, considered = _binding_instruments(library, division, facts)
     state_missing = [d for d in coverage if parse_division(d).level in (Level.federal, Level.state)]
     actions: dict[Action, ActionDecision] = {}
     for name in facts["request"]["actions"]:
@@ -156,7 +156,7 @@ def decide(document: Any, library: Library | None = None, decision_id: str | Non
         on=facts["on"],
         law_revision=library.revision,
         actions=actions,
-        facts=facts,
+        considered=considered,
     )
 
 
@@ -176,22 +176,31 @@ def _check_form_period(form: Form, facts: Facts) -> bool:
     return form.in_use_to is not None and on > form.in_use_to
 
 
-def _binding_instruments(library: Library, division: Division, facts: Facts) -> tuple[list[Instrument], list[str]]:
-    """The instruments in force that bind this agency, outermost government first."""
+def _binding_instruments(
+    library: Library, division: Division, facts: Facts
+) -> tuple[list[Instrument], list[str], list[dict[str, Any]]]:
+    """The instruments in force that bind this agency, outermost government first; the divisions
+    with no law in the library; and, for the trace, every instrument considered and why it did or
+    did not bind."""
     instruments: list[Instrument] = []
-    notes: list[str] = []
+    uncovered: list[str] = []
+    considered: list[dict[str, Any]] = []
     for layer in division.layers():
         jurisdiction = library.jurisdiction(layer)
         if jurisdiction is None:
-            notes.append(layer.id)
+            uncovered.append(layer.id)
             continue
         for instrument in jurisdiction.instruments:
             if not instrument.in_force(facts["on"]):
-                continue
-            if instrument.binds is not None and facts["agency_kind"] not in instrument.binds:
-                continue
-            instruments.append(instrument)
-    return instruments, notes
+                why = f"not in force on {facts['on']} (in force from {instrument.effective_from}"
+                why += f" to {instrument.effective_to})" if instrument.effective_to else ")"
+            elif instrument.binds is not None and facts["agency_kind"] not in instrument.binds:
+                why = f"binds only {', '.join(sorted(instrument.binds))}, not a {facts['agency_kind']}"
+            else:
+                why = "binds this agency"
+                instruments.append(instrument)
+            considered.append({"instrument": instrument.id, "citation": instrument.citation, "why": why})
+    return instruments, uncovered, considered
 
 
 def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:

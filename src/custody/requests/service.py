@@ -15,6 +15,7 @@ from custody.domain.events import FEDERAL, Event, local_party
 from custody.identity.service import FEDERAL_CHAIN
 from custody.law.engine import Decision, decide, new_decision_id
 from custody.law.loader import default_library
+from custody.law.log import log_decision
 from custody.law.model import Action, Status
 from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.requests.model import (
@@ -158,19 +159,7 @@ def record_decision(
     """Decide under the law in force for the agency now holding the person, and log the decision."""
     inputs = decision_request(booking, request, moment)
     decision = decide(inputs, decision_id=new_decision_id())
-    unit.session.add(
-        DecisionRow(
-            id=decision.decision_id,
-            request_id=request.id,
-            agency=booking.agency,
-            on=decision.on,
-            law_revision=decision.law_revision,
-            inputs=inputs,
-            result=decision.to_contract(),
-            trace=decision.trace(),
-            recorded_at=unit.clock.now(),
-        )
-    )
+    log_decision(unit, decision, inputs, request.id)
     request.decision_id = decision.decision_id
     request.agency = booking.agency
     request.response = None

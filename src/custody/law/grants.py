@@ -1,0 +1,119 @@
+"""Federal grant conditions checked against a jurisdiction's encoded law.
+
+A condition is a reporting obligation, not an override: custody reports, per condition, whether the
+law binding the jurisdiction's jail conflicts with it (by deciding the generic federal request the
+condition concerns under the law in force), and lists the court rulings bearing on the condition —
+binding where the ruling's circuit covers the state, persuasive elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from custody.domain.divisions import Division, Level
+from custody.domain.errors import InvalidInput
+from custody.law.engine import decide
+from custody.law.loader import Library, read_yaml
+
+GRANTS = Path(__file__).parent / "grants"
+
+# The request a condition concerns: DHS asks about a person with no criminal record, on the form in
+# use, backed by an administrative warrant — the case in which local limits bite.
+_PROBE_PERSON: dict[str, Any] = {"convictions": [], "pending_charges": []}
+_DETAINER_FORMS = ("I-247A", "I-247D", "I-247")
+
+
+@cache
+def grant_program(fiscal_year: int) -> dict[str, Any]:
+    path = GRANTS / f"byrne-jag-fy{fiscal_year}.yaml"
+    if not path.exists():
+        years = sorted(p.stem.rsplit("fy", 1)[1] for p in GRANTS.glob("byrne-jag-fy*.yaml"))
+        raise InvalidInput(f"no grant conditions encoded for fiscal year {fiscal_year}; encoded: {', '.join(years)}")
+    program: dict[str, Any] = read_yaml(path)
+    return program
+
+
+def check(library: Library, division: Division, fiscal_year: int, on: date | None = None) -> dict[str, Any]:
+    program = grant_program(fiscal_year)
+    when = on or program["announced"]
+    if division.level is Level.federal:
+        raise InvalidInput(
+            "name a state, county or place: grant conditions bind the jurisdiction that receives the grant"
+        )
+    form = next(name for name in _DETAINER_FORMS if library.forms[name].in_use(when))
+    circuit = next((c for c, states in program["circuits"].items() if division.state in states), None)
+    results = []
+    for condition in program["conditions"]:
+        results.append(_condition(library, division, when, form, condition, program, circuit))
+    return {
+        "division": division.id,
+        "program": program["program"],
+        "citation": program["citation"],
+        "fiscal_year": fiscal_year,
+        "on": when.isoformat(),
+        "circuit": circuit,
+        "law_revision": library.revision,
+        "note": "Grant conditions are reporting obligations; they do not change what the jurisdiction's law "
+        "allows. Courts in most circuits held the FY2017 notice and access conditions unlawful.",
+        "conditions": results,
+    }
+
+
+def _condition(
+    library: Library,
+    division: Division,
+    when: date,
+    form: str,
+    condition: dict[str, Any],
+    program: dict[str, Any],
+    circuit: str | None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": condition["id"],
+        "name": condition["name"],
+        "says": condition["says"],
+        "citation": condition["citation"],
+    }
+    action = condition["checks"]
+    if action == "status_information":
+        result.update(
+            conflict="not determinable",
+            why="custody's library does not encode rules on sharing citizenship or immigration-status information "
+            "(most laws carve it out expressly, e.g. 5 ILCS 805/5); check its law against 8 U.S.C. 1373.",
+            citations=[],
+        )
+    else:
+        doc = {
+            "agency": division.id,
+            "on": when.isoformat(),
+            "request": {"form": form, "actions": [action], "warrant": "administrative"},
+            "person": _PROBE_PERSON,
+        }
+        ruling = decide(doc, library).to_contract()["actions"][action]
+        verdict = {"prohibited": "conflicts", "required": "no conflict", "permitted": "no conflict"}.get(
+            ruling["status"], "not determinable"
+        )
+        result.update(
+            conflict=verdict,
+            law_status=ruling["status"],
+            why=ruling["explanation"],
+            citations=ruling["citations"],
+        )
+    result["rulings"] = [
+        {
+            "case": r["case"],
+            "date": r["date"].isoformat(),
+            "holding": r["holding"],
+            "bearing": "party"
+            if division.id in r.get("parties", []) or any(division.id.startswith(p + "/") for p in r.get("parties", []))
+            else ("binding in this circuit" if r["circuit"] == circuit else "another circuit (persuasive)"),
+            "in_effect_on_date": r["date"] <= when,
+            "verified": r.get("verified", True),
+        }
+        for r in program["rulings"]
+        if condition["id"] in r["conditions"]
+    ]
+    return result

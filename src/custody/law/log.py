@@ -1,0 +1,45 @@
+"""The decision log (Open Policy Agent's model): every decision stored with its id, inputs,
+result, law revision and trace, and an audit entry on the deciding agency's chain, so that anyone
+can later ask why (`custody law explain DECISION_ID`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custody.audit import chain as audit
+from custody.law.engine import Decision
+from custody.store.models import DecisionRow
+from custody.store.unit import Unit
+
+
+def log_decision(unit: Unit, decision: Decision, inputs: dict[str, Any], request_id: str | None = None) -> None:
+    result = decision.to_contract()
+    recorded_at = unit.clock.now()
+    unit.session.add(
+        DecisionRow(
+            id=decision.decision_id,
+            request_id=request_id,
+            agency=decision.agency,
+            on=decision.on,
+            law_revision=decision.law_revision,
+            inputs=inputs,
+            result=result,
+            trace=decision.trace(),
+            recorded_at=recorded_at,
+        )
+    )
+    audit.append(
+        unit.session,
+        decision.agency,
+        recorded_at=recorded_at,
+        actor=unit.actor,
+        action="DecisionMade",
+        subject=f"decision:{decision.decision_id}",
+        data={
+            "decision_id": decision.decision_id,
+            "request_id": request_id,
+            "law_revision": decision.law_revision,
+            "inputs": inputs,
+            "statuses": {a: d["status"] for a, d in result["actions"].items()},
+        },
+    )

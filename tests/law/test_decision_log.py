@@ -1,0 +1,33 @@
+"""Every decision is logged with its id, inputs, law revision and trace, audited on the agency's
+chain, and explainable later by re-evaluating the logged inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from custody.service import Custody
+from custody.store.models import AuditEntryRow
+
+DOC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "examples" / "decision-request.json").read_text())
+
+
+def test_a_decision_is_logged_audited_and_explained(custody: Custody) -> None:
+    result = custody.decide(DOC)
+    logged = custody.decision_log(result["decision_id"])
+    assert logged is not None
+    assert logged["inputs"] == DOC and logged["result"] == result
+    with custody.unit() as unit:
+        entry = unit.session.scalars(select(AuditEntryRow).where(AuditEntryRow.action == "DecisionMade")).one()
+    assert entry.chain == DOC["agency"] and entry.data["inputs"] == DOC
+    assert entry.data["statuses"] == {"hold": "prohibited", "notify": "prohibited"}
+    explained = custody.explain(result["decision_id"])
+    assert explained["reevaluated"] is True
+    considered = {i["instrument"]: i["why"] for i in explained["trace"]["instruments"]}
+    assert considered["us-il-trust-act-2017"].startswith("not in force on 2017-08-16")
+    steps = {s["rule"]: s["why"] for s in explained["trace"]["actions"]["hold"]}
+    assert steps["us-il-cook-46-37-a"] == "gives prohibited"
+    assert steps["us-form-i-247n-no-detention"] == "does not apply to these facts"
+    assert all(r.ok for r in custody.verify_audit())

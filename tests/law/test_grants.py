@@ -1,0 +1,50 @@
+"""FY2017 Byrne JAG conditions checked against each jurisdiction's law, with the rulings bearing on them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from custody.domain.divisions import parse_division
+from custody.domain.errors import InvalidInput
+from custody.law.grants import check
+from custody.law.loader import default_library
+
+
+def _by_id(report: dict[str, Any]) -> dict[str, Any]:
+    return {c["id"]: c for c in report["conditions"]}
+
+
+def test_cook_county_law_conflicts_with_the_notice_and_access_conditions() -> None:
+    report = check(default_library(), parse_division("ocd-division/country:us/state:il/county:cook"), 2017)
+    conditions = _by_id(report)
+    assert report["on"] == "2017-07-25" and report["circuit"] == "7"
+    assert conditions["notice"]["conflict"] == "conflicts"
+    assert conditions["notice"]["citations"][0] == "Cook County Code § 46-37(b)"
+    assert conditions["access"]["conflict"] == "conflicts"
+    assert conditions["compliance"]["conflict"] == "not determinable"
+
+
+def test_miami_dade_law_does_not_conflict_after_the_2017_directive() -> None:
+    conditions = _by_id(
+        check(default_library(), parse_division("ocd-division/country:us/state:fl/county:miami-dade"), 2017)
+    )
+    assert conditions["notice"]["conflict"] == "no conflict" and conditions["notice"]["law_status"] == "required"
+    assert conditions["access"]["conflict"] == "no conflict"
+
+
+def test_rulings_are_marked_by_how_they_bear_on_the_jurisdiction_and_whether_they_came_later() -> None:
+    chicago = parse_division("ocd-division/country:us/state:il/place:chicago")
+    report = check(default_library(), chicago, 2017, date(2018, 6, 1))
+    rulings = {r["case"]: r for r in _by_id(report)["notice"]["rulings"]}
+    pi = rulings["City of Chicago v. Sessions, 264 F. Supp. 3d 933 (N.D. Ill. 2017)"]
+    assert pi["bearing"] == "party" and pi["in_effect_on_date"] is True
+    ny = rulings["State of New York v. Department of Justice, 951 F.3d 84 (2d Cir. 2020)"]
+    assert ny["bearing"] == "another circuit (persuasive)" and ny["in_effect_on_date"] is False
+
+
+def test_an_unencoded_fiscal_year_is_refused_with_the_years_that_are() -> None:
+    with pytest.raises(InvalidInput, match="encoded: 2017"):
+        check(default_library(), parse_division("ocd-division/country:us/state:il"), 2016)
