@@ -9,6 +9,7 @@ is not bound by its county's ordinance.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -130,6 +131,7 @@ class Division:
         return self.id
 
 
+@lru_cache(maxsize=4096)
 def parse_division(text: str) -> Division:
     """Parse an OCD id naming the country, a state, or a county or place of a state.
 

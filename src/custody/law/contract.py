@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from custody.domain.divisions import Level, parse_division
@@ -43,26 +44,47 @@ def validate(name: str, document: Any) -> None:
         raise InvalidInput(f"{where}: {first.message}")
 
 
-def _fill_defaults(node: dict[str, Any], spec: dict[str, Any], root: dict[str, Any]) -> None:
-    for key, sub in spec.get("properties", {}).items():
-        if "$ref" in sub:
-            sub = root["$defs"][sub["$ref"].rsplit("/", 1)[1]]
-        if key not in node and "default" in sub:
-            node[key] = copy.deepcopy(sub["default"])
-        if isinstance(node.get(key), dict) and sub.get("type") == "object":
-            _fill_defaults(node[key], sub, root)
+def _is_date(text: object) -> bool:
+    if not isinstance(text, str) or len(text) != 10:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def _fast_validator() -> Any:
+    """The same schema compiled to Python by fastjsonschema, for the hot path: about 20x faster than
+    jsonschema. It also fills in the defaults. jsonschema stays the authority for error messages."""
+    compiled = copy.deepcopy(schema("decision-request"))
+    compiled.pop("$id")  # a relative $id would send the resolver looking for a remote document
+    compiled["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(compiled, formats={"date": _is_date})
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of JSON-shaped data, cheaper than copy.deepcopy; the caller's document stays untouched."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 def facts_from_request(document: Any) -> dict[str, Any]:
-    """Validate a DecisionRequest and return the facts the conditions read.
+    """Validate a DecisionRequest and return the facts the conditions read, defaults filled in.
 
     Dates stay ISO strings except ``on``, which the engine needs as a date.
     """
-    validate("decision-request", document)
-    facts: dict[str, Any] = copy.deepcopy(document)
-    _fill_defaults(facts, schema("decision-request"), schema("decision-request"))
+    try:
+        facts: dict[str, Any] = _fast_validator()(_plain_copy(document))
+    except fastjsonschema.JsonSchemaException as exc:
+        validate("decision-request", document)  # raises with jsonschema's message
+        raise InvalidInput(str(exc)) from None
     division = parse_division(facts["agency"])
-    if division.level.value == "federal":
+    if division.level is Level.federal:
         raise InvalidInput(
             "agency: the division names no state, county or place; name the government that runs the agency"
         )

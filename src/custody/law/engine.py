@@ -53,10 +53,11 @@ class Outcome:
     missing: tuple[str, ...] = ()
     preempted_by: str | None = None
     basis: tuple[str, ...] = ()
+    # The one effect the rule gives, or None while it could give several: computed once, read often.
+    effect: Effect | None = dataclasses.field(init=False)
 
-    @property
-    def effect(self) -> Effect | None:
-        return next(iter(self.effects)) if len(self.effects) == 1 else None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "effect", next(iter(self.effects)) if len(self.effects) == 1 else None)
 
 
 @dataclass
