@@ -9,9 +9,9 @@ is not bound by its county's ordinance.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from custody.domain.errors import InvalidInput
