@@ -180,7 +180,10 @@ class OffenseList:
                 return Truth(
                     True, basis=(f"'{statute}' is on the list of {self.citation} (classified by statute{unverified})",)
                 )
-            return Truth(False, basis=(f"'{statute}' is not on the list of {self.citation} (classified by statute)",))
+            partial = "" if self.verified else "; custody could not verify that this list is complete"
+            return Truth(
+                False, basis=(f"'{statute}' is not on the list of {self.citation} (classified by statute{partial})",)
+            )
         if not self.fallback_flags:
             return Truth(None, (prefix + "statute",))
         missing = [prefix + f for f in self.fallback_flags if offense.get(f) is None]
@@ -343,3 +346,66 @@ def check(cond: Condition | None, where: str) -> None:
         check(arg, where)
     elif name not in _REGISTRY:
         raise InvalidInput(f"{where}: unknown condition '{name}'")
+
+
+# --- offenses classified by the request's flags ----------------------------------------------
+
+_FLAG_NAMES = {"violent", "serious"}
+_FLAGGED_KEYS = {"flags", "level", "degree_in", "within_years", "released_within_years"}
+
+
+def _any_flagged(facts: Facts, field: str, spec: Any) -> Truth:
+    """An offense the request flags (violent, serious) that matches every other given property.
+
+    For laws whose offense list custody could not verify statute by statute (New York City's
+    violent-or-serious crimes, Philadelphia's violent felonies of the first or second degree...):
+    classifying by a partial statute list would call a listed offense unlisted, so these laws are
+    read from the request's flags alone, and the decision says so.
+    """
+    if not isinstance(spec, dict) or not spec.get("flags"):
+        raise InvalidInput("a flagged-offense condition needs 'flags', e.g. {flags: [violent, serious]}")
+    flags = _as_list(spec["flags"])
+    bad = set(spec) - _FLAGGED_KEYS or set(flags) - _FLAG_NAMES
+    if bad:
+        raise InvalidInput(f"flagged-offense condition has unknown properties or flags {sorted(bad)}")
+    rest = {key: value for key, value in spec.items() if key != "flags"}
+    prefix = f"person.{field}[]."
+    how = (
+        f"classified by the request's {'/'.join(flags)} flags, because custody holds no verified "
+        "list of the statutes this law names"
+    )
+    missing: list[str] = []
+    for offense in facts["person"][field]:
+        props = _offense_matches(offense, rest, facts, prefix)
+        if props.value is False:
+            continue
+        flagged = any(offense.get(f) is True for f in flags)
+        unset = [prefix + f for f in flags if offense.get(f) is None]
+        if not flagged and not unset:
+            continue
+        if flagged and props.value is True:
+            return Truth(True, basis=(f"an offense counts: {how}",))
+        missing.extend(props.missing)
+        if not flagged:
+            missing.extend(unset)
+    if missing:
+        return Truth(None, tuple(dict.fromkeys(missing)))
+    return Truth(False, basis=(f"no offense counts: {how}",))
+
+
+@condition(
+    "conviction_flagged",
+    "the person has a conviction the request flags with one of the given flags (violent, serious) that "
+    "matches every other given property (level, degree_in, within_years, released_within_years)",
+)
+def _conviction_flagged(facts: Facts, spec: Any) -> Truth:
+    return _any_flagged(facts, "convictions", spec)
+
+
+@condition(
+    "charge_flagged",
+    "a pending charge against the person is flagged by the request with one of the given flags "
+    "(violent, serious) and matches every other given property",
+)
+def _charge_flagged(facts: Facts, spec: Any) -> Truth:
+    return _any_flagged(facts, "pending_charges", spec)

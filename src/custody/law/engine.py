@@ -213,25 +213,44 @@ def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
     possible = {rule.effect}
     missing = list(applies.missing)
     basis = list(applies.basis)
+    uncertain: set[Effect] = set()  # effects of earlier exceptions whose conditions are unknown
     for exc in rule.exceptions:
         result = evaluate(exc.when, facts)
-        if result.value is True and not missing:
+        basis.extend(result.basis)
+        if result.value is True:
+            outcomes = uncertain | {exc.effect}
+            if applies.value is True and len(outcomes) == 1:
+                return Outcome(
+                    rule,
+                    instrument,
+                    True,
+                    frozenset(outcomes),
+                    (exc.citation, rule.citation),
+                    (rule.id, exc.id),
+                    exc.says,
+                    exc.max_hours,
+                    verified and exc.verified,
+                    basis=tuple(basis),
+                )
+            # An earlier exception might still apply (this one holds only if that one does not), or
+            # the rule itself might not apply at all.
+            possible = outcomes | ({Effect.permitted} if applies.value is None else set())
             return Outcome(
                 rule,
                 instrument,
-                True,
-                frozenset({exc.effect}),
-                (exc.citation, rule.citation),
-                (rule.id, exc.id),
-                exc.says,
-                exc.max_hours,
-                verified and exc.verified,
-                basis=(*basis, *result.basis),
+                None,
+                frozenset(possible),
+                (rule.citation,),
+                (rule.id,),
+                rule.says,
+                rule.max_hours,
+                verified,
+                missing=tuple(dict.fromkeys(missing)),
             )
-        if result.value is None or (result.value is True and missing):
+        if result.value is None:
+            uncertain.add(exc.effect)
             possible.add(exc.effect)
             missing.extend(result.missing)
-        basis.extend(result.basis)
     if applies.value is None:
         possible.add(Effect.permitted)  # the rule may not apply at all
     if missing:
