@@ -1,0 +1,85 @@
+"""Murders and violent crime by agency and year, recomputed from the shipped files with plain csv."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from custody.domain.errors import NotFound
+from custody.stats.crime import Measure, agency_year, change, chicago_murders, measure
+from custody.stats.datasets import DATA_DIR, FBI_2019, UCR
+from custody.stats.warehouse import Warehouse
+from tests.stats.conftest import read_csv
+
+
+def _ucr(ori: str, year: int) -> dict[str, str]:
+    return next(r for r in read_csv(DATA_DIR / UCR.filename) if r["ORI"] == ori and r["year"] == str(year))
+
+
+@pytest.mark.parametrize(("ori", "year"), [("ILCPD00", 2015), ("FL01300", 2015), ("FL01300", 1981), ("FL01306", 1980)])
+def test_murders_per_100k_match_the_ucr_file(warehouse: Warehouse, ori: str, year: int) -> None:
+    row = _ucr(ori, year)
+    result = measure(warehouse, ori, year, Measure.MURDERS)
+    assert result["murders"] == int(row["homs_sum"])
+    assert result["population"] == int(row["total_pop"])
+    assert result["per_100k"] == round(float(row["homs_per_100k"]), 2)
+    assert result["agency"] == row["department_name"]
+    assert f"line {read_csv(DATA_DIR / UCR.filename).index(row) + 2}" in result["source"]
+
+
+def test_violent_crime_matches_the_ucr_file(warehouse: Warehouse) -> None:
+    row = _ucr("ILCPD00", 2014)
+    result = measure(warehouse, "ILCPD00", 2014, Measure.VIOLENT)
+    assert (result["violent"], result["per_100k"]) == (
+        int(row["violent_crime"]),
+        round(float(row["violent_per_100k"]), 2),
+    )
+
+
+def test_2019_comes_from_fbi_table_8_for_cities(warehouse: Warehouse) -> None:
+    row = next(r for r in read_csv(DATA_DIR / FBI_2019.filename) if (r["state"], r["city"]) == ("ILLINOIS", "Chicago"))
+    result = measure(warehouse, "ILCPD00", 2019, Measure.MURDERS)
+    assert (result["murders"], result["population"]) == (int(row["murder"]), int(row["population"]))
+    assert result["per_100k"] == round(int(row["murder"]) / int(row["population"]) * 100_000, 2)
+
+
+def test_a_county_department_in_2019_is_refused_because_table_8_lists_cities_only(warehouse: Warehouse) -> None:
+    with pytest.raises(NotFound, match="cities only"):
+        measure(warehouse, "FL01300", 2019, Measure.MURDERS)
+
+
+def test_the_miami_dade_police_area_is_not_the_whole_county(warehouse: Warehouse) -> None:
+    result = measure(warehouse, "FL01300", 2015, Measure.MURDERS)
+    assert any("not the whole county" in c for c in result["caveats"])
+    assert result["population"] == int(_ucr("FL01300", 2015)["total_pop"]) < 2_000_000
+
+
+def test_months_reported_below_twelve_is_a_caveat(warehouse: Warehouse) -> None:
+    short = next(r for r in read_csv(DATA_DIR / UCR.filename) if r["months_reported"] not in ("12", "NA", "0")
+                 and r["homs_sum"] != "NA" and r["total_pop"] != "NA")  # fmt: skip
+    row = agency_year(warehouse, short["ORI"], int(short["year"]))
+    assert row.months_reported == int(short["months_reported"])
+    assert any(f"{short['months_reported']} of 12 months" in c for c in row.caveats)
+
+
+def test_year_over_year_change_is_computed_from_both_rows(warehouse: Warehouse) -> None:
+    before, after = _ucr("ILCPD00", 2014), _ucr("ILCPD00", 2015)
+    result = change(warehouse, "ILCPD00", 2015, Measure.MURDERS)
+    m0, m1 = int(before["homs_sum"]), int(after["homs_sum"])
+    assert (result["from"], result["to"], result["change"]) == (m0, m1, m1 - m0)
+    assert result["change_percent"] == round((m1 - m0) / m0 * 100, 1)
+    assert any("2014 population" in c for c in result["caveats"])
+
+
+def test_a_year_without_data_is_refused(warehouse: Warehouse) -> None:
+    with pytest.raises(NotFound, match="1975–2015"):
+        measure(warehouse, "ILCPD00", 2017, Measure.MURDERS)
+
+
+def test_chicago_records_between_two_dates_match_the_city_file(warehouse: Warehouse) -> None:
+    rows = [r for r in read_csv(DATA_DIR / "chicago_homicides_2001_to_2023_incidents.csv")
+            if r["Date"][6:10] == "2016" and r["Date"][:2] in ("01", "02", "03")]  # fmt: skip
+    count = chicago_murders(warehouse, date(2016, 1, 1), date(2016, 3, 31))
+    assert count.records == len(rows)
+    assert count.cases == len({r["Case Number"] for r in rows})

@@ -1,0 +1,78 @@
+"""Outcomes of custody's own process, on the seed scenarios run through the real service."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from custody.booking.commands import BookingIn
+from custody.domain.clock import ManualClock
+from custody.law.loader import default_library
+from custody.service import Custody
+from custody.sim import seed_scenarios
+from custody.stats.outcomes import outcomes
+from custody.stats.policy import policy_timeline
+from custody.store.models import BookingRow
+
+COOK = "ocd-division/country:us/state:il/county:cook"
+MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
+
+
+def test_declines_honors_lapses_and_releases_are_counted(custody: Custody, clock: ManualClock) -> None:
+    seed_scenarios.chicago_then_cook(custody)
+    seed_scenarios.miami_dade_transferred(custody)
+    seed_scenarios.miami_dade_lapsed(custody)
+    with custody.unit() as unit:
+        cook, dade, every = (outcomes(unit.session, a) for a in (COOK, MIAMI_DADE, None))
+    assert cook["requests"]["received"] == 1 and cook["requests"]["declined"] == 1 and cook["requests"]["honored"] == 0
+    assert cook["requests"]["by_action"]["hold"] == {"honored": 0, "declined": 1}
+    assert dade["requests"]["honored"] == 2 and dade["requests"]["lapsed"] == 1
+    # Cook releases with the declined detainer still on file; the lapsed Miami-Dade hold ends in a release too.
+    assert cook["releases_with_request_in_force"] == 1 and dade["releases_with_request_in_force"] == 1
+    assert every["requests"]["received"] == 3
+    assert every["rebooked_within_days"] == {"30": 0, "90": 0, "365": 0}
+
+
+def _book_again(custody: Custody, fbi: str, number: str, at: datetime) -> str:
+    booking = custody.book(
+        BookingIn.model_validate(
+            {
+                "agency": "ocd-division/country:us/state:il/place:chicago",
+                "booking_number": number,
+                "booked_at": at.isoformat(),
+                "person": {
+                    "last_name": "Garcia",
+                    "first_name": "Luis",
+                    "date_of_birth": "1988-03-14",
+                    "identifiers": {"fbi": fbi},
+                },
+                "charges": [{"offense": "retail theft", "level": "misdemeanor", "date": at.date().isoformat()}],
+            }
+        )
+    )
+    return booking.id
+
+
+def test_a_released_person_booked_again_is_counted_in_the_windows(custody: Custody, clock: ManualClock) -> None:
+    first = seed_scenarios.chicago_then_cook(custody, fbi="FBI-R-1", number="CPD-R-1")
+    with custody.unit() as unit:
+        booking = unit.session.get(BookingRow, first.booking_id)
+        released_at = booking.left_custody_at if booking else None
+    assert released_at is not None
+    clock.set(released_at + timedelta(days=46))
+    again = _book_again(custody, "FBI-R-1", "CPD-R-2", released_at + timedelta(days=45))
+    with custody.unit() as unit:
+        result = outcomes(unit.session)
+        rows = [unit.session.get(BookingRow, b) for b in (first.booking_id, again)]
+    identities = {row.identity_id for row in rows if row is not None}
+    assert len(identities) == 1 and None not in identities
+    assert result["rebooked_within_days"] == {"30": 0, "90": 1, "365": 1}
+
+
+def test_policy_timeline_lists_dated_instruments_from_the_library() -> None:
+    library = default_library()
+    rows = policy_timeline(library)
+    instruments = {i.id for j in library.jurisdictions.values() for i in j.instruments}
+    assert len(rows) == len(instruments)
+    dade = [r for r in rows if r["division"] == MIAMI_DADE]
+    assert [r["from"] for r in dade] == sorted(r["from"] for r in dade)
+    assert dade[-1]["hold"].startswith("required") and dade[0]["hold"].startswith("prohibited")
