@@ -1,0 +1,65 @@
+"""`custody prints inspect` and `custody prints compare` as the acceptance checks call them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from custody.identity.prints.ansi_nist import Record, finger_image
+
+DATA = Path(__file__).parent / "data"
+
+
+def prints(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "custody", "prints", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_inspect_json_is_the_contract(tmp_path: Path, booking_records: list[Record], booking_file: bytes) -> None:
+    path = tmp_path / "booking.eft"
+    path.write_bytes(booking_file)
+    done = prints("inspect", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    expected_fingers = [finger_image(r).summary() for r in booking_records if r.type in (4, 14)]
+    assert json.loads(done.stdout) == {
+        "version": "0201",
+        "records": [{"type": r.type, "idc": r.idc} for r in booking_records],
+        "fingers": expected_fingers,
+    }
+    assert {f["width"] for f in expected_fingers} == {400}
+
+
+def test_inspect_truncated_file_exits_2_with_one_line(tmp_path: Path, booking_file: bytes) -> None:
+    path = tmp_path / "cut.eft"
+    path.write_bytes(booking_file[: len(booking_file) - 500])
+    done = prints("inspect", str(path), "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "record 5 (Type-14, IDC 3), field 14.001 LEN" in done.stderr
+
+
+def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
+    rows = [
+        (str(DATA / "p1_1.png"), str(DATA / "p1_2.png")),
+        (str(DATA / "p1_1.png"), str(DATA / "p2_1.png")),
+        ("no/such/print.png", str(DATA / "p1_2.png")),
+        (str(DATA / "p2_2.png"), str(DATA / "p2_1.png")),
+    ]
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("probe,reference\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    done = prints("compare", "--pairs", str(pairs), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    out = list(csv.reader(io.StringIO(done.stdout)))
+    assert out[0] == ["probe", "reference", "score"]
+    assert [(r[0], r[1]) for r in out[1:]] == rows
+    scores = [r[2] for r in out[1:]]
+    assert scores[2] == ""
+    assert "no/such/print.png" in done.stderr
+    mate, non_mate, other_mate = float(scores[0]), float(scores[1]), float(scores[3])
+    assert min(mate, other_mate) > non_mate
