@@ -27,8 +27,10 @@ is allowed; `start_hold` when the agency honored a hold and the law allows more 
 
 ## Federal request: detainer, notification request, transfer request
 
-`src/custody/requests/model.py`. A request is decided under the law the moment it is received
-(`decide`), and decided anew for the new agency when the person moves (`relay`); the agency's answer
+`src/custody/requests/model.py`. The federal side issues a request; it reaches the agency as a
+message (`receive`) and is decided under the law at once (`decide`), and decided anew for the new
+agency when the person moves (`relay`); a request withdrawn before it arrives is `cancel`led from
+`issued`; the agency's answer
 (`respond`) must agree with the decision; a hold ends it as `fulfil` (handed over) or `lapse`; a
 release without hold or hand-over ends it as `close`.
 

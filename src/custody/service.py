@@ -33,26 +33,55 @@ T = TypeVar("T")
 
 
 class Custody:
-    def __init__(self, engine: Engine, clock: Clock | None = None, actor: str = "system") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        actor: str = "system",
+        transport: str = "inproc",
+        inline: bool = True,
+    ) -> None:
+        """``transport`` says how messages travel between parties (``inproc``: the outbox is the queue;
+        ``nats``: a relay publishes the outbox to JetStream). ``inline`` applies every message in this
+        process right after each command: the embedded, one-process mode of `./dev up`, the CLI and
+        the tests; worker processes (`custody worker`) run with it off."""
         self.engine = engine
         self.clock = clock or SystemClock()
         self.actor = actor
+        self.transport = transport
+        self.inline = inline
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
 
     @classmethod
-    def open(cls, url: str | None = None, clock: Clock | None = None, actor: str = "system") -> Custody:
+    def open(
+        cls,
+        url: str | None = None,
+        clock: Clock | None = None,
+        actor: str = "system",
+        transport: str = "inproc",
+        inline: bool = True,
+    ) -> Custody:
         engine = db.make_engine(url)
         db.upgrade(engine)
-        return cls(engine, clock, actor)
+        return cls(engine, clock, actor, transport, inline)
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
-        with unit_of_work(self._sessions, self.clock, self.actor) as unit:
+        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc") as unit:
             yield unit
 
     def _run(self, work: Callable[[Unit], T]) -> T:
         with self.unit() as unit:
-            return work(unit)
+            result = work(unit)
+        if self.inline:
+            self.deliver()
+        return result
+
+    def deliver(self) -> int:
+        """Apply every pending message in this process (the in-process transport)."""
+        from custody.exchange.worker import drain
+
+        return drain(self)
 
     # --- the process ---------------------------------------------------------------------
 
@@ -83,8 +112,11 @@ class Custody:
     def enrol(self, submission: IdentityIn) -> str:
         return self._run(lambda u: identity.enrol(u, submission).id)
 
-    def receive_request(self, submission: RequestIn) -> FederalRequestRow:
-        return self._run(lambda u: requests.receive(u, submission))
+    def issue_request(self, submission: RequestIn) -> FederalRequestRow:
+        """The federal side issues a request; inline, the agency has received and decided it on return."""
+        issued = self._run(lambda u: requests.issue(u, submission))
+        with self.unit() as unit:
+            return requests.get(unit, issued.id)
 
     def respond(self, request_id: str, submission: ResponseIn) -> FederalRequestRow:
         return self._on_request(request_id, lambda u, r: requests.respond(u, r, submission))
@@ -93,11 +125,7 @@ class Custody:
         return self._on_request(request_id, lambda u, r: requests.serve(u, r, submission))
 
     def cancel(self, request_id: str, submission: CancelIn) -> FederalRequestRow:
-        return self._on_request(
-            request_id,
-            lambda u, r: requests.cancel(u, r, submission),
-            lambda u, r: release.on_cancel(u, r, submission.at),
-        )
+        return self._on_request(request_id, lambda u, r: requests.cancel(u, r, submission))
 
     def move(self, booking_id: str, submission: MoveIn) -> BookingRow:
         return self._on_booking(
@@ -115,10 +143,10 @@ class Custody:
     def transfer(self, booking_id: str, submission: TransferIn) -> BookingRow:
         return self._on_booking(booking_id, lambda u, b: release.transfer(u, b, submission))
 
-    def tick(self, now: datetime | None = None) -> list[str]:
-        """Run every timer that is due: holds past their legal limit lapse."""
+    def tick(self, now: datetime | None = None, agency: str | None = None) -> list[str]:
+        """Run every timer that is due (of one agency, or all): holds past their legal limit lapse."""
         moment = now or self.clock.now()
-        return self._run(lambda u: release.lapse_due_holds(u, moment))
+        return self._run(lambda u: release.lapse_due_holds(u, moment, agency))
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -31,8 +31,9 @@ def test_no_hit_tells_the_federal_side_nothing(custody: Custody) -> None:
     booking = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"sid": "IL1"}))
     view = custody.booking_view(booking.id)
     assert view["identity_id"] is None
-    assert "IdentityNotMatched" in [e["type"] for e in view["timeline"]]
-    assert custody.events_for("federal", 10, 0) == (0, [])
+    received = next(e for e in view["timeline"] if e["type"] == "IdentificationReceived")
+    assert received["data"] == {"hit": False, "identity_id": None}
+    assert [m["type"] for m in custody.events_for("federal", 10, 0)[1]] == ["FingerprintsSubmitted"]
 
 
 def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet(custody: Custody) -> None:
@@ -42,8 +43,9 @@ def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet
     first = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"fbi": "777X"}))
     second = custody.book(_booking("C-2", "2017-08-10T10:00:00-05:00", {"fbi": "777X", "sid": "IL9"}, last="Roe"))
     assert custody.booking_view(second.id)["identity_id"] == identity_id
-    _total, messages = custody.events_for("federal", 10, 0)
-    hits = [m for m in messages if m["type"] == "IdentityMatched"]
+    hits = [
+        e for b in (first, second) for e in custody.booking_view(b.id)["timeline"] if e["type"] == "IdentityMatched"
+    ]
     assert [h["aggregate_id"] for h in hits] == [first.id, second.id]
     assert hits[0]["data"]["rap_sheet"] == []
     (earlier,) = hits[1]["data"]["rap_sheet"]

@@ -63,8 +63,10 @@ def test_a_chicago_lockup_follows_the_2012_carve_outs_and_the_cook_county_jail_d
         "transfer": "decline",
     }
     _total, messages = custody.events_for("federal", 100, 0)
-    assert [m["type"] for m in messages] == ["IdentityMatched", "RequestResponded"]
-    assert messages[0]["data"]["federal_record"]["a_number"].startswith("A")
+    assert [m["type"] for m in messages] == ["FingerprintsSubmitted", "RequestResponded"]
+    matched = next(e for e in view["timeline"] if e["type"] == "IdentityMatched")
+    assert matched["data"]["federal_record"]["a_number"].startswith("A")
+    assert types.index("FingerprintsSubmitted") < types.index("IdentityMatched") < types.index("IdentificationReceived")
 
 
 def test_b_miami_dade_honors_notifies_holds_and_transfers_within_48_hours(custody: Custody) -> None:

@@ -40,7 +40,7 @@ def test_a_refusal_late_in_a_release_rolls_back_everything_before_it(custody: Cu
             }
         )
     )
-    request = custody.receive_request(
+    request = custody.issue_request(
         RequestIn.model_validate(
             {
                 "booking_id": booking.id,

@@ -165,7 +165,7 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
         summary="Issue a detainer, notification request or transfer request",
     )
     async def create_request(request: Request, submission: RequestIn, key: IdempotencyKey = None) -> JSONResponse:
-        return await post(request, key, 201, lambda: service.request_view(service.receive_request(submission).id))
+        return await post(request, key, 201, lambda: service.request_view(service.issue_request(submission).id))
 
     @app.get("/federal/requests", tags=["federal"], summary="List federal requests")
     def list_requests(

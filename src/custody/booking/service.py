@@ -12,8 +12,7 @@ from custody.booking.commands import BookingIn, MoveIn
 from custody.booking.model import CUSTODY, CustodyState
 from custody.domain.divisions import parse_division
 from custody.domain.errors import Conflict, InvalidInput, NotFound
-from custody.domain.events import Event
-from custody.identity import service as identity
+from custody.domain.events import FEDERAL, Event
 from custody.law.contract import DEFAULT_AGENCY_KIND
 from custody.store.models import BookingIdentifierRow, BookingRow, FingerprintImageRow
 from custody.store.unit import Unit, new_id
@@ -85,14 +84,33 @@ def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | Non
         ),
         row.booking_agency,
     )
-    for image in prints or []:
-        store_print(unit, row, image)
+    stored = [store_print(unit, row, image) for image in prints or []]
     unit.session.flush()
-    identity.identify(unit, row, submission.person.identifiers)
+    person_fields = ("last_name", "first_name", "middle_name", "date_of_birth", "aliases", "identifiers")
+    unit.emit(
+        Event(
+            "FingerprintsSubmitted",
+            "booking",
+            row.id,
+            submission.booked_at,
+            {
+                "booking_id": row.id,
+                "agency": row.agency,
+                "booking_number": row.booking_number,
+                "booked_at": row.booked_at.isoformat(),
+                "person": {k: person[k] for k in person_fields},
+                "charges": row.charges,
+                "convictions": row.convictions,
+                "prints": [{"position": p, "sha256": d} for p, d in stored],
+            },
+            to_party=FEDERAL,
+        ),
+        row.booking_agency,
+    )
     return row
 
 
-def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> None:
+def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> tuple[int, str]:
     """Keep a fingerprint image as submitted; matching on it comes with the biometric search."""
     if not 1 <= image.position <= 10:
         raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
@@ -114,6 +132,7 @@ def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> Non
         ),
         booking.booking_agency,
     )
+    return image.position, digest
 
 
 def transition(unit: Unit, booking: BookingRow, event: str) -> None:

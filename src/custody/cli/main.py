@@ -179,7 +179,7 @@ def request(
         },
     )
     service = _service()
-    row = service.receive_request(submission)
+    row = service.issue_request(submission)
     view = service.request_view(row.id)
     if as_json:
         emit_json(view)

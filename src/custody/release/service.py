@@ -48,7 +48,12 @@ def _notices(
                     "booking",
                     booking.id,
                     occurred_at,
-                    {"request_id": request.id, "agency": booking.agency, "release_at": release_at.isoformat()},
+                    {
+                        "booking_id": booking.id,
+                        "request_id": request.id,
+                        "agency": booking.agency,
+                        "release_at": release_at.isoformat(),
+                    },
                     to_party=FEDERAL,
                 ),
                 booking.agency,
@@ -143,6 +148,7 @@ def _start_hold(
             booking.id,
             at,
             {
+                "booking_id": booking.id,
                 "request_id": request.id,
                 "hold_id": hold.id,
                 "expires_at": expires.isoformat(),
@@ -194,7 +200,12 @@ def _transfer(unit: Unit, booking: BookingRow, request: FederalRequestRow, submi
             "booking",
             booking.id,
             submission.at,
-            {"request_id": request.id, "officer": submission.officer.model_dump(), "agency": booking.agency},
+            {
+                "booking_id": booking.id,
+                "request_id": request.id,
+                "officer": submission.officer.model_dump(),
+                "agency": booking.agency,
+            },
             to_party=FEDERAL,
         ),
         booking.agency,
@@ -222,20 +233,27 @@ def _release(
             "booking",
             booking.id,
             at,
-            {"reason": reason, "agency": booking.agency, "open_requests": [r.id for r in open_requests]},
+            {
+                "booking_id": booking.id,
+                "reason": reason,
+                "agency": booking.agency,
+                "open_requests": [r.id for r in open_requests],
+            },
             to_party=FEDERAL if any(requests.honored(r, Action.notify) for r in open_requests) else None,
         ),
         booking.agency,
     )
 
 
-def lapse_due_holds(unit: Unit, now: datetime) -> list[str]:
+def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> list[str]:
     """Every hold whose legal limit has passed ends, and the person is released at that limit."""
-    due = list(
-        unit.session.scalars(
-            select(HoldRow).where(HoldRow.state == "active", HoldRow.expires_at <= now).order_by(HoldRow.expires_at)
-        )
-    )
+    query = select(HoldRow).where(HoldRow.state == "active", HoldRow.expires_at <= now)
+    if agency is not None:
+        query = query.join(BookingRow, BookingRow.id == HoldRow.booking_id).where(BookingRow.agency == agency)
+    query = query.order_by(HoldRow.expires_at).limit(200)
+    if unit.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=HoldRow)
+    due = list(unit.session.scalars(query))
     for hold in due:
         booking = bookings.get(unit, hold.booking_id)
         request = requests.get(unit, hold.request_id)
@@ -246,7 +264,13 @@ def lapse_due_holds(unit: Unit, now: datetime) -> list[str]:
                 "booking",
                 booking.id,
                 hold.expires_at,
-                {"request_id": request.id, "hold_id": hold.id, "max_hours": hold.max_hours},
+                {
+                    "booking_id": booking.id,
+                    "request_id": request.id,
+                    "hold_id": hold.id,
+                    "agency": booking.agency,
+                    "max_hours": hold.max_hours,
+                },
                 to_party=FEDERAL,
             ),
             booking.agency,

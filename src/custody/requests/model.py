@@ -37,6 +37,7 @@ class Warrant(StrEnum):
 
 
 class RequestState(StrEnum):
+    issued = "issued"
     received = "received"
     decided = "decided"
     responded = "responded"
@@ -49,8 +50,10 @@ class RequestState(StrEnum):
 R = RequestState
 REQUEST = StateMachine[RequestState](
     name="federal request",
-    initial=R.received,
+    initial=R.issued,
     transitions={
+        (R.issued, "receive"): R.received,
+        (R.issued, "cancel"): R.cancelled,
         (R.received, "decide"): R.decided,
         (R.decided, "respond"): R.responded,
         (R.decided, "relay"): R.decided,
@@ -65,7 +68,7 @@ REQUEST = StateMachine[RequestState](
     },
 )
 
-ACTIVE = (R.received, R.decided, R.responded)
+ACTIVE = (R.issued, R.received, R.decided, R.responded)
 
 # Forms and what each kind of request asks for when the officer does not list actions.
 FORM_KIND = {

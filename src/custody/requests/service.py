@@ -30,6 +30,11 @@ from custody.requests.model import (
 from custody.store.models import BookingRow, DecisionRow, FederalRequestRow
 from custody.store.unit import Unit, new_id
 
+_ISSUED_EVENT = {
+    "detainer": "DetainerIssued",
+    "notification_request": "NotificationRequestIssued",
+    "transfer_request": "TransferRequestIssued",
+}
 _RECEIVED_EVENT = {
     "detainer": "DetainerReceived",
     "notification_request": "NotificationRequestReceived",
@@ -62,7 +67,9 @@ def local_day(division_id: str, moment: datetime) -> Any:
     return moment.astimezone(local_zone(parse_division(division_id))).date()
 
 
-def receive(unit: Unit, submission: RequestIn) -> FederalRequestRow:
+def issue(unit: Unit, submission: RequestIn) -> FederalRequestRow:
+    """The federal side issues a request for a booked person; it reaches the agency holding them as a
+    message, and the agency decides it under its law when the message arrives."""
     booking = unit.session.get(BookingRow, submission.booking_id)
     if booking is None:
         raise NotFound(
@@ -89,7 +96,7 @@ def receive(unit: Unit, submission: RequestIn) -> FederalRequestRow:
         )
     )
     if duplicate:
-        raise Conflict(f"this request was already received as {duplicate}")
+        raise Conflict(f"this request was already issued as {duplicate}")
     row = FederalRequestRow(
         id=new_id("req"),
         booking_id=booking.id,
@@ -107,23 +114,49 @@ def receive(unit: Unit, submission: RequestIn) -> FederalRequestRow:
     unit.session.flush()
     unit.emit(
         Event(
-            _RECEIVED_EVENT[kind.value],
+            _ISSUED_EVENT[kind.value],
             "request",
             row.id,
             submission.issued_at,
             {
+                "request_id": row.id,
                 "booking_id": booking.id,
+                "agency": booking.agency,
+                "kind": kind.value,
                 "form": form.name,
                 "actions": actions,
                 "warrant": row.warrant,
                 "officer": row.officer,
-                "agency": booking.agency,
+                "issued_at": submission.issued_at.isoformat(),
             },
+            to_party=local_party(booking.agency),
+        ),
+        FEDERAL_CHAIN,
+    )
+    return row
+
+
+def receive(unit: Unit, data: dict[str, Any]) -> FederalRequestRow:
+    """The agency receives the request and decides it at once under the law in force for it."""
+    request = get(unit, data["request_id"])
+    if request.state == RequestState.cancelled:
+        return request  # withdrawn before it arrived: nothing left to decide
+    booking = bookings.get(unit, data["booking_id"])
+    if booking.state in (CustodyState.released, CustodyState.transferred):
+        raise Conflict(f"booking {booking.id} is closed ({booking.state}); the request arrived after the person left")
+    transition(request, "receive")
+    unit.emit(
+        Event(
+            _RECEIVED_EVENT[request.kind],
+            "request",
+            request.id,
+            unit.clock.now(),
+            {"booking_id": booking.id, "form": request.form, "agency": booking.agency},
         ),
         booking.agency,
     )
-    record_decision(unit, row, booking, submission.issued_at, "decide")
-    return row
+    record_decision(unit, request, booking, request.issued_at, "decide")
+    return request
 
 
 def decision_request(booking: BookingRow, request: FederalRequestRow, moment: datetime) -> dict[str, Any]:
@@ -242,6 +275,7 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
             request.id,
             submission.at,
             {
+                "request_id": request.id,
                 "booking_id": request.booking_id,
                 "agency": request.agency,
                 "decision_id": request.decision_id,
@@ -272,20 +306,29 @@ def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
 def relay(unit: Unit, booking: BookingRow, moment: datetime) -> None:
     """The person moved to another agency: each open request follows them and is decided anew."""
     for request in active_for(unit, booking.id):
-        record_decision(unit, request, booking, moment, "relay")
+        if request.state in (RequestState.decided, RequestState.responded):
+            record_decision(unit, request, booking, moment, "relay")
 
 
 def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None:
-    transition(request, "cancel")
-    booking = bookings.get(unit, request.booking_id)
+    """The federal side withdraws a request; the agency applies it when the message arrives."""
+    if request.state not in [s.value for s in ACTIVE]:
+        raise Conflict(f"request {request.id} is {request.state}; only an open request can be cancelled")
     unit.emit(
         Event(
             "RequestCancelled",
             "request",
             request.id,
             submission.at,
-            {"reason": submission.reason, "booking_id": booking.id},
-            to_party=local_party(booking.agency),
+            {"request_id": request.id, "booking_id": request.booking_id, "reason": submission.reason},
+            to_party=local_party(request.agency),
         ),
         FEDERAL_CHAIN,
     )
+
+
+def apply_cancellation(unit: Unit, data: dict[str, Any], at: datetime) -> FederalRequestRow:
+    request = get(unit, data["request_id"])
+    transition(request, "cancel")
+    unit.emit(Event("RequestWithdrawn", "request", request.id, at, {"reason": data["reason"]}), request.agency)
+    return request

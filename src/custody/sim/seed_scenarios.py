@@ -90,7 +90,7 @@ def chicago_then_cook(service: Custody, fbi: str = "FBI-A-2017", number: str = "
             }
         )
     )
-    request = service.receive_request(
+    request = service.issue_request(
         RequestIn.model_validate(
             {
                 "booking_id": booking.id,
@@ -132,7 +132,7 @@ def _miami_dade_detained(service: Custody, fbi: str, number: str) -> Outcome:
             }
         )
     )
-    request = service.receive_request(
+    request = service.issue_request(
         RequestIn.model_validate(
             {
                 "booking_id": booking.id,

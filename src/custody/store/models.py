@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from custody.store.types import UTCDateTime
@@ -180,3 +180,96 @@ class IdempotencyKeyRow(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class MessageRow(Base):
+    """The outbox: a message written in the same transaction as the state change that causes it."""
+
+    __tablename__ = "messages"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    to_party: Mapped[str] = mapped_column(String(220), index=True)
+    subject: Mapped[str] = mapped_column(String(40))
+    envelope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeliveryRow(Base):
+    """The in-process transport's queue: one row per message, claimed by a worker of its party with a
+    lease, so a worker killed mid-message loses nothing: the lease runs out and another takes it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_delivery_due", "party", "state", "seq"),)
+
+    message_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    party: Mapped[str] = mapped_column(String(220))
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboxRow(Base):
+    """The idempotent inbox: a message id applied by a party is recorded in the same transaction as
+    its effect, so a second delivery of it changes nothing."""
+
+    __tablename__ = "inbox"
+
+    party: Mapped[str] = mapped_column(String(220), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(40), index=True)
+    data: Mapped[dict[str, Any]]
+    applied_at: Mapped[datetime]
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    party: Mapped[str] = mapped_column(String(220), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(80))
+    raw: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class ClockRow(Base):
+    """A shared simulated clock, so worker processes agree on "now" when tests and the chaos command
+    run 48 hours of custody in seconds."""
+
+    __tablename__ = "clock"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    now: Mapped[datetime]
+
+
+class WebhookSubscriptionRow(Base):
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    types: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class WebhookAttemptRow(Base):
+    """Every delivery attempt to an outside subscriber, kept (HMPPS Book a Secure Move's model)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(40), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[bool]
+    next_attempt_at: Mapped[datetime | None]

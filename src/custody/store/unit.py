@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
 from custody.domain.clock import Clock
-from custody.domain.events import Event
-from custody.store.models import EventRow
+from custody.domain.events import FEDERAL, Event
+from custody.exchange import envelope
+from custody.exchange.catalogue import BY_EVENT
+from custody.store.models import DeliveryRow, EventRow, MessageRow
 
 
 def new_id(prefix: str) -> str:
@@ -25,6 +27,8 @@ class Unit:
     session: Session
     clock: Clock
     actor: str
+    # The in-process transport reads its queue from delivery rows; NATS reads the outbox directly.
+    inproc: bool = True
 
     def emit(self, event: Event, chain: str) -> EventRow:
         """Record an event and its audit entry on the chain of the agency (or party) it concerns."""
@@ -40,6 +44,8 @@ class Unit:
             to_party=event.to_party,
         )
         self.session.add(row)
+        if event.to_party is not None:
+            self._send(row, chain)
         audit.append(
             self.session,
             chain,
@@ -51,8 +57,33 @@ class Unit:
         )
         return row
 
+    def _send(self, event: EventRow, chain: str) -> None:
+        """The outbox: the message is written in the same transaction as the event that causes it."""
+        message_type = BY_EVENT.get(event.type)
+        if message_type is None:
+            raise ValueError(f"event {event.type} is addressed to {event.to_party} but is not in the message catalogue")
+        assert event.to_party is not None
+        source = "urn:custody:federal" if chain == FEDERAL else f"urn:custody:local:{chain}"
+        message = envelope.build(
+            event.id, message_type, source, event.aggregate_id, event.occurred_at, event.to_party, event.data
+        )
+        row = MessageRow(
+            id=message.id,
+            type=message_type.type,
+            to_party=event.to_party,
+            subject=message.subject,
+            envelope=message.to_json().decode(),
+            created_at=event.recorded_at,
+        )
+        self.session.add(row)
+        if self.inproc:
+            self.session.flush()
+            self.session.add(
+                DeliveryRow(message_id=row.id, seq=row.seq, party=row.to_party, state="pending", attempts=0)
+            )
+
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: str) -> Iterator[Unit]:
+def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: str, inproc: bool = True) -> Iterator[Unit]:
     with factory() as session, session.begin():
-        yield Unit(session, clock, actor)
+        yield Unit(session, clock, actor, inproc)

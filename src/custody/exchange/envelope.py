@@ -1,0 +1,124 @@
+"""CloudEvents 1.0 envelopes (structured JSON mode), validated at both ends.
+
+On the way out a message's ``data`` must satisfy its type's schema, or the sending transaction
+fails (a bug, never a half-sent message). On the way in, an envelope that is not valid CloudEvents,
+names an unknown type or version, or carries data that fails its schema is refused with the reason,
+and the worker puts it in the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from cloudevents.core.exceptions import BaseCloudEventException
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from custody.exchange.catalogue import BY_TYPE, MessageType
+
+SCHEMAS = Path(__file__).parent / "schemas"
+_FORMAT = JSONFormat()
+
+
+class MessageRefused(Exception):
+    """An incoming message that can never be applied; it goes to the dead-letter store."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@cache
+def _validator(message_type: MessageType) -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMAS / message_type.schema_file).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _check_data(message_type: MessageType, data: Any) -> None:
+    errors = sorted(_validator(message_type).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(data)"
+        raise MessageRefused(f"{message_type.type}: {where}: {errors[0].message}")
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    type: MessageType
+    source: str
+    subject: str
+    time: datetime
+    to_party: str
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        event = CloudEvent(
+            {
+                "id": self.id,
+                "source": self.source,
+                "type": self.type.type,
+                "subject": self.subject,
+                "time": self.time,
+                "datacontenttype": "application/json",
+                "dataschema": f"https://custody.invalid/schemas/{self.type.schema_file}",
+                "toparty": self.to_party,
+            },
+            self.data,
+        )
+        return _FORMAT.write(event)
+
+
+def build(
+    message_id: str,
+    event_type: MessageType,
+    source: str,
+    subject: str,
+    time: datetime,
+    to_party: str,
+    data: dict[str, Any],
+) -> Message:
+    """A message for sending: its data is checked against the type's schema first."""
+    try:
+        _check_data(event_type, data)
+    except MessageRefused as exc:
+        raise ValueError(f"custody tried to send an invalid message ({exc.reason})") from exc
+    return Message(message_id, event_type, source, subject, time, to_party, data)
+
+
+def parse(raw: bytes | str) -> Message:
+    """Read and check an incoming envelope; raise MessageRefused with the reason if it is unusable."""
+    try:
+        event = _FORMAT.read(CloudEvent, raw)
+    except (BaseCloudEventException, ValueError, TypeError, KeyError) as exc:
+        raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: {exc}") from None
+    attributes = event.get_attributes()
+    message_type = BY_TYPE.get(attributes["type"])
+    if message_type is None:
+        known_base = {t.rsplit(".v", 1)[0] for t in BY_TYPE}
+        base = str(attributes["type"]).rsplit(".v", 1)[0]
+        if base in known_base:
+            raise MessageRefused(f"unsupported version of {base}: {attributes['type']} (this custody reads v1)")
+        raise MessageRefused(f"unknown message type {attributes['type']}")
+    data = event.get_data()
+    if not isinstance(data, dict):
+        raise MessageRefused(f"{message_type.type}: data must be a JSON object")
+    _check_data(message_type, data)
+    for required in ("subject", "toparty"):
+        if not attributes.get(required):
+            raise MessageRefused(f"{message_type.type}: the envelope has no '{required}'")
+    return Message(
+        id=str(attributes["id"]),
+        type=message_type,
+        source=str(attributes["source"]),
+        subject=str(attributes["subject"]),
+        time=attributes["time"],
+        to_party=str(attributes["toparty"]),
+        data=data,
+    )

@@ -1,0 +1,43 @@
+"""What each party does with each message it receives. One function per message type; the worker
+runs it in the same transaction that records the message in the party's inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from custody.exchange.envelope import Message
+from custody.identity import service as identity
+from custody.release import service as release
+from custody.requests import service as requests
+from custody.store.unit import Unit
+
+
+def _cancel(unit: Unit, message: Message) -> None:
+    request = requests.apply_cancellation(unit, message.data, message.time)
+    release.on_cancel(unit, request, message.time)
+
+
+def _receive(unit: Unit, message: Message) -> None:
+    requests.receive(unit, message.data)
+
+
+def _record_only(unit: Unit, message: Message) -> None:
+    """The federal side keeps these as its record (the inbox row itself); nothing else changes."""
+
+
+Handler = Callable[[Unit, Message], None]
+
+HANDLERS: dict[str, Handler] = {
+    "gov.custody.booking.fingerprints_submitted.v1": lambda u, m: identity.identify(u, m.data),
+    "gov.custody.identification.responded.v1": lambda u, m: identity.record_identification(u, m.data),
+    "gov.custody.detainer.issued.v1": _receive,
+    "gov.custody.notification_request.issued.v1": _receive,
+    "gov.custody.transfer_request.issued.v1": _receive,
+    "gov.custody.request.cancelled.v1": _cancel,
+    "gov.custody.request.responded.v1": _record_only,
+    "gov.custody.release.notified.v1": _record_only,
+    "gov.custody.hold.started.v1": _record_only,
+    "gov.custody.custody.transferred.v1": _record_only,
+    "gov.custody.hold.lapsed.v1": _record_only,
+    "gov.custody.person.released.v1": _record_only,
+}

@@ -1,0 +1,135 @@
+"""The NATS JetStream transport.
+
+A relay publishes the outbox to JetStream, one subject per receiving party, with the message id as
+``Nats-Msg-Id`` so JetStream drops a message published twice (a relay killed between publishing and
+marking the row). Each party's workers pull from one durable consumer, so several workers of one
+party share its messages as a queue group; a message is acknowledged only after its effect and
+inbox row are committed, so a worker killed mid-message loses nothing: JetStream redelivers it and
+the inbox makes the second delivery a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.client import JetStreamContext
+from sqlalchemy import select, update
+
+from custody.exchange.worker import apply
+from custody.service import Custody
+from custody.store.models import MessageRow
+
+log = logging.getLogger("custody.exchange.nats")
+STREAM = "CUSTODY"
+DEFAULT_URL = "nats://127.0.0.1:4222"
+
+
+def subject_for(party: str) -> str:
+    """``federal`` → ``custody.federal``; ``local:<division>`` → ``custody.local.<division as a token>``."""
+    if party == "federal":
+        return "custody.federal"
+    kind, _, division = party.partition(":")
+    if division == "*":
+        return "custody.local.*"
+    return f"custody.{kind}.{re.sub(r'[^A-Za-z0-9_-]', '_', division)}"
+
+
+def consumer_name(party: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", subject_for(party).replace("*", "all"))
+
+
+async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
+    try:
+        await js.stream_info(stream)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(StreamConfig(name=stream, subjects=["custody.>"], duplicate_window=600.0))
+
+
+class NatsTransport:
+    """One connection per worker process; one durable pull subscription per party it serves."""
+
+    def __init__(self, custody: Custody, url: str = DEFAULT_URL) -> None:
+        self.custody = custody
+        self.url = url
+        self._client: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
+
+    async def start(self) -> None:
+        self._client = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
+        self._js = self._client.jetstream()
+        await ensure_stream(self._js)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.drain()
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("NatsTransport.start() was not called")
+        return self._js
+
+    async def relay(self, limit: int = 200) -> int:
+        """Publish unpublished outbox rows, oldest first; return how many were published."""
+        with self.custody.unit() as unit:
+            rows = list(
+                unit.session.execute(
+                    select(MessageRow.id, MessageRow.to_party, MessageRow.envelope)
+                    .where(MessageRow.published_at.is_(None))
+                    .order_by(MessageRow.seq)
+                    .limit(limit)
+                )
+            )
+        for message_id, to_party, envelope in rows:
+            await self.js.publish(subject_for(to_party), envelope.encode(), headers={"Nats-Msg-Id": message_id})
+        if rows:
+            with self.custody.unit() as unit:
+                unit.session.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id.in_([r[0] for r in rows]))
+                    .values(published_at=datetime.now(UTC))
+                )
+        return len(rows)
+
+    async def consume(self, party: str, batch: int = 50, timeout: float = 0.3) -> int:
+        """Pull one batch for ``party`` and apply it; return how many messages were taken."""
+        subscription = self._subscriptions.get(party)
+        if subscription is None:
+            subscription = await self.js.pull_subscribe(
+                subject_for(party),
+                durable=consumer_name(party),
+                stream=STREAM,
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=8),
+            )
+            self._subscriptions[party] = subscription
+        try:
+            messages = await subscription.fetch(batch, timeout=timeout)
+        except nats.errors.TimeoutError:
+            return 0
+        for message in messages:
+            raw = message.data.decode()
+            try:
+                await asyncio.to_thread(apply, self.custody, _addressee(raw), raw)
+            except Exception:
+                log.exception("message on %s failed; it will be redelivered", message.subject)
+                await message.nak(delay=1.0)
+                continue
+            await message.ack()
+        return len(messages)
+
+
+def _addressee(raw: str) -> str:
+    """The party a message is for, from its envelope; an unreadable one is addressed to no one and
+    is dead-lettered by ``apply`` with the reason."""
+    try:
+        return str(json.loads(raw).get("toparty") or "unknown")
+    except (ValueError, AttributeError):
+        return "unknown"

@@ -1,0 +1,158 @@
+"""Applying messages: the idempotent inbox, retries, dead letters, and the in-process transport.
+
+A message is applied in one transaction with its inbox row, so a message delivered twice has its
+effect once. A message that can never apply (bad envelope, unknown type or version, data failing its
+schema, an unknown booking, a refusal by the domain) goes to the dead-letter store with the reason.
+Anything else (a lock, a lost connection, a message that arrived before the one it depends on) is
+retried with backoff, up to MAX_ATTEMPTS.
+
+The in-process transport is the outbox itself: each message has a delivery row that one worker of
+the receiving party claims under a lease. A worker killed mid-message never commits; its lease runs
+out and another worker takes the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from custody.domain.errors import CustodyError
+from custody.exchange.envelope import Message, MessageRefused, parse
+from custody.exchange.handlers import HANDLERS
+from custody.service import Custody
+from custody.store.models import DeadLetterRow, DeliveryRow, InboxRow, MessageRow
+from custody.store.unit import Unit
+
+log = logging.getLogger("custody.exchange")
+LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 8
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def party_filter(party: str) -> Callable[[object], object]:
+    """``federal``, ``local:<division>``, or ``local:*`` for every local agency."""
+    if party.endswith(":*"):
+        prefix = party[:-1]
+        return lambda column: column.startswith(prefix)  # type: ignore[attr-defined]
+    return lambda column: column == party
+
+
+class Outcome:
+    applied = "applied"
+    duplicate = "duplicate"
+    dead = "dead"
+
+
+def apply(custody: Custody, party: str, raw: str, message_id: str | None = None) -> str:
+    """Apply one raw envelope for ``party``; the same call serves every transport. An unexpected
+    error (a lost connection, a lock) propagates: the message stays unacknowledged and comes back."""
+    try:
+        message = parse(raw)
+    except MessageRefused as exc:
+        _dead_letter(custody, party, message_id, raw, exc.reason)
+        return Outcome.dead
+    if not _addressed_to(message, party):
+        _dead_letter(custody, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
+        return Outcome.dead
+    try:
+        with custody.unit() as unit:
+            if unit.session.get(InboxRow, (message.to_party, message.id)) is not None:
+                return Outcome.duplicate
+            HANDLERS[message.type.type](unit, message)
+            unit.session.add(
+                InboxRow(
+                    party=message.to_party,
+                    message_id=message.id,
+                    type=message.type.type,
+                    subject=message.subject,
+                    data=message.data,
+                    applied_at=datetime.now(UTC),
+                )
+            )
+            _settle(unit, message.id, "done")
+        return Outcome.applied
+    except IntegrityError:
+        with custody.unit() as unit:
+            _settle(unit, message.id, "done")
+        return Outcome.duplicate  # another worker applied it first, in its own transaction
+    except CustodyError as exc:
+        _dead_letter(custody, party, message.id, raw, exc.detail)
+        return Outcome.dead
+
+
+def _addressed_to(message: Message, party: str) -> bool:
+    return party == message.to_party or (party.endswith(":*") and message.to_party.startswith(party[:-1]))
+
+
+def _settle(unit: Unit, message_id: str, state: str, reason: str | None = None) -> None:
+    unit.session.execute(
+        update(DeliveryRow).where(DeliveryRow.message_id == message_id).values(state=state, last_error=reason)
+    )
+
+
+def _dead_letter(custody: Custody, party: str, message_id: str | None, raw: str, reason: str) -> None:
+    log.warning("dead letter for %s (%s): %s", party, message_id, reason)
+    with custody.unit() as unit:
+        unit.session.add(
+            DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC))
+        )
+        if message_id:
+            _settle(unit, message_id, "dead", reason)
+
+
+def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[tuple[str, str, int, str]]:
+    """Lease up to ``limit`` pending deliveries of ``party``, oldest first: (id, party, attempts, envelope)."""
+    now = datetime.now(UTC)
+    matches = party_filter(party)
+    with custody.unit() as unit:
+        query = (
+            select(DeliveryRow.message_id, DeliveryRow.party, DeliveryRow.attempts, MessageRow.envelope)
+            .join(MessageRow, MessageRow.id == DeliveryRow.message_id)
+            .where(matches(DeliveryRow.party), DeliveryRow.state == "pending")  # type: ignore[arg-type]
+            .where(or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until < now))
+            .order_by(DeliveryRow.seq)
+            .limit(limit)
+        )
+        if unit.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=DeliveryRow)
+        rows = [tuple(r) for r in unit.session.execute(query)]
+        if rows:
+            unit.session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.message_id.in_([r[0] for r in rows]))
+                .values(lease_until=now + LEASE, claimed_by=me, attempts=DeliveryRow.attempts + 1)
+            )
+    return rows  # type: ignore[return-value]
+
+
+def process(custody: Custody, party: str, me: str | None = None, limit: int = 50) -> int:
+    """Claim and apply one batch for ``party``; return how many messages were taken."""
+    me = me or worker_id()
+    batch = claim(custody, party, me, limit)
+    for message_id, to_party, attempts, raw in batch:
+        if attempts >= MAX_ATTEMPTS:
+            _dead_letter(custody, to_party, message_id, raw, f"failed {attempts} times; last tried by {me}")
+            continue
+        apply(custody, to_party, raw, message_id)
+    return len(batch)
+
+
+def drain(custody: Custody, rounds: int = 1000) -> int:
+    """Apply every pending message of every party in this process: the embedded, one-process mode."""
+    total = 0
+    for _ in range(rounds):
+        taken = process(custody, "federal") + process(custody, "local:*")
+        total += taken
+        if not taken:
+            break
+    return total
