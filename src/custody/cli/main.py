@@ -24,6 +24,7 @@ from custody.identity.prints.cli import app as prints_app
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
+from custody.sim.cli import bench_app, simulate
 from custody.stats.cli import app as stats_app
 
 app = typer.Typer(
@@ -42,6 +43,8 @@ app.add_typer(law_app, name="law")
 app.add_typer(grants_app, name="grants")
 app.add_typer(prints_app, name="prints")
 app.add_typer(stats_app, name="stats")
+app.add_typer(bench_app, name="bench")
+app.command("simulate")(simulate)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 
