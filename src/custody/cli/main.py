@@ -19,6 +19,7 @@ from custody.domain.clock import parse_time
 from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
 from custody.domain.inputs import parse_input
+from custody.exchange.cli import exchange_app, worker
 from custody.identity.commands import IdentityIn
 from custody.identity.prints.cli import app as prints_app
 from custody.release.commands import ReleaseIn, TransferIn
@@ -44,6 +45,8 @@ app.add_typer(grants_app, name="grants")
 app.add_typer(prints_app, name="prints")
 app.add_typer(stats_app, name="stats")
 app.add_typer(bench_app, name="bench")
+app.add_typer(exchange_app, name="exchange")
+app.command("worker")(worker)
 app.command("simulate")(simulate)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 from datetime import UTC, datetime
 
@@ -27,37 +28,44 @@ from custody.service import Custody
 from custody.store.models import MessageRow
 
 log = logging.getLogger("custody.exchange.nats")
-STREAM = "CUSTODY"
 DEFAULT_URL = "nats://127.0.0.1:4222"
+# Every deployment (and every chaos run) may use its own stream and subject prefix.
+PREFIX = os.environ.get("CUSTODY_NATS_PREFIX", "custody")
+ACK_WAIT = float(os.environ.get("CUSTODY_ACK_WAIT_SECONDS", "30"))
 
 
-def subject_for(party: str) -> str:
+def subject_for(party: str, prefix: str = PREFIX) -> str:
     """``federal`` → ``custody.federal``; ``local:<division>`` → ``custody.local.<division as a token>``."""
     if party == "federal":
-        return "custody.federal"
+        return f"{prefix}.federal"
     kind, _, division = party.partition(":")
     if division == "*":
-        return "custody.local.*"
-    return f"custody.{kind}.{re.sub(r'[^A-Za-z0-9_-]', '_', division)}"
+        return f"{prefix}.local.*"
+    return f"{prefix}.{kind}.{re.sub(r'[^A-Za-z0-9_-]', '_', division)}"
 
 
-def consumer_name(party: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", subject_for(party).replace("*", "all"))
+def consumer_name(party: str, prefix: str = PREFIX) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", subject_for(party, prefix).replace("*", "all"))
 
 
-async def ensure_stream(js: JetStreamContext, stream: str = STREAM) -> None:
+def stream_name(prefix: str = PREFIX) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", prefix).upper()
+
+
+async def ensure_stream(js: JetStreamContext, prefix: str = PREFIX) -> None:
     try:
-        await js.stream_info(stream)
+        await js.stream_info(stream_name(prefix))
     except nats.js.errors.NotFoundError:
-        await js.add_stream(StreamConfig(name=stream, subjects=["custody.>"], duplicate_window=600.0))
+        await js.add_stream(StreamConfig(name=stream_name(prefix), subjects=[f"{prefix}.>"], duplicate_window=600.0))
 
 
 class NatsTransport:
     """One connection per worker process; one durable pull subscription per party it serves."""
 
-    def __init__(self, custody: Custody, url: str = DEFAULT_URL) -> None:
+    def __init__(self, custody: Custody, url: str = DEFAULT_URL, prefix: str = PREFIX) -> None:
         self.custody = custody
         self.url = url
+        self.prefix = prefix
         self._client: NATS | None = None
         self._js: JetStreamContext | None = None
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
@@ -65,7 +73,7 @@ class NatsTransport:
     async def start(self) -> None:
         self._client = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
         self._js = self._client.jetstream()
-        await ensure_stream(self._js)
+        await ensure_stream(self._js, self.prefix)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -89,7 +97,9 @@ class NatsTransport:
                 )
             )
         for message_id, to_party, envelope in rows:
-            await self.js.publish(subject_for(to_party), envelope.encode(), headers={"Nats-Msg-Id": message_id})
+            await self.js.publish(
+                subject_for(to_party, self.prefix), envelope.encode(), headers={"Nats-Msg-Id": message_id}
+            )
         if rows:
             with self.custody.unit() as unit:
                 unit.session.execute(
@@ -104,10 +114,10 @@ class NatsTransport:
         subscription = self._subscriptions.get(party)
         if subscription is None:
             subscription = await self.js.pull_subscribe(
-                subject_for(party),
-                durable=consumer_name(party),
-                stream=STREAM,
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30, max_deliver=8),
+                subject_for(party, self.prefix),
+                durable=consumer_name(party, self.prefix),
+                stream=stream_name(self.prefix),
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_deliver=8),
             )
             self._subscriptions[party] = subscription
         try:

@@ -31,7 +31,8 @@ from custody.store.models import DeadLetterRow, DeliveryRow, InboxRow, MessageRo
 from custody.store.unit import Unit
 
 log = logging.getLogger("custody.exchange")
-LEASE = timedelta(seconds=30)
+# How long a claimed message stays with the worker that took it before another may take it over.
+LEASE = timedelta(seconds=float(os.environ.get("CUSTODY_LEASE_SECONDS", "30")))
 MAX_ATTEMPTS = 8
 
 

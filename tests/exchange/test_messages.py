@@ -1,0 +1,136 @@
+"""Envelopes validated at both ends; anything unusable goes to the dead-letter store with the reason,
+never half-applied; a message delivered twice has its effect once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from custody.exchange import asyncapi
+from custody.exchange.catalogue import BY_TYPE, CATALOGUE
+from custody.exchange.envelope import SCHEMAS, build
+from custody.exchange.worker import Outcome, apply
+from custody.service import Custody
+from custody.sim import seed_scenarios
+from custody.store.models import DeadLetterRow, EventRow, InboxRow, MessageRow
+
+LOCAL = f"local:{seed_scenarios.COOK}"
+
+
+def _cancel_envelope(request_id: str, booking_id: str, reason: str = "withdrawn") -> str:
+    message = build(
+        "msg_test_1",
+        BY_TYPE["gov.custody.request.cancelled.v1"],
+        "urn:custody:federal",
+        request_id,
+        datetime.now(UTC),
+        LOCAL,
+        {"request_id": request_id, "booking_id": booking_id, "reason": reason},
+    )
+    return message.to_json().decode()
+
+
+def _dead(custody: Custody) -> list[str]:
+    with custody.unit() as unit:
+        return [r.reason for r in unit.session.scalars(select(DeadLetterRow).order_by(DeadLetterRow.id))]
+
+
+def test_every_catalogued_type_has_a_schema_and_the_asyncapi_document_is_current() -> None:
+    for message_type in CATALOGUE:
+        schema = json.loads((SCHEMAS / message_type.schema_file).read_text())
+        assert schema["type"] == "object" and schema["required"], message_type.type
+    published = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
+    assert published.read_text() == asyncapi.render(), "regenerate: python -m custody.exchange.asyncapi"
+
+
+def test_every_message_sent_in_the_process_validates_and_is_applied_once(custody: Custody) -> None:
+    seed_scenarios.miami_dade_transferred(custody)
+    with custody.unit() as unit:
+        sent = unit.session.scalar(select(func.count()).select_from(MessageRow)) or 0
+        applied = unit.session.scalar(select(func.count()).select_from(InboxRow)) or 0
+    assert sent >= 7 and applied == sent
+    assert _dead(custody) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("{not json", "not a CloudEvents 1.0 JSON envelope"),
+        (
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": "x",
+                    "source": "s",
+                    "type": "gov.custody.nope.v1",
+                    "subject": "s",
+                    "toparty": LOCAL,
+                    "data": {},
+                }
+            ),
+            "unknown message type gov.custody.nope.v1",
+        ),
+        (
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": "x",
+                    "source": "s",
+                    "type": "gov.custody.request.cancelled.v9",
+                    "subject": "s",
+                    "toparty": LOCAL,
+                    "data": {},
+                }
+            ),
+            "unsupported version",
+        ),
+        (
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": "x",
+                    "source": "s",
+                    "type": "gov.custody.request.cancelled.v1",
+                    "subject": "s",
+                    "toparty": LOCAL,
+                    "data": {"request_id": "r"},
+                }
+            ),
+            "'booking_id' is a required",
+        ),
+    ],
+)
+def test_unusable_messages_are_dead_lettered_with_the_reason(custody: Custody, raw: str, reason: str) -> None:
+    assert apply(custody, LOCAL, raw) == Outcome.dead
+    (dead,) = _dead(custody)
+    assert reason in dead
+
+
+def test_a_message_for_an_unknown_request_is_dead_lettered_and_changes_nothing(custody: Custody) -> None:
+    with custody.unit() as unit:
+        before = unit.session.scalar(select(func.count()).select_from(EventRow))
+    assert apply(custody, LOCAL, _cancel_envelope("req_unknown", "bkg_unknown")) == Outcome.dead
+    assert "no federal request 'req_unknown'" in _dead(custody)[0]
+    with custody.unit() as unit:
+        assert unit.session.scalar(select(func.count()).select_from(EventRow)) == before
+
+
+def test_a_message_delivered_twice_has_its_effect_once(custody: Custody) -> None:
+    outcome = seed_scenarios._miami_dade_detained(custody, "FBI-TWICE", "MDCR-TWICE")
+    raw = _cancel_envelope(outcome.request_id, outcome.booking_id).replace(LOCAL, f"local:{seed_scenarios.MIAMI_DADE}")
+    party = f"local:{seed_scenarios.MIAMI_DADE}"
+    assert apply(custody, party, raw) == Outcome.applied
+    assert apply(custody, party, raw) == Outcome.duplicate
+    view = custody.booking_view(outcome.booking_id)
+    assert [e["type"] for e in view["timeline"]].count("RequestWithdrawn") == 1
+    assert view["state"] == "released" and view["holds"][0]["state"] == "cancelled"
+
+
+def test_a_message_for_another_party_is_refused(custody: Custody) -> None:
+    raw = _cancel_envelope("req_x", "bkg_x")
+    assert apply(custody, "federal", raw) == Outcome.dead
+    assert "not federal" in _dead(custody)[0]
