@@ -15,7 +15,7 @@ exchange_app = typer.Typer(help="The inter-agency exchange: dead letters, chaos 
 
 
 def worker(
-    party: Annotated[str, typer.Option(help="federal, local:DIVISION, or local:* for every local agency.")],
+    party: Annotated[str, typer.Option(help="federal, local:DIVISION, local:* for every local agency, or webhooks.")],
     transport: Annotated[str, typer.Option(help="inproc (the store is the queue) or nats (JetStream).")] = "inproc",
     clock: Annotated[str, typer.Option(help="system, or stored: the store's shared simulated clock.")] = "system",
     nats_url: Annotated[str, typer.Option(help="NATS server.")] = "nats://127.0.0.1:4222",
@@ -28,8 +28,8 @@ def worker(
 
     if transport not in ("inproc", "nats"):
         raise typer.BadParameter("use inproc or nats", param_hint="--transport")
-    if not (party == "federal" or party.startswith("local:")):
-        raise typer.BadParameter("use federal, local:DIVISION or local:*", param_hint="--party")
+    if not (party in ("federal", "webhooks") or party.startswith("local:")):
+        raise typer.BadParameter("use federal, local:DIVISION, local:* or webhooks", param_hint="--party")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     engine = make_engine()
     upgrade(engine)
@@ -92,3 +92,18 @@ def chaos(
     out.print(report.line(), highlight=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@exchange_app.command("subscribe")
+def subscribe(
+    url: Annotated[str, typer.Option(help="Where to POST each message (the subscriber's endpoint).")],
+    secret: Annotated[str, typer.Option(help="Shared secret for the HMAC-SHA256 signature (16+ characters).")],
+    message_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Message type; repeatable; default all.")
+    ] = None,
+) -> None:
+    """Subscribe an outside endpoint to messages; `custody worker --party webhooks` delivers them."""
+    from custody.exchange.webhooks import subscribe as add
+    from custody.service import Custody
+
+    out.print(add(Custody.open(actor="cli"), url, secret, message_type or []))

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 
+from custody.exchange.webhooks import deliver_due
 from custody.exchange.worker import process, worker_id
 from custody.service import Custody
 
@@ -38,7 +39,10 @@ def run(
     log.info("worker %s serving %s over the in-process transport", me, party)
     while not stop.is_set():
         try:
-            busy = process(custody, party, me) + _timers(custody, party)
+            if party == "webhooks":
+                busy = deliver_due(custody)
+            else:
+                busy = process(custody, party, me) + _timers(custody, party)
         except Exception:
             log.exception("worker round failed; retrying")
             busy = 0

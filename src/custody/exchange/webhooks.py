@@ -1,0 +1,133 @@
+"""Outside subscribers (a newsroom's feed, a county dashboard): each message of the types they chose
+is POSTed to their URL as its CloudEvents envelope, signed with HMAC-SHA256 over the body with their
+secret, retried with exponential backoff, and every attempt is kept (HMPPS Book a Secure Move's
+model). `custody worker --party webhooks` delivers them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from custody.domain.errors import InvalidInput
+from custody.exchange.catalogue import BY_TYPE
+from custody.service import Custody
+from custody.store.models import MessageRow, WebhookAttemptRow, WebhookSubscriptionRow
+from custody.store.unit import new_id
+
+MAX_ATTEMPTS = 8
+SIGNATURE_HEADER = "X-Custody-Signature"
+Post = Callable[[str, bytes, dict[str, str]], int]
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
+    unknown = [t for t in types if t not in BY_TYPE]
+    if unknown:
+        raise InvalidInput(f"unknown message types {unknown}; see docs/asyncapi.yaml for the catalogue")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"'{url}' is not an http(s) URL")
+    if len(secret) < 16:
+        raise InvalidInput("the signing secret must be at least 16 characters")
+    with custody.unit() as unit:
+        row = WebhookSubscriptionRow(
+            id=new_id("sub"), url=url, secret=secret, types=types or sorted(BY_TYPE), created_at=custody.clock.now()
+        )
+        unit.session.add(row)
+    return row.id
+
+
+def _http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def deliver_due(custody: Custody, post: Post = _http_post, now: datetime | None = None) -> int:
+    """Attempt every due delivery once; return how many attempts were made."""
+    now = now or custody.clock.now()
+    made = 0
+    with custody.unit() as unit:
+        subscriptions = list(unit.session.scalars(select(WebhookSubscriptionRow)))
+    for sub in subscriptions:
+        with custody.unit() as unit:
+            done = select(WebhookAttemptRow.message_id).where(
+                WebhookAttemptRow.subscription_id == sub.id, WebhookAttemptRow.delivered.is_(True)
+            )
+            messages = list(
+                unit.session.execute(
+                    select(MessageRow.id, MessageRow.envelope)
+                    .where(
+                        MessageRow.type.in_(sub.types),
+                        MessageRow.created_at >= sub.created_at,
+                        MessageRow.id.not_in(done),
+                    )
+                    .order_by(MessageRow.seq)
+                    .limit(100)
+                )
+            )
+        for message_id, envelope in messages:
+            made += _attempt(custody, sub, message_id, envelope.encode(), post, now)
+    return made
+
+
+def _attempt(
+    custody: Custody, sub: WebhookSubscriptionRow, message_id: str, body: bytes, post: Post, now: datetime
+) -> int:
+    with custody.unit() as unit:
+        previous = (
+            unit.session.scalar(
+                select(func.count())
+                .select_from(WebhookAttemptRow)
+                .where(WebhookAttemptRow.subscription_id == sub.id, WebhookAttemptRow.message_id == message_id)
+            )
+            or 0
+        )
+        last = unit.session.scalars(
+            select(WebhookAttemptRow)
+            .where(WebhookAttemptRow.subscription_id == sub.id, WebhookAttemptRow.message_id == message_id)
+            .order_by(WebhookAttemptRow.attempt.desc())
+            .limit(1)
+        ).first()
+    if previous >= MAX_ATTEMPTS or (
+        last is not None and last.next_attempt_at is not None and last.next_attempt_at > now
+    ):
+        return 0
+    headers = {
+        "Content-Type": "application/cloudevents+json",
+        SIGNATURE_HEADER: signature(sub.secret, body),
+        "X-Custody-Message-Id": message_id,
+    }
+    status, error = None, None
+    try:
+        status = post(sub.url, body, headers)
+    except OSError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    delivered = status is not None and 200 <= status < 300
+    attempt = previous + 1
+    retry_at = None if delivered or attempt >= MAX_ATTEMPTS else now + timedelta(seconds=2**attempt)
+    with custody.unit() as unit:
+        unit.session.add(
+            WebhookAttemptRow(
+                subscription_id=sub.id,
+                message_id=message_id,
+                attempt=attempt,
+                at=now,
+                status_code=status,
+                error=error,
+                delivered=delivered,
+                next_attempt_at=retry_at,
+            )
+        )
+    return 1

@@ -1,0 +1,82 @@
+"""Outside subscribers get each message signed, retried with backoff until they accept it, and every
+attempt is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import select
+
+from custody.domain.errors import InvalidInput
+from custody.exchange.webhooks import SIGNATURE_HEADER, deliver_due, subscribe
+from custody.service import Custody
+from custody.sim import seed_scenarios
+from custody.store.models import WebhookAttemptRow
+
+SECRET = "a-shared-secret-for-tests"
+
+
+class Subscriber(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[bytes, str]]] = []
+    fail_first = True
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if Subscriber.fail_first:
+            Subscriber.fail_first = False
+            self.send_response(503)
+        else:
+            Subscriber.received.append((body, self.headers[SIGNATURE_HEADER]))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    Subscriber.received, Subscriber.fail_first = [], True
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Subscriber)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def test_a_subscriber_gets_signed_messages_retried_until_accepted(custody: Custody, endpoint: str) -> None:
+    subscribe(custody, endpoint, SECRET, ["gov.custody.request.responded.v1"])
+    seed_scenarios.chicago_then_cook(custody)
+    now = custody.clock.now()
+    assert deliver_due(custody, now=now) == 1  # refused with 503
+    assert deliver_due(custody, now=now) == 0  # not due again before its backoff
+    assert deliver_due(custody, now=now + timedelta(seconds=3)) == 1
+    ((body, signature),) = Subscriber.received
+    assert signature == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert b'"type": "gov.custody.request.responded.v1"' in body
+    with custody.unit() as unit:
+        attempts = [
+            (a.attempt, a.status_code, a.delivered)
+            for a in unit.session.scalars(select(WebhookAttemptRow).order_by(WebhookAttemptRow.attempt))
+        ]
+    assert attempts == [(1, 503, False), (2, 204, True)]
+    assert deliver_due(custody, now=now + timedelta(hours=1)) == 0, "a delivered message is not sent again"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "types", "message"),
+    [
+        ("ftp://x", SECRET, [], "not an http"),
+        ("http://x", "short", [], "at least 16"),
+        ("http://x", SECRET, ["gov.custody.nope.v1"], "unknown message types"),
+    ],
+)
+def test_bad_subscriptions_are_refused(custody: Custody, url: str, secret: str, types: list[str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        subscribe(custody, url, secret, types)
