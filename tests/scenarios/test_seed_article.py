@@ -80,6 +80,8 @@ def test_b_miami_dade_honors_notifies_holds_and_transfers_within_48_hours(custod
     assert view["state"] == "transferred"
     types = _types(view)
     assert types.index("ReleaseNoticeSent") < types.index("DetainerHoldStarted") < types.index("CustodyTransferred")
+    notice = next(e for e in view["timeline"] if e["type"] == "ReleaseNoticeSent")
+    assert notice["data"]["advance_hours"] == 0, "no release was scheduled ahead, so the notice came at release"
     (hold,) = view["holds"]
     assert hold["state"] == "transferred"
     held = datetime.fromisoformat(hold["ended_at"]) - datetime.fromisoformat(hold["starts_at"])

@@ -53,6 +53,8 @@ def _notices(
                         "request_id": request.id,
                         "agency": booking.agency,
                         "release_at": release_at.isoformat(),
+                        # The I-247A asks for notice 48 hours ahead where possible: say how much was given.
+                        "advance_hours": round((release_at - occurred_at).total_seconds() / 3600, 2),
                     },
                     to_party=FEDERAL,
                 ),
