@@ -122,7 +122,7 @@ class NatsTransport:
             self._subscriptions[party] = subscription
         try:
             messages = await subscription.fetch(batch, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is waiting
             return 0
         for message in messages:
             raw = message.data.decode()
