@@ -69,7 +69,13 @@ class ActionDecision:
     max_hours: float | None = None
     hold_clock: HoldClock | None = None
     missing: list[str] = field(default_factory=list)
-    trace: list[dict[str, Any]] = field(default_factory=list)
+    # The rules' outcomes, kept so the trace is built only when someone reads it (the decision log,
+    # `custody law explain`), not on the hot path.
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        return [_trace_entry(o) for o in self.outcomes]
 
     def to_contract(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -289,7 +295,6 @@ def _decide_action(
             if action in rule.actions:
                 outcomes.append(_evaluate_rule(rule, instrument, facts))
     outcomes = _apply_preemption(outcomes)
-    trace = [_trace_entry(o) for o in outcomes]
     live = [o for o in outcomes if o.fired is not False and o.preempted_by is None]
     preemptions = [o for o in live if o.effect is Effect.preempts_local_limits]
     live = [o for o in live if o.effect is not Effect.preempts_local_limits]
@@ -314,7 +319,7 @@ def _decide_action(
                 f"facts that were not given ({', '.join(missing)}); give them and ask again."
             ),
             missing=missing,
-            trace=trace,
+            outcomes=outcomes,
         )
     final = high
     if final is None:
@@ -325,7 +330,7 @@ def _decide_action(
             rules=[],
             explanation="Undetermined:" + coverage_note + " The law here is not encoded.",
             missing=[f"law:{d}" for d in coverage] or ["law"],
-            trace=trace,
+            outcomes=outcomes,
         )
     deciding = [o for o in known + unknown if o.effect is final or (o.fired is None and final in o.effects)]
     deciding = _most_specific_first(deciding)
@@ -338,7 +343,7 @@ def _decide_action(
         citations=citations,
         rules=[i for o in known for i in o.ids],
         explanation=_explain(status, deciding, outcomes, coverage),
-        trace=trace,
+        outcomes=outcomes,
     )
     if action is Action.hold:
         if status is Status.prohibited:
