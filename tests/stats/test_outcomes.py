@@ -76,3 +76,15 @@ def test_policy_timeline_lists_dated_instruments_from_the_library() -> None:
     dade = [r for r in rows if r["division"] == MIAMI_DADE]
     assert [r["from"] for r in dade] == sorted(r["from"] for r in dade)
     assert dade[-1]["hold"].startswith("required") and dade[0]["hold"].startswith("prohibited")
+
+
+def test_grant_conditions_are_tabled_per_jurisdiction() -> None:
+    from custody.law.loader import default_library
+    from custody.stats.grants import by_jurisdiction
+
+    rows = {r["division"]: r for r in by_jurisdiction(default_library())}
+    cook = rows["ocd-division/country:us/state:il/county:cook"]
+    assert (cook["notice"], cook["access"]) == ("conflicts", "conflicts")
+    miami = rows["ocd-division/country:us/state:fl/county:miami-dade"]
+    assert (miami["notice"], miami["access"]) == ("no conflict", "no conflict")
+    assert all(r["compliance"] == "not determinable" for r in rows.values())

@@ -260,3 +260,37 @@ def policy(as_json: JsonFlag = False) -> None:
     rows = policy_timeline(default_library())
     shown = {"policy": rows} if as_json else [{k: v for k, v in r.items() if k != "division"} for r in rows]
     _emit(shown, as_json, "Policy over time (each instrument's own rules; `custody law decide` combines the layers)")
+
+
+@app.command("agreements-287g")
+def agreements_287g(
+    state: Annotated[str | None, typer.Option(help="State name as the list writes it, e.g. TEXAS.")] = None,
+    on: Annotated[str | None, typer.Option(help="Only agreements in force on this date (YYYY-MM-DD).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """287(g) agreements by county, from the list imported with `custody stats import policy-287g PATH`."""
+    from custody.stats.agreements import by_county
+
+    with _warehouse() as w:
+        result = by_county(w, state, _date(on, "--on") if on else None)
+    if as_json:
+        _emit(result, True, "")
+        return
+    _emit(result["counties"], False, f"287(g) agreements by county ({result['agreements']} in all)")
+    stderr.print("\n".join(f"note: {c}" for c in result["caveats"]))
+
+
+@app.command("grants")
+def grants(
+    fiscal_year: Annotated[int, typer.Option("--fiscal-year", help="Grant fiscal year.")] = 2017,
+    on: Annotated[str | None, typer.Option(help="Date to check (default: the conditions' announcement).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Byrne JAG conditions met or in conflict, per jurisdiction custody has law for."""
+    from custody.law.loader import default_library
+    from custody.stats.grants import by_jurisdiction
+
+    rows = by_jurisdiction(default_library(), fiscal_year, _date(on, "--on") if on else None)
+    _emit(
+        {"jurisdictions": rows} if as_json else rows, as_json, f"FY{fiscal_year} Byrne JAG conditions by jurisdiction"
+    )

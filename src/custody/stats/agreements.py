@@ -1,0 +1,51 @@
+"""287(g) agreements by county, from a list the user imports (no licence lets custody ship it)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from custody.stats.datasets import POLICY_287G
+from custody.stats.warehouse import Warehouse
+
+
+def by_county(w: Warehouse, state: str | None = None, on: date | None = None) -> dict[str, Any]:
+    """Agencies with a 287(g) agreement, counted per county (and in force on ``on`` if given)."""
+    table = w.table(POLICY_287G)
+    where: list[str] = []
+    params: list[object] = []
+    if state:
+        where.append("upper(state) = upper(?)")
+        params.append(state)
+    if on:
+        where.append("active_from <= ? AND (active_to IS NULL OR active_to >= ?)")
+        params += [on, on]
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = w.rows(
+        f"SELECT state, county_name, county_fips_5digit, count(*), string_agg(DISTINCT models, '; '), "
+        f"min(first_signed_best), max(coalesce(active_to, latest_signed)) FROM {table} {clause} "
+        f"GROUP BY state, county_name, county_fips_5digit ORDER BY state, county_name",
+        params,
+    )
+    counties = [
+        {
+            "state": s,
+            "county": c,
+            "fips": f,
+            "agreements": n,
+            "models": m,
+            "first_signed": first.isoformat() if first else None,
+            "last_in_force": last.isoformat() if last else None,
+        }
+        for s, c, f, n, m, first, last in rows
+    ]
+    return {
+        "counties": counties,
+        "agreements": sum(c["agreements"] for c in counties),
+        "source": POLICY_287G.cite(),
+        "caveats": [
+            "The list is a transcribed subset of pre-2018 agreements with a best-guess active period; "
+            "its 'confidence' column says how sure the compilers were.",
+            "An agreement names an agency (a sheriff or a city police department), counted here under its county.",
+        ],
+    }
