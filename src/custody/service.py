@@ -40,6 +40,7 @@ class Custody:
         actor: str = "system",
         transport: str = "inproc",
         inline: bool = True,
+        reform: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         """``transport`` says how messages travel between parties (``inproc``: the outbox is the queue;
         ``nats``: a relay publishes the outbox to JetStream). ``inline`` applies every message in this
@@ -50,6 +51,8 @@ class Custody:
         self.actor = actor
         self.transport = transport
         self.inline = inline
+        # Called with (agency, DecisionRequest) before each decision; see store.unit.Unit.reform.
+        self.reform = reform
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
 
     @classmethod
@@ -67,7 +70,7 @@ class Custody:
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
-        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc") as unit:
+        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
             yield unit
 
     def _run(self, work: Callable[[Unit], T]) -> T:

@@ -191,6 +191,8 @@ def record_decision(
 ) -> Decision:
     """Decide under the law in force for the agency now holding the person, and log the decision."""
     inputs = decision_request(booking, request, moment)
+    if unit.reform is not None:
+        inputs = unit.reform(booking.agency, inputs)
     decision = decide(inputs, decision_id=new_decision_id())
     log_decision(unit, decision, inputs, request.id)
     request.decision_id = decision.decision_id

@@ -1,12 +1,201 @@
-"""`custody simulate …` and `custody bench …`: the national-scale simulator and end-to-end benchmarks."""
+"""`custody simulate …` and `custody bench …`: the national-scale simulator and end-to-end benchmarks.
+
+Progress bars and notes go to stderr; the report (or, with --json, only JSON) to stdout.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from custody.domain.errors import InvalidInput
+from custody.sim.engine import Progress as ProgressCallback
 
 bench_app = typer.Typer(help="Benchmarks of the whole process against a raw baseline.", no_args_is_help=True)
+stderr = Console(stderr=True)
+stdout = Console()
 
 
-def simulate() -> None:
-    """Simulate bookings through the whole exchange (being built: issue 8)."""
-    raise typer.Exit(2)
+@contextmanager
+def _progress(days: int, reform: bool) -> Iterator[ProgressCallback]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
+    ) as progress:
+        run = {"label": "baseline"}
+        tasks = {"day": progress.add_task("simulated days (baseline)", total=days, note="")}
+
+        def report(what: str, n: int) -> None:
+            if what == "reform":
+                run["label"] = "reform"
+                tasks["day"] = progress.add_task("simulated days (reform)", total=days, note="")
+            elif what == "day":
+                progress.update(tasks["day"], completed=n)
+            elif what == "booking" and n % 200 == 0:
+                progress.update(tasks["day"], note=f"{n:,} bookings")
+
+        yield report
+
+
+def simulate(
+    days: Annotated[int, typer.Option("--days", help="How many days to simulate.")] = 1,
+    scale: Annotated[
+        str,
+        typer.Option("--scale", help="national, state:XX (e.g. state:il) or division:OCD_ID (one agency)."),
+    ] = "national",
+    store: Annotated[
+        str, typer.Option("--store", help="sqlite (var/custody.db) or postgres (CUSTODY_DATABASE_URL).")
+    ] = "sqlite",
+    transport: Annotated[
+        str, typer.Option("--transport", help="inproc, or nats (JetStream at CUSTODY_NATS_URL).")
+    ] = "inproc",
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same arrests and outcomes.")] = 1,
+    start: Annotated[str, typer.Option("--start", help="First simulated day (YYYY-MM-DD).")] = "2019-10-01",
+    sample: Annotated[
+        float | None,
+        typer.Option("--sample", help="Share of synthetic agencies kept (default 0.1 national, 1 otherwise)."),
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="The store's URL, overriding --store's default.")] = None,
+    reform: Annotated[
+        str | None,
+        typer.Option(
+            "--reform",
+            help="DIVISION=LAW_OF_OTHER_DIVISION@DATE: the same arrests again, DIVISION under that law; side by side.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")] = False,
+) -> None:
+    """Simulate synthetic arrests through the whole exchange under the library's law, and report the outcomes."""
+    from custody.sim.reform import Reform
+    from custody.sim.run import Options
+    from custody.sim.run import simulate as run_simulation
+
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        raise InvalidInput(f"--start {start}: write a date as YYYY-MM-DD") from None
+    options = Options(
+        days=days,
+        scale=scale,
+        store=store,
+        transport=transport,
+        seed=seed,
+        start=first,
+        sample=sample,
+        url=url,
+        reform=Reform.parse(reform) if reform else None,
+    )
+    with _progress(days, reform is not None) as progress:
+        result = run_simulation(options, progress)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        return
+    _print_report(result)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for number, key in enumerate(rows[0] if rows else []):
+        table.add_column(key.replace("_", " "), justify="left" if number == 0 else "right")
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row.values()))
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    o, s = result["outcomes"], result["simulator"]
+    stdout.print(
+        f"[bold]Simulated {result['days']} day(s) from {result['start']}, {result['scale']}, "
+        f"seed {result['seed']}[/bold] "
+        f"({result['store']}, {result['transport']})"
+    )
+    stdout.print(f"Agencies: {result['agencies']}.", highlight=False)
+    stdout.print(
+        _table(
+            "Outcomes of the process",
+            [
+                {"measure": "bookings (of which re-bookings)", "count": f"{o['bookings']:,} ({s['rebookings']:,})"},
+                {
+                    "measure": "federal requests issued (not reached: released first)",
+                    "count": f"{s['requests_issued']:,} ({s['requests_not_reached']:,})",
+                },
+                {
+                    "measure": "requests honored / declined (any action)",
+                    "count": f"{o['requests_honored']:,} / {o['requests_declined']:,}",
+                },
+                {"measure": "holds started / lapsed", "count": f"{o['holds']:,} / {o['lapses']:,}"},
+                {
+                    "measure": "hold-hours (jail cost, USD)",
+                    "count": f"{o['hold_hours']:,.1f} ({o['hold_cost_usd']:,.0f})",
+                },
+                {"measure": "transfers to federal custody", "count": f"{o['transfers']:,}"},
+                {"measure": "moves lockup → county jail", "count": f"{s['moves_to_county_jail']:,}"},
+                {
+                    "measure": "releases (with a request in force)",
+                    "count": f"{o['releases']:,} ({o['releases_with_active_request']:,})",
+                },
+                {"measure": "still in custody at the end", "count": f"{s['in_custody_at_end']:,}"},
+            ],
+        )
+    )
+    status_rows = [{"action": a, **v} for a, v in o["decision_status"].items()]
+    if status_rows:
+        stdout.print(_table("Law decisions by status (each request's final decision)", status_rows))
+    if result["by_policy"]:
+        stdout.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
+    if s["errors"]:
+        stdout.print(f"[red]refused by the process: {s['errors']} first: {s['first_errors']}[/red]")
+    if "reform" in result:
+        r = result["reform"]
+        stdout.print(f"\n[bold]Reform: {r['reform']}[/bold]")
+        stdout.print(
+            f"Policy: {r['division_policy']['baseline']} → {r['division_policy']['reform']}. {r['how']}.",
+            highlight=False,
+        )
+        stdout.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
+    stdout.print(f"[italic]{result['caveat']}[/italic]")
+    stdout.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
+
+
+@bench_app.command("e2e")
+def bench_e2e(
+    bookings: Annotated[
+        int, typer.Option("--bookings", help="How many bookings to run through the whole process.")
+    ] = 2000,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last line on stdout: the figures as one JSON object.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+) -> None:
+    """End-to-end bookings/s on the embedded default (SQLite, in-process) beside the raw-store baseline."""
+    from custody.sim.bench import run_e2e
+
+    figures = run_e2e(bookings, seed, stderr)
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
+    stdout.print(_table("custody bench e2e", [{"figure": k, "value": v} for k, v in figures.items()]))

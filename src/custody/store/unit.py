@@ -4,9 +4,10 @@ audit entry are written together, or not at all."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,9 @@ class Unit:
     actor: str
     # The in-process transport reads its queue from delivery rows; NATS reads the outbox directly.
     inproc: bool = True
+    # A what-if reform (OpenFisca's word): rewrites a DecisionRequest before the engine decides it,
+    # e.g. to place one agency under another jurisdiction's law of a given date. None: the real law.
+    reform: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
     def emit(self, event: Event, chain: str) -> EventRow:
         """Record an event and its audit entry on the chain of the agency (or party) it concerns."""
@@ -84,6 +88,12 @@ class Unit:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session], clock: Clock, actor: str, inproc: bool = True) -> Iterator[Unit]:
+def unit_of_work(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    actor: str,
+    inproc: bool = True,
+    reform: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+) -> Iterator[Unit]:
     with factory() as session, session.begin():
-        yield Unit(session, clock, actor, inproc)
+        yield Unit(session, clock, actor, inproc, reform)

@@ -1,0 +1,176 @@
+"""`custody bench e2e`: bookings per second through the whole process on the embedded default
+(SQLite, in-process transport), beside the raw-store baseline measured in the same run.
+
+The process: every booking is booked, submitted to the federal side, identified, answered; where
+the synthetic stream says so a request is issued, received, decided under the law, served,
+answered; then the person is released, held, handed over or the hold lapses. The baseline: the
+very rows the process wrote for those bookings (every table), inserted again with plain batched
+INSERTs (SQLAlchemy Core executemany, 1,000 rows a transaction) into a fresh store of the same kind.
+``ratio`` = process speed / baseline speed over the same rows (1.0 would mean the process costs no
+more than writing its own rows).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import resource
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine, insert, select
+
+from custody.domain.clock import ManualClock
+from custody.law import engine as law_engine
+from custody.sim import agencies as agency_set
+from custody.sim import calibration as cal
+from custody.sim.agencies import Agency
+from custody.sim.arrests import Arrest, ArrestStream
+from custody.sim.engine import Simulation
+from custody.sim.run import open_store
+from custody.store import db
+from custody.store.models import Base
+
+BENCH_START = date(2019, 10, 1)
+MAX_STAY = timedelta(hours=20)  # every booking runs to its end within the bench's two days
+BATCH = 1000
+
+
+class FixedStream(ArrestStream):
+    """Exactly ``count`` arrests on the first day, each ending within the run; no re-arrests."""
+
+    def __init__(self, agencies: list[Agency], seed: int, start: date, count: int) -> None:
+        super().__init__(agencies, seed, start)
+        arrests: list[Arrest] = []
+        offset = 0
+        while len(arrests) < count:
+            arrests += super().day(offset)
+            offset += 1
+        day0 = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+        span = timedelta(hours=12)
+        self.arrests = sorted(
+            (
+                dataclasses.replace(
+                    a,
+                    at=(day0 + span * (i / count)).astimezone(a.zone),
+                    stay=min(a.stay, MAX_STAY),
+                    request=dataclasses.replace(a.request, after=min(a.request.after, a.stay / 2, MAX_STAY / 2))
+                    if a.request
+                    else None,
+                    rearrest_after=timedelta(days=10_000),
+                )
+                for i, a in enumerate(arrests[:count])
+            ),
+            key=lambda a: a.at,
+        )
+
+    def day(self, offset: int) -> list[Arrest]:
+        return self.arrests if offset == 0 else []
+
+
+def _rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    with engine.connect() as conn:
+        return {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in Base.metadata.sorted_tables}
+
+
+def baseline(rows: dict[str, list[dict[str, Any]]], url: str) -> float:
+    """Seconds to insert ``rows`` again into a fresh, migrated store at ``url`` in batches."""
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    began = time.perf_counter()
+    for table in Base.metadata.sorted_tables:
+        chunk = rows.get(table.name, [])
+        for i in range(0, len(chunk), BATCH):
+            with engine.begin() as conn:
+                conn.execute(insert(table), chunk[i : i + BATCH])
+    elapsed = time.perf_counter() - began
+    engine.dispose()
+    return elapsed
+
+
+def decision_documents(arrests: list[Arrest]) -> list[dict[str, Any]]:
+    """A detainer DecisionRequest for every arrest, with its own agency, date, charge and record."""
+    documents = []
+    for a in arrests:
+        day = a.at.date()
+        document = agency_set.reference_request(a.agency, day)
+        document["person"]["pending_charges"] = [
+            {"offense": a.offense, "level": "felony" if a.felony else "misdemeanor", "violent": a.violent}
+        ]
+        if a.person.prior_felony_on:
+            document["person"]["convictions"] = [
+                {"offense": "burglary", "level": "felony", "date": a.person.prior_felony_on.isoformat()}
+            ]
+        document["person"]["gang_database"] = a.person.gang_database
+        document["person"]["outstanding_criminal_warrant"] = a.outstanding_warrant
+        documents.append(document)
+    return documents
+
+
+def law_decisions_per_s(documents: list[dict[str, Any]]) -> float:
+    law_engine.decide(documents[0])  # the library loads once, outside the timing
+    began = time.perf_counter()
+    for document in documents:
+        law_engine.decide(document)
+    return len(documents) / (time.perf_counter() - began)
+
+
+def run_e2e(bookings: int, seed: int, console: Console, workdir: Path | None = None) -> dict[str, Any]:
+    if bookings < 1:
+        raise ValueError("--bookings must be at least 1")
+    folder = Path(workdir or tempfile.mkdtemp(prefix="custody-bench-"))
+    # A sample of the nation whose day holds about the bookings asked for (the library's always kept).
+    per_day = cal.ADMISSIONS_PER_YEAR.value / 365
+    chosen, _ = agency_set.select("national", seed, min(1.0, 1.2 * bookings / per_day))
+    stream = FixedStream(chosen, seed, BENCH_START, bookings)
+    clock = ManualClock(datetime.combine(BENCH_START, datetime.min.time(), tzinfo=UTC))
+    service = open_store(f"sqlite:///{folder / 'process.db'}", clock, "inproc")
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("bookings through the process", total=bookings)
+        simulation = Simulation(
+            service,
+            clock,
+            stream,
+            2,
+            progress=lambda what, n: progress.update(task, completed=n) if what == "booking" else None,
+        )
+        began, cpu = time.perf_counter(), time.process_time()
+        tally = simulation.run()
+        e2e, cpu = time.perf_counter() - began, time.process_time() - cpu
+        rows = _rows(service.engine)
+        service.engine.dispose()
+        count = sum(len(r) for r in rows.values())
+        progress.add_task(f"baseline: {count:,} rows inserted again", total=None)
+        base = baseline(rows, f"sqlite:///{folder / 'baseline.db'}")
+    decisions = law_decisions_per_s(decision_documents(stream.arrests))
+    for name in ("process.db", "baseline.db"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(folder / f"{name}{suffix}").unlink(missing_ok=True)
+    return {
+        "bookings": tally.arrests,
+        "requests": tally.requests_issued,
+        "seconds": round(e2e, 3),
+        "bookings_per_s": round(tally.arrests / e2e, 1),
+        "cpu_seconds": round(cpu, 3),  # the machine may be shared: CPU time shows what waited on others
+        "rows": count,
+        "rows_by_table": {k: len(v) for k, v in rows.items() if v},
+        "process_rows_per_s": round(count / e2e, 1),
+        "baseline_seconds": round(base, 3),
+        "baseline_rows_per_s": round(count / base, 1),
+        "baseline_bookings_per_s": round(tally.arrests / base, 1),
+        "ratio": round(base / e2e, 4),
+        "law_decisions_per_s": round(decisions, 1),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "store": "sqlite",
+        "transport": "inproc",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "errors": dict(tally.errors),
+    }

@@ -1,0 +1,323 @@
+"""Driving the synthetic arrests through the whole process, in time order, with the simulated clock.
+
+Each arrest is booked; the federal side hears of it through the exchange and answers with a hit or
+not; where the stream says the federal side asks, it issues its request, which the agency receives
+and decides under its law; the agency serves an I-247A, answers each action (as the law requires,
+forbids, or leaves to it), and at release eligibility holds, hands over or releases exactly as that
+answer allows; federal officers come during a hold or never, and the hold lapses at its limit. A
+person released may be arrested again later.
+
+Everything goes through ``custody.service.Custody``: the simulator writes nothing to the store
+itself. Messages are delivered in batches (``deliver``) rather than after every command, which is
+how a worker fleet sees them too; a command that needs an answer first (a request needs the
+identification, an answer needs the decision) delivers before it runs.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from custody.booking.commands import BookingIn, MoveIn
+from custody.booking.model import CustodyState
+from custody.domain.clock import ManualClock
+from custody.domain.divisions import local_zone, parse_division
+from custody.domain.errors import CustodyError
+from custody.identity.commands import IdentityIn
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests.commands import RequestIn, ResponseIn, ServeIn
+from custody.service import Custody
+from custody.sim import calibration as cal
+from custody.sim.agencies import COUNTY_JAIL_OF
+from custody.sim.arrests import Arrest, ArrestStream, hash_key
+from custody.store.models import BookingRow
+
+OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
+MOVE_AFTER = timedelta(hours=8)  # [A] a police lockup passes its arrestee to the county jail within hours
+DELIVER_EVERY = 500  # events between batched deliveries
+
+ARRIVE, REQUEST, MOVE, ELIGIBLE, PICKUP, LAPSE = range(6)
+
+
+@dataclass
+class Case:
+    """One booking as the simulator follows it."""
+
+    arrest: Arrest
+    booking_id: str
+    request_id: str | None = None
+    served: bool = False
+
+
+@dataclass
+class Tally:
+    """What the simulator itself saw happen (the report adds what the store recorded)."""
+
+    arrests: int = 0
+    rebookings: int = 0
+    requests_issued: int = 0
+    requests_not_reached: int = 0  # released before the federal side asked
+    enrolled: int = 0
+    moves: int = 0
+    transfers: int = 0
+    lapses: int = 0
+    holds: int = 0
+    released: int = 0
+    in_custody_at_end: int = 0
+    rebookings_at: Counter[str] = field(default_factory=Counter)  # by booking agency
+    errors: Counter[str] = field(default_factory=Counter)
+    first_errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "arrests": self.arrests,
+            "rebookings": self.rebookings,
+            "requests_issued": self.requests_issued,
+            "requests_not_reached": self.requests_not_reached,
+            "federal_records_enrolled": self.enrolled,
+            "moves_to_county_jail": self.moves,
+            "holds_started": self.holds,
+            "transfers": self.transfers,
+            "lapses": self.lapses,
+            "releases": self.released,
+            "in_custody_at_end": self.in_custody_at_end,
+            "errors": dict(self.errors),
+            "first_errors": self.first_errors,
+        }
+
+
+Progress = Callable[[str, int], None]
+
+
+class Simulation:
+    def __init__(
+        self,
+        service: Custody,
+        clock: ManualClock,
+        stream: ArrestStream,
+        days: int,
+        deliver: Callable[[], int] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.service = service
+        self.clock = clock
+        self.stream = stream
+        self.days = days
+        self.deliver = deliver or service.deliver
+        self.progress = progress or (lambda what, n: None)
+        self.tally = Tally()
+        self._heap: list[tuple[datetime, int, int, Any]] = []
+        self._seq = 0
+        self._enrolled: set[str] = set()
+        self._since_delivery = 0
+        zones: set[tzinfo] = {local_zone(parse_division(a.division)) for a in stream.agencies} or {UTC}
+        last_day = stream.start + timedelta(days=days)
+        self.end = max(datetime.combine(last_day, time(0), tzinfo=z) for z in zones).astimezone(UTC)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def _push(self, at: datetime, kind: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at.astimezone(UTC), self._seq, kind, payload))
+
+    def _day_start(self, offset: int) -> datetime:
+        # Local midnights in the United States are all at or after 00:00 UTC of the same date.
+        return datetime.combine(self.stream.start + timedelta(days=offset), time(0), tzinfo=UTC)
+
+    def run(self) -> Tally:
+        loaded = 0
+        handlers: dict[int, Callable[[Any, datetime], None]] = {
+            ARRIVE: self._arrive,
+            REQUEST: self._request,
+            MOVE: self._move,
+            ELIGIBLE: self._eligible,
+            PICKUP: self._pickup,
+            LAPSE: self._lapse,
+        }
+        while True:
+            if loaded < self.days and (not self._heap or self._heap[0][0] >= self._day_start(loaded)):
+                for arrest in self.stream.day(loaded):
+                    self._push(arrest.at, ARRIVE, arrest)
+                loaded += 1
+                self.progress("day", loaded)
+                continue
+            if not self._heap or self._heap[0][0] > self.end:
+                break
+            at, _, kind, payload = heapq.heappop(self._heap)
+            self.clock.set(at)
+            try:
+                handlers[kind](payload, at)
+            except CustodyError as exc:
+                name = type(exc).__name__
+                self.tally.errors[name] += 1
+                self.tally.first_errors.setdefault(name, exc.detail)
+            self._since_delivery += 1
+            if self._since_delivery >= DELIVER_EVERY:
+                self._flush()
+        self.clock.set(self.end)
+        self._flush()
+        self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self._heap if kind in (ELIGIBLE, PICKUP, LAPSE))
+        return self.tally
+
+    def _flush(self) -> None:
+        self.deliver()
+        self._since_delivery = 0
+
+    # --- the steps -----------------------------------------------------------------------------
+
+    def _arrive(self, arrest: Arrest, at: datetime) -> None:
+        person = arrest.person
+        if person.federal_record and person.key not in self._enrolled:
+            self.service.enrol(
+                IdentityIn(
+                    names=[f"{person.last_name.upper()}, {person.first_name}"],
+                    date_of_birth=person.date_of_birth,
+                    identifiers={"fbi": person.key},
+                    record={"a_number": f"A{hash_key(person.key) % 10**9:09d}", "source": "simulated"},
+                )
+            )
+            self._enrolled.add(person.key)
+            self.tally.enrolled += 1
+        local = at.astimezone(arrest.zone)
+        booking = self.service.book(
+            BookingIn.model_validate(
+                {
+                    "agency": arrest.agency.division,
+                    "agency_kind": arrest.agency.kind,
+                    "booking_number": arrest.number,
+                    "booked_at": local,
+                    "person": {
+                        "last_name": person.last_name,
+                        "first_name": person.first_name,
+                        "date_of_birth": person.date_of_birth,
+                        "identifiers": {"fbi": person.key},
+                        "gang_database": person.gang_database,
+                        "outstanding_criminal_warrant": arrest.outstanding_warrant,
+                    },
+                    "charges": [
+                        {
+                            "offense": arrest.offense,
+                            "level": "felony" if arrest.felony else "misdemeanor",
+                            "violent": arrest.violent,
+                            "date": local.date(),
+                        }
+                    ],
+                    "convictions": (
+                        [{"offense": "burglary", "level": "felony", "date": person.prior_felony_on}]
+                        if person.prior_felony_on
+                        else []
+                    ),
+                }
+            )
+        )
+        self.tally.arrests += 1
+        if arrest.generation > 0:
+            self.tally.rebookings += 1
+            self.tally.rebookings_at[arrest.agency.division] += 1
+        self.progress("booking", self.tally.arrests)
+        case = Case(arrest, booking.id)
+        eligible = at + arrest.stay
+        if arrest.request is not None:
+            if at + arrest.request.after < eligible:
+                self._push(at + arrest.request.after, REQUEST, case)
+            else:
+                self.tally.requests_not_reached += 1
+        if arrest.agency.division in COUNTY_JAIL_OF and arrest.stay > MOVE_AFTER:
+            self._push(at + MOVE_AFTER, MOVE, case)
+        self._push(eligible, ELIGIBLE, case)
+
+    def _request(self, case: Case, at: datetime) -> None:
+        plan = case.arrest.request
+        assert plan is not None
+        row = self.service.issue_request(
+            RequestIn.model_validate(
+                {
+                    "booking_id": case.booking_id,
+                    "form": plan.form,
+                    "warrant": plan.warrant,
+                    "officer": OFFICER,
+                    "issued_at": at,
+                }
+            )
+        )
+        case.request_id = row.id
+        self.tally.requests_issued += 1
+        self._flush()  # the identification answer and the request reach the agency, which decides it
+        self._answer(case, at)
+
+    def _answer(self, case: Case, at: datetime) -> None:
+        """Serve an I-247A, then answer each action: what the law requires or forbids goes by default;
+        where it leaves the choice to the agency, the arrest's draw decides."""
+        assert case.request_id is not None
+        view = self.service.request_view(case.request_id)
+        if view["state"] != "decided" or not view["decision"]:
+            return
+        if view["form"] == "I-247A" and not case.served:
+            self.service.serve(case.request_id, ServeIn(at=at))
+            case.served = True
+        answers = {}
+        for action, ruling in view["decision"]["actions"].items():
+            if ruling["status"] == "permitted":
+                honor = case.arrest.honor.get(action, 1.0) < cal.PERMITTED_HONOR_SHARE.value
+                answers[action] = "honor" if honor else "decline"
+        self.service.respond(case.request_id, ResponseIn.model_validate({"at": at, "answers": answers}))
+
+    def _move(self, case: Case, at: datetime) -> None:
+        self.service.move(case.booking_id, MoveIn(to_agency=COUNTY_JAIL_OF[case.arrest.agency.division], at=at))
+        self.tally.moves += 1
+        if case.request_id is not None:
+            self._answer(case, at)  # the request followed the person and was decided anew
+
+    def _honored(self, case: Case, *actions: str) -> bool:
+        if case.request_id is None:
+            return False
+        answers = (self.service.request_view(case.request_id)["response"] or {}).get("answers", {})
+        return any(answers.get(a, {}).get("answer") == "honor" for a in actions)
+
+    def _eligible(self, case: Case, at: datetime) -> None:
+        arrest = case.arrest
+        present = arrest.present_at_release and self._honored(case, "notify", "transfer")
+        booking = self.service.release_eligible(
+            case.booking_id,
+            ReleaseIn.model_validate(
+                {"reason": arrest.reason.value, "at": at, "federal_officers_present": OFFICER if present else None}
+            ),
+        )
+        if booking.state == CustodyState.transferred:
+            self.tally.transfers += 1
+        elif booking.state == CustodyState.held_on_detainer:
+            self.tally.holds += 1
+            hold = next(h for h in self.service.booking_view(case.booking_id)["holds"] if h["state"] == "active")
+            starts, expires = datetime.fromisoformat(hold["starts_at"]), datetime.fromisoformat(hold["expires_at"])
+            if arrest.pickup:
+                self._push(starts + (expires - starts) * arrest.pickup_fraction, PICKUP, case)
+            else:
+                self._push(expires, LAPSE, case)
+        elif booking.state == CustodyState.released:
+            self._released(case, at)
+
+    def _pickup(self, case: Case, at: datetime) -> None:
+        self.service.transfer(case.booking_id, TransferIn.model_validate({"at": at, "officer": OFFICER}))
+        self.tally.transfers += 1
+
+    def _lapse(self, case: Case, at: datetime) -> None:
+        # One tick lapses every hold due by then, so this one may already have lapsed with another.
+        self.service.tick(at)
+        if self._state(case.booking_id) == CustodyState.released:
+            self.tally.lapses += 1
+            self._released(case, at)
+
+    def _state(self, booking_id: str) -> str:
+        with self.service.unit() as unit:
+            booking = unit.session.get(BookingRow, booking_id)
+            return booking.state if booking else ""
+
+    def _released(self, case: Case, at: datetime) -> None:
+        self.tally.released += 1
+        again = self.stream.rearrest(case.arrest, at)
+        if again.at.astimezone(UTC) <= self.end:
+            self._push(again.at, ARRIVE, again)

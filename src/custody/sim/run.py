@@ -1,0 +1,229 @@
+"""One simulation from options to report: choose the agencies, open the store, run the arrests
+through the process (and, for a reform, the same arrests again in a store of their own), and read
+the outcomes back from the store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+
+from custody.domain.clock import ManualClock
+from custody.domain.errors import Conflict, InvalidInput
+from custody.service import Custody
+from custody.sim import agencies as agency_set
+from custody.sim import calibration as cal
+from custody.sim import reform as reforms
+from custody.sim import report
+from custody.sim.arrests import ArrestStream
+from custody.sim.engine import Progress, Simulation, Tally
+from custody.store import db
+from custody.store.models import BookingRow
+
+DEFAULT_START = date(2019, 10, 1)  # the first day of federal FY2020, after Florida SB 168 took effect
+NATIONAL_SAMPLE = 0.1
+
+
+@dataclass(frozen=True)
+class Options:
+    days: int
+    scale: str = "national"
+    store: str = "sqlite"
+    transport: str = "inproc"
+    seed: int = 1
+    start: date = DEFAULT_START
+    sample: float | None = None
+    url: str | None = None
+    reform: reforms.Reform | None = None
+
+
+def store_url(store: str, url: str | None) -> str:
+    if url:
+        return url
+    configured = os.environ.get("CUSTODY_DATABASE_URL", "")
+    if store == "sqlite":
+        if configured.startswith("sqlite"):
+            return configured
+        var = Path(os.environ.get("CUSTODY_VAR", "var"))
+        var.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{var / 'custody.db'}"
+    if store == "postgres":
+        if configured.startswith("postgresql"):
+            return configured
+        raise InvalidInput(
+            "--store postgres needs a PostgreSQL URL: set CUSTODY_DATABASE_URL=postgresql+psycopg://USER@HOST:5432/DB "
+            "or pass --url"
+        )
+    raise InvalidInput(f"--store {store}: use sqlite or postgres")
+
+
+def reform_url(url: str, seed: int) -> str:
+    """A fresh store of the same kind for the reformed run, beside the main one."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        scratch = path.with_name(f"{path.stem}.reform-{seed}.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{scratch}"
+    schema = f"custody_sim_reform_{seed}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    return Custody(
+        engine, clock, actor="simulator", transport=transport, inline=False, reform=reform.apply if reform else None
+    )
+
+
+def nats_delivery(service: Custody) -> tuple[Callable[[], int], Callable[[], None]]:
+    """Deliver over NATS JetStream in this process: relay the outbox, pull each party's messages and
+    apply them, until nothing moves. The stream and subjects are the deployment's
+    (``CUSTODY_NATS_PREFIX``); give a simulation its own prefix so no other worker takes its messages."""
+    from custody.exchange.nats import DEFAULT_URL, NatsTransport
+
+    loop = asyncio.new_event_loop()
+    transport = NatsTransport(service, os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL))
+    loop.run_until_complete(transport.start())
+
+    async def drain() -> int:
+        total = 0
+        while True:
+            moved = await transport.relay(1000)
+            for party in ("federal", "local:*"):
+                moved += await transport.consume(party, batch=200, timeout=0.05)
+            total += moved
+            if not moved:
+                return total
+
+    def close() -> None:
+        loop.run_until_complete(transport.close())
+        loop.close()
+
+    return (lambda: loop.run_until_complete(drain())), close
+
+
+def _nothing() -> None:
+    return None
+
+
+def _simulate(
+    url: str, options: Options, chosen: list[agency_set.Agency], progress: Progress, reform: reforms.Reform | None
+) -> tuple[Custody, Tally, datetime]:
+    clock = ManualClock(datetime.combine(options.start, time(0), tzinfo=UTC))
+    service = open_store(url, clock, options.transport, reform)
+    prefix = f"S{options.seed}-"
+    with service.unit() as unit:
+        clash = unit.session.scalar(select(BookingRow.id).where(BookingRow.booking_number.startswith(prefix)).limit(1))
+    if clash:
+        raise Conflict(
+            f"the store at {url} already holds bookings of a simulation with seed {options.seed} ({clash}); "
+            "use another --seed, or a fresh store with --url sqlite:///PATH"
+        )
+    deliver: Callable[[], int] = service.deliver
+    close: Callable[[], None] = _nothing
+    if options.transport == "nats":
+        deliver, close = nats_delivery(service)
+    stream = ArrestStream(chosen, options.seed, options.start)
+    simulation = Simulation(service, clock, stream, options.days, deliver, progress)
+    try:
+        tally = simulation.run()
+    finally:
+        close()
+    return service, tally, simulation.end
+
+
+def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
+    if options.days < 1:
+        raise InvalidInput("--days must be at least 1")
+    if options.transport not in ("inproc", "nats"):
+        raise InvalidInput(f"--transport {options.transport}: use inproc or nats")
+    sample = (
+        options.sample if options.sample is not None else (NATIONAL_SAMPLE if options.scale == "national" else None)
+    )
+    chosen, note = agency_set.select(options.scale, options.seed, sample)
+    reform = options.reform
+    if reform is not None and reform.division not in {a.division for a in chosen}:
+        raise InvalidInput(
+            f"--reform: {reform.division} books nobody in this simulation; choose a --scale that includes it "
+            "(national, its state, or division:it)"
+        )
+    progress = progress or (lambda what, n: None)
+    url = store_url(options.store, options.url)
+    service, tally, end = _simulate(url, options, chosen, progress, None)
+    labels = _labels(chosen, options.start)
+    with service.unit() as unit:
+        overall = report.measure(unit.session, end)
+        overall["rebookings"] = tally.rebookings
+        policies = report.by_policy(unit.session, end, labels)
+    result: dict[str, Any] = {
+        "seed": options.seed,
+        "days": options.days,
+        "start": options.start.isoformat(),
+        "scale": options.scale,
+        "agencies": note,
+        "store": options.store,
+        "transport": options.transport,
+        "simulator": tally.as_dict(),
+        "outcomes": overall,
+        "by_policy": policies,
+        "rates": {k: {"value": r.value, "tag": r.tag, "source": r.source} for k, r in cal.ALL_RATES.items()},
+        "caveat": report.CAVEAT,
+    }
+    service.engine.dispose()
+    if reform is not None:
+        progress("reform", 0)
+        reformed_service, reformed_tally, _ = _simulate(
+            reform_url(url, options.seed), options, chosen, progress, reform
+        )
+        target = {reform.division}
+        with service.unit() as unit:
+            base = report.measure(unit.session, end, target)
+        base["rebookings"] = tally.rebookings_at.get(reform.division, 0)
+        with reformed_service.unit() as unit:
+            changed = report.measure(unit.session, end, target)
+        changed["rebookings"] = reformed_tally.rebookings_at.get(reform.division, 0)
+        reformed_service.engine.dispose()
+        result["reform"] = {
+            "reform": reform.label(),
+            "division_policy": {
+                "baseline": labels.get(reform.division, ""),
+                "reform": agency_set.policy_label(
+                    next(a for a in chosen if a.division == reform.division), options.start, reform.law_of, reform.on
+                ),
+            },
+            "how": "requests at the division's agencies decided with a DecisionRequest naming "
+            f"{reform.law_of} on {reform.on}; everything else unchanged (src/custody/sim/reform.py)",
+            "compared": report.compare(base, changed),
+            "baseline": base,
+            "reformed": changed,
+            "caveat": report.CAVEAT,
+        }
+    return result
+
+
+def _labels(chosen: list[agency_set.Agency], on: date) -> dict[str, str]:
+    """Each agency's policy label; synthetic counties share their state's, so it is decided once a state."""
+    by_state: dict[str, str] = {}
+    labels = {}
+    for agency in chosen:
+        if agency.real:
+            labels[agency.division] = agency_set.policy_label(agency, on)
+        else:
+            if agency.state not in by_state:
+                by_state[agency.state] = agency_set.policy_label(agency, on)
+            labels[agency.division] = by_state[agency.state]
+    return labels

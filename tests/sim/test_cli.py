@@ -1,0 +1,47 @@
+"""The command-line contracts: `custody simulate` and `custody bench e2e --json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from custody.cli.main import app
+from custody.sim.agencies import Agency
+from tests.sim.conftest import COOK, MIAMI_DADE
+
+
+def test_simulate_prints_its_report_and_a_reform_side_by_side(small_nation: list[Agency], tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate", "--days", "1", "--scale", "national", "--sample", "1", "--seed", "3",
+            "--url", f"sqlite:///{tmp_path / 'sim.db'}", "--reform", f"{MIAMI_DADE}={COOK}@2019-10-01", "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["simulator"]["arrests"] == report["outcomes"]["bookings"] > 0
+    assert report["reform"]["reform"].startswith(MIAMI_DADE)
+    assert report["rates"]["ADMISSIONS_PER_YEAR"]["tag"] == "V"
+
+
+def test_simulate_refuses_to_run_twice_into_one_store(small_nation: list[Agency], tmp_path: Path) -> None:
+    args = ["simulate", "--days", "1", "--seed", "4", "--sample", "1", "--url", f"sqlite:///{tmp_path / 's.db'}"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code != 0
+    assert "already holds bookings of a simulation with seed 4" in str(again.exception)
+
+
+def test_bench_e2e_ends_with_its_figures_as_json() -> None:
+    result = CliRunner().invoke(app, ["bench", "e2e", "--bookings", "25", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["bookings"] == 25
+    assert figures["rows"] > 25 * 10  # every booking writes its events, audit entries and messages
+    assert figures["bookings_per_s"] > 0 and figures["baseline_rows_per_s"] > 0
+    assert figures["ratio"] == pytest.approx(figures["baseline_seconds"] / figures["seconds"], rel=0.05)
+    assert figures["errors"] == {}

@@ -1,0 +1,115 @@
+"""The simulator drives synthetic arrests through the real process and reads the outcomes back."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from custody.service import Custody
+from custody.sim import calibration as cal
+from custody.sim.agencies import Agency
+from custody.sim.reform import Reform
+from custody.sim.run import Options, simulate
+from custody.stats.outcomes import outcomes
+from custody.store.models import DecisionRow, EventRow, FederalRequestRow
+from tests.sim.conftest import COOK, MIAMI_DADE
+
+START = date(2019, 10, 1)
+
+
+def _options(url: str, **changes: object) -> Options:
+    base = {"days": 2, "scale": "national", "seed": 7, "start": START, "sample": 1.0, "url": url}
+    return Options(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def _comparable(result: dict[str, object]) -> dict[str, object]:
+    return {k: result[k] for k in ("simulator", "outcomes", "by_policy")}
+
+
+def test_the_same_seed_gives_the_same_outcomes_on_every_store(
+    small_nation: list[Agency], store_url: str, tmp_path: Path
+) -> None:
+    first = simulate(_options(f"sqlite:///{tmp_path / 'a.db'}", days=1))
+    again = simulate(_options(store_url, days=1))
+    assert _comparable(first) == _comparable(again)
+    assert first["simulator"]["arrests"] > 10 and first["simulator"]["requests_issued"] > 0  # type: ignore[index]
+    other = simulate(_options(f"sqlite:///{tmp_path / 'b.db'}", days=1, seed=8))
+    assert _comparable(other) != _comparable(first)
+
+
+def test_the_process_writes_what_the_statistics_read(small_nation: list[Agency], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    result = simulate(_options(url, days=3))
+    sim, seen = result["simulator"], result["outcomes"]
+    assert sim["errors"] == {}
+    assert seen["bookings"] == sim["arrests"]
+    service = Custody.open(url)
+    with service.unit() as unit:
+        stats = outcomes(unit.session)
+        types = set(unit.session.scalars(select(EventRow.type).distinct()))
+        decided_for = set(unit.session.scalars(select(DecisionRow.agency)))
+    # every step of the process left its events
+    assert {"BookingRecorded", "IdentityMatched", "RequestDecided", "RequestResponded", "PersonReleased"} <= types
+    assert stats["requests"]["received"] == seen["requests"] == sim["requests_issued"]
+    assert stats["releases"] == seen["releases"]
+    assert seen["transfers"] == sim["transfers"] and seen["lapses"] == sim["lapses"]
+    # Chicago's arrestees move to the Cook County jail, where their requests are decided anew.
+    assert sim["moves_to_county_jail"] > 0 and COOK in decided_for
+    # Texas SB 4 and Florida SB 168 require holds; Illinois' TRUST Act forbids them.
+    labels = {row["policy"] for row in result["by_policy"]}
+    assert {"holds required", "holds prohibited"} <= labels
+    assert seen["holds"] == sum(seen["hold_states"].values()) > 0
+    assert seen["hold_cost_usd"] == pytest.approx(seen["hold_hours"] / 24 * cal.JAIL_COST_PER_DAY.value, abs=0.2)
+
+
+def test_a_reform_replays_the_same_arrests_under_the_other_law(small_nation: list[Agency], tmp_path: Path) -> None:
+    """Miami-Dade under Cook County's ordinance: the holds Florida law required become prohibited."""
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2019-10-01")
+    result = simulate(_options(f"sqlite:///{tmp_path / 'sim.db'}", reform=reform))
+    compared = {row["measure"]: row for row in result["reform"]["compared"]}
+    assert compared["requests"]["baseline"] == compared["requests"]["reform"] > 0  # the same arrests and requests
+    assert compared["hold: required"]["baseline"] > 0 and compared["hold: required"]["reform"] == 0
+    assert compared["hold: prohibited"]["reform"] == compared["requests"]["reform"]
+    assert compared["holds started"]["reform"] == 0 < compared["holds started"]["baseline"]
+    assert compared["requests honored (any action)"]["difference"] < 0
+    assert result["reform"]["division_policy"] == {"baseline": "holds required", "reform": "holds prohibited"}
+    assert "not estimates of crime" in result["reform"]["caveat"]
+
+
+def test_a_reform_is_logged_under_the_law_it_was_decided_by(small_nation: list[Agency], tmp_path: Path) -> None:
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2018-06-01")
+    simulate(_options(f"sqlite:///{tmp_path / 'sim.db'}", days=1, reform=reform))
+    reformed = Custody.open(f"sqlite:///{tmp_path / 'sim.reform-7.db'}")
+    with reformed.unit() as unit:
+        inputs = list(
+            unit.session.scalars(
+                select(DecisionRow.inputs)
+                .join(FederalRequestRow, FederalRequestRow.id == DecisionRow.request_id)
+                .where(FederalRequestRow.agency == MIAMI_DADE)
+            )
+        )
+    assert inputs and all(i["agency"] == COOK and i["on"] == "2018-06-01" for i in inputs)
+    assert {i["request"]["issued_on"] for i in inputs} == {"2018-06-01"}
+
+
+def test_reform_options_are_checked() -> None:
+    with pytest.raises(Exception, match="DIVISION=LAW_OF_OTHER_DIVISION@DATE"):
+        Reform.parse(MIAMI_DADE)
+    with pytest.raises(Exception, match="changes nothing"):
+        Reform.parse(f"{COOK}={COOK}@2019-01-01")
+    reform = Reform.parse(f"{COOK}={MIAMI_DADE}@2017-03-01")
+    assert reform.form_on("I-247A") == "I-247D"  # the detainer form in use on the law's date
+
+
+def test_the_rates_are_calibrated_to_their_sources() -> None:
+    sigma = cal.stay_sigma()
+    assert cal.MEDIAN_STAY_DAYS.value * math.exp(sigma**2 / 2) == pytest.approx(cal.AVERAGE_STAY_DAYS.value)
+    share = cal.FEDERAL_RECORD_SHARE.value * cal.request_given_hit()
+    assert share == pytest.approx(cal.DETAINERS_PER_YEAR.value / cal.ADMISSIONS_PER_YEAR.value)
+    assert 1 - math.exp(-365 * cal.rearrest_daily_hazard()) == pytest.approx(cal.REARREST_FIRST_YEAR.value)
+    for name, rate in cal.ALL_RATES.items():
+        assert rate.tag in ("V", "M", "A") and rate.source, name
