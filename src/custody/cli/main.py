@@ -103,7 +103,10 @@ def serve(
 
         load_demo(service, quiet=False)
     err.print(f"custody serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    from custody.observability import configure_logging
+
+    configure_logging()
+    uvicorn.run(create_app(service), host=host, port=port, log_level="info", log_config=None)
 
 
 @db_app.command("upgrade")

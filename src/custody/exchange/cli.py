@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Annotated
@@ -22,6 +21,7 @@ def worker(
 ) -> None:
     """Run one worker of a party until Ctrl-C or SIGTERM: apply its messages, run its timers."""
     from custody.exchange.runner import run
+    from custody.observability import configure_logging
     from custody.service import Custody
     from custody.store.clock import StoredClock
     from custody.store.db import make_engine, upgrade
@@ -30,7 +30,7 @@ def worker(
         raise typer.BadParameter("use inproc or nats", param_hint="--transport")
     if not (party in ("federal", "webhooks") or party.startswith("local:")):
         raise typer.BadParameter("use federal, local:DIVISION, local:* or webhooks", param_hint="--party")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     engine = make_engine()
     upgrade(engine)
     custody = Custody(

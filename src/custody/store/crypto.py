@@ -1,0 +1,75 @@
+"""Biometric data at rest, encrypted (CJIS Security Policy: media protection).
+
+Fingerprint images are sealed with Fernet (AES-128-CBC with HMAC-SHA256) under a key from the
+configuration: ``CUSTODY_DATA_KEY`` (a Fernet key) or ``CUSTODY_DATA_KEY_FILE`` (a file holding one).
+With neither, a development key is created once at ``var/data.key`` (readable by its owner only) so
+`./dev up` works out of the box; a deployment must supply its own key and keep it out of the store's
+backups. The key is never logged or stored in the database.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import LargeBinary
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class KeyError_(RuntimeError):
+    """The data key is missing, malformed, or not the key the data was sealed with."""
+
+
+def _key_file() -> Path:
+    return Path(os.environ.get("CUSTODY_DATA_KEY_FILE", Path(os.environ.get("CUSTODY_VAR", "var")) / "data.key"))
+
+
+@cache
+def _fernet(key: str | None, path: str) -> Fernet:
+    if key is None:
+        file = Path(path)
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(Fernet.generate_key())
+            file.chmod(0o600)
+        key = file.read_text().strip()
+    try:
+        return Fernet(key.encode())
+    except (ValueError, TypeError):
+        raise KeyError_("the data key is not a valid Fernet key (32 url-safe base64-encoded bytes)") from None
+
+
+def fernet() -> Fernet:
+    return _fernet(os.environ.get("CUSTODY_DATA_KEY"), str(_key_file()))
+
+
+def secrets() -> list[str]:
+    """Values that must never appear in a log line (see custody.logging)."""
+    found = [os.environ[k] for k in ("CUSTODY_DATA_KEY",) if os.environ.get(k)]
+    path = _key_file()
+    if path.exists():
+        found.append(path.read_text().strip())
+    return found
+
+
+class EncryptedBinary(TypeDecorator[bytes]):
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> Any:
+        return None if value is None else fernet().encrypt(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            return fernet().decrypt(bytes(value))
+        except InvalidToken:
+            raise KeyError_(
+                "stored biometric data cannot be decrypted with the configured key; "
+                "set CUSTODY_DATA_KEY (or CUSTODY_DATA_KEY_FILE) to the key it was sealed with"
+            ) from None

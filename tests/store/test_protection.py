@@ -1,0 +1,83 @@
+"""Biometric images are encrypted at rest under the configured key, and secrets never reach a log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+
+from custody.booking.commands import BookingIn
+from custody.booking.service import FingerprintImage
+from custody.observability import SecretMask
+from custody.service import Custody
+from custody.store import crypto
+
+IMAGE = b"\x89PNG\r\n fingerprint bytes that must not be readable at rest"
+
+
+def _book(custody: Custody) -> str:
+    return custody.book(
+        BookingIn.model_validate(
+            {
+                "agency": "ocd-division/country:us/state:il/county:cook",
+                "booking_number": "P-1",
+                "booked_at": "2017-08-16T01:00:00-05:00",
+                "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+                "charges": [{"offense": "theft", "level": "misdemeanor"}],
+            }
+        ),
+        [FingerprintImage(2, "right_index.png", IMAGE)],
+    ).id
+
+
+def test_fingerprint_images_are_sealed_at_rest_and_read_back(custody: Custody, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
+    _book(custody)
+    with custody.unit() as unit:
+        raw = unit.session.execute(text("SELECT data FROM fingerprint_images")).scalar_one()
+        stored = unit.session.execute(text("SELECT sha256 FROM fingerprint_images")).scalar_one()
+    assert IMAGE not in bytes(raw) and b"fingerprint" not in bytes(raw)
+    from sqlalchemy import select
+
+    from custody.store.models import FingerprintImageRow
+
+    with custody.unit() as unit:
+        assert unit.session.scalars(select(FingerprintImageRow)).one().data == IMAGE
+    import hashlib
+
+    assert stored == hashlib.sha256(IMAGE).hexdigest()
+    monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
+    with custody.unit() as unit, pytest.raises(crypto.KeyError_, match="cannot be decrypted with the configured key"):
+        unit.session.scalars(select(FingerprintImageRow)).one()
+
+
+def test_a_development_key_is_created_once_readable_by_its_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUSTODY_DATA_KEY", raising=False)
+    monkeypatch.setenv("CUSTODY_DATA_KEY_FILE", str(tmp_path / "data.key"))
+    sealed = crypto.fernet().encrypt(b"x")
+    assert (tmp_path / "data.key").stat().st_mode & 0o777 == 0o600
+    assert crypto.fernet().decrypt(sealed) == b"x"
+
+
+def test_logs_mask_secrets_and_database_passwords(caplog: pytest.LogCaptureFixture) -> None:
+    secret = Fernet.generate_key().decode()
+    mask = SecretMask([secret])
+    logger = logging.getLogger("custody.test")
+    logger.addFilter(mask)
+    try:
+        with caplog.at_level(logging.INFO, logger="custody.test"):
+            logger.info("connecting to %s with key %s", "postgresql+psycopg://custody:hunter22@db/custody", secret)
+            try:
+                raise RuntimeError(f"failed with {secret}")
+            except RuntimeError:
+                logger.exception("boom")
+    finally:
+        logger.removeFilter(mask)
+    text_out = caplog.text
+    assert secret not in text_out and "hunter22" not in text_out
+    assert "postgresql+psycopg://custody:***@db/custody" in text_out and "failed with ***" in text_out
