@@ -57,6 +57,7 @@ def _seed(custody: Custody, n: int) -> None:
                 "request_id": f"req_{i}",
                 "agency": "ocd-division/country:us/state:il/county:cook",
                 "release_at": now.isoformat(),
+                "advance_hours": 0,
             },
         )
         rows.append(

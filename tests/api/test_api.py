@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from custody.api.app import create_app
-from custody.service import Custody
+from custody.access.tokens import Issuer
+from tests.access.support import bearer
+
+
+def issuer_of(client: TestClient) -> Issuer:
+    issuer: Issuer = client.app.state.issuer  # type: ignore[attr-defined]
+    return issuer
+
 
 COOK = "ocd-division/country:us/state:il/county:cook"
 BOOKING = {
@@ -23,9 +28,13 @@ BOOKING = {
 
 
 @pytest.fixture
-def client(custody: Custody) -> Iterator[TestClient]:
-    with TestClient(create_app(custody, tick_seconds=None)) as client:
-        yield client
+def jail(issuer: Issuer) -> dict[str, str]:
+    return bearer(issuer, "jail_officer@cook")
+
+
+@pytest.fixture
+def fed(issuer: Issuer) -> dict[str, str]:
+    return bearer(issuer, "federal_officer@il")
 
 
 def _request(booking_id: str, **extra: Any) -> dict[str, Any]:
@@ -43,6 +52,7 @@ def test_landing_page_is_html_and_links_the_api(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert 'href="/docs"' in response.text and "<h1>custody</h1>" in response.text
+    assert 'action="/signin"' in response.text and "Sign in to the demo" in response.text
 
 
 def test_openapi_covers_every_route(client: TestClient) -> None:
@@ -59,11 +69,11 @@ def test_openapi_covers_every_route(client: TestClient) -> None:
         assert path in spec["paths"], path
 
 
-def test_the_process_over_http(client: TestClient) -> None:
-    booking = client.post("/bookings", json=BOOKING)
+def test_the_process_over_http(client: TestClient, jail: dict[str, str], fed: dict[str, str]) -> None:
+    booking = client.post("/bookings", json=BOOKING, headers=jail)
     assert booking.status_code == 201, booking.text
     booking_id = booking.json()["id"]
-    request = client.post("/federal/requests", json=_request(booking_id))
+    request = client.post("/federal/requests", json=_request(booking_id), headers=fed)
     assert request.status_code == 201, request.text
     body = request.json()
     assert body["decision"]["actions"]["hold"]["status"] == "prohibited"
@@ -71,21 +81,29 @@ def test_the_process_over_http(client: TestClient) -> None:
     refused = client.post(
         f"/federal/requests/{body['id']}/response",
         json={"at": "2017-08-16T08:00:00-05:00", "answers": {"hold": "honor"}},
+        headers=jail,
     )
     assert refused.status_code == 409 and refused.headers["content-type"] == "application/problem+json"
     assert "cannot be honored" in refused.json()["detail"]
     answered = client.post(
         f"/federal/requests/{body['id']}/response",
         json={"at": "2017-08-16T08:00:00-05:00", "answers": {"transfer": "decline"}},
+        headers=jail,
     )
     assert answered.status_code == 200, answered.text
     released = client.post(
-        f"/bookings/{booking_id}/release-eligibility", json={"reason": "bail", "at": "2017-08-16T12:00:00-05:00"}
+        f"/bookings/{booking_id}/release-eligibility",
+        json={"reason": "bail", "at": "2017-08-16T12:00:00-05:00"},
+        headers=jail,
     )
     assert released.json()["state"] == "released"
-    listing = client.get("/federal/requests", params={"limit": 1}).json()
+    listing = client.get("/federal/requests", params={"limit": 1}, headers=fed).json()
     assert listing["total"] == 1 and listing["limit"] == 1 and len(listing["items"]) == 1
-    assert client.get("/audit/verify").json()["ok"] is True
+    supervisor = bearer(issuer_of(client), "jail_supervisor@cook")
+    verified = client.get("/audit/verify", headers=supervisor).json()
+    assert verified["ok"] is True and {c["chain"] for c in verified["chains"]} == {COOK}
+    actors = {e["actor"] for e in client.get("/audit/entries", headers=supervisor).json()["items"]}
+    assert "jail_officer:demo-jail-officer-cook" in actors
 
 
 @pytest.mark.parametrize(
@@ -105,61 +123,73 @@ def test_the_process_over_http(client: TestClient) -> None:
     ],
 )
 def test_bad_input_is_a_problem_and_writes_nothing(
-    client: TestClient, path: str, payload: dict[str, Any], status: int, detail: str
+    client: TestClient,
+    jail: dict[str, str],
+    fed: dict[str, str],
+    path: str,
+    payload: dict[str, Any],
+    status: int,
+    detail: str,
 ) -> None:
-    response = client.post(path, json=payload)
+    response = client.post(path, json=payload, headers=fed if path.startswith("/federal") else jail)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["status"] == status and detail in problem["detail"] and problem["title"]
-    assert client.get("/bookings").json()["total"] == 0
+    assert client.get("/bookings", headers=jail).json()["total"] == 0
 
 
-def test_malformed_json_is_a_problem(client: TestClient) -> None:
-    response = client.post("/bookings", content=b'{"agency": ', headers={"content-type": "application/json"})
+def test_malformed_json_is_a_problem(client: TestClient, jail: dict[str, str]) -> None:
+    response = client.post("/bookings", content=b'{"agency": ', headers={**jail, "content-type": "application/json"})
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
 
 
-def test_a_form_outside_its_period_is_refused_and_the_request_not_stored(client: TestClient) -> None:
-    booking_id = client.post("/bookings", json=BOOKING).json()["id"]
-    response = client.post("/federal/requests", json=_request(booking_id, form="I-247D"))
+def test_a_form_outside_its_period_is_refused_and_the_request_not_stored(
+    client: TestClient, jail: dict[str, str], fed: dict[str, str]
+) -> None:
+    booking_id = client.post("/bookings", json=BOOKING, headers=jail).json()["id"]
+    response = client.post("/federal/requests", json=_request(booking_id, form="I-247D"), headers=fed)
     assert response.status_code == 422
     assert "I-247D was not in use on 2017-08-16" in response.json()["detail"]
-    no_warrant = client.post("/federal/requests", json=_request(booking_id, warrant="none"))
+    no_warrant = client.post("/federal/requests", json=_request(booking_id, warrant="none"), headers=fed)
     assert no_warrant.status_code == 422 and "I-200 or I-205" in no_warrant.json()["detail"]
-    assert client.get("/federal/requests").json()["total"] == 0
+    assert client.get("/federal/requests", headers=fed).json()["total"] == 0
 
 
-def test_a_duplicate_submission_is_a_conflict(client: TestClient) -> None:
-    assert client.post("/bookings", json=BOOKING).status_code == 201
-    again = client.post("/bookings", json=BOOKING)
+def test_a_duplicate_submission_is_a_conflict(client: TestClient, jail: dict[str, str]) -> None:
+    assert client.post("/bookings", json=BOOKING, headers=jail).status_code == 201
+    again = client.post("/bookings", json=BOOKING, headers=jail)
     assert again.status_code == 409 and "already booking" in again.json()["detail"]
-    assert client.get("/bookings").json()["total"] == 1
+    assert client.get("/bookings", headers=jail).json()["total"] == 1
 
 
-def test_idempotency_key_replays_the_first_response_and_refuses_another_body(client: TestClient) -> None:
-    headers = {"Idempotency-Key": "booking-ccj-1"}
+def test_idempotency_key_replays_the_first_response_and_refuses_another_body(
+    client: TestClient, jail: dict[str, str]
+) -> None:
+    headers = {**jail, "Idempotency-Key": "booking-ccj-1"}
     first = client.post("/bookings", json=BOOKING, headers=headers)
     replay = client.post("/bookings", json=BOOKING, headers=headers)
     assert first.status_code == replay.status_code == 201 and first.json() == replay.json()
     other = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-2"}, headers=headers)
     assert other.status_code == 409 and "different body" in other.json()["detail"]
-    assert client.get("/bookings").json()["total"] == 1
+    assert client.get("/bookings", headers=jail).json()["total"] == 1
 
 
-def test_law_decide_over_http_answers_the_contract(client: TestClient) -> None:
+def test_law_decide_over_http_answers_the_contract(client: TestClient, jail: dict[str, str]) -> None:
     doc = {
         "agency": COOK,
         "on": "2017-08-16",
         "request": {"form": "I-247A", "actions": ["hold"], "warrant": "administrative"},
         "person": {"convictions": [], "pending_charges": []},
     }
-    assert client.post("/law/decide", json=doc).json()["actions"]["hold"]["status"] == "prohibited"
-    bad = client.post("/law/decide", json={**doc, "on": "2017-13-01"})
+    assert client.post("/law/decide", json=doc, headers=jail).json()["actions"]["hold"]["status"] == "prohibited"
+    bad = client.post("/law/decide", json={**doc, "on": "2017-13-01"}, headers=jail)
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
 
 
-def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(client: TestClient) -> None:
+def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(
+    client: TestClient, jail: dict[str, str]
+) -> None:
     page = client.get("/law", params={"division": COOK, "on": "2017-08-16"})
     assert page.status_code == 200 and "Cook County Code § 46-37(a)" in page.text
     assert '<label for="division">' in page.text
@@ -172,6 +202,7 @@ def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(client
             "warrant": "administrative",
             "actions": ["hold", "notify"],
         },
+        headers=jail,
     )
     assert decided.status_code == 200 and "<h3>Trace</h3>" in decided.text
     assert "us-il-cook-46-37-a" in decided.text and "prohibited" in decided.text

@@ -1,5 +1,6 @@
-"""`custody serve --host H --port P --demo` really serves: the landing page, the API and a 401-free
-read of the demo's requests (authentication comes with the roles issue)."""
+"""`custody serve --host H --port P --demo` really serves: the landing page with the demo sign-in, a
+401 with ``WWW-Authenticate`` for protected data without credentials, and the data with a token
+minted by `custody token` against the same issuer key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -43,10 +45,28 @@ def test_serve_with_the_demo_answers_on_the_given_port(tmp_path: Path) -> None:
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, "server did not answer within 60 s"
                 time.sleep(0.3)
-        assert "<h1>custody</h1>" in page and "MDCR-17-0301-001" in page
-        with urllib.request.urlopen(f"{base}/federal/requests", timeout=5) as response:
-            listing = json.loads(response.read())
-        assert listing["total"] == 3
+        assert "<h1>custody</h1>" in page and "Sign in to the demo" in page
+        try:
+            urllib.request.urlopen(f"{base}/federal/requests", timeout=5)
+            raise AssertionError("protected data answered without credentials")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+            assert refused.headers["Content-Type"] == "application/problem+json"
+
+        def token(*args: str) -> str:
+            return subprocess.run(
+                [sys.executable, "-m", "custody", "token", *args], env=env, check=True, capture_output=True, text=True
+            ).stdout.strip()
+
+        def listing(bearer: str) -> dict[str, object]:
+            ask = urllib.request.Request(f"{base}/federal/requests", headers={"Authorization": f"Bearer {bearer}"})
+            with urllib.request.urlopen(ask, timeout=5) as response:
+                answer: dict[str, object] = json.loads(response.read())
+                return answer
+
+        assert listing(token("--role", "administrator"))["total"] == 3
+        florida = listing(token("--role", "federal_officer", "--area", "ocd-division/country:us/state:fl"))
+        assert florida["total"] == 2
         assert (tmp_path / "var" / "custody.db").exists()
     finally:
         server.terminate()

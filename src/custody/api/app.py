@@ -1,27 +1,34 @@
-"""The application served by `custody serve`: the API under its OpenAPI contract and the web page."""
+"""The application served by `custody serve`: the API under its OpenAPI contract and the pages.
+
+Every route but the public ones (the landing page, sign-in, the law and the issuer's keys) asks
+``custody.access.policy.authorise`` first: no credentials is a 401 with ``WWW-Authenticate``, the
+wrong role or jurisdiction a 403, both as RFC 9457 problems that say what to do next."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import Body, FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from custody import __version__
-from custody.api import idempotency, problems
+from custody.access.policy import Op, Resource, Scope, authorise
+from custody.access.roles import Principal, Role
+from custody.access.tokens import Issuer
+from custody.api import idempotency, problems, queries
+from custody.api.auth import Caller, need
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import parse_division
-from custody.domain.events import FEDERAL
 from custody.identity.commands import IdentityIn
 from custody.law.browse import diff, in_force
 from custody.law.grants import check as check_grants
@@ -29,16 +36,33 @@ from custody.law.loader import default_library
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
+from custody.stats.outcomes import outcomes
 
 log = logging.getLogger("custody.api")
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "web" / "templates"))
+WEB = Path(__file__).parent.parent / "web"
+TEMPLATES = Jinja2Templates(directory=str(WEB / "templates"))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe key for this POST")]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip")]
 TICK_SECONDS = 30.0
+AnyPrincipal = Principal
 
 
-def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> FastAPI:
+def acting(service: Custody, who: Principal) -> Custody:
+    """The facade acting for the signed-in user, so the audit log names them."""
+    return Custody(service.engine, service.clock, f"{who.role.value}:{who.subject}", service.transport, service.inline)
+
+
+def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def create_app(
+    service: Custody,
+    tick_seconds: float | None = TICK_SECONDS,
+    issuer: Issuer | None = None,
+    demo_signin: bool = True,
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_timers(service, tick_seconds)) if tick_seconds else None
@@ -50,54 +74,88 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
         title="custody",
         version=__version__,
         summary="Booking, identification, federal requests, decisions under cited law, release and transfer.",
+        description=(
+            "Authenticate with `Authorization: Bearer <JWT>` (mint a development token with "
+            "`custody token --role ROLE [--agency DIVISION | --area DIVISION]`, or sign in at /signin). "
+            "Errors are RFC 9457 `application/problem+json`; every POST takes an `Idempotency-Key`."
+        ),
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
         lifespan=lifespan,
     )
     app.state.service = service
-    problems.install(app)
+    app.state.issuer = issuer or Issuer.local()
+    app.state.demo_signin = demo_signin
+    problems.install(app, TEMPLATES)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    def page(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
-        return {"total": total, "limit": limit, "offset": offset, "items": items}
-
-    async def post(request: Request, key: str | None, status: int, work: Any) -> JSONResponse:
+    async def post(request: Request, key: str | None, status: int, work: Callable[[], Any]) -> JSONResponse:
         body = await request.body()
         code, result = await run_in_threadpool(idempotency.run, service, key, request.url.path, body, status, work)
         return JSONResponse(result, status_code=code)
 
-    @app.get("/", response_class=HTMLResponse, tags=["web"], summary="Landing page")
-    def index(request: Request) -> HTMLResponse:
-        _, recent = service.list_bookings(20, 0)
-        _, open_requests = service.list_requests(20, 0)
-        library = default_library()
-        return TEMPLATES.TemplateResponse(
-            request,
-            "index.html",
-            {
-                "bookings": recent,
-                "requests": open_requests,
-                "law_revision": library.revision,
-                "jurisdictions": sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items()),
-            },
-        )
+    def on_booking(who: Principal, booking_id: str, resource: Resource, op: Op, holder_only: bool = True) -> None:
+        agency, booked_by = queries.booking_places(service, booking_id)
+        authorise(who, resource, op, agency if holder_only else (agency, booked_by))
+
+    def on_request(who: Principal, request_id: str, resource: Resource, op: Op) -> None:
+        authorise(who, resource, op, queries.request_place(service, request_id))
 
     @app.get("/health", tags=["web"], summary="Liveness")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.get("/.well-known/openid-configuration", tags=["identity"], summary="OIDC discovery for custody's issuer")
+    def discovery(request: Request) -> dict[str, Any]:
+        return app.state.issuer.discovery(str(request.base_url))  # type: ignore[no-any-return]
+
+    @app.get("/.well-known/jwks.json", tags=["identity"], summary="The issuer's public signing keys (JWKS)")
+    def jwks() -> dict[str, Any]:
+        return app.state.issuer.jwks()  # type: ignore[no-any-return]
+
+    @app.get("/me", tags=["identity"], summary="Who the token says you are, and where your authority runs")
+    def me(who: Caller) -> dict[str, Any]:
+        if who is None:
+            authorise(None, Resource.booking, Op.read)
+        assert who is not None
+        return {
+            "subject": who.subject,
+            "name": who.name,
+            "role": who.role.value,
+            "agency": who.agency,
+            "area": list(who.area),
+            "office": who.office,
+        }
+
     # --- bookings (local agency) -------------------------------------------------------------
 
     @app.post("/bookings", status_code=201, tags=["bookings"], summary="Book an arrest")
-    async def create_booking(request: Request, submission: BookingIn, key: IdempotencyKey = None) -> JSONResponse:
-        return await post(request, key, 201, lambda: service.booking_view(service.book(submission).id))
+    async def create_booking(
+        request: Request,
+        submission: BookingIn,
+        who: Annotated[Principal, need(Resource.booking, Op.create)],
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        authorise(who, Resource.booking, Op.create, submission.agency)
+        svc = acting(service, who)
+        return await post(request, key, 201, lambda: svc.booking_view(svc.book(submission).id))
 
-    @app.get("/bookings", tags=["bookings"], summary="List bookings")
-    def list_bookings(request: Request, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        total, items = service.list_bookings(limit, offset)
-        return page(request, items, total, limit, offset)
+    @app.get("/bookings", tags=["bookings"], summary="List the bookings in your jurisdiction")
+    def list_bookings(
+        who: Annotated[Principal, need(Resource.booking, Op.read)], limit: Limit = 50, offset: Offset = 0
+    ) -> dict[str, Any]:
+        scope = authorise(who, Resource.booking, Op.read)
+        total, items = queries.list_bookings(service, who, scope, limit, offset)
+        return page(items, total, limit, offset)
 
-    @app.get("/bookings/{booking_id}", tags=["bookings"], summary="A booking with its requests and timeline")
-    def get_booking(booking_id: str) -> dict[str, Any]:
-        return service.booking_view(booking_id)
+    @app.get(
+        "/bookings/{booking_id}",
+        tags=["bookings"],
+        summary="A booking with its requests and timeline (federal users: what the agency's law lets them see)",
+    )
+    def get_booking(booking_id: str, who: Annotated[Principal, need(Resource.booking, Op.read)]) -> dict[str, Any]:
+        on_booking(who, booking_id, Resource.booking, Op.read, holder_only=False)
+        view = service.booking_view(booking_id)
+        return queries.federal_booking(service, booking_id, view) if who.role == Role.federal_officer else view
 
     @app.post(
         "/bookings/{booking_id}/fingerprints",
@@ -106,27 +164,44 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
         summary="Store a finger image of the booking",
     )
     def add_fingerprint(
-        booking_id: str, position: Annotated[int, Form(ge=1, le=10)], image: Annotated[UploadFile, File()]
+        booking_id: str,
+        position: Annotated[int, Form(ge=1, le=10)],
+        image: Annotated[UploadFile, File()],
+        who: Annotated[Principal, need(Resource.booking, Op.update)],
     ) -> dict[str, Any]:
+        on_booking(who, booking_id, Resource.booking, Op.update)
         data = image.file.read()
-        service.add_prints(booking_id, [FingerprintImage(position, image.filename or f"finger-{position}", data)])
+        acting(service, who).add_prints(
+            booking_id, [FingerprintImage(position, image.filename or f"finger-{position}", data)]
+        )
         return {"booking_id": booking_id, "position": position, "bytes": len(data)}
 
     @app.post("/bookings/{booking_id}/moves", tags=["bookings"], summary="Move the person to another local agency")
-    async def move(request: Request, booking_id: str, submission: MoveIn, key: IdempotencyKey = None) -> JSONResponse:
+    async def move(
+        request: Request,
+        booking_id: str,
+        submission: MoveIn,
+        who: Annotated[Principal, need(Resource.booking, Op.update)],
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        on_booking(who, booking_id, Resource.booking, Op.update)
+        svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (service.move(booking_id, submission), service.booking_view(booking_id))[1]
+            request, key, 200, lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1]
         )
 
     @app.post("/bookings/{booking_id}/release-schedule", tags=["release"], summary="Schedule a release")
     async def schedule(
-        request: Request, booking_id: str, submission: ScheduleIn, key: IdempotencyKey = None
+        request: Request,
+        booking_id: str,
+        submission: ScheduleIn,
+        who: Annotated[Principal, need(Resource.release, Op.update)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_booking(who, booking_id, Resource.release, Op.update)
+        svc = acting(service, who)
         return await post(
-            request,
-            key,
-            200,
-            lambda: (service.schedule_release(booking_id, submission), service.booking_view(booking_id))[1],
+            request, key, 200, lambda: (svc.schedule_release(booking_id, submission), svc.booking_view(booking_id))[1]
         )
 
     @app.post(
@@ -135,28 +210,58 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
         summary="The person becomes eligible for release",
     )
     async def release_eligible(
-        request: Request, booking_id: str, submission: ReleaseIn, key: IdempotencyKey = None
+        request: Request,
+        booking_id: str,
+        submission: ReleaseIn,
+        who: Annotated[Principal, need(Resource.release, Op.update)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_booking(who, booking_id, Resource.release, Op.update)
+        svc = acting(service, who)
         return await post(
-            request,
-            key,
-            200,
-            lambda: (service.release_eligible(booking_id, submission), service.booking_view(booking_id))[1],
+            request, key, 200, lambda: (svc.release_eligible(booking_id, submission), svc.booking_view(booking_id))[1]
         )
 
     @app.post("/bookings/{booking_id}/transfer", tags=["release"], summary="Federal officers take custody")
     async def transfer(
-        request: Request, booking_id: str, submission: TransferIn, key: IdempotencyKey = None
+        request: Request,
+        booking_id: str,
+        submission: TransferIn,
+        who: Annotated[Principal, need(Resource.release, Op.transfer)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_booking(who, booking_id, Resource.release, Op.transfer)
+        svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (service.transfer(booking_id, submission), service.booking_view(booking_id))[1]
+            request, key, 200, lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1]
         )
+
+    @app.get("/release/queue", tags=["release"], summary="Who is due out: holds, open requests, notices")
+    def release_queue(
+        who: Annotated[Principal, need(Resource.release, Op.read)], limit: Limit = 50, offset: Offset = 0
+    ) -> dict[str, Any]:
+        scope = authorise(who, Resource.release, Op.read)
+        total, items = queries.release_queue(service, who, scope, limit, offset)
+        return page(items, total, limit, offset)
 
     # --- federal side ------------------------------------------------------------------------
 
     @app.post("/federal/identities", status_code=201, tags=["federal"], summary="Enrol an identity")
-    async def enrol(request: Request, submission: IdentityIn, key: IdempotencyKey = None) -> JSONResponse:
-        return await post(request, key, 201, lambda: {"identity_id": service.enrol(submission)})
+    async def enrol(
+        request: Request,
+        submission: IdentityIn,
+        who: Annotated[Principal, need(Resource.identity, Op.create)],
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        svc = acting(service, who)
+        return await post(request, key, 201, lambda: {"identity_id": svc.enrol(submission)})
+
+    @app.get("/federal/hits", tags=["federal"], summary="Identification hits in your area of responsibility")
+    def list_hits(
+        who: Annotated[Principal, need(Resource.hit, Op.read)], limit: Limit = 50, offset: Offset = 0
+    ) -> dict[str, Any]:
+        total, items = queries.hits(service, who, authorise(who, Resource.hit, Op.read), limit, offset)
+        return page(items, total, limit, offset)
 
     @app.post(
         "/federal/requests",
@@ -164,127 +269,143 @@ def create_app(service: Custody, tick_seconds: float | None = TICK_SECONDS) -> F
         tags=["federal"],
         summary="Issue a detainer, notification request or transfer request",
     )
-    async def create_request(request: Request, submission: RequestIn, key: IdempotencyKey = None) -> JSONResponse:
-        return await post(request, key, 201, lambda: service.request_view(service.issue_request(submission).id))
+    async def create_request(
+        request: Request,
+        submission: RequestIn,
+        who: Annotated[Principal, need(Resource.request, Op.create)],
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        on_booking(who, submission.booking_id, Resource.request, Op.create)
+        svc = acting(service, who)
+        return await post(request, key, 201, lambda: svc.request_view(svc.issue_request(submission).id))
 
-    @app.get("/federal/requests", tags=["federal"], summary="List federal requests")
+    @app.get("/federal/requests", tags=["federal"], summary="List federal requests in your jurisdiction")
     def list_requests(
-        request: Request, limit: Limit = 50, offset: Offset = 0, state: str | None = None
+        who: Annotated[Principal, need(Resource.request, Op.read)],
+        limit: Limit = 50,
+        offset: Offset = 0,
+        state: str | None = None,
     ) -> dict[str, Any]:
-        total, items = service.list_requests(limit, offset, state)
-        return page(request, items, total, limit, offset)
+        scope = authorise(who, Resource.request, Op.read)
+        total, items = queries.list_requests(service, who, scope, limit, offset, state)
+        return page(items, total, limit, offset)
 
     @app.get("/federal/requests/{request_id}", tags=["federal"], summary="A request with its decision")
-    def get_request(request_id: str) -> dict[str, Any]:
+    def get_request(request_id: str, who: Annotated[Principal, need(Resource.request, Op.read)]) -> dict[str, Any]:
+        on_request(who, request_id, Resource.request, Op.read)
         return service.request_view(request_id)
 
     @app.post("/federal/requests/{request_id}/response", tags=["requests"], summary="The agency's answer")
     async def respond(
-        request: Request, request_id: str, submission: ResponseIn, key: IdempotencyKey = None
+        request: Request,
+        request_id: str,
+        submission: ResponseIn,
+        who: Annotated[Principal, need(Resource.request, Op.respond)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_request(who, request_id, Resource.request, Op.respond)
+        svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (service.respond(request_id, submission), service.request_view(request_id))[1]
+            request, key, 200, lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.post("/federal/requests/{request_id}/service", tags=["requests"], summary="A copy was served on the person")
     async def served(
-        request: Request, request_id: str, submission: ServeIn, key: IdempotencyKey = None
+        request: Request,
+        request_id: str,
+        submission: ServeIn,
+        who: Annotated[Principal, need(Resource.request, Op.serve)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_request(who, request_id, Resource.request, Op.serve)
+        svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (service.serve(request_id, submission), service.request_view(request_id))[1]
+            request, key, 200, lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.post("/federal/requests/{request_id}/cancellation", tags=["federal"], summary="Withdraw a request")
     async def cancel(
-        request: Request, request_id: str, submission: CancelIn, key: IdempotencyKey = None
+        request: Request,
+        request_id: str,
+        submission: CancelIn,
+        who: Annotated[Principal, need(Resource.request, Op.cancel)],
+        key: IdempotencyKey = None,
     ) -> JSONResponse:
+        on_request(who, request_id, Resource.request, Op.cancel)
+        svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (service.cancel(request_id, submission), service.request_view(request_id))[1]
+            request, key, 200, lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.get("/federal/messages", tags=["federal"], summary="Messages sent to the federal side, oldest first")
-    def federal_messages(request: Request, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-        total, items = service.events_for(FEDERAL, limit, offset)
-        return page(request, items, total, limit, offset)
+    def federal_messages(
+        who: Annotated[Principal, need(Resource.message, Op.read)], limit: Limit = 100, offset: Offset = 0
+    ) -> dict[str, Any]:
+        scope = authorise(who, Resource.message, Op.read)
+        total, items = queries.federal_messages(service, who, scope, limit, offset)
+        return page(items, total, limit, offset)
 
-    # --- law and audit -----------------------------------------------------------------------
+    # --- law, statistics and audit -----------------------------------------------------------
 
     @app.post("/law/decide", tags=["law"], summary="Decide a DecisionRequest (contract: decision-request.schema.json)")
-    def law_decide(document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return service.decide(document)
+    def law_decide(
+        document: Annotated[dict[str, Any], Body()], who: Annotated[Principal, need(Resource.decision, Op.create)]
+    ) -> dict[str, Any]:
+        return acting(service, who).decide(document)
 
     @app.get("/law/decisions/{decision_id}", tags=["law"], summary="A logged decision with inputs and trace")
-    def decision(decision_id: str) -> dict[str, Any]:
-        return service.explain(decision_id)
+    def decision(decision_id: str, who: Annotated[Principal, need(Resource.decision, Op.read)]) -> dict[str, Any]:
+        explained = service.explain(decision_id)
+        authorise(who, Resource.decision, Op.read, str(explained["inputs"].get("agency", "")))
+        return explained
 
-    @app.get("/law/in-force", tags=["law"], summary="The rules in force for a division's agencies on a date")
+    @app.get("/law/in-force", tags=["law"], summary="The rules in force for a division's agencies on a date (public)")
     def law_in_force(division: str, on: date) -> dict[str, Any]:
         return in_force(default_library(), parse_division(division), on)
 
-    @app.get("/law/diff", tags=["law"], summary="What changed between two dates, and by which instrument")
+    @app.get("/law/diff", tags=["law"], summary="What changed between two dates, and by which instrument (public)")
     def law_diff(
         division: str, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
     ) -> dict[str, Any]:
         return diff(default_library(), parse_division(division), start, end)
 
-    @app.get("/grants/check", tags=["law"], summary="Grant conditions checked against a jurisdiction's law")
+    @app.get("/grants/check", tags=["law"], summary="Grant conditions checked against a jurisdiction's law (public)")
     def grants_check(division: str, fiscal_year: int = 2017, on: date | None = None) -> dict[str, Any]:
         return check_grants(default_library(), parse_division(division), fiscal_year, on)
 
-    @app.get("/law", response_class=HTMLResponse, tags=["web"], summary="Law browser")
-    def law_browser(
-        request: Request, division: str | None = None, on: date | None = None, decision: str | None = None
-    ) -> HTMLResponse:
-        library = default_library()
-        divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
-        chosen = division or divisions[-1][0]
-        day = on or date.today()
-        explained = service.explain(decision) if decision else None
-        return TEMPLATES.TemplateResponse(
-            request,
-            "law.html",
-            {
-                "divisions": divisions,
-                "division": chosen,
-                "on": day.isoformat(),
-                "view": in_force(library, parse_division(chosen), day),
-                "explained": explained,
-            },
-        )
+    @app.get("/stats/outcomes", tags=["stats"], summary="Aggregate outcomes of the process (no personal data)")
+    def stats_outcomes(
+        who: Annotated[Principal, need(Resource.stats, Op.read)], agency: str | None = None
+    ) -> dict[str, Any]:
+        division = parse_division(agency).id if agency else None
+        with service.unit() as u:
+            return outcomes(u.session, division)
 
-    @app.post("/law", response_class=HTMLResponse, tags=["web"], summary="Run a decision from the law browser form")
-    def law_browser_decide(
-        request: Request,
-        division: Annotated[str, Form()],
-        on: Annotated[date, Form()],
-        form: Annotated[str, Form()],
-        warrant: Annotated[str, Form()],
-        actions: Annotated[list[str], Form()],
-        felony_conviction: Annotated[bool, Form()] = False,
-        pending_felony: Annotated[bool, Form()] = False,
-    ) -> RedirectResponse:
-        convictions = [{"offense": "felony conviction", "level": "felony"}] if felony_conviction else []
-        pending = [{"offense": "felony charge", "level": "felony"}] if pending_felony else []
-        result = service.decide(
-            {
-                "agency": division,
-                "on": on.isoformat(),
-                "request": {"form": form, "actions": actions, "warrant": warrant},
-                "person": {"convictions": convictions, "pending_charges": pending},
-            }
-        )
-        query = urlencode({"division": division, "on": on.isoformat(), "decision": result["decision_id"]})
-        return RedirectResponse(f"/law?{query}#decision", status_code=303)
-
-    @app.get("/audit/verify", tags=["audit"], summary="Verify every audit chain")
-    def audit_verify() -> dict[str, Any]:
-        reports = service.verify_audit()
+    @app.get("/audit/verify", tags=["audit"], summary="Verify the audit chains you may read")
+    def audit_verify(who: Annotated[Principal, need(Resource.audit, Op.verify)]) -> dict[str, Any]:
+        scope = authorise(who, Resource.audit, Op.verify)
+        reports = [r for r in service.verify_audit() if scope == Scope.any or r.chain == who.agency]
         return {"ok": all(r.ok for r in reports), "chains": [r.__dict__ for r in reports]}
 
-    @app.post("/timers/tick", tags=["release"], summary="Run due timers now")
-    def tick() -> dict[str, Any]:
-        return {"lapsed_holds": service.tick()}
+    @app.get("/audit/entries", tags=["audit"], summary="The audit log, newest first (read-only)")
+    def audit_entries(
+        who: Annotated[Principal, need(Resource.audit, Op.read)],
+        chain: str | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        scope = authorise(who, Resource.audit, Op.read)
+        total, items = queries.audit_entries(service, who, scope, chain, limit, offset)
+        return page(items, total, limit, offset)
 
+    @app.post("/timers/tick", tags=["release"], summary="Run due timers now")
+    def tick(who: Annotated[Principal, need(Resource.timer, Op.run)]) -> dict[str, Any]:
+        scope = authorise(who, Resource.timer, Op.run)
+        return {"lapsed_holds": acting(service, who).tick(agency=who.agency if scope == Scope.agency else None)}
+
+    from custody.web import pages
+
+    pages.install(app, service, TEMPLATES)
     return app
 
 

@@ -46,12 +46,17 @@ def entry_hash(
 def append(
     session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
 ) -> AuditEntryRow:
-    head = session.execute(
-        select(AuditChainRow).where(AuditChainRow.chain == chain).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditChainRow(chain=chain, head_seq=0, head_hash=GENESIS)
-        session.add(head)
+    # The head is locked once per transaction and kept for the transaction's later entries.
+    heads: dict[str, AuditChainRow] = session.info.setdefault("audit_heads", {})
+    head = heads.get(chain)
+    if head is None or head not in session:  # not yet read, or dropped by a rolled-back savepoint
+        head = session.execute(
+            select(AuditChainRow).where(AuditChainRow.chain == chain).with_for_update()
+        ).scalar_one_or_none()
+        if head is None:
+            head = AuditChainRow(chain=chain, head_seq=0, head_hash=GENESIS)
+            session.add(head)
+        heads[chain] = head
     seq = head.head_seq + 1
     data = json.loads(canonical(data))  # what is hashed is exactly what is stored
     digest = entry_hash(head.head_hash, seq, recorded_at, actor, action, subject, data)

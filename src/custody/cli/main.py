@@ -481,3 +481,43 @@ def main() -> None:
     except CustodyError as exc:
         sys.stderr.write(f"error: {exc.detail}\n")
         sys.exit(2)
+
+
+def token(
+    role: Annotated[
+        str,
+        typer.Option(
+            help="jail_officer, jail_supervisor, federal_officer, grant_administrator, "
+            "analyst, auditor or administrator."
+        ),
+    ],
+    agency: Annotated[str | None, typer.Option(help="Jail roles: the agency's OCD division.")] = None,
+    area: Annotated[list[str] | None, typer.Option(help="Federal officer: a division of the area; repeat.")] = None,
+    office: Annotated[str | None, typer.Option(help="Federal officer: the field office's name.")] = None,
+    name: Annotated[str | None, typer.Option(help="The user's name, as audit entries will show it.")] = None,
+    subject: Annotated[str | None, typer.Option(help="The user's id (the token's sub); default from role.")] = None,
+    hours: Annotated[float, typer.Option(help="Hours until the token expires.")] = 8.0,
+) -> None:
+    """Mint a bearer token (a JWT) from the local development issuer, for the API: prints it on stdout.
+
+    `curl -H "Authorization: Bearer $(custody token --role jail_officer --agency DIVISION)" …`"""
+    from custody.access.roles import Principal, Role
+    from custody.access.tokens import Issuer
+
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(r.value for r in Role)}")
+    try:
+        principal = Principal(
+            subject=subject or f"cli-{role}",
+            name=name or f"{role.replace('_', ' ')} (command line)",
+            role=Role(role),
+            agency=agency,
+            area=tuple(area or ()),
+            office=office,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    sys.stdout.write(Issuer.local().mint(principal, ttl_seconds=int(hours * 3600)) + "\n")
+
+
+app.command("token")(token)

@@ -55,20 +55,29 @@ class Outcome:
 
 
 def apply(custody: Custody, party: str, raw: str, message_id: str | None = None) -> str:
-    """Apply one raw envelope for ``party``; the same call serves every transport. An unexpected
-    error (a lost connection, a lock) propagates: the message stays unacknowledged and comes back."""
+    """Apply one raw envelope for ``party`` in its own transaction (the NATS transport's unit)."""
+    with custody.unit() as unit:
+        return apply_in(unit, party, raw, message_id)
+
+
+def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) -> str:
+    """Apply one raw envelope inside ``unit``, under a savepoint: its effect, inbox row and delivery
+    state commit together with the unit, and a refusal rolls back only this message, which goes to
+    the dead-letter store. An unexpected error (a lost connection, a lock) propagates: nothing of
+    the unit commits, and the message comes back."""
     try:
         message = parse(raw)
     except MessageRefused as exc:
-        _dead_letter(custody, party, message_id, raw, exc.reason)
+        _dead_letter(unit, party, message_id, raw, exc.reason)
         return Outcome.dead
     if not _addressed_to(message, party):
-        _dead_letter(custody, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
+        _dead_letter(unit, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
         return Outcome.dead
+    if unit.session.get(InboxRow, (message.to_party, message.id)) is not None:
+        _settle(unit, message.id, "done")
+        return Outcome.duplicate
     try:
-        with custody.unit() as unit:
-            if unit.session.get(InboxRow, (message.to_party, message.id)) is not None:
-                return Outcome.duplicate
+        with unit.session.begin_nested():
             HANDLERS[message.type.type](unit, message)
             unit.session.add(
                 InboxRow(
@@ -80,15 +89,15 @@ def apply(custody: Custody, party: str, raw: str, message_id: str | None = None)
                     applied_at=datetime.now(UTC),
                 )
             )
-            _settle(unit, message.id, "done")
-        return Outcome.applied
+            unit.session.flush()
     except IntegrityError:
-        with custody.unit() as unit:
-            _settle(unit, message.id, "done")
+        _settle(unit, message.id, "done")
         return Outcome.duplicate  # another worker applied it first, in its own transaction
     except CustodyError as exc:
-        _dead_letter(custody, party, message.id, raw, exc.detail)
+        _dead_letter(unit, party, message.id, raw, exc.detail)
         return Outcome.dead
+    _settle(unit, message.id, "done")
+    return Outcome.applied
 
 
 def _addressed_to(message: Message, party: str) -> bool:
@@ -101,14 +110,11 @@ def _settle(unit: Unit, message_id: str, state: str, reason: str | None = None) 
     )
 
 
-def _dead_letter(custody: Custody, party: str, message_id: str | None, raw: str, reason: str) -> None:
+def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reason: str) -> None:
     log.warning("dead letter for %s (%s): %s", party, message_id, reason)
-    with custody.unit() as unit:
-        unit.session.add(
-            DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC))
-        )
-        if message_id:
-            _settle(unit, message_id, "dead", reason)
+    unit.session.add(DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC)))
+    if message_id:
+        _settle(unit, message_id, "dead", reason)
 
 
 def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[tuple[str, str, int, str]]:
@@ -137,14 +143,16 @@ def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[tuple[
 
 
 def process(custody: Custody, party: str, me: str | None = None, limit: int = 50) -> int:
-    """Claim and apply one batch for ``party``; return how many messages were taken."""
+    """Claim one batch for ``party`` and apply it in one transaction; return how many were taken."""
     me = me or worker_id()
     batch = claim(custody, party, me, limit)
-    for message_id, to_party, attempts, raw in batch:
-        if attempts >= MAX_ATTEMPTS:
-            _dead_letter(custody, to_party, message_id, raw, f"failed {attempts} times; last tried by {me}")
-            continue
-        apply(custody, to_party, raw, message_id)
+    if batch:
+        with custody.unit() as unit:
+            for message_id, to_party, attempts, raw in batch:
+                if attempts >= MAX_ATTEMPTS:
+                    _dead_letter(unit, to_party, message_id, raw, f"failed {attempts} times; last tried by {me}")
+                else:
+                    apply_in(unit, to_party, raw, message_id)
     return len(batch)
 
 

@@ -1,0 +1,57 @@
+"""Who is calling: the bearer token (or the browser's sign-in cookie), checked against the issuer.
+
+A request without credentials is anonymous; each route then asks ``custody.access.policy`` whether
+its caller may go on, so a protected route answers 401 (with ``WWW-Authenticate``) to the
+anonymous and 403 to the wrong role or jurisdiction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from custody.access.policy import InvalidCredentials, Op, Resource, authorise
+from custody.access.roles import Principal
+from custody.access.tokens import InvalidToken, Issuer
+
+COOKIE = "custody_token"
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="An OIDC-compatible JWT from custody's issuer: `custody token --role ROLE`, or sign in at /signin.",
+)
+
+
+def issuer_of(request: Request) -> Issuer:
+    issuer: Issuer = request.app.state.issuer
+    return issuer
+
+
+def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None
+) -> Principal | None:
+    token = credentials.credentials if credentials else request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        return issuer_of(request).verify(token)
+    except InvalidToken as exc:
+        raise InvalidCredentials(str(exc)) from None
+
+
+Caller = Annotated[Principal | None, Depends(caller)]
+
+
+def need(resource: Resource, op: Op) -> object:
+    """A dependency: the caller must hold ``op`` on ``resource`` somewhere; the route then checks the
+    jurisdiction of the particular record."""
+
+    def check(who: Caller) -> Principal:
+        authorise(who, resource, op)
+        assert who is not None
+        return who
+
+    return Depends(check)

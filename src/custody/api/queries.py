@@ -1,0 +1,233 @@
+"""Reads scoped to the caller's jurisdiction, through the facade's units of work.
+
+The facade's lists are of everything; these filter them to an agency or a federal area in SQL,
+and apply the law-derived withholding to what federal users see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from custody.access.policy import Scope
+from custody.access.roles import Principal, Role
+from custody.access.withholding import redact, sharing_for
+from custody.booking.model import CustodyState
+from custody.domain.errors import NotFound
+from custody.domain.events import FEDERAL
+from custody.service import Custody, booking_summary, event_summary, hold_summary, request_summary
+from custody.store.models import AuditEntryRow, BookingRow, EventRow, FederalRequestRow, HoldRow
+
+Page = tuple[int, list[dict[str, Any]]]
+
+
+def within(column: InstrumentedAttribute[str], who: Principal, scope: Scope) -> ColumnElement[bool]:
+    """SQL for "this division column is inside the caller's jurisdiction"."""
+    if scope == Scope.any:
+        return true()
+    if scope == Scope.agency:
+        return column == who.agency
+    if not who.area:
+        return false()
+    return or_(*[or_(column == a, column.like(a + "/%")) for a in who.area])
+
+
+def booking_places(service: Custody, booking_id: str) -> tuple[str, str]:
+    """The agency holding the person now, and the one that booked them."""
+    with service.unit() as u:
+        row = u.session.get(BookingRow, booking_id)
+        if row is None:
+            raise NotFound(f"no booking '{booking_id}'; list the bookings you may see with GET /bookings")
+        return row.agency, row.booking_agency
+
+
+def request_place(service: Custody, request_id: str) -> str:
+    with service.unit() as u:
+        row = u.session.get(FederalRequestRow, request_id)
+        if row is None:
+            raise NotFound(f"no federal request '{request_id}'; list the ones you may see with GET /federal/requests")
+        return row.agency
+
+
+def federal_booking(service: Custody, booking_id: str, view: dict[str, Any]) -> dict[str, Any]:
+    """A booking view as a federal officer may see it: the local timeline is replaced by the messages
+    the federal side received about the booking, and law-withheld fields are null."""
+    with service.unit() as u:
+        booking = u.session.get(BookingRow, booking_id)
+        if booking is None:
+            raise NotFound(f"no booking '{booking_id}'")
+        requests = list(u.session.scalars(select(FederalRequestRow).where(FederalRequestRow.booking_id == booking_id)))
+        sharing = sharing_for(booking, requests)
+    shown = {k: v for k, v in view.items() if k != "timeline"}
+    shown["messages"] = [e for e in view.get("timeline", []) if e["to_party"] == FEDERAL]
+    return redact(shown, sharing)
+
+
+def list_bookings(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:
+    with service.unit() as u:
+        condition = or_(within(BookingRow.agency, who, scope), within(BookingRow.booking_agency, who, scope))
+        total = u.session.scalar(select(func.count()).select_from(BookingRow).where(condition)) or 0
+        rows = list(
+            u.session.scalars(
+                select(BookingRow)
+                .where(condition)
+                .order_by(BookingRow.booked_at.desc(), BookingRow.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+        if who.role != Role.federal_officer:
+            return total, [booking_summary(b) for b in rows]
+        requests = _requests_of(u.session, [b.id for b in rows])
+        return total, [redact(booking_summary(b), sharing_for(b, requests.get(b.id, []))) for b in rows]
+
+
+def _requests_of(session: Any, booking_ids: list[str]) -> dict[str, list[FederalRequestRow]]:
+    out: dict[str, list[FederalRequestRow]] = {}
+    for r in session.scalars(select(FederalRequestRow).where(FederalRequestRow.booking_id.in_(booking_ids))):
+        out.setdefault(r.booking_id, []).append(r)
+    return out
+
+
+def list_requests(
+    service: Custody, who: Principal, scope: Scope, limit: int, offset: int, state: str | None = None
+) -> Page:
+    with service.unit() as u:
+        query = select(FederalRequestRow).where(within(FederalRequestRow.agency, who, scope))
+        if state:
+            query = query.where(FederalRequestRow.state == state)
+        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = u.session.scalars(
+            query.order_by(FederalRequestRow.issued_at.desc(), FederalRequestRow.id).limit(limit).offset(offset)
+        )
+        return total, [request_summary(r) for r in rows]
+
+
+def federal_messages(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:
+    """Messages sent to the federal side about bookings and requests in the caller's area."""
+    with service.unit() as u:
+        bookings = select(BookingRow.id).where(
+            or_(within(BookingRow.agency, who, scope), within(BookingRow.booking_agency, who, scope))
+        )
+        requests = select(FederalRequestRow.id).where(within(FederalRequestRow.agency, who, scope))
+        query = select(EventRow).where(
+            EventRow.to_party == FEDERAL, or_(EventRow.aggregate_id.in_(bookings), EventRow.aggregate_id.in_(requests))
+        )
+        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = u.session.scalars(query.order_by(EventRow.seq).limit(limit).offset(offset))
+        return total, [event_summary(e) for e in rows]
+
+
+def hits(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:
+    """Identification hits: bookings in the caller's area that matched an identity in the federal
+    repository, newest first, with the requests already issued for each."""
+    with service.unit() as u:
+        query = (
+            select(EventRow, BookingRow)
+            .join(BookingRow, BookingRow.id == EventRow.aggregate_id)
+            .where(
+                EventRow.type == "IdentityMatched",
+                or_(within(BookingRow.agency, who, scope), within(BookingRow.booking_agency, who, scope)),
+            )
+        )
+        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(u.session.execute(query.order_by(EventRow.seq.desc()).limit(limit).offset(offset)))
+        requests = _requests_of(u.session, [b.id for _, b in rows])
+        items = []
+        for event, booking in rows:
+            mine = requests.get(booking.id, [])
+            summary = booking_summary(booking)
+            if who.role == Role.federal_officer:
+                summary = redact(summary, sharing_for(booking, mine))
+            items.append(
+                {
+                    "booking": summary,
+                    "identity_id": event.data["identity_id"],
+                    "matched_on": event.data["matched_on"],
+                    "federal_record": event.data.get("federal_record"),
+                    "matched_at": event.occurred_at.isoformat(),
+                    "requests": [request_summary(r) for r in sorted(mine, key=lambda r: r.issued_at)],
+                }
+            )
+        return total, items
+
+
+OPEN_STATES = (CustodyState.in_custody, CustodyState.release_scheduled, CustodyState.held_on_detainer)
+NOTICE_EVENTS = ("ReleaseNoticeSent", "ReleaseNoticeWithheld")
+
+
+def release_queue(service: Custody, who: Principal, scope: Scope, limit: int, offset: int, left: bool = False) -> Page:
+    """Who is in custody or held, soonest due out first (or, with ``left``, who left custody last):
+    holds with their expiry, requests and the notices sent or withheld, each with its reason."""
+    closed = (CustodyState.released, CustodyState.transferred)
+    with service.unit() as u:
+        query = select(BookingRow).where(
+            within(BookingRow.agency, who, scope),
+            BookingRow.state.in_([s.value for s in (closed if left else OPEN_STATES)]),
+        )
+        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        order = (
+            (BookingRow.left_custody_at.desc(), BookingRow.id)
+            if left
+            else (BookingRow.release_planned_at, BookingRow.booked_at, BookingRow.id)
+        )
+        rows = list(u.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+        ids = [b.id for b in rows]
+        requests = _requests_of(u.session, ids)
+        holds: dict[str, list[dict[str, Any]]] = {}
+        for h in u.session.scalars(select(HoldRow).where(HoldRow.booking_id.in_(ids))):
+            holds.setdefault(h.booking_id, []).append(hold_summary(h))
+        notices: dict[str, list[dict[str, Any]]] = {}
+        for e in u.session.scalars(
+            select(EventRow)
+            .where(EventRow.aggregate_id.in_(ids), EventRow.type.in_(NOTICE_EVENTS))
+            .order_by(EventRow.seq)
+        ):
+            notices.setdefault(e.aggregate_id, []).append(event_summary(e))
+        items = [
+            {
+                **booking_summary(b),
+                "release_planned_at": b.release_planned_at.isoformat() if b.release_planned_at else None,
+                "holds": holds.get(b.id, []),
+                "requests": [request_summary(r) for r in requests.get(b.id, [])],
+                "notices": notices.get(b.id, []),
+            }
+            for b in rows
+        ]
+        return total, items
+
+
+def audit_entries(service: Custody, who: Principal, scope: Scope, chain: str | None, limit: int, offset: int) -> Page:
+    """The audit log, newest first; a jail supervisor reads the chain of their own agency only."""
+    with service.unit() as u:
+        query = select(AuditEntryRow)
+        if scope == Scope.agency:
+            query = query.where(AuditEntryRow.chain == who.agency)
+        if chain:
+            query = query.where(AuditEntryRow.chain == chain)
+        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = u.session.scalars(
+            query.order_by(AuditEntryRow.recorded_at.desc(), AuditEntryRow.chain, AuditEntryRow.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return total, [
+            {
+                "chain": r.chain,
+                "seq": r.seq,
+                "recorded_at": r.recorded_at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "subject": r.subject,
+                "data": r.data,
+                "hash": r.hash,
+                "prev_hash": r.prev_hash,
+            }
+            for r in rows
+        ]
+
+
+def audit_chains(service: Custody) -> list[str]:
+    with service.unit() as u:
+        return list(u.session.scalars(select(AuditEntryRow.chain).distinct().order_by(AuditEntryRow.chain)))

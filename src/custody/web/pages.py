@@ -1,0 +1,619 @@
+"""The pages: server-rendered views for each kind of user, usable without JavaScript.
+
+Each page asks the same authorisation table as the API (``custody.access.policy``); forms post
+back with a hidden idempotency key so a double click records once, then redirect (post/redirect/
+get) to the page with a note of what was done. htmx, where present, only boosts links and forms
+and refreshes the release queue's countdowns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from custody.access.policy import Op, Resource, Scope, allowed, authorise
+from custody.access.roles import DEMO_USERS, Principal, Role
+from custody.api import idempotency, queries
+from custody.api.auth import COOKIE, Caller
+from custody.booking.commands import BookingIn
+from custody.booking.model import ReleaseReason
+from custody.booking.service import FingerprintImage
+from custody.domain.divisions import local_zone, parse_division
+from custody.domain.errors import InvalidInput, NotFound
+from custody.domain.inputs import parse_input
+from custody.identity.prints.ansi_nist import NistFormatError, read_transaction
+from custody.law.browse import in_force
+from custody.law.loader import default_library
+from custody.law.model import Action
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests.commands import RequestIn, ResponseIn, ServeIn
+from custody.requests.model import Warrant
+from custody.service import Custody, hold_summary
+from custody.stats.charts import CHARTS
+from custody.stats.outcomes import outcomes
+from custody.store.models import BookingRow, HoldRow
+
+CHART_DIR = Path(__file__).resolve().parents[3] / "docs" / "charts"
+FORMS = ("I-247A", "I-247D", "I-247N", "I-247X", "I-247")
+# Each view, who may open it (the same table as the API), and what it is for.
+VIEWS: list[tuple[str, str, Resource | None, Op | None, str]] = [
+    ("Booking desk", "/desk", Resource.booking, Op.create, "book an arrest, add prints, see the identification"),
+    ("Detainer inbox", "/inbox", Resource.request, Op.respond, "each request with its decision; serve, respond"),
+    ("Release queue", "/release", Resource.release, Op.read, "who is due out, hold countdowns, notices"),
+    ("Federal view", "/federal", Resource.hit, Op.read, "hits, requests, responses, pickups due"),
+    ("Law browser", "/law", None, None, "the law in force on a date; run a decision"),
+    ("Statistics", "/stats", Resource.stats, Op.read, "outcomes of the process and the charts"),
+    ("Audit log", "/audit", Resource.audit, Op.read, "the hash-chained log and its verification"),
+]
+HOME = {
+    Role.jail_officer: "/desk",
+    Role.jail_supervisor: "/release",
+    Role.federal_officer: "/federal",
+    Role.grant_administrator: "/stats",
+    Role.analyst: "/stats",
+    Role.auditor: "/audit",
+    Role.administrator: "/audit",
+}
+IdemField = Annotated[str | None, Form(description="Hidden field: retry-safe key of this form submission")]
+WhenField = Annotated[str | None, Form(description="Local date and time (YYYY-MM-DDTHH:MM); default now")]
+
+
+def local_input(moment: datetime, division: str) -> str:
+    """A time as an ``<input type="datetime-local">`` value in the agency's zone."""
+    return moment.astimezone(local_zone(parse_division(division))).strftime("%Y-%m-%dT%H:%M")
+
+
+def parse_local(text: str | None, division: str, now: datetime) -> datetime:
+    """A form's local time, read in the agency's time zone; empty means now."""
+    if not text or not text.strip():
+        return now
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not a date and time; use the form YYYY-MM-DDTHH:MM") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(str(local_zone(parse_division(division)))))
+    return moment
+
+
+def countdown(until: str, now: datetime) -> str:
+    left = datetime.fromisoformat(until) - now
+    if left <= timedelta(0):
+        return "limit reached"
+    hours, rest = divmod(int(left.total_seconds()), 3600)
+    return f"{hours} h {rest // 60:02d} min left"
+
+
+def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
+    def render(request: Request, name: str, who: Principal | None, **context: Any) -> HTMLResponse:
+        views = [
+            (label, href, purpose)
+            for label, href, resource, op, purpose in VIEWS
+            if resource is None or op is None or allowed(who, resource, op)
+        ]
+        return templates.TemplateResponse(
+            request,
+            name,
+            {
+                "who": who,
+                "views": views,
+                "done": request.query_params.get("done"),
+                "new_key": uuid.uuid4().hex,
+                **context,
+            },
+        )
+
+    def acting(who: Principal) -> Custody:
+        return Custody(service.engine, service.clock, f"{who.role.value}:{who.subject}", service.transport, True)
+
+    async def once(request: Request, key: str | None, work: Any) -> Any:
+        """Run a form's work once per idempotency key (a double submission replays the first)."""
+        form = await request.form()
+        body = urlencode(sorted((k, v) for k, v in form.multi_items() if isinstance(v, str))).encode()
+        _, result = await run_in_threadpool(idempotency.run, service, key, request.url.path, body, 200, work)
+        return result
+
+    def back(path: str, done: str, anchor: str = "") -> RedirectResponse:
+        return RedirectResponse(f"{path}?{urlencode({'done': done})}{anchor}", status_code=303)
+
+    # --- landing and sign-in -----------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, tags=["web"], summary="Landing page: every view and the sign-in")
+    def index(request: Request, who: Caller) -> HTMLResponse:
+        library = default_library()
+        recent: list[dict[str, Any]] = []
+        if who is not None and allowed(who, Resource.booking, Op.read):
+            _, recent = queries.list_bookings(service, who, authorise(who, Resource.booking, Op.read), 10, 0)
+        return render(
+            request,
+            "index.html",
+            who,
+            all_views=VIEWS,
+            demo_users=list(DEMO_USERS.values()) if app.state.demo_signin else [],
+            bookings=recent,
+            law_revision=library.revision,
+            jurisdictions=sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items()),
+        )
+
+    @app.get("/signin", response_class=HTMLResponse, tags=["web"], summary="Sign in (demo users of the dev issuer)")
+    def signin_page(request: Request, who: Caller, next: str | None = None) -> HTMLResponse:
+        return render(
+            request,
+            "signin.html",
+            who,
+            demo_users=list(DEMO_USERS.values()) if app.state.demo_signin else [],
+            next=next if next and next.startswith("/") and not next.startswith("//") else "",
+        )
+
+    @app.post("/signin", tags=["web"], summary="Sign in as a demo user: the token goes into a cookie")
+    def signin(
+        user: Annotated[str, Form(description="A demo user's subject, as listed on /signin")],
+        next: Annotated[str | None, Form()] = None,
+    ) -> RedirectResponse:
+        if not app.state.demo_signin:
+            raise NotFound("demo sign-in is off on this server; use a token from your identity provider")
+        principal = DEMO_USERS.get(user)
+        if principal is None:
+            raise InvalidInput(f"no demo user '{user}'; choose one of the users listed on /signin")
+        target = next if next and next.startswith("/") and not next.startswith("//") else HOME[principal.role]
+        response = RedirectResponse(target, status_code=303)
+        token = app.state.issuer.mint(principal)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600, path="/")
+        return response
+
+    @app.post("/signout", tags=["web"], summary="Sign out: forget the cookie")
+    def signout() -> RedirectResponse:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # --- booking desk ------------------------------------------------------------------------
+
+    @app.get("/desk", response_class=HTMLResponse, tags=["web"], summary="Booking desk")
+    def desk(
+        request: Request,
+        who: Caller,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> HTMLResponse:
+        scope = authorise(who, Resource.booking, Op.create)
+        assert who is not None and who.agency is not None
+        total, bookings = queries.list_bookings(service, who, scope, limit, offset)
+        return render(
+            request,
+            "desk.html",
+            who,
+            bookings=bookings,
+            total=total,
+            limit=limit,
+            offset=offset,
+            now=local_input(service.clock.now(), who.agency),
+        )
+
+    @app.post("/desk", tags=["web"], summary="Book an arrest from the desk form")
+    async def desk_book(
+        request: Request,
+        who: Caller,
+        booking_number: Annotated[str, Form()],
+        last_name: Annotated[str, Form()],
+        first_name: Annotated[str, Form()],
+        date_of_birth: Annotated[date, Form()],
+        charge: Annotated[str, Form()],
+        charge_level: Annotated[str, Form()],
+        booked_at: WhenField = None,
+        fbi: Annotated[str | None, Form()] = None,
+        charge_statute: Annotated[str | None, Form()] = None,
+        conviction: Annotated[str | None, Form()] = None,
+        conviction_level: Annotated[str | None, Form()] = None,
+        idempotency_key: IdemField = None,
+    ) -> RedirectResponse:
+        authorise(who, Resource.booking, Op.create)
+        assert who is not None and who.agency is not None
+        agency = who.agency
+        data: dict[str, Any] = {
+            "agency": agency,
+            "booking_number": booking_number,
+            "booked_at": parse_local(booked_at, agency, service.clock.now()).isoformat(),
+            "person": {
+                "last_name": last_name,
+                "first_name": first_name,
+                "date_of_birth": date_of_birth.isoformat(),
+                "identifiers": {"fbi": fbi} if fbi and fbi.strip() else {},
+            },
+            "charges": [
+                {"offense": charge, "level": charge_level, **({"statute": charge_statute} if charge_statute else {})}
+            ],
+            "convictions": [{"offense": conviction, "level": conviction_level or "felony"}] if conviction else [],
+        }
+
+        submission = parse_input(BookingIn, data)
+        svc = acting(who)
+        result = await once(request, idempotency_key, lambda: {"id": svc.book(submission).id})
+        return back(f"/desk/{result['id']}", "booked")
+
+    @app.get("/desk/{booking_id}", response_class=HTMLResponse, tags=["web"], summary="A booking at the desk")
+    def desk_booking(request: Request, booking_id: str, who: Caller) -> HTMLResponse:
+        authorise(who, Resource.booking, Op.read)
+        agency, booked_by = queries.booking_places(service, booking_id)
+        authorise(who, Resource.booking, Op.read, (agency, booked_by))
+        assert who is not None
+        if who.role == Role.federal_officer:
+            return RedirectResponse(f"/federal/bookings/{booking_id}", status_code=303)  # type: ignore[return-value]
+        view = service.booking_view(booking_id)
+        identification = [e for e in view["timeline"] if e["type"] == "IdentificationReceived"]
+        prints = [e for e in view["timeline"] if e["type"] == "FingerprintStored"]
+        return render(
+            request,
+            "booking.html",
+            who,
+            b=view,
+            identification=identification[-1] if identification else None,
+            prints=prints,
+            can_update=allowed(who, Resource.booking, Op.update, agency),
+        )
+
+    @app.post("/desk/{booking_id}/prints", tags=["web"], summary="Upload finger images or an ANSI/NIST-ITL file")
+    async def desk_prints(
+        request: Request,
+        booking_id: str,
+        who: Caller,
+        image: Annotated[UploadFile | None, File(description="A finger image (PNG, WSQ, ...)")] = None,
+        position: Annotated[int | None, Form(ge=1, le=10)] = None,
+        nist: Annotated[UploadFile | None, File(description="An ANSI/NIST-ITL transaction")] = None,
+    ) -> RedirectResponse:
+        authorise(who, Resource.booking, Op.update)
+        assert who is not None
+        authorise(who, Resource.booking, Op.update, queries.booking_places(service, booking_id)[0])
+        images: list[FingerprintImage] = []
+        if nist is not None and nist.filename:
+            try:
+                transaction = read_transaction(await nist.read())
+            except NistFormatError as exc:
+                raise InvalidInput(f"{nist.filename} is not a readable ANSI/NIST-ITL file: {exc}") from None
+            images += [FingerprintImage(f.position, f"{nist.filename}#{f.idc}", f.data) for f in transaction.fingers()]
+        if image is not None and image.filename:
+            if position is None:
+                raise InvalidInput("say which finger the image is (position 1-10: 1 right thumb … 10 left little)")
+            images.append(FingerprintImage(position, image.filename, await image.read()))
+        if not images:
+            raise InvalidInput("choose a finger image (with its position) or an ANSI/NIST-ITL file, then upload")
+        await run_in_threadpool(acting(who).add_prints, booking_id, images)
+        return back(f"/desk/{booking_id}", f"stored {len(images)} print(s)")
+
+    # --- detainer inbox ----------------------------------------------------------------------
+
+    @app.get("/inbox", response_class=HTMLResponse, tags=["web"], summary="Detainer inbox")
+    def inbox(
+        request: Request,
+        who: Caller,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> HTMLResponse:
+        scope = authorise(who, Resource.request, Op.respond)
+        assert who is not None and who.agency is not None
+        total, listed = queries.list_requests(service, who, scope, limit, offset)
+        requests = [service.request_view(r["id"]) for r in listed]
+        bookings = {r["booking_id"]: service.booking_view(r["booking_id"]) for r in requests}
+        return render(
+            request,
+            "inbox.html",
+            who,
+            requests=requests,
+            bookings=bookings,
+            total=total,
+            limit=limit,
+            offset=offset,
+            now=local_input(service.clock.now(), who.agency),
+        )
+
+    @app.post("/inbox/{request_id}/serve", tags=["web"], summary="Record that the copy was served on the person")
+    async def inbox_serve(
+        request: Request, request_id: str, who: Caller, at: WhenField = None, idempotency_key: IdemField = None
+    ) -> RedirectResponse:
+        authorise(who, Resource.request, Op.serve)
+        assert who is not None
+        agency = queries.request_place(service, request_id)
+        authorise(who, Resource.request, Op.serve, agency)
+        submission = ServeIn(at=parse_local(at, agency, service.clock.now()))
+        await once(request, idempotency_key, lambda: (acting(who).serve(request_id, submission), {})[1])
+        return back("/inbox", "copy served", f"#{request_id}")
+
+    @app.post("/inbox/{request_id}/respond", tags=["web"], summary="Answer the request (per action honor/decline)")
+    async def inbox_respond(
+        request: Request, request_id: str, who: Caller, at: WhenField = None, idempotency_key: IdemField = None
+    ) -> RedirectResponse:
+        authorise(who, Resource.request, Op.respond)
+        assert who is not None
+        agency = queries.request_place(service, request_id)
+        authorise(who, Resource.request, Op.respond, agency)
+        form = await request.form()
+        answers = {a.value: str(form[f"answer_{a.value}"]) for a in Action if form.get(f"answer_{a.value}")}
+        reasons = {a.value: str(form[f"reason_{a.value}"]) for a in Action if form.get(f"reason_{a.value}")}
+
+        submission = parse_input(
+            ResponseIn,
+            {"answers": answers, "reasons": reasons, "at": parse_local(at, agency, service.clock.now()).isoformat()},
+        )
+        await once(request, idempotency_key, lambda: (acting(who).respond(request_id, submission), {})[1])
+        return back("/inbox", "answered", f"#{request_id}")
+
+    # --- release queue -----------------------------------------------------------------------
+
+    @app.get("/release", response_class=HTMLResponse, tags=["web"], summary="Release queue")
+    def release(
+        request: Request,
+        who: Caller,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> HTMLResponse:
+        scope = authorise(who, Resource.release, Op.read)
+        assert who is not None
+        total, queue = queries.release_queue(service, who, scope, limit, offset)
+        _, gone = queries.release_queue(service, who, scope, 10, 0, left=True)
+        now = service.clock.now()
+        for item in queue:
+            for hold in item["holds"]:
+                hold["countdown"] = countdown(hold["expires_at"], now) if hold["state"] == "active" else hold["state"]
+        zone_of = who.agency or (queue[0]["agency"] if queue else "ocd-division/country:us/state:il")
+        return render(
+            request,
+            "release.html",
+            who,
+            queue=queue,
+            gone=gone,
+            total=total,
+            limit=limit,
+            offset=offset,
+            now=local_input(now, zone_of),
+            reasons=[r.value for r in ReleaseReason],
+            can_update=allowed(who, Resource.release, Op.update),
+        )
+
+    @app.post("/release/{booking_id}/eligibility", tags=["web"], summary="Record release eligibility (form)")
+    async def release_record(
+        request: Request,
+        booking_id: str,
+        who: Caller,
+        reason: Annotated[ReleaseReason, Form()],
+        at: WhenField = None,
+        officer: Annotated[str | None, Form(description="Federal officer present at release, if any")] = None,
+        idempotency_key: IdemField = None,
+    ) -> RedirectResponse:
+        authorise(who, Resource.release, Op.update)
+        assert who is not None
+        agency = queries.booking_places(service, booking_id)[0]
+        authorise(who, Resource.release, Op.update, agency)
+        present = {"name": officer} if officer and officer.strip() else None
+
+        submission = parse_input(
+            ReleaseIn,
+            {
+                "reason": reason.value,
+                "at": parse_local(at, agency, service.clock.now()).isoformat(),
+                "federal_officers_present": present,
+            },
+        )
+        await once(request, idempotency_key, lambda: (acting(who).release_eligible(booking_id, submission), {})[1])
+        return back("/release", "release recorded", f"#{booking_id}")
+
+    @app.post("/release/{booking_id}/transfer", tags=["web"], summary="Hand the person to federal officers (form)")
+    async def release_transfer(
+        request: Request,
+        booking_id: str,
+        who: Caller,
+        officer: Annotated[str, Form(min_length=1)],
+        at: WhenField = None,
+        idempotency_key: IdemField = None,
+    ) -> RedirectResponse:
+        authorise(who, Resource.release, Op.transfer)
+        assert who is not None
+        agency = queries.booking_places(service, booking_id)[0]
+        authorise(who, Resource.release, Op.transfer, agency)
+        submission = TransferIn.model_validate(
+            {"at": parse_local(at, agency, service.clock.now()).isoformat(), "officer": {"name": officer}}
+        )
+        await once(request, idempotency_key, lambda: (acting(who).transfer(booking_id, submission), {})[1])
+        target = "/federal" if who.role == Role.federal_officer else "/release"
+        return back(target, "custody transferred", f"#{booking_id}")
+
+    # --- federal view ------------------------------------------------------------------------
+
+    @app.get("/federal", response_class=HTMLResponse, tags=["web"], summary="Federal view")
+    def federal(
+        request: Request,
+        who: Caller,
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> HTMLResponse:
+        scope = authorise(who, Resource.hit, Op.read)
+        assert who is not None
+        total, hits = queries.hits(service, who, scope, limit, offset)
+        request_scope = authorise(who, Resource.request, Op.read)
+        _, requests = queries.list_requests(service, who, request_scope, 50, 0)
+        with service.unit() as u:
+            pickups = [
+                {**hold_summary(h), "booking_number": b.booking_number, "agency": b.agency}
+                for h, b in u.session.execute(
+                    select(HoldRow, BookingRow)
+                    .join(BookingRow, BookingRow.id == HoldRow.booking_id)
+                    .where(HoldRow.state == "active", queries.within(BookingRow.agency, who, scope))
+                    .order_by(HoldRow.expires_at)
+                )
+            ]
+        now = service.clock.now()
+        for p in pickups:
+            p["countdown"] = countdown(p["expires_at"], now)
+        default_zone = who.area[0] if who.area else "ocd-division/country:us/state:il"
+        return render(
+            request,
+            "federal.html",
+            who,
+            hits=hits,
+            total=total,
+            limit=limit,
+            offset=offset,
+            requests=requests,
+            pickups=pickups,
+            forms=FORMS,
+            warrants=[w.value for w in Warrant],
+            now=local_input(now, default_zone),
+            can_issue=allowed(who, Resource.request, Op.create),
+        )
+
+    @app.post("/federal/issue", tags=["web"], summary="Issue a detainer or other request from the federal view (form)")
+    async def federal_issue(
+        request: Request,
+        who: Caller,
+        booking_id: Annotated[str, Form()],
+        form: Annotated[str, Form()],
+        warrant: Annotated[str, Form()],
+        issued_at: WhenField = None,
+        idempotency_key: IdemField = None,
+    ) -> RedirectResponse:
+        authorise(who, Resource.request, Op.create)
+        assert who is not None
+        agency = queries.booking_places(service, booking_id)[0]
+        authorise(who, Resource.request, Op.create, agency)
+
+        submission = parse_input(
+            RequestIn,
+            {
+                "booking_id": booking_id,
+                "form": form,
+                "warrant": warrant,
+                "officer": {"name": who.name, "office": who.office},
+                "issued_at": parse_local(issued_at, agency, service.clock.now()).isoformat(),
+            },
+        )
+        svc = acting(who)
+        result = await once(request, idempotency_key, lambda: {"id": svc.issue_request(submission).id})
+        return back("/federal", f"request {result['id']} issued", f"#{result['id']}")
+
+    @app.get(
+        "/federal/bookings/{booking_id}",
+        response_class=HTMLResponse,
+        tags=["web"],
+        summary="A booking as the federal side may see it",
+    )
+    def federal_booking(request: Request, booking_id: str, who: Caller) -> HTMLResponse:
+        authorise(who, Resource.booking, Op.read)
+        assert who is not None
+        agency, booked_by = queries.booking_places(service, booking_id)
+        authorise(who, Resource.booking, Op.read, (agency, booked_by))
+        view = queries.federal_booking(service, booking_id, service.booking_view(booking_id))
+        return render(request, "federal_booking.html", who, b=view, sharing=view["sharing"])
+
+    # --- law browser -------------------------------------------------------------------------
+
+    @app.get("/law", response_class=HTMLResponse, tags=["web"], summary="Law browser")
+    def law_browser(
+        request: Request, who: Caller, division: str | None = None, on: date | None = None, decision: str | None = None
+    ) -> HTMLResponse:
+        library = default_library()
+        divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
+        chosen = parse_division(division).id if division else divisions[-1][0]
+        day = on or date.today()
+        explained = None
+        if decision:
+            authorise(who, Resource.decision, Op.read)
+            explained = service.explain(decision)
+            authorise(who, Resource.decision, Op.read, str(explained["inputs"].get("agency", "")))
+        return render(
+            request,
+            "law.html",
+            who,
+            divisions=divisions,
+            division=chosen,
+            on=day.isoformat(),
+            view=in_force(library, parse_division(chosen), day),
+            explained=explained,
+        )
+
+    @app.post("/law", response_class=HTMLResponse, tags=["web"], summary="Run a decision from the law browser form")
+    def law_browser_decide(
+        who: Caller,
+        division: Annotated[str, Form()],
+        on: Annotated[date, Form()],
+        form: Annotated[str, Form()],
+        warrant: Annotated[str, Form()],
+        actions: Annotated[list[str], Form()],
+        felony_conviction: Annotated[bool, Form()] = False,
+        pending_felony: Annotated[bool, Form()] = False,
+    ) -> RedirectResponse:
+        authorise(who, Resource.decision, Op.create)
+        assert who is not None
+        convictions = [{"offense": "felony conviction", "level": "felony"}] if felony_conviction else []
+        pending = [{"offense": "felony charge", "level": "felony"}] if pending_felony else []
+        result = acting(who).decide(
+            {
+                "agency": division,
+                "on": on.isoformat(),
+                "request": {"form": form, "actions": actions, "warrant": warrant},
+                "person": {"convictions": convictions, "pending_charges": pending},
+            }
+        )
+        query = urlencode({"division": division, "on": on.isoformat(), "decision": result["decision_id"]})
+        return RedirectResponse(f"/law?{query}#decision", status_code=303)
+
+    # --- statistics --------------------------------------------------------------------------
+
+    @app.get("/stats", response_class=HTMLResponse, tags=["web"], summary="Statistics dashboard")
+    def stats(request: Request, who: Caller, agency: str | None = None) -> HTMLResponse:
+        authorise(who, Resource.stats, Op.read)
+        division = parse_division(agency).id if agency else None
+        with service.unit() as u:
+            figures = outcomes(u.session, division)
+        charts = [(name, (CHART_DIR / f"{name}.png").exists()) for name in CHARTS]
+        library = default_library()
+        divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
+        return render(
+            request, "stats.html", who, figures=figures, charts=charts, divisions=divisions, agency=division or ""
+        )
+
+    @app.get("/stats/charts/{name}.png", tags=["stats"], summary="A chart drawn by `custody stats chart` (public data)")
+    def chart(name: str) -> Response:
+        path = CHART_DIR / f"{name}.png"
+        if name not in CHARTS or not path.exists():
+            raise NotFound(
+                f"no chart '{name}' drawn here; draw it with `custody stats chart {name} --out docs/charts/{name}.png`"
+                f" (charts: {', '.join(CHARTS)})"
+            )
+        return FileResponse(path, media_type="image/png")
+
+    # --- audit -------------------------------------------------------------------------------
+
+    @app.get("/audit", response_class=HTMLResponse, tags=["web"], summary="Audit log viewer with chain verification")
+    def audit(
+        request: Request,
+        who: Caller,
+        chain: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> HTMLResponse:
+        scope = authorise(who, Resource.audit, Op.read)
+        assert who is not None
+        reports = [r for r in service.verify_audit() if scope == Scope.any or r.chain == who.agency]
+        total, entries = queries.audit_entries(service, who, scope, chain, limit, offset)
+        chains = [c for c in queries.audit_chains(service) if scope == Scope.any or c == who.agency]
+        return render(
+            request,
+            "audit.html",
+            who,
+            reports=reports,
+            entries=entries,
+            total=total,
+            limit=limit,
+            offset=offset,
+            chains=chains,
+            chain=chain or "",
+        )

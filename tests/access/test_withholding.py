@@ -1,0 +1,116 @@
+"""What federal users see of a booking follows the holding agency's law, both ways: Cook County
+(2017) forbids telling the federal side a release date, so release date and custody status are
+withheld, naming Cook County Code § 46-37(b); Miami-Dade under the Mayor's directive of 26 Jan
+2017 requires it, so they are shared, naming the directive; California's SB 54 (2018) forbids
+sharing an address, which Cook's law does not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from custody.access.roles import Principal, Role
+from custody.access.tokens import Issuer
+from custody.domain.clock import ManualClock
+from custody.service import Custody
+from custody.store.models import BookingRow
+from tests.access.support import COOK, MIAMI_DADE, bearer
+
+LOS_ANGELES = "ocd-division/country:us/state:ca/county:los_angeles"
+CA_OFFICER = Principal("fed-la", "ERO Los Angeles", Role.federal_officer, area=("ocd-division/country:us/state:ca",))
+
+
+def _book(client: TestClient, issuer: Issuer, agency: str, booked_at: str) -> str:
+    jail = Principal(f"jail-{agency[-6:]}", "Jail officer", Role.jail_officer, agency=agency)
+    response = client.post(
+        "/bookings",
+        json={
+            "agency": agency,
+            "booking_number": f"W-{agency[-6:]}",
+            "booked_at": booked_at,
+            "person": {"last_name": "Roe", "first_name": "Ana", "date_of_birth": "1985-05-05"},
+            "charges": [{"offense": "theft", "level": "misdemeanor"}],
+        },
+        headers=bearer(issuer, jail),
+    )
+    assert response.status_code == 201, response.text
+    booking_id: str = response.json()["id"]
+    return booking_id
+
+
+def _with_address(custody: Custody, booking_id: str) -> None:
+    """The booking form has no address field yet; the store's person record may carry one."""
+    with custody.unit() as u:
+        person = dict(u.session.get(BookingRow, booking_id).person)  # type: ignore[union-attr]
+        person["address"] = "1200 W Harrison St, Chicago"
+        u.session.execute(update(BookingRow).where(BookingRow.id == booking_id).values(person=person))
+
+
+def _release(client: TestClient, issuer: Issuer, booking_id: str, agency: str, at: str) -> None:
+    jail = Principal(f"jail-{agency[-6:]}", "Jail officer", Role.jail_officer, agency=agency)
+    done = client.post(
+        f"/bookings/{booking_id}/release-eligibility", json={"reason": "bail", "at": at}, headers=bearer(issuer, jail)
+    )
+    assert done.status_code == 200, done.text
+
+
+def test_cook_county_withholds_release_date_and_custody_status_naming_the_ordinance(
+    client: TestClient, issuer: Issuer, custody: Custody
+) -> None:
+    booking_id = _book(client, issuer, COOK, "2017-08-16T01:00:00-05:00")
+    _with_address(custody, booking_id)
+    _release(client, issuer, booking_id, COOK, "2017-08-16T07:00:00-05:00")
+    local = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "jail_officer@cook")).json()
+    assert local["state"] == "released" and local["left_custody_at"]
+
+    seen: dict[str, Any] = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@il")).json()
+    assert seen["state"] is None and seen["left_custody_at"] is None and seen["release_eligible_at"] is None
+    assert "timeline" not in seen and all(m["to_party"] == "federal" for m in seen["messages"])
+    withheld = seen["sharing"]["withheld"]
+    assert set(withheld) == {"release_date", "custody_status"}
+    assert withheld["release_date"]["citations"] == ["Cook County Code § 46-37(b)"]
+    assert withheld["release_date"]["status"] == "prohibited" and withheld["release_date"]["action"] == "notify"
+    # Cook's law does not forbid sharing an address: federal law permits it, and it is shared.
+    assert seen["person"]["address"] == "1200 W Harrison St, Chicago"
+    assert seen["sharing"]["shared"]["address"]["citations"] == ["8 U.S.C. 1357(g)(10)"]
+    listed = client.get("/bookings", headers=bearer(issuer, "federal_officer@il")).json()["items"]
+    assert [(b["id"], b["state"], b["left_custody_at"]) for b in listed] == [(booking_id, None, None)]
+
+
+def test_miami_dade_shares_release_date_and_custody_status_as_its_directive_requires(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    clock.set(datetime.fromisoformat("2017-03-01T12:00:00-05:00"))
+    booking_id = _book(client, issuer, MIAMI_DADE, "2017-03-01T01:00:00-05:00")
+    _release(client, issuer, booking_id, MIAMI_DADE, "2017-03-01T07:00:00-05:00")
+    seen = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@fl")).json()
+    assert seen["state"] == "released" and seen["left_custody_at"].startswith("2017-03-01T12:00")
+    shared = seen["sharing"]["shared"]
+    assert shared["release_date"]["status"] == "required"
+    assert shared["release_date"]["citations"] == ["Miami-Dade Mayoral Directive of 26 Jan 2017"]
+    assert seen["sharing"]["withheld"] == {}
+
+
+def test_california_withholds_the_address_under_sb_54(
+    client: TestClient, issuer: Issuer, custody: Custody, clock: ManualClock
+) -> None:
+    clock.set(datetime.fromisoformat("2018-03-01T12:00:00-08:00"))
+    booking_id = _book(client, issuer, LOS_ANGELES, "2018-03-01T01:00:00-08:00")
+    _with_address(custody, booking_id)
+    seen = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, CA_OFFICER)).json()
+    assert seen["person"]["address"] is None
+    assert seen["sharing"]["withheld"]["address"]["citations"] == ["Cal. Gov. Code 7284.6(a)(1)(D)"]
+    assert seen["sharing"]["withheld"]["release_date"]["citations"] == ["Cal. Gov. Code 7284.6(a)(1)(C)"]
+
+
+def test_a_federal_officer_outside_the_area_is_refused_and_the_page_names_the_provision(
+    client: TestClient, issuer: Issuer
+) -> None:
+    booking_id = _book(client, issuer, COOK, "2017-08-16T01:00:00-05:00")
+    refused = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@fl"))
+    assert refused.status_code == 403 and "outside your area" in refused.json()["detail"]
+    page = client.get(f"/federal/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@il"))
+    assert page.status_code == 200 and "Withheld" in page.text and "Cook County Code § 46-37(b)" in page.text

@@ -1,0 +1,3 @@
+from tests.access.support import client, issuer
+
+__all__ = ["client", "issuer"]
