@@ -23,6 +23,8 @@ from cloudevents.core.v1.event import CloudEvent
 from custody.exchange.catalogue import BY_TYPE, MessageType
 
 SCHEMAS = Path(__file__).parent / "schemas"
+# Message ids and subjects are custody's own ids (at most 40 characters, the store's column width).
+MAX_ID = 40
 _FORMAT = JSONFormat()
 
 
@@ -95,8 +97,18 @@ def build(
 def parse(raw: bytes | str) -> Message:
     """Read and check an incoming envelope; raise MessageRefused with the reason if it is unusable."""
     try:
+        shape = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: {exc}") from None
+    if not isinstance(shape, dict):
+        raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: a JSON {type(shape).__name__}, not an object")
+    for attribute in ("id", "subject"):
+        value = shape.get(attribute)
+        if isinstance(value, str) and len(value) > MAX_ID:
+            raise MessageRefused(f"envelope {attribute} is longer than {MAX_ID} characters")
+    try:
         event = _FORMAT.read(CloudEvent, raw)
-    except (BaseCloudEventException, ValueError, TypeError, KeyError) as exc:
+    except (BaseCloudEventException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: {exc}") from None
     attributes = event.get_attributes()
     message_type = BY_TYPE.get(attributes["type"])

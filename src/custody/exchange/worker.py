@@ -112,6 +112,8 @@ def _settle(unit: Unit, message_id: str, state: str, reason: str | None = None) 
 
 def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reason: str) -> None:
     log.warning("dead letter for %s (%s): %s", party, message_id, reason)
+    if message_id is not None and len(message_id) > 80:
+        message_id = None  # too long to be one of ours; the raw envelope keeps it
     unit.session.add(DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC)))
     if message_id:
         _settle(unit, message_id, "dead", reason)

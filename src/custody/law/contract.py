@@ -83,6 +83,8 @@ def facts_from_request(document: Any) -> dict[str, Any]:
     except fastjsonschema.JsonSchemaException as exc:
         validate("decision-request", document)  # raises with jsonschema's message
         raise InvalidInput(str(exc)) from None
+    except RecursionError:
+        raise InvalidInput("the request is nested too deeply to be a DecisionRequest") from None
     division = parse_division(facts["agency"])
     if division.level is Level.federal:
         raise InvalidInput(

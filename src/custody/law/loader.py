@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -31,6 +32,7 @@ from custody.law.model import (
     Rule,
 )
 
+E = TypeVar("E", bound=Enum)
 LIBRARY = Path(__file__).parent / "library"
 FORMS_FILE = "forms.yaml"
 JURISDICTION_FILE = "jurisdiction.yaml"
@@ -55,11 +57,15 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _n
 
 def read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        return yaml.load(path.read_bytes().decode("utf-8"), Loader=_StrictLoader)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{path}: not valid YAML ({exc})") from exc
     except InvalidInput as exc:
         raise InvalidInput(f"{path}: {exc.detail}") from exc
+    except ValueError as exc:  # PyYAML's own date constructor: 2017-02-30
+        raise InvalidInput(f"{path}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,28 @@ def _date(value: Any, where: str) -> date | None:
     raise InvalidInput(f"{where}: '{value}' is not a date (write YYYY-MM-DD)")
 
 
+def _enum(cls: type[E], value: Any, where: str) -> E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise InvalidInput(f"{where}: '{value}' is not one of {', '.join(str(m.value) for m in cls)}") from None
+
+
+def _text(data: dict[str, Any], key: str, where: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{where}: {key} must be text")
+    return " ".join(value.split())
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{where}: expected a list")
+    return value
+
+
 def _actions(value: Any, where: str) -> frozenset[Action]:
     items = value if isinstance(value, list) else [value]
     try:
@@ -112,17 +140,18 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool) -> Rule:
     where = f"{where} rule {data['id']}"
     conditions.check(data.get("applies_when"), where)
     exceptions = []
-    for exc in data.get("exceptions") or []:
-        exc_where = f"{where} exception {exc.get('id', '?')}"
+    for index, exc in enumerate(_list(data.get("exceptions"), f"{where} exceptions")):
+        exc_where = f"{where} exception {index + 1}"
         _take(exc, exc_where, _EXC_REQUIRED, _EXC_OPTIONAL)
+        exc_where = f"{where} exception {exc['id']}"
         conditions.check(exc["when"], exc_where)
         exceptions.append(
             Exception_(
                 id=exc["id"],
                 citation=exc["citation"],
-                says=" ".join(exc["says"].split()),
+                says=_text(exc, "says", exc_where),
                 when=exc["when"],
-                effect=Effect(exc["effect"]),
+                effect=_enum(Effect, exc["effect"], exc_where),
                 max_hours=exc.get("max_hours"),
                 verified=bool(exc.get("verified", inherited_verified)),
             )
@@ -131,12 +160,12 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool) -> Rule:
     return Rule(
         id=data["id"],
         citation=data["citation"],
-        says=" ".join(data["says"].split()),
+        says=_text(data, "says", where),
         actions=_actions(data["actions"], where),
-        effect=Effect(data["effect"]),
+        effect=_enum(Effect, data["effect"], where),
         applies_when=data.get("applies_when"),
         max_hours=data.get("max_hours"),
-        hold_clock=HoldClock(data["hold_clock"]) if data.get("hold_clock") else None,
+        hold_clock=_enum(HoldClock, data["hold_clock"], where) if data.get("hold_clock") else None,
         exceptions=tuple(exceptions),
         verified=verified,
     )
@@ -156,15 +185,15 @@ _INSTRUMENT_OPTIONAL = {
 
 def _offense_lists(data: dict[str, Any], path: Path) -> list[OffenseList]:
     lists = []
-    for entry in data.get("offense_lists") or []:
-        where = f"{path} offense list {entry.get('id', '?')}"
+    for index, entry in enumerate(_list(data.get("offense_lists"), f"{path} offense_lists")):
+        where = f"{path} offense list {index + 1}"
         _take(entry, where, {"id", "citation", "says", "statutes"}, {"fallback_flags", "verified", "verification"})
         lists.append(
             OffenseList(
                 id=entry["id"],
                 citation=entry["citation"],
-                says=" ".join(entry["says"].split()),
-                statutes=tuple(entry["statutes"]),
+                says=_text(entry, "says", where),
+                statutes=tuple(str(s) for s in _list(entry["statutes"], f"{where} statutes")),
                 fallback_flags=tuple(entry.get("fallback_flags") or ()),
                 verified=bool(entry.get("verified", True)),
             )
@@ -187,7 +216,7 @@ def _instrument(path: Path, division: Division) -> Instrument:
     meta = _take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
     where = f"{path}"
     verified = bool(meta.get("verified", True))
-    rules = tuple(_rule(r, where, verified) for r in data["rules"] or [])
+    rules = tuple(_rule(r, where, verified) for r in _list(data["rules"], f"{where} rules"))
     if not rules:
         raise InvalidInput(f"{path}: an instrument needs at least one rule")
     effective_from = _date(meta["effective_from"], where)
@@ -211,9 +240,11 @@ def _instrument(path: Path, division: Division) -> Instrument:
 
 
 def _forms(path: Path) -> dict[str, Form]:
+    data = read_yaml(path)
+    _take(data, str(path), {"forms"}, set())
     forms = {}
-    for entry in read_yaml(path)["forms"]:
-        where = f"{path} form {entry.get('name', '?')}"
+    for index, entry in enumerate(_list(data["forms"], f"{path} forms")):
+        where = f"{path} form {index + 1}"
         _take(
             entry,
             where,
@@ -227,7 +258,7 @@ def _forms(path: Path) -> dict[str, Form]:
             in_use_from=_date(entry.get("in_use_from"), where),
             in_use_to=_date(entry.get("in_use_to"), where),
             hold_hours=entry.get("hold_hours"),
-            hold_clock=HoldClock(entry["hold_clock"]) if entry.get("hold_clock") else None,
+            hold_clock=_enum(HoldClock, entry["hold_clock"], where) if entry.get("hold_clock") else None,
             requires_administrative_warrant=bool(entry["requires_administrative_warrant"]),
             verified=bool(entry.get("verified", True)),
         )

@@ -248,11 +248,17 @@ def _read_tagged(data: bytes, start: int, rtype: int, where: str) -> tuple[Tagge
         if tag is None or int(tag.group(1)) != rtype:
             raise NistFormatError(f"{where}, after field {rtype}.{max(fields, default=1):03d}", "malformed field tag")
         number = int(tag.group(2))
+        if not 1 <= number <= 999:
+            raise NistFormatError(f"{where}, field {rtype}.{number}", "field numbers run from 1 to 999")
+        if number in fields or number == 1:
+            raise NistFormatError(f"{where}, field {rtype}.{number:03d}", "appears twice in the record")
         stop = end - 1 if number == 999 else _separator(data, tag.end(), end)
         fields[number] = data[tag.end() : stop]
         pos = stop + 1
     if rtype != 1 and 2 not in fields:
         raise NistFormatError(f"{where}, field {rtype}.002 IDC", "missing")
+    if rtype != 1 and not fields[2].decode("latin-1").strip().isdigit():
+        raise NistFormatError(f"{where}, field {rtype}.002 IDC", f"'{fields[2].decode('latin-1')}' is not a number")
     return TaggedRecord(rtype, fields), end
 
 
