@@ -10,13 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
 from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
 from custody.domain.clock import ManualClock
 from custody.service import Custody
-from custody.store.models import BookingRow
 from tests.access.support import COOK, MIAMI_DADE, bearer
 
 LOS_ANGELES = "ocd-division/country:us/state:ca/county:los_angeles"
@@ -31,7 +29,12 @@ def _book(client: TestClient, issuer: Issuer, agency: str, booked_at: str) -> st
             "agency": agency,
             "booking_number": f"W-{agency[-6:]}",
             "booked_at": booked_at,
-            "person": {"last_name": "Roe", "first_name": "Ana", "date_of_birth": "1985-05-05"},
+            "person": {
+                "last_name": "Roe",
+                "first_name": "Ana",
+                "date_of_birth": "1985-05-05",
+                "address": "1200 W Harrison St, Chicago",
+            },
             "charges": [{"offense": "theft", "level": "misdemeanor"}],
         },
         headers=bearer(issuer, jail),
@@ -39,14 +42,6 @@ def _book(client: TestClient, issuer: Issuer, agency: str, booked_at: str) -> st
     assert response.status_code == 201, response.text
     booking_id: str = response.json()["id"]
     return booking_id
-
-
-def _with_address(custody: Custody, booking_id: str) -> None:
-    """The booking form has no address field yet; the store's person record may carry one."""
-    with custody.unit() as u:
-        person = dict(u.session.get(BookingRow, booking_id).person)  # type: ignore[union-attr]
-        person["address"] = "1200 W Harrison St, Chicago"
-        u.session.execute(update(BookingRow).where(BookingRow.id == booking_id).values(person=person))
 
 
 def _release(client: TestClient, issuer: Issuer, booking_id: str, agency: str, at: str) -> None:
@@ -61,7 +56,6 @@ def test_cook_county_withholds_release_date_and_custody_status_naming_the_ordina
     client: TestClient, issuer: Issuer, custody: Custody
 ) -> None:
     booking_id = _book(client, issuer, COOK, "2017-08-16T01:00:00-05:00")
-    _with_address(custody, booking_id)
     _release(client, issuer, booking_id, COOK, "2017-08-16T07:00:00-05:00")
     local = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "jail_officer@cook")).json()
     assert local["state"] == "released" and local["left_custody_at"]
@@ -99,7 +93,6 @@ def test_california_withholds_the_address_under_sb_54(
 ) -> None:
     clock.set(datetime.fromisoformat("2018-03-01T12:00:00-08:00"))
     booking_id = _book(client, issuer, LOS_ANGELES, "2018-03-01T01:00:00-08:00")
-    _with_address(custody, booking_id)
     seen = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, CA_OFFICER)).json()
     assert seen["person"]["address"] is None
     assert seen["sharing"]["withheld"]["address"]["citations"] == ["Cal. Gov. Code 7284.6(a)(1)(D)"]

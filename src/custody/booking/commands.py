@@ -23,6 +23,9 @@ class PersonIn(Strict):
     middle_name: str | None = None
     date_of_birth: date
     aliases: list[str] = Field(default_factory=list)
+    address: str | None = Field(
+        None, max_length=300, description="Home address: non-public; shared with the federal side only where law allows"
+    )
     identifiers: dict[str, str] = Field(
         default_factory=dict,
         description="Identifier type to value, e.g. {'fbi': '123456AB1', 'sid': 'IL1234567'}",

@@ -212,6 +212,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         charge_level: Annotated[str, Form()],
         booked_at: WhenField = None,
         fbi: Annotated[str | None, Form()] = None,
+        address: Annotated[str | None, Form()] = None,
         charge_statute: Annotated[str | None, Form()] = None,
         conviction: Annotated[str | None, Form()] = None,
         conviction_level: Annotated[str | None, Form()] = None,
@@ -229,6 +230,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
                 "first_name": first_name,
                 "date_of_birth": date_of_birth.isoformat(),
                 "identifiers": {"fbi": fbi} if fbi and fbi.strip() else {},
+                "address": address.strip() if address and address.strip() else None,
             },
             "charges": [
                 {"offense": charge, "level": charge_level, **({"statute": charge_statute} if charge_statute else {})}
