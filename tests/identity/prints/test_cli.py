@@ -63,3 +63,28 @@ def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
     assert "no/such/print.png" in done.stderr
     mate, non_mate, other_mate = float(scores[0]), float(scores[1]), float(scores[3])
     assert min(mate, other_mate) > non_mate
+
+
+def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: bytes) -> None:
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(booking_file)
+    gallery = str(tmp_path / "gallery")
+    enrolled = prints("enroll", str(booking), "--id", "FBI-1", "--alias", "ROE, JACK", "--gallery", gallery, "--json")
+    assert enrolled.returncode == 0, enrolled.stderr
+    identity = json.loads(enrolled.stdout)["identity"]
+    assert identity["names"] == ["DOE, JOHN"]  # from field 2.018 of the transaction
+    assert identity["fingers"] == [1, 2, 7]
+
+    found = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", gallery, "--json")
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["decision"] == "pending confirmation"
+    best = result["candidates"][0]
+    assert (best["id"], best["aliases"], best["status"]) == ("FBI-1", ["ROE, JACK"], "pending confirmation")
+    assert list(best["finger_scores"]) == ["1"]
+
+
+def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:
+    done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path / "none"), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "enrol an identity to create one" in done.stderr

@@ -7,6 +7,7 @@ carries only the JSON or CSV; reasons and progress go to stderr.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,13 +15,17 @@ from typing import Annotated
 import typer
 
 from custody.cli.output import emit_json, err
-from custody.identity.prints.ansi_nist import NistFormatError, read_transaction
-from custody.identity.prints.compare import MatcherFactory, compare_pairs
+from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
+from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
+from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
+from custody.identity.prints.images import Capture, UnreadableImage, from_record, load
+from custody.identity.prints.matcher import NbisMatcher
 from custody.identity.prints.pipeline import matcher_factory
+from custody.identity.prints.templates import Template
 
 app = typer.Typer(help="Fingerprints: ANSI/NIST-ITL files, comparison, enrolment and 1:N search.", no_args_is_help=True)
 
-Workers = Annotated[int | None, typer.Option("--workers", help="Processes to compare with (default: every core).")]
+Workers_ = Annotated[int | None, typer.Option("--workers", help="Processes to compare with (default: every core).")]
 Engine = Annotated[str, typer.Option("--matcher", help="'nbis' (plain NBIS, default) or 'custody' (experimental).")]
 
 
@@ -58,7 +63,7 @@ def inspect(
 @app.command()
 def compare(
     pairs: Annotated[Path, typer.Option("--pairs", help="CSV with header 'probe,reference' (image paths).")],
-    workers: Workers = None,
+    workers: Workers_ = None,
     engine: Engine = "nbis",
 ) -> None:
     """Score every pair: CSV 'probe,reference,score' on stdout, higher = more similar.
@@ -88,3 +93,166 @@ def _factory(engine: str) -> MatcherFactory:
         return matcher_factory(engine)
     except KeyError:
         raise _fail(f"--matcher {engine}: choose 'custody' or 'nbis'") from None
+
+
+GalleryPath = Annotated[
+    Path, typer.Option("--gallery", help="Directory of the federal repository's gallery.", envvar="CUSTODY_GALLERY")
+]
+Source = Annotated[
+    Path | None, typer.Argument(help="An ANSI/NIST-ITL transaction whose finger records are used.", show_default=False)
+]
+Fingers = Annotated[
+    list[str] | None, typer.Option("--finger", help="POSITION=IMAGE, e.g. 2=right_index.png (repeatable).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
+
+
+@app.command()
+def enroll(
+    source: Source = None,
+    finger: Fingers = None,
+    identity_id: Annotated[str, typer.Option("--id", help="The repository's identifier for this person.")] = "",
+    name: Annotated[list[str] | None, typer.Option("--name", help="Name (repeatable; the first is primary).")] = None,
+    alias: Annotated[list[str] | None, typer.Option("--alias", help="Alias (repeatable).")] = None,
+    record: Annotated[str, typer.Option("--record", help="The repository's record as a JSON object.")] = "{}",
+    gallery: GalleryPath = Path("var/gallery"),
+    workers: Workers_ = None,
+    as_json: AsJson = False,
+) -> None:
+    """Enrol an identity: its prints per finger position, names, aliases and record."""
+    try:
+        document = json.loads(record)
+    except ValueError as exc:
+        raise _fail(f"--record: not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise _fail('--record: give a JSON object, e.g. \'{"fbi": "123"}\'')
+    captures, names = _captures(source, finger or [])
+    names = list(name or []) or names
+    if not identity_id:
+        raise _fail("--id: give the repository's identifier for this person")
+    if not names:
+        raise _fail("--name: give at least one name (or a transaction with field 2.018)")
+    try:
+        store = Gallery.open_or_create(gallery, extractor=NbisMatcher.version)
+        if identity_id in store:
+            raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
+        templates, refused = _extract(captures, workers)
+        store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
+        store.save()
+    except GalleryError as exc:
+        raise _fail(str(exc)) from None
+    result = {
+        "identity": store.identity(len(store) - 1).document(),
+        "refused": refused,
+        "gallery_size": len(store),
+    }
+    if as_json:
+        emit_json(result)
+    else:
+        sys.stdout.write(
+            f"enrolled {identity_id} with fingers {', '.join(map(str, templates))} ({len(store)} in gallery)\n"
+        )
+
+
+@app.command()
+def search(
+    source: Source = None,
+    finger: Fingers = None,
+    gallery: GalleryPath = Path("var/gallery"),
+    threshold: Annotated[float, typer.Option("--threshold", help="Fused score at which a candidate is a hit.")] = (
+        DEFAULT_THRESHOLD
+    ),
+    confirmation: Annotated[
+        bool,
+        typer.Option("--confirmation/--no-confirmation", help="Hits wait for an examiner's confirmation."),
+    ] = True,
+    shortlist: Annotated[
+        int, typer.Option("--shortlist", help="Identities compared after the pre-filter; 0 compares all.")
+    ] = DEFAULT_SHORTLIST,
+    top: Annotated[int, typer.Option("--top", help="Candidates returned.")] = 10,
+    workers: Workers_ = None,
+    as_json: AsJson = False,
+) -> None:
+    """Search prints against the gallery: ranked candidates with fused scores and a decision."""
+    captures, _names = _captures(source, finger or [])
+    try:
+        store = Gallery.open(gallery)
+    except GalleryError as exc:
+        raise _fail(str(exc)) from None
+    with Workers(NbisMatcher, workers or default_workers()) as pool:
+        templates, refused = _extract_with(pool, captures)
+        if not templates:
+            raise _fail("no usable finger to search with: " + "; ".join(str(r["reason"]) for r in refused))
+        err.print(f"searching {len(store)} identities with fingers {sorted(templates)}")
+        result = store.search(
+            templates,
+            pool.compare,
+            threshold=threshold,
+            confirmation=confirmation,
+            shortlist=shortlist or None,
+            top=top,
+        )
+    if as_json:
+        emit_json({**result.document(), "refused": refused})
+        return
+    sys.stdout.write(f"{result.decision} ({result.compared} of {result.gallery_size} identities compared)\n")
+    for c in result.candidates:
+        sys.stdout.write(f"  {c.score:8.1f}  {c.identity.id}  {'; '.join(c.identity.names)}  [{c.status}]\n")
+
+
+def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, Capture | str, str]], list[str]]:
+    """(position, capture or reason, name) per finger, and the names a transaction records."""
+    out: list[tuple[int, Capture | str, str]] = []
+    names: list[str] = []
+    if source is not None:
+        try:
+            transaction = read_transaction(source.read_bytes())
+        except OSError as exc:
+            raise _fail(f"{source}: {exc.strerror or exc}") from None
+        except NistFormatError as exc:
+            raise _fail(f"{source}: {exc}") from None
+        names = [r.text(18) for r in transaction.records if isinstance(r, TaggedRecord) and r.type == 2 and r.text(18)]
+        for f in transaction.fingers():
+            where = f"{source} Type-{f.record_type} IDC {f.idc}"
+            try:
+                out.append((f.position, from_record(f), where))
+            except UnreadableImage as exc:
+                out.append((f.position, str(exc), where))
+    for item in fingers:
+        position, sep, path = item.partition("=")
+        if not sep or not position.strip().isdigit():
+            raise _fail(f"--finger {item}: write POSITION=IMAGE, e.g. 2=right_index.png")
+        try:
+            out.append((int(position), load(Path(path)), path))
+        except UnreadableImage as exc:
+            out.append((int(position), str(exc), path))
+    if not out:
+        raise _fail("no prints given: name a transaction or use --finger POSITION=IMAGE")
+    return out, names
+
+
+def _extract(
+    captures: list[tuple[int, Capture | str, str]], workers: int | None
+) -> tuple[dict[int, Template], list[dict[str, object]]]:
+    with Workers(NbisMatcher, min(workers or default_workers(), len(captures))) as pool:
+        return _extract_with(pool, captures)
+
+
+def _extract_with(
+    pool: Workers, captures: list[tuple[int, Capture | str, str]]
+) -> tuple[dict[int, Template], list[dict[str, object]]]:
+    """The best-quality usable template per finger position, and every refusal with its reason."""
+    readable = [(p, c, n) for p, c, n in captures if isinstance(c, Capture)]
+    refused: list[dict[str, object]] = [
+        {"position": p, "source": n, "reason": c} for p, c, n in captures if isinstance(c, str)
+    ]
+    templates: dict[int, Template] = {}
+    for (position, _capture, name), result in zip(
+        readable, pool.extract([(c, n) for _p, c, n in readable]), strict=True
+    ):
+        if isinstance(result, str):
+            refused.append({"position": position, "source": name, "reason": result})
+            sys.stderr.write(result + "\n")
+        elif position not in templates or len(result.minutiae) > len(templates[position].minutiae):
+            templates[position] = result
+    return templates, refused

@@ -13,7 +13,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from custody.identity.prints.images import UnreadableImage, load
+from custody.identity.prints.images import Capture, UnreadableImage, load
 from custody.identity.prints.matcher import Matcher
 from custody.identity.prints.quality import UnusableCapture, check_capture, check_template
 from custody.identity.prints.templates import Template
@@ -57,8 +57,7 @@ def extract_file(path: str) -> Template | str:
 
 
 def _score_chunk(chunk: list[tuple[Template, Template]]) -> list[float]:
-    matcher = _matcher()
-    return [matcher.compare(a, b) for a, b in chunk]
+    return _score_with(_matcher(), chunk)
 
 
 def default_workers() -> int:
@@ -95,3 +94,60 @@ def _as_template(value: Template | str) -> Template:
 
 def _pool(factory: MatcherFactory, workers: int) -> Executor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory,))
+
+
+def _extract_capture(item: tuple[Capture, str]) -> Template | str:
+    capture, name = item
+    try:
+        check_capture(capture, name=name)
+        template = _matcher().extract(capture)
+        check_template(template, name=name)
+    except UnusableCapture as exc:
+        return str(exc)
+    return template
+
+
+class Workers:
+    """A pool of matcher processes kept for many calls (a search, a benchmark), or none for one.
+
+    ``compare`` scores template pairs in input order, split into one chunk per worker so a
+    search's shortlist is compared on every core; ``extract`` extracts captures the same way.
+    """
+
+    def __init__(self, factory: MatcherFactory, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+        self._local = factory() if self.workers == 1 else None
+        self._pool = None if self.workers == 1 else _pool(factory, self.workers)
+
+    def compare(self, pairs: list[tuple[Template, Template]]) -> list[float]:
+        if self._pool is None:
+            return _score_with(self._matcher(), pairs)
+        size = max(1, -(-len(pairs) // self.workers))
+        chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        return [s for chunk in self._pool.map(_score_chunk, chunks) for s in chunk]
+
+    def extract(self, captures: list[tuple[Capture, str]]) -> list[Template | str]:
+        if self._pool is None:
+            global _worker
+            _worker = self._matcher()
+            return [_extract_capture(c) for c in captures]
+        return list(self._pool.map(_extract_capture, captures))
+
+    def _matcher(self) -> Matcher:
+        if self._local is None:
+            raise RuntimeError("no local matcher in a pooled Workers")
+        return self._local
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _score_with(matcher: Matcher, pairs: list[tuple[Template, Template]]) -> list[float]:
+    return [matcher.compare(a, b) for a, b in pairs]

@@ -1,0 +1,407 @@
+"""The federal repository's side of identification: enrolled identities and 1:N search.
+
+An identity is a person as the repository knows them: names and aliases, the record the
+repository holds, and one ISO/IEC 19794-2 template per finger position. Search compares a booking's
+prints with like finger positions only, fuses the per-finger bozorth3 scores into one score per
+identity and ranks the candidates.
+
+Comparing with every identity costs a bozorth3 run per finger per identity (about 2 ms each), so
+search first shortlists: every finger also has a fixed-length binary code (:mod:`descriptors`)
+in a FAISS index per finger position; the probe's codes find the nearest fingers, their
+similarities are summed per identity, and only the ``shortlist`` best identities are compared with
+bozorth3. ``shortlist=None`` compares exhaustively (the baseline the benchmark measures against).
+
+Fusion: each finger contributes its bozorth3 score above ``FLOOR`` (where nearly all non-mated
+scores of NBIS lie), and the contributions are summed. A single strong finger decides as bozorth3's
+usual threshold would; several moderate fingers add up, which a maximum would ignore; the many
+weak non-mated scores of a ten-print comparison do not add up to a false hit, which a plain sum
+would let them do.
+
+A candidate at or above the decision threshold is *pending confirmation* until an examiner
+confirms it (the case opens only then), unless the repository is configured to accept hits
+without confirmation, in which case it is a *hit* at once.
+
+The directory layout is written so that a large gallery opens fast and a crash loses nothing
+already saved: templates and identity documents are appended to flat files; FAISS indexes and
+row maps are rewritten beside them and renamed into place; ``gallery.json`` is written last and
+says how many rows of each file are valid.
+
+    gallery.json                 format, counts, extractor, codebook shape
+    codebook.npy                 the descriptor codebook the codes were made with
+    identities.jsonl (+ .idx.npy)  one JSON document per identity (byte offsets for lazy reads)
+    templates.bin (+ .idx.npy)   ISO records; rows (identity, position, offset, length)
+    index-NN.faiss (+ .rows.npy)  binary codes of finger position NN; FAISS id -> identity row
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from custody.identity.prints.descriptors import BITS, Codes, Encoder, similarity, train_codebook
+from custody.identity.prints.templates import Template, decode_iso, encode_iso
+
+FORMAT = 1
+FLOOR = 20.0  # bozorth3 score below which a finger adds nothing (non-mated NBIS scores rarely exceed it)
+DEFAULT_THRESHOLD = 40.0  # NIST's customary bozorth3 threshold, for the fused score of one finger
+DEFAULT_SHORTLIST = 100  # identities re-ranked with bozorth3 after the pre-filter
+NEIGHBOURS_PER_FINGER = 4  # each probe finger fetches this many times the shortlist from its index
+POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15
+
+Compare = Callable[[list[tuple[Template, Template]]], list[float]]
+
+
+class GalleryError(ValueError):
+    """A gallery that cannot be opened or changed; the message says what to do."""
+
+
+class Decision(enum.StrEnum):
+    NO_HIT = "no hit"
+    PENDING_CONFIRMATION = "pending confirmation"
+    HIT = "hit"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person as enrolled: id, names (the first is the primary), aliases, record, fingers."""
+
+    id: str
+    names: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    record: dict[str, Any] = field(default_factory=dict)
+    fingers: tuple[int, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "names": list(self.names),
+            "aliases": list(self.aliases),
+            "record": self.record,
+            "fingers": list(self.fingers),
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    identity: Identity
+    score: float  # fused over like finger positions
+    fingers: dict[int, float]  # bozorth3 score per finger position compared
+    status: Decision
+
+    def document(self) -> dict[str, Any]:
+        return {
+            **self.identity.document(),
+            "score": round(self.score, 3),
+            "finger_scores": {str(p): s for p, s in sorted(self.fingers.items())},
+            "status": str(self.status),
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+    compared: int  # identities compared with bozorth3
+    gallery_size: int
+
+    @property
+    def penetration(self) -> float:
+        """Share of the gallery compared with bozorth3 (1.0 for an exhaustive search)."""
+        return self.compared / self.gallery_size if self.gallery_size else 0.0
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "decision": str(self.decision),
+            "candidates": [c.document() for c in self.candidates],
+            "compared": self.compared,
+            "gallery_size": self.gallery_size,
+            "penetration": round(self.penetration, 6),
+        }
+
+
+def fuse(scores: Iterable[float]) -> float:
+    """One identity's score from its per-finger bozorth3 scores (see the module docstring)."""
+    return float(sum(max(0.0, s - FLOOR) for s in scores))
+
+
+@dataclass
+class _Index:
+    index: Any  # faiss.IndexBinaryFlat
+    rows: list[int]
+
+
+class Gallery:
+    """An enrolled repository in a directory; open with :meth:`open`, create with :meth:`create`."""
+
+    def __init__(self, path: Path, encoder: Encoder, extractor: str) -> None:
+        self.path = path
+        self.encoder = encoder
+        self.extractor = extractor
+        self._doc_offsets: list[int] = []
+        self._ids: dict[str, int] = {}
+        self._template_rows: list[tuple[int, int, int, int]] = []  # identity row, position, offset, length
+        self._by_identity: dict[int, list[int]] = {}
+        self._indexes: dict[int, _Index] = {}
+        self._docs_size = 0
+        self._templates_size = 0
+        self._pending_docs: list[bytes] = []
+        self._pending_templates: list[bytes] = []
+
+    # -- opening and saving -------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, *, extractor: str, codebook: npt.NDArray[np.float32] | None = None) -> Gallery:
+        if (path / "gallery.json").exists():
+            raise GalleryError(f"{path}: a gallery already exists here; open it instead")
+        path.mkdir(parents=True, exist_ok=True)
+        gallery = cls(path, Encoder(train_codebook() if codebook is None else codebook), extractor)
+        np.save(path / "codebook.npy", gallery.encoder.codebook)
+        gallery.save()
+        return gallery
+
+    @classmethod
+    def open(cls, path: Path) -> Gallery:
+        try:
+            manifest = json.loads((path / "gallery.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise GalleryError(f"{path}: no gallery here (enrol an identity to create one)") from None
+        except (OSError, ValueError) as exc:
+            raise GalleryError(f"{path}/gallery.json cannot be read ({exc})") from None
+        if manifest.get("format") != FORMAT:
+            raise GalleryError(f"{path}: gallery format {manifest.get('format')!r}, this release reads {FORMAT}")
+        gallery = cls(path, Encoder(np.load(path / "codebook.npy")), manifest["extractor"])
+        identities, templates = manifest["identities"], manifest["templates"]
+        if identities:
+            offsets = np.load(path / "identities.idx.npy")[:identities]
+            gallery._doc_offsets = [int(o) for o in offsets]
+        gallery._docs_size = manifest["identities_bytes"]
+        gallery._templates_size = manifest["templates_bytes"]
+        if templates:
+            rows = np.load(path / "templates.idx.npy")[:templates]
+            gallery._template_rows = [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
+        for i, (identity_row, *_rest) in enumerate(gallery._template_rows):
+            gallery._by_identity.setdefault(identity_row, []).append(i)
+        for position in manifest["positions"]:
+            index = faiss.read_index_binary(str(path / f"index-{position:02d}.faiss"))
+            rows_ = np.load(path / f"index-{position:02d}.rows.npy")
+            gallery._indexes[position] = _Index(index, [int(r) for r in rows_])
+        gallery._ids = dict(zip(manifest["ids"], range(identities), strict=True))
+        return gallery
+
+    @classmethod
+    def open_or_create(cls, path: Path, *, extractor: str) -> Gallery:
+        return cls.open(path) if (path / "gallery.json").exists() else cls.create(path, extractor=extractor)
+
+    def save(self) -> None:
+        """Append new templates and documents, rewrite indexes, then the manifest (last, atomically)."""
+        # bytes past the saved size are what a process that died before its manifest left behind
+        _append(self.path / "identities.jsonl", self._saved_docs_size(), self._pending_docs)
+        _append(self.path / "templates.bin", self._saved_templates_size(), self._pending_templates)
+        self._pending_docs.clear()
+        self._pending_templates.clear()
+        _replace_npy(self.path / "identities.idx.npy", np.asarray(self._doc_offsets, dtype=np.int64))
+        _replace_npy(self.path / "templates.idx.npy", np.asarray(self._template_rows, dtype=np.int64).reshape(-1, 4))
+        for position, entry in self._indexes.items():
+            target = self.path / f"index-{position:02d}.faiss"
+            faiss.write_index_binary(entry.index, str(target) + ".tmp")
+            os.replace(str(target) + ".tmp", target)
+            _replace_npy(self.path / f"index-{position:02d}.rows.npy", np.asarray(entry.rows, dtype=np.int64))
+        manifest = {
+            "format": FORMAT,
+            "extractor": self.extractor,
+            "identities": len(self._doc_offsets),
+            "identities_bytes": self._docs_size,
+            "templates": len(self._template_rows),
+            "templates_bytes": self._templates_size,
+            "positions": sorted(self._indexes),
+            "ids": list(self._ids),
+            "descriptor_bits": BITS,
+        }
+        tmp = self.path / "gallery.json.tmp"
+        tmp.write_text(json.dumps(manifest), encoding="utf-8")
+        os.replace(tmp, self.path / "gallery.json")
+
+    # -- enrolment -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._doc_offsets)
+
+    def __contains__(self, identity_id: object) -> bool:
+        return identity_id in self._ids
+
+    def enrol(
+        self, identity: Identity, templates: dict[int, Template], *, codes: dict[int, Codes] | None = None
+    ) -> None:
+        """Add one identity with a template per finger position (call :meth:`save` to keep it).
+
+        ``codes`` lets a caller that already computed the fingers' codes (the benchmark) pass them.
+        """
+        if identity.id in self._ids:
+            raise GalleryError(f"identity {identity.id} is already enrolled")
+        if not templates:
+            raise GalleryError(f"identity {identity.id}: no usable finger to enrol")
+        for position in templates:
+            if position not in POSITIONS:
+                raise GalleryError(f"identity {identity.id}: finger position {position} is not 0-15")
+        row = len(self._doc_offsets)
+        enrolled = Identity(identity.id, identity.names, identity.aliases, identity.record, tuple(sorted(templates)))
+        line = (json.dumps(enrolled.document(), ensure_ascii=False) + "\n").encode()
+        self._doc_offsets.append(self._docs_size)
+        self._docs_size += len(line)
+        self._pending_docs.append(line)
+        self._ids[identity.id] = row
+        for position, template in sorted(templates.items()):
+            record = encode_iso(_at(template, position))
+            self._by_identity.setdefault(row, []).append(len(self._template_rows))
+            self._template_rows.append((row, position, self._templates_size, len(record)))
+            self._templates_size += len(record)
+            self._pending_templates.append(record)
+            code = codes[position] if codes is not None else self.encoder.encode(template)
+            entry = self._indexes.setdefault(position, _Index(faiss.IndexBinaryFlat(BITS), []))
+            entry.index.add(code.reshape(1, -1))
+            entry.rows.append(row)
+
+    def add_codes(self, position: int, codes: Codes, rows: Sequence[int]) -> None:
+        """Bulk-add precomputed codes (benchmark galleries of synthetic distractors)."""
+        entry = self._indexes.setdefault(position, _Index(faiss.IndexBinaryFlat(BITS), []))
+        entry.index.add(codes)
+        entry.rows.extend(rows)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def identity(self, row: int) -> Identity:
+        saved = len(self._doc_offsets) - len(self._pending_docs)
+        if row >= saved:  # enrolled in this process, not yet saved
+            line = self._pending_docs[row - saved]
+        else:
+            with (self.path / "identities.jsonl").open("rb") as docs:
+                docs.seek(self._doc_offsets[row])
+                line = docs.readline()
+        doc = json.loads(line)
+        return Identity(doc["id"], tuple(doc["names"]), tuple(doc["aliases"]), doc["record"], tuple(doc["fingers"]))
+
+    def templates(self, row: int, positions: Iterable[int] | None = None) -> dict[int, Template]:
+        """The identity's templates by finger position (only ``positions`` when given)."""
+        wanted = None if positions is None else set(positions)
+        out: dict[int, Template] = {}
+        unsaved_from = self._saved_templates_size()
+        with (self.path / "templates.bin").open("rb") as blob:
+            for i in self._by_identity.get(row, []):
+                _, position, offset, length = self._template_rows[i]
+                if wanted is not None and position not in wanted:
+                    continue
+                if offset >= unsaved_from:
+                    data = b"".join(self._pending_templates)[offset - unsaved_from : offset - unsaved_from + length]
+                else:
+                    blob.seek(offset)
+                    data = blob.read(length)
+                out[position] = decode_iso(data, extractor=self.extractor)
+        return out
+
+    # -- search --------------------------------------------------------------------------------
+
+    def shortlist(self, codes: dict[int, Codes], size: int) -> list[int]:
+        """Identity rows whose fingers' codes are nearest the probe's, best first (the pre-filter)."""
+        fused: dict[int, float] = {}
+        for position, code in codes.items():
+            entry = self._indexes.get(position)
+            if entry is None or entry.index.ntotal == 0:
+                continue
+            k = min(entry.index.ntotal, size * NEIGHBOURS_PER_FINGER)
+            distances, ids = entry.index.search(code.reshape(1, -1), k)
+            for sim, i in zip(similarity(distances[0]), ids[0], strict=True):
+                if i >= 0:
+                    row = entry.rows[int(i)]
+                    fused[row] = fused.get(row, 0.0) + float(sim)
+        return sorted(fused, key=lambda r: -fused[r])[:size]
+
+    def search(
+        self,
+        probe: dict[int, Template],
+        compare: Compare,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        confirmation: bool = True,
+        shortlist: int | None = DEFAULT_SHORTLIST,
+        top: int = 10,
+        exclude: frozenset[str] = frozenset(),
+    ) -> SearchResult:
+        """Rank the identities most like ``probe`` (finger position -> template).
+
+        ``compare`` scores (probe, reference) template pairs with bozorth3 (in-process or over a
+        pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches).
+        """
+        if shortlist is None:
+            rows = [r for r in range(len(self)) if set(self._positions(r)) & set(probe)]
+        else:
+            rows = self.shortlist({p: self.encoder.encode(t) for p, t in probe.items()}, shortlist + len(exclude))
+        excluded = {self._ids[i] for i in exclude if i in self._ids}
+        rows = [r for r in rows if r not in excluded][: len(rows) if shortlist is None else shortlist]
+        pairs: list[tuple[Template, Template]] = []
+        owners: list[tuple[int, int]] = []
+        for row in rows:
+            for position, reference in self.templates(row, probe).items():
+                pairs.append((probe[position], reference))
+                owners.append((row, position))
+        per_finger: dict[int, dict[int, float]] = {}
+        for (row, position), score in zip(owners, compare(pairs), strict=True):
+            per_finger.setdefault(row, {})[position] = score
+        ranked = sorted(per_finger.items(), key=lambda item: -fuse(item[1].values()))[:top]
+        accepted = Decision.PENDING_CONFIRMATION if confirmation else Decision.HIT
+        candidates = tuple(
+            Candidate(
+                self.identity(row),
+                fuse(scores.values()),
+                scores,
+                accepted if fuse(scores.values()) >= threshold else Decision.NO_HIT,
+            )
+            for row, scores in ranked
+        )
+        decision = candidates[0].status if candidates else Decision.NO_HIT
+        return SearchResult(decision, candidates, len(rows), len(self) - len(excluded))
+
+    def _saved_docs_size(self) -> int:
+        return self._docs_size - sum(len(d) for d in self._pending_docs)
+
+    def _saved_templates_size(self) -> int:
+        return self._templates_size - sum(len(t) for t in self._pending_templates)
+
+    def _positions(self, row: int) -> list[int]:
+        return [self._template_rows[i][1] for i in self._by_identity.get(row, [])]
+
+
+def _append(path: Path, valid: int, chunks: list[bytes]) -> None:
+    with path.open("ab") as handle:
+        handle.truncate(valid)
+        for chunk in chunks:
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _at(template: Template, position: int) -> Template:
+    return Template(
+        template.width,
+        template.height,
+        template.minutiae,
+        ppi=template.ppi,
+        position=position,
+        quality=template.quality,
+        impression=template.impression,
+        extractor=template.extractor,
+    )
+
+
+def _replace_npy(path: Path, array: npt.NDArray[Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)

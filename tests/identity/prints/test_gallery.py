@@ -1,0 +1,149 @@
+"""The federal repository's gallery: enrolment that survives a restart, 1:N search, decisions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custody.identity.prints.descriptors import Floats32, train_codebook
+from custody.identity.prints.gallery import FLOOR, Compare, Decision, Gallery, GalleryError, Identity, fuse
+from custody.identity.prints.images import Capture
+from custody.identity.prints.matcher import NbisMatcher
+from custody.identity.prints.synthetic import synthetic_template
+from custody.identity.prints.templates import Template
+
+DISTRACTORS = 40
+
+
+@pytest.fixture(scope="module")
+def codebook() -> Floats32:
+    return train_codebook(fingers=40)
+
+
+@pytest.fixture(scope="module")
+def nbis() -> NbisMatcher:
+    return NbisMatcher()
+
+
+@pytest.fixture(scope="module")
+def prints(nbis: NbisMatcher, samples: dict[str, Capture]) -> dict[str, Template]:
+    return {name: nbis.extract(capture) for name, capture in samples.items()}
+
+
+def _compare(nbis: NbisMatcher) -> Compare:
+    return lambda pairs: [nbis.compare(a, b) for a, b in pairs]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, codebook: Floats32, prints: dict[str, Template]) -> Path:
+    """Built once; each test opens its own copy."""
+    g = Gallery.create(tmp_path_factory.mktemp("built") / "gallery", extractor=NbisMatcher.version, codebook=codebook)
+    rng = np.random.default_rng(5)
+    for i in range(DISTRACTORS):
+        g.enrol(Identity(f"D{i}", (f"DISTRACTOR {i}",)), {1: synthetic_template(rng), 2: synthetic_template(rng)})
+    g.enrol(Identity("P1", ("DOE, JOHN",), ("ROE, JACK",), {"fbi": "123"}), {1: prints["p1_1"], 2: prints["p2_1"]})
+    g.save()
+    return g.path
+
+
+@pytest.fixture
+def gallery(built: Path, tmp_path: Path) -> Gallery:
+    shutil.copytree(built, tmp_path / "gallery")
+    return Gallery.open(tmp_path / "gallery")
+
+
+def test_enrolled_identities_survive_reopening(gallery: Gallery, prints: dict[str, Template]) -> None:
+    reopened = Gallery.open(gallery.path)
+    assert len(reopened) == DISTRACTORS + 1
+    assert "P1" in reopened
+    person = reopened.identity(DISTRACTORS)
+    assert (person.names, person.aliases, person.record, person.fingers) == (
+        ("DOE, JOHN",),
+        ("ROE, JACK",),
+        {"fbi": "123"},
+        (1, 2),
+    )
+    stored = reopened.templates(DISTRACTORS)
+    assert stored[1].position == 1
+    assert {(m.x, m.y) for m in stored[1].minutiae} == {(m.x, m.y) for m in prints["p1_1"].minutiae}
+
+
+def test_search_ranks_the_mate_first_and_awaits_confirmation(
+    gallery: Gallery, prints: dict[str, Template], nbis: NbisMatcher
+) -> None:
+    result = gallery.search({1: prints["p1_2"], 2: prints["p2_2"]}, _compare(nbis), shortlist=10)
+    best = result.candidates[0]
+    assert best.identity.id == "P1"
+    assert set(best.fingers) == {1, 2}
+    assert best.score == fuse(best.fingers.values()) > 40
+    assert best.status is Decision.PENDING_CONFIRMATION
+    assert result.decision is Decision.PENDING_CONFIRMATION
+    assert all(c.status is Decision.NO_HIT for c in result.candidates[1:])
+    assert result.compared == 10 and result.penetration == pytest.approx(10 / (DISTRACTORS + 1))
+
+
+def test_without_confirmation_a_hit_is_a_hit_and_threshold_is_configurable(
+    gallery: Gallery, prints: dict[str, Template], nbis: NbisMatcher
+) -> None:
+    probe = {1: prints["p1_2"]}
+    assert gallery.search(probe, _compare(nbis), confirmation=False).decision is Decision.HIT
+    assert gallery.search(probe, _compare(nbis), threshold=10_000).decision is Decision.NO_HIT
+
+
+def test_pre_filter_finds_what_exhaustive_search_finds(
+    gallery: Gallery, prints: dict[str, Template], nbis: NbisMatcher
+) -> None:
+    probe = {1: prints["p1_2"], 2: prints["p2_2"]}
+    exhaustive = gallery.search(probe, _compare(nbis), shortlist=None, top=3)
+    filtered = gallery.search(probe, _compare(nbis), shortlist=5, top=3)
+    assert exhaustive.compared == DISTRACTORS + 1 and filtered.compared == 5
+    assert filtered.candidates[0].identity.id == exhaustive.candidates[0].identity.id == "P1"
+    assert filtered.candidates[0].score == exhaustive.candidates[0].score
+
+
+def test_only_like_finger_positions_are_compared(
+    gallery: Gallery, prints: dict[str, Template], nbis: NbisMatcher
+) -> None:
+    # the mate's print presented as a finger position nobody enrolled: nothing to compare
+    result = gallery.search({7: prints["p1_2"]}, _compare(nbis), shortlist=None)
+    assert result.candidates == () and result.decision is Decision.NO_HIT
+    # presented as finger 2, it is compared with the other finger enrolled there and does not match
+    swapped = gallery.search({2: prints["p1_2"]}, _compare(nbis), shortlist=None)
+    assert swapped.decision is Decision.NO_HIT
+
+
+def test_unsaved_enrolments_and_torn_writes_are_not_read_back(gallery: Gallery, prints: dict[str, Template]) -> None:
+    gallery.enrol(Identity("LOST", ("NOT SAVED",)), {1: prints["p2_2"]})
+    # a process dying here leaves bytes past the manifest's counts in the flat files
+    with (gallery.path / "templates.bin").open("ab") as blob:
+        blob.write(b"torn record")
+    reopened = Gallery.open(gallery.path)
+    assert "LOST" not in reopened and len(reopened) == DISTRACTORS + 1
+    reopened.enrol(Identity("NEXT", ("SAVED",)), {1: prints["p2_2"]})
+    reopened.save()
+    again = Gallery.open(gallery.path)
+    assert again.identity(len(again) - 1).id == "NEXT"
+    assert again.templates(len(again) - 1)[1].minutiae == again.templates(len(again) - 1)[1].minutiae
+    assert len(again.templates(len(again) - 1)[1].minutiae) == min(255, len(prints["p2_2"].minutiae))
+
+
+def test_enrolment_errors_say_what_is_wrong(gallery: Gallery, prints: dict[str, Template], tmp_path: Path) -> None:
+    with pytest.raises(GalleryError, match="already enrolled"):
+        gallery.enrol(Identity("P1", ("DOE, JOHN",)), {1: prints["p1_1"]})
+    with pytest.raises(GalleryError, match="no usable finger"):
+        gallery.enrol(Identity("X", ("X",)), {})
+    with pytest.raises(GalleryError, match="no gallery here"):
+        Gallery.open(tmp_path / "nowhere")
+    with pytest.raises(GalleryError, match="already exists"):
+        Gallery.create(gallery.path, extractor="x")
+
+
+def test_fusion_adds_what_each_finger_scores_above_the_floor() -> None:
+    assert fuse([FLOOR - 5, FLOOR - 1]) == 0
+    assert fuse([FLOOR + 30]) == 30
+    assert fuse([FLOOR + 30, FLOOR + 15, 3]) == 45
+    # ten weak non-mated fingers stay below one clear mated finger
+    assert fuse([FLOOR] * 10) < fuse([FLOOR + 40])
