@@ -8,6 +8,7 @@ and the rule named. Law that is not cited does not ship.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -46,6 +47,8 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = F
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if not isinstance(key, Hashable):
+            raise InvalidInput(f"a key at line {key_node.start_mark.line + 1} is a list or mapping, not a name")
         if key in seen:
             raise InvalidInput(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}")
         seen.add(key)
