@@ -20,7 +20,7 @@ from typing import Any
 
 from custody.law.engine import decide
 from custody.law.loader import load_library
-from custody.store.models import DecisionRow
+from custody.law.log import decision_row
 
 ACTIONS = ["hold", "notify", "transfer", "share_info", "access"]
 FORMS = {
@@ -94,17 +94,7 @@ def main() -> None:
     for request in requests[: min(2000, len(requests))]:
         t0 = time.perf_counter_ns()
         decision = decide(request, library)
-        DecisionRow(
-            id=decision.decision_id,
-            request_id=None,
-            agency=decision.agency,
-            on=decision.on,
-            law_revision=decision.law_revision,
-            inputs=request,
-            result=decision.to_contract(),
-            trace=decision.trace(),
-            recorded_at=None,
-        )
+        decision_row(decision, request, None, None)
         latencies.append((time.perf_counter_ns() - t0) / 1000)
     latencies.sort()
     statuses = statistics.multimode(s["status"] for a in answers for s in a["actions"].values())

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
@@ -27,9 +27,12 @@ from custody.requests import service as requests
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.store import db
 from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow, HoldRow
+from custody.store.paging import page
 from custody.store.unit import Unit, unit_of_work
 
 T = TypeVar("T")
+BOOKINGS_ORDER = (BookingRow.booked_at.desc(), BookingRow.id)
+REQUESTS_ORDER = (FederalRequestRow.issued_at.desc(), FederalRequestRow.id)
 
 
 class Custody:
@@ -193,10 +196,7 @@ class Custody:
 
     def list_bookings(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         with self.unit() as u:
-            total = u.session.scalar(select(func.count()).select_from(BookingRow)) or 0
-            rows = u.session.scalars(
-                select(BookingRow).order_by(BookingRow.booked_at.desc(), BookingRow.id).limit(limit).offset(offset)
-            )
+            total, rows = page(u.session, select(BookingRow), limit, offset, *BOOKINGS_ORDER)
             return total, [booking_summary(b) for b in rows]
 
     def request_view(self, request_id: str) -> dict[str, Any]:
@@ -210,17 +210,13 @@ class Custody:
             query = select(FederalRequestRow)
             if state:
                 query = query.where(FederalRequestRow.state == state)
-            total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = u.session.scalars(
-                query.order_by(FederalRequestRow.issued_at.desc(), FederalRequestRow.id).limit(limit).offset(offset)
-            )
+            total, rows = page(u.session, query, limit, offset, *REQUESTS_ORDER)
             return total, [request_summary(r) for r in rows]
 
     def events_for(self, party: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         with self.unit() as u:
             query = select(EventRow).where(EventRow.to_party == party)
-            total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = u.session.scalars(query.order_by(EventRow.seq).limit(limit).offset(offset))
+            total, rows = page(u.session, query, limit, offset, EventRow.seq)
             return total, [event_summary(e) for e in rows]
 
     def decision_log(self, decision_id: str) -> dict[str, Any] | None:

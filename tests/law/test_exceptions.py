@@ -8,6 +8,7 @@ from typing import Any
 
 from custody.law.engine import decide
 from custody.law.loader import Library, load_library
+from tests.law.scratch_library import write_library
 
 LAW = """
 instrument:
@@ -37,17 +38,7 @@ rules:
 
 
 def _library(tmp_path: Path, earlier: str) -> Library:
-    folder = tmp_path / "ocd-division" / "country:us"
-    state = folder / "state:ca"
-    state.mkdir(parents=True)
-    (folder / "jurisdiction.yaml").write_text("division: ocd-division/country:us\nname: US\n")
-    (state / "jurisdiction.yaml").write_text("division: ocd-division/country:us/state:ca\nname: CA\n")
-    (state / "law.yaml").write_text(LAW.replace("EARLIER", earlier))
-    (folder / "forms.yaml").write_text(
-        "forms:\n  - {name: I-247A, title: t, citation: c, in_use_from: 2017-04-02, hold_hours: 48,"
-        " hold_clock: clock_hours, requires_administrative_warrant: true}\n"
-    )
-    return load_library(tmp_path)
+    return load_library(write_library(tmp_path, {"law.yaml": LAW.replace("EARLIER", earlier)}, state="ca", forms=True))
 
 
 def _hold(library: Library) -> dict[str, Any]:

@@ -16,8 +16,8 @@ import pytest
 from custody.domain.errors import InvalidInput
 from custody.law.engine import decide
 from custody.law.loader import load_library
+from tests.law.scratch_library import write_library
 
-JURISDICTION = "division: ocd-division/country:us\nname: Test\n"
 RULE = """
 instrument:
   id: test-ordinance
@@ -41,12 +41,7 @@ rules:
 
 
 def _library(tmp_path: Path, files: dict[str, str]) -> Path:
-    folder = tmp_path / "library" / "ocd-division" / "country:us"
-    folder.mkdir(parents=True)
-    (folder / "jurisdiction.yaml").write_text(JURISDICTION)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    return tmp_path / "library"
+    return write_library(tmp_path / "library", files)
 
 
 def test_a_deeply_nested_request_is_refused_not_crashed() -> None:

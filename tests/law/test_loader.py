@@ -8,6 +8,7 @@ import pytest
 
 from custody.domain.errors import InvalidInput
 from custody.law.loader import LIBRARY, load_library
+from tests.law.scratch_library import write_library
 
 GOOD_RULE = """
 instrument:
@@ -26,12 +27,7 @@ rules:
 
 
 def _library(tmp_path: Path, rule_text: str) -> Path:
-    root = tmp_path / "library"
-    folder = root / "ocd-division" / "country:us"
-    folder.mkdir(parents=True)
-    (folder / "jurisdiction.yaml").write_text("division: ocd-division/country:us\nname: Test\n")
-    (folder / "test.yaml").write_text(rule_text)
-    return root
+    return write_library(tmp_path / "library", {"test.yaml": rule_text})
 
 
 def test_a_well_formed_instrument_loads(tmp_path: Path) -> None:

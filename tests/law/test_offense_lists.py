@@ -11,6 +11,7 @@ import pytest
 from custody.domain.errors import InvalidInput
 from custody.law.engine import decide
 from custody.law.loader import load_library
+from tests.law.scratch_library import write_library
 
 LIST_LAW = """
 instrument:
@@ -42,17 +43,7 @@ rules:
 
 @pytest.fixture
 def library(tmp_path: Path) -> Any:
-    folder = tmp_path / "ocd-division" / "country:us"
-    state = folder / "state:ca"
-    state.mkdir(parents=True)
-    (folder / "jurisdiction.yaml").write_text("division: ocd-division/country:us\nname: US\n")
-    (state / "jurisdiction.yaml").write_text("division: ocd-division/country:us/state:ca\nname: CA\n")
-    (state / "list.yaml").write_text(LIST_LAW)
-    (folder / "forms.yaml").write_text(
-        "forms:\n  - {name: I-247A, title: t, citation: c, in_use_from: 2017-04-02, hold_hours: 48,"
-        " hold_clock: clock_hours, requires_administrative_warrant: true}\n"
-    )
-    return load_library(tmp_path)
+    return load_library(write_library(tmp_path, {"list.yaml": LIST_LAW}, state="ca", forms=True))
 
 
 def _hold(library: Any, conviction: dict[str, Any]) -> dict[str, Any]:
@@ -101,9 +92,6 @@ def test_an_old_conviction_outside_the_window_does_not_count(library: Any) -> No
 
 
 def test_a_rule_naming_an_unknown_list_is_refused(tmp_path: Path) -> None:
-    folder = tmp_path / "ocd-division" / "country:us"
-    folder.mkdir(parents=True)
-    (folder / "jurisdiction.yaml").write_text("division: ocd-division/country:us\nname: US\n")
-    (folder / "law.yaml").write_text(LIST_LAW.replace("in_list: test-serious", "in_list: nowhere"))
+    write_library(tmp_path, {"law.yaml": LIST_LAW.replace("in_list: test-serious", "in_list: nowhere")})
     with pytest.raises(InvalidInput, match="unknown offense list 'nowhere'"):
         load_library(tmp_path)

@@ -26,6 +26,7 @@ from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
 from custody.api import idempotency, problems, queries
 from custody.api.auth import Caller, need
+from custody.api.params import Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import parse_division
@@ -42,8 +43,6 @@ log = logging.getLogger("custody.api")
 WEB = Path(__file__).parent.parent / "web"
 TEMPLATES = Jinja2Templates(directory=str(WEB / "templates"))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe key for this POST")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip")]
 TICK_SECONDS = 30.0
 AnyPrincipal = Principal
 

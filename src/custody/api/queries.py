@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from custody.access.policy import Scope
@@ -16,8 +16,17 @@ from custody.access.withholding import redact, sharing_for
 from custody.booking.model import CustodyState
 from custody.domain.errors import NotFound
 from custody.domain.events import FEDERAL
-from custody.service import Custody, booking_summary, event_summary, hold_summary, request_summary
+from custody.service import (
+    BOOKINGS_ORDER,
+    REQUESTS_ORDER,
+    Custody,
+    booking_summary,
+    event_summary,
+    hold_summary,
+    request_summary,
+)
 from custody.store.models import AuditEntryRow, BookingRow, EventRow, FederalRequestRow, HoldRow
+from custody.store.paging import page
 
 Page = tuple[int, list[dict[str, Any]]]
 
@@ -67,16 +76,7 @@ def federal_booking(service: Custody, booking_id: str, view: dict[str, Any]) -> 
 def list_bookings(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:
     with service.unit() as u:
         condition = or_(within(BookingRow.agency, who, scope), within(BookingRow.booking_agency, who, scope))
-        total = u.session.scalar(select(func.count()).select_from(BookingRow).where(condition)) or 0
-        rows = list(
-            u.session.scalars(
-                select(BookingRow)
-                .where(condition)
-                .order_by(BookingRow.booked_at.desc(), BookingRow.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        )
+        total, rows = page(u.session, select(BookingRow).where(condition), limit, offset, *BOOKINGS_ORDER)
         if who.role != Role.federal_officer:
             return total, [booking_summary(b) for b in rows]
         requests = _requests_of(u.session, [b.id for b in rows])
@@ -97,10 +97,7 @@ def list_requests(
         query = select(FederalRequestRow).where(within(FederalRequestRow.agency, who, scope))
         if state:
             query = query.where(FederalRequestRow.state == state)
-        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = u.session.scalars(
-            query.order_by(FederalRequestRow.issued_at.desc(), FederalRequestRow.id).limit(limit).offset(offset)
-        )
+        total, rows = page(u.session, query, limit, offset, *REQUESTS_ORDER)
         return total, [request_summary(r) for r in rows]
 
 
@@ -114,8 +111,7 @@ def federal_messages(service: Custody, who: Principal, scope: Scope, limit: int,
         query = select(EventRow).where(
             EventRow.to_party == FEDERAL, or_(EventRow.aggregate_id.in_(bookings), EventRow.aggregate_id.in_(requests))
         )
-        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = u.session.scalars(query.order_by(EventRow.seq).limit(limit).offset(offset))
+        total, rows = page(u.session, query, limit, offset, EventRow.seq)
         return total, [event_summary(e) for e in rows]
 
 
@@ -131,8 +127,7 @@ def hits(service: Custody, who: Principal, scope: Scope, limit: int, offset: int
                 or_(within(BookingRow.agency, who, scope), within(BookingRow.booking_agency, who, scope)),
             )
         )
-        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = list(u.session.execute(query.order_by(EventRow.seq.desc()).limit(limit).offset(offset)))
+        total, rows = page(u.session, query, limit, offset, EventRow.seq.desc(), entities=False)
         requests = _requests_of(u.session, [b.id for _, b in rows])
         items = []
         for event, booking in rows:
@@ -166,13 +161,12 @@ def release_queue(service: Custody, who: Principal, scope: Scope, limit: int, of
             within(BookingRow.agency, who, scope),
             BookingRow.state.in_([s.value for s in (closed if left else OPEN_STATES)]),
         )
-        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         order = (
             (BookingRow.left_custody_at.desc(), BookingRow.id)
             if left
             else (BookingRow.release_planned_at, BookingRow.booked_at, BookingRow.id)
         )
-        rows = list(u.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
+        total, rows = page(u.session, query, limit, offset, *order)
         ids = [b.id for b in rows]
         requests = _requests_of(u.session, ids)
         holds: dict[str, list[dict[str, Any]]] = {}
@@ -206,11 +200,14 @@ def audit_entries(service: Custody, who: Principal, scope: Scope, chain: str | N
             query = query.where(AuditEntryRow.chain == who.agency)
         if chain:
             query = query.where(AuditEntryRow.chain == chain)
-        total = u.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = u.session.scalars(
-            query.order_by(AuditEntryRow.recorded_at.desc(), AuditEntryRow.chain, AuditEntryRow.seq.desc())
-            .limit(limit)
-            .offset(offset)
+        total, rows = page(
+            u.session,
+            query,
+            limit,
+            offset,
+            AuditEntryRow.recorded_at.desc(),
+            AuditEntryRow.chain,
+            AuditEntryRow.seq.desc(),
         )
         return total, [
             {

@@ -15,7 +15,7 @@ from rich.table import Table
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.cli.output import emit_json, err, out
-from custody.domain.clock import parse_time
+from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
 from custody.domain.inputs import parse_input
@@ -358,13 +358,6 @@ def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON fi
     emit_json(result)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"'{text}' is not a date; write YYYY-MM-DD") from None
-
-
 @law_app.command("show")
 def law_show(
     division: Annotated[str, typer.Argument(help="OCD division, e.g. ocd-division/country:us/state:il/county:cook.")],
@@ -375,7 +368,7 @@ def law_show(
     from custody.law.browse import in_force
     from custody.law.loader import default_library
 
-    view = in_force(default_library(), parse_division(division), _day(on) if on else date.today())
+    view = in_force(default_library(), parse_division(division), parse_day(on, "--on") if on else date.today())
     if as_json:
         emit_json(view)
         return
@@ -405,7 +398,7 @@ def law_diff(
     from custody.law.browse import diff
     from custody.law.loader import default_library
 
-    view = diff(default_library(), parse_division(division), _day(start), _day(end))
+    view = diff(default_library(), parse_division(division), parse_day(start, "--from"), parse_day(end, "--to"))
     if as_json:
         emit_json(view)
         return
@@ -447,7 +440,7 @@ def grants_check(
     from custody.law.grants import check
     from custody.law.loader import default_library
 
-    report = check(default_library(), parse_division(division), fiscal_year, _day(on) if on else None)
+    report = check(default_library(), parse_division(division), fiscal_year, parse_day(on, "--on") if on else None)
     if as_json:
         emit_json(report)
         return

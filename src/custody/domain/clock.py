@@ -7,8 +7,10 @@ process uses the wall clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+from custody.domain.errors import InvalidInput
 
 
 class Clock(Protocol):
@@ -51,3 +53,11 @@ def parse_time(text: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"'{text}' is not an ISO 8601 time such as 2017-08-16T09:30:00-05:00") from exc
     return as_utc(moment)
+
+
+def parse_day(text: str, what: str = "date") -> date:
+    """Parse a calendar date (``2017-08-16``), naming the option or field when it is not one."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{what} '{text}' is not a date; write YYYY-MM-DD") from None

@@ -240,18 +240,8 @@ def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
                 )
             # An earlier exception might still apply (this one holds only if that one does not), or
             # the rule itself might not apply at all.
-            possible = outcomes | ({Effect.permitted} if applies.value is None else set())
-            return Outcome(
-                rule,
-                instrument,
-                None,
-                frozenset(possible),
-                (rule.citation,),
-                (rule.id,),
-                rule.says,
-                rule.max_hours,
-                verified,
-                missing=tuple(dict.fromkeys(missing)),
+            return _unknown(
+                rule, instrument, outcomes | ({Effect.permitted} if applies.value is None else set()), missing, verified
             )
         if result.value is None:
             uncertain.add(exc.effect)
@@ -260,18 +250,7 @@ def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
     if applies.value is None:
         possible.add(Effect.permitted)  # the rule may not apply at all
     if missing:
-        return Outcome(
-            rule,
-            instrument,
-            None,
-            frozenset(possible),
-            (rule.citation,),
-            (rule.id,),
-            rule.says,
-            rule.max_hours,
-            verified,
-            missing=tuple(dict.fromkeys(missing)),
-        )
+        return _unknown(rule, instrument, possible, missing, verified)
     return Outcome(
         rule,
         instrument,
@@ -283,6 +262,22 @@ def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
         rule.max_hours,
         verified,
         basis=tuple(basis),
+    )
+
+
+def _unknown(rule: Rule, instrument: Instrument, possible: set[Effect], missing: list[str], verified: bool) -> Outcome:
+    """A rule whose outcome turns on missing facts: the effects it might give, and the facts."""
+    return Outcome(
+        rule,
+        instrument,
+        None,
+        frozenset(possible),
+        (rule.citation,),
+        (rule.id,),
+        rule.says,
+        rule.max_hours,
+        verified,
+        missing=tuple(dict.fromkeys(missing)),
     )
 
 

@@ -4,6 +4,7 @@ can later ask why (`custody law explain DECISION_ID`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from custody.audit import chain as audit
@@ -12,22 +13,28 @@ from custody.store.models import DecisionRow
 from custody.store.unit import Unit
 
 
-def log_decision(unit: Unit, decision: Decision, inputs: dict[str, Any], request_id: str | None = None) -> None:
-    result = decision.to_contract()
-    recorded_at = unit.clock.now()
-    unit.session.add(
-        DecisionRow(
-            id=decision.decision_id,
-            request_id=request_id,
-            agency=decision.agency,
-            on=decision.on,
-            law_revision=decision.law_revision,
-            inputs=inputs,
-            result=result,
-            trace=decision.trace(),
-            recorded_at=recorded_at,
-        )
+def decision_row(
+    decision: Decision, inputs: dict[str, Any], request_id: str | None, recorded_at: datetime | None
+) -> DecisionRow:
+    """The decision-log record: what is stored, and what the benchmark builds per decision."""
+    return DecisionRow(
+        id=decision.decision_id,
+        request_id=request_id,
+        agency=decision.agency,
+        on=decision.on,
+        law_revision=decision.law_revision,
+        inputs=inputs,
+        result=decision.to_contract(),
+        trace=decision.trace(),
+        recorded_at=recorded_at,
     )
+
+
+def log_decision(unit: Unit, decision: Decision, inputs: dict[str, Any], request_id: str | None = None) -> None:
+    recorded_at = unit.clock.now()
+    row = decision_row(decision, inputs, request_id, recorded_at)
+    result = row.result
+    unit.session.add(row)
     audit.append(
         unit.session,
         decision.agency,

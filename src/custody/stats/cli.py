@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from custody.domain.errors import InvalidInput
+from custody.domain.clock import parse_day
 from custody.stats import charts, claims, crime, detainers
 from custody.stats.datasets import DATASETS, dataset
 from custody.stats.published import PUBLISHED
@@ -155,15 +154,8 @@ def chicago_murders(
 ) -> None:
     """First-degree murder records in the City of Chicago's data between two dates."""
     with _warehouse() as w:
-        count = crime.chicago_murders(w, _date(start, "--from"), _date(end, "--to"))
+        count = crime.chicago_murders(w, parse_day(start, "--from"), parse_day(end, "--to"))
     _emit(count.as_dict(), as_json, "Chicago first-degree murder records")
-
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{option} {text}: write a date as YYYY-MM-DD") from None
 
 
 @app.command("texas-detainers")
@@ -272,7 +264,7 @@ def agreements_287g(
     from custody.stats.agreements import by_county
 
     with _warehouse() as w:
-        result = by_county(w, state, _date(on, "--on") if on else None)
+        result = by_county(w, state, parse_day(on, "--on") if on else None)
     if as_json:
         _emit(result, True, "")
         return
@@ -290,7 +282,7 @@ def grants(
     from custody.law.loader import default_library
     from custody.stats.grants import by_jurisdiction
 
-    rows = by_jurisdiction(default_library(), fiscal_year, _date(on, "--on") if on else None)
+    rows = by_jurisdiction(default_library(), fiscal_year, parse_day(on, "--on") if on else None)
     _emit(
         {"jurisdictions": rows} if as_json else rows, as_json, f"FY{fiscal_year} Byrne JAG conditions by jurisdiction"
     )

@@ -25,6 +25,7 @@ from custody.access.policy import Op, Resource, Scope, allowed, authorise
 from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.api import idempotency, queries
 from custody.api.auth import COOKIE, Caller
+from custody.api.params import Offset, PageLimit
 from custody.booking.commands import BookingIn
 from custody.booking.model import ReleaseReason
 from custody.booking.service import FingerprintImage
@@ -183,8 +184,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     def desk(
         request: Request,
         who: Caller,
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        limit: PageLimit = 20,
+        offset: Offset = 0,
     ) -> HTMLResponse:
         scope = authorise(who, Resource.booking, Op.create)
         assert who is not None and who.agency is not None
@@ -298,8 +299,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     def inbox(
         request: Request,
         who: Caller,
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        limit: PageLimit = 20,
+        offset: Offset = 0,
     ) -> HTMLResponse:
         scope = authorise(who, Resource.request, Op.respond)
         assert who is not None and who.agency is not None
@@ -355,8 +356,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     def release(
         request: Request,
         who: Caller,
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        limit: PageLimit = 20,
+        offset: Offset = 0,
     ) -> HTMLResponse:
         scope = authorise(who, Resource.release, Op.read)
         assert who is not None
@@ -434,8 +435,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     def federal(
         request: Request,
         who: Caller,
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        limit: PageLimit = 20,
+        offset: Offset = 0,
     ) -> HTMLResponse:
         scope = authorise(who, Resource.hit, Op.read)
         assert who is not None
@@ -600,7 +601,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         who: Caller,
         chain: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        offset: Offset = 0,
     ) -> HTMLResponse:
         scope = authorise(who, Resource.audit, Op.read)
         assert who is not None
