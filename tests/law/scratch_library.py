@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# A well-formed instrument: one rule with one exception.
+RULE = """
+instrument:
+  id: test-ordinance
+  name: Test ordinance
+  citation: Test Code 1-1
+  url: https://example.org/test
+  effective_from: 2015-01-01
+rules:
+  - id: test-1-1-a
+    citation: Test Code 1-1(a)
+    says: No hold on a detainer.
+    actions: [hold]
+    effect: prohibited
+    exceptions:
+      - id: test-1-1-b
+        citation: Test Code 1-1(b)
+        says: Unless a judge signed a warrant.
+        when: {warrant_in: [judicial_criminal]}
+        effect: permitted
+"""
+
 # One federal form, for libraries that decide requests.
 I_247A = (
     "forms:\n  - {name: I-247A, title: t, citation: c, in_use_from: 2017-04-02, hold_hours: 48,"

@@ -16,28 +16,7 @@ import pytest
 from custody.domain.errors import InvalidInput
 from custody.law.engine import decide
 from custody.law.loader import load_library
-from tests.law.scratch_library import write_library
-
-RULE = """
-instrument:
-  id: test-ordinance
-  name: Test ordinance
-  citation: Test Code 1-1
-  url: https://example.org/test
-  effective_from: 2015-01-01
-rules:
-  - id: test-1-1-a
-    citation: Test Code 1-1(a)
-    says: No hold on a detainer.
-    actions: [hold]
-    effect: prohibited
-    exceptions:
-      - id: test-1-1-b
-        citation: Test Code 1-1(b)
-        says: Unless a judge signed a warrant.
-        when: {warrant_in: [judicial_criminal]}
-        effect: permitted
-"""
+from tests.law.scratch_library import RULE, write_library
 
 
 def _library(tmp_path: Path, files: dict[str, str]) -> Path:

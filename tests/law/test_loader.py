@@ -8,22 +8,7 @@ import pytest
 
 from custody.domain.errors import InvalidInput
 from custody.law.loader import LIBRARY, load_library
-from tests.law.scratch_library import write_library
-
-GOOD_RULE = """
-instrument:
-  id: test-ordinance
-  name: Test ordinance
-  citation: Test Code 1-1
-  url: https://example.org/test
-  effective_from: 2015-01-01
-rules:
-  - id: test-1-1-a
-    citation: Test Code 1-1(a)
-    says: No hold on a detainer.
-    actions: [hold]
-    effect: prohibited
-"""
+from tests.law.scratch_library import RULE, write_library
 
 
 def _library(tmp_path: Path, rule_text: str) -> Path:
@@ -31,7 +16,7 @@ def _library(tmp_path: Path, rule_text: str) -> Path:
 
 
 def test_a_well_formed_instrument_loads(tmp_path: Path) -> None:
-    library = load_library(_library(tmp_path, GOOD_RULE))
+    library = load_library(_library(tmp_path, RULE))
     (jurisdiction,) = {id(j): j for j in library.jurisdictions.values()}.values()
     assert [r.id for r in jurisdiction.instruments[0].rules] == ["test-1-1-a"]
 
@@ -50,13 +35,13 @@ def test_a_well_formed_instrument_loads(tmp_path: Path) -> None:
 )
 def test_the_loader_refuses_uncited_or_malformed_law(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     old, new = change
-    assert old in GOOD_RULE
+    assert old in RULE
     with pytest.raises(InvalidInput, match=message):
-        load_library(_library(tmp_path, GOOD_RULE.replace(old, new)))
+        load_library(_library(tmp_path, RULE.replace(old, new)))
 
 
 def test_a_folder_must_be_named_by_its_division(tmp_path: Path) -> None:
-    root = _library(tmp_path, GOOD_RULE)
+    root = _library(tmp_path, RULE)
     (root / "ocd-division" / "country:us" / "jurisdiction.yaml").write_text(
         "division: ocd-division/country:us/state:il\nname: Wrong\n"
     )
@@ -77,6 +62,6 @@ def test_every_shipped_rule_has_a_citation_and_summary() -> None:
 
 
 def test_the_law_revision_changes_when_a_rule_file_changes(tmp_path: Path) -> None:
-    first = load_library(_library(tmp_path / "a", GOOD_RULE)).revision
-    second = load_library(_library(tmp_path / "b", GOOD_RULE.replace("No hold", "No holds"))).revision
-    assert first != second and first == load_library(_library(tmp_path / "c", GOOD_RULE)).revision
+    first = load_library(_library(tmp_path / "a", RULE)).revision
+    second = load_library(_library(tmp_path / "b", RULE.replace("No hold", "No holds"))).revision
+    assert first != second and first == load_library(_library(tmp_path / "c", RULE)).revision
