@@ -16,27 +16,16 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from custody.exchange.catalogue import BY_TYPE
 from custody.exchange.envelope import build
 from custody.exchange.worker import drain
 from custody.service import Custody
 from custody.store.models import DeliveryRow, InboxRow, MessageRow
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _store(kind: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    from sqlalchemy import create_engine
-
-    with create_engine(POSTGRES).begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+from custody.store.scratch import scratch_store
 
 
 def _seed(custody: Custody, n: int) -> None:
@@ -81,7 +70,7 @@ def _seed(custody: Custody, n: int) -> None:
 
 
 def baseline(kind: str, n: int) -> float:
-    custody = Custody.open(_store(kind), inline=False)
+    custody = Custody.open(scratch_store(kind, Path(tempfile.mkdtemp()), "bench_exchange"), inline=False)
     now = datetime.now(UTC)
     rows = [
         {"party": "federal", "message_id": f"m{i}", "type": "t", "subject": "s", "data": {"i": i}, "applied_at": now}
@@ -94,7 +83,7 @@ def baseline(kind: str, n: int) -> float:
 
 
 def inproc(kind: str, n: int) -> float:
-    custody = Custody.open(_store(kind), inline=False)
+    custody = Custody.open(scratch_store(kind, Path(tempfile.mkdtemp()), "bench_exchange"), inline=False)
     _seed(custody, n)
     started = time.perf_counter()
     applied = drain(custody)
@@ -105,7 +94,9 @@ def inproc(kind: str, n: int) -> float:
 def over_nats(kind: str, n: int) -> float:
     from custody.exchange.nats import NatsTransport, stream_name
 
-    custody = Custody.open(_store(kind), transport="nats", inline=False)
+    custody = Custody.open(
+        scratch_store(kind, Path(tempfile.mkdtemp()), "bench_exchange"), transport="nats", inline=False
+    )
     _seed(custody, n)
     prefix = f"bench{uuid.uuid4().hex[:6]}"
 

@@ -1,4 +1,4 @@
-"""Accuracy of plain NBIS (the baseline) and custody's fused matcher on FVC2004 DB1_B and DB2_B, in one run.
+"""Accuracy of plain NBIS (the baseline) and custody's engine on FVC2004 DB1_B and DB2_B, in one run.
 
 FVC protocol: genuine pairs are all pairs of impressions of one finger (28 × 10 = 280), impostor
 pairs all pairs across fingers (2,880 in the fuller curve). An image that cannot be used counts as
@@ -47,7 +47,17 @@ def main() -> None:
                 f"  {engine:8} EER {r.eer:6.2%}  FNMR@FMR1% {r.fnmr_at_fmr_1:6.2%}  "
                 f"FNMR@FMR0.1% {r.fnmr_at_fmr_01:6.2%}  ZeroFMR {r.zero_fmr:6.2%}"
             )
-        print(f"  custody EER / baseline EER = {rates['custody'].eer / rates['nbis'].eer:.2f} (target ≤ 0.70)")
+        base, ours = rates["nbis"], rates["custody"]
+        print(
+            f"  custody / baseline: EER {_ratio(ours.eer, base.eer)} (target ≤ 0.70)  "
+            f"FNMR@FMR1% {_ratio(ours.fnmr_at_fmr_1, base.fnmr_at_fmr_1)}  "
+            f"FNMR@FMR0.1% {_ratio(ours.fnmr_at_fmr_01, base.fnmr_at_fmr_01)}  "
+            f"ZeroFMR {_ratio(ours.zero_fmr, base.zero_fmr)}"
+        )
+
+
+def _ratio(ours: float, base: float) -> str:
+    return f"{ours / base:.2f}×" if base else "n/a"
 
 
 if __name__ == "__main__":

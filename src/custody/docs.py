@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from custody.booking.model import CUSTODY
+from custody.identity.model import IDENTIFICATION
 from custody.requests.model import REQUEST
 
 HEADER = """# State machines
@@ -37,11 +38,23 @@ release without hold or hand-over ends it as `close`.
 ```mermaid
 {request}
 ```
+
+## Identification by fingerprints: the examiner's decision
+
+`src/custody/identity/model.py`. A booking's prints that rank a repository identity at or above
+the threshold (`CUSTODY_MATCH_THRESHOLD`) open an identification `awaiting_examiner`; the examiner
+`confirm`s a candidate (the agency gets the hit with the record) or `reject`s them all (the booking
+is answered by its identifiers, as without prints). With `CUSTODY_EXAMINER_CONFIRMATION=auto` the
+search confirms its best candidate at once, recorded as automatic. See docs/fingerprints.md.
+
+```mermaid
+{identification}
+```
 """
 
 
 def render() -> str:
-    return HEADER.format(custody=CUSTODY.mermaid(), request=REQUEST.mermaid())
+    return HEADER.format(custody=CUSTODY.mermaid(), request=REQUEST.mermaid(), identification=IDENTIFICATION.mermaid())
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@ the demo so that the same rules run whichever door a user comes in by."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
@@ -57,6 +58,7 @@ class Custody:
         # Called with (agency, DecisionRequest) before each decision; see store.unit.Unit.reform.
         self.reform = reform
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
+        self._batch = threading.local()  # the unit of this thread's open batch, if any
 
     @classmethod
     def open(
@@ -73,13 +75,36 @@ class Custody:
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
+        """One transaction; inside ``batch``, a savepoint of the batch's transaction."""
+        open_batch: Unit | None = getattr(self._batch, "unit", None)
+        if open_batch is not None:
+            with open_batch.savepoint():
+                yield open_batch
+            return
         with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
             yield unit
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Ingestion in bulk (the simulator, the benchmark): every command of this thread until the
+        block ends runs in one transaction, each under its own savepoint, so a refused command still
+        leaves nothing behind while the others commit together at the end. Messages go out when
+        the batch has committed, never before."""
+        if getattr(self._batch, "unit", None) is not None:
+            raise RuntimeError("a batch is already open in this thread")
+        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
+            self._batch.unit = unit
+            try:
+                yield
+            finally:
+                self._batch.unit = None
+        if self.inline:
+            self.deliver()
 
     def _run(self, work: Callable[[Unit], T]) -> T:
         with self.unit() as unit:
             result = work(unit)
-        if self.inline:
+        if self.inline and getattr(self._batch, "unit", None) is None:
             self.deliver()
         return result
 
@@ -115,8 +140,28 @@ class Custody:
     def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
         self._on_booking(booking_id, *(lambda u, b, i=image: bookings.store_print(u, b, i) for image in prints))
 
-    def enrol(self, submission: IdentityIn) -> str:
-        return self._run(lambda u: identity.enrol(u, submission).id)
+    def enrol(self, submission: IdentityIn, prints: list[FingerprintImage] | None = None) -> str:
+        return self._run(lambda u: identity.enrol(u, submission, prints or []).id)
+
+    def confirm_identification(
+        self, identification_id: str, examiner: str, identity_id: str | None = None
+    ) -> dict[str, Any]:
+        """An examiner confirms a fingerprint candidate; inline, the agency has the hit on return."""
+        return self._run(
+            lambda u: identity.identification_summary(identity.confirm(u, identification_id, examiner, identity_id))
+        )
+
+    def reject_identification(self, identification_id: str, examiner: str, reason: str) -> dict[str, Any]:
+        return self._run(
+            lambda u: identity.identification_summary(identity.reject(u, identification_id, examiner, reason))
+        )
+
+    def identifications(
+        self, limit: int, offset: int, state: str | None = None, where: ColumnElement[bool] | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Fingerprint identifications, oldest first; ``state='awaiting_examiner'`` is the examiner's queue."""
+        with self.unit() as u:
+            return identity.identifications(u, limit, offset, state, where)
 
     def issue_request(self, submission: RequestIn) -> FederalRequestRow:
         """The federal side issues a request; inline, the agency has received and decided it on return."""
@@ -249,7 +294,7 @@ class Custody:
         logged = self.decision_log(decision_id)
         if logged is None:
             raise NotFound(f"no logged decision '{decision_id}'; decision ids are printed by `custody law decide`")
-        again = law_engine.decide(logged["inputs"], decision_id=decision_id)
+        again = law_engine.decide(logged["inputs"], decision_id=decision_id, fresh=True)
         same_law = again.law_revision == logged["law_revision"]
         return {
             **logged,

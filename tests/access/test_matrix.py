@@ -9,6 +9,8 @@ is not 401/403. A refused call is 403, and without credentials every call is 401
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -286,3 +288,24 @@ def test_a_forged_or_foreign_token_is_401(world: World, tmp_path: Path) -> None:
     assert "sign in again" in forged.json()["detail"]
     garbage = world.client.get("/bookings", headers={"Authorization": "Bearer not-a-jwt"})
     assert garbage.status_code == 401
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def test_an_expired_tampered_or_unsigned_token_is_401(world: World) -> None:
+    expired = world.issuer.mint(DEMO_USERS["demo-administrator"], ttl_seconds=-60)
+    answer = world.client.get("/bookings", headers={"Authorization": f"Bearer {expired}"})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    # An analyst's valid token with its role claim raised to administrator, signature kept.
+    header, payload, signature = world.issuer.mint(DEMO_USERS["demo-analyst"]).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    raised = {**claims, "custody_role": "administrator"}
+    tampered = f"{header}.{_b64(json.dumps(raised).encode())}.{signature}"
+    none = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    unsigned = f"{none}.{_b64(json.dumps(raised).encode())}."
+    for token in (tampered, unsigned):
+        refused = world.client.get("/bookings", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert world.client.get("/bookings", headers=bearer(world.issuer, "analyst")).status_code == 403

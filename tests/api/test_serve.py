@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+COOK = "ocd-division/country:us/state:il/county:cook"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -68,6 +70,52 @@ def test_serve_with_the_demo_answers_on_the_given_port(tmp_path: Path) -> None:
         florida = listing(token("--role", "federal_officer", "--area", "ocd-division/country:us/state:fl"))
         assert florida["total"] == 2
         assert (tmp_path / "var" / "custody.db").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_serve_with_several_processes_leaves_the_exchange_to_workers(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    command = [sys.executable, "-m", "custody", "serve", "--port", str(port), "--workers", "2", "--exchange", "workers"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                    assert json.loads(response.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "server did not answer within 60 s"
+                time.sleep(0.3)
+        token = subprocess.run(
+            [sys.executable, "-m", "custody", "token", "--role", "jail_officer", "--agency", COOK],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        booking = {
+            "agency": COOK,
+            "booking_number": "W-1",
+            "booked_at": "2017-08-16T01:00:00-05:00",
+            "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+            "charges": [{"offense": "theft", "level": "misdemeanor"}],
+        }
+        ask = urllib.request.Request(
+            f"{base}/bookings",
+            data=json.dumps(booking).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(ask, timeout=10) as response:
+            made = json.loads(response.read())
+        # Accepted and stored; with no worker running, the federal side has not answered yet.
+        assert response.status == 201 and made["booking_number"] == "W-1"
+        assert not any(e["type"] == "IdentificationReceived" for e in made["timeline"])
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -3,9 +3,14 @@ a re-arrest is linked to the earlier bookings of the same person."""
 
 from __future__ import annotations
 
+import pytest
+
 from custody.booking.commands import BookingIn
+from custody.domain.errors import NotFound
 from custody.identity.commands import IdentityIn
+from custody.identity.service import record_identification
 from custody.service import Custody
+from custody.store.models import BookingRow, FederalIdentityRow
 
 COOK = "ocd-division/country:us/state:il/county:cook"
 
@@ -53,3 +58,19 @@ def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet
     assert hits[1]["data"]["person"]["last_name"] == "Roe"
     assert hits[1]["data"]["federal_record"] == {"a_number": "A000000777"}
     assert hits[1]["data"]["agency"] == COOK
+
+
+def test_the_answer_reaches_a_booking_already_loaded_in_the_session(custody: Custody) -> None:
+    """record_identification writes with one UPDATE: a booking the transaction already holds as an
+    object sees the identity too, and an answer for an unknown booking is refused."""
+    booking = custody.book(_booking("C-9", "2017-08-01T10:00:00-05:00", {"sid": "IL9"}))
+    with custody.unit() as unit:
+        loaded = unit.session.get(BookingRow, booking.id)
+        assert loaded is not None and loaded.identity_id is None
+        identity = FederalIdentityRow(id="idn_x", names=["DOE, Jan"], record={}, enrolled_at=unit.clock.now())
+        unit.session.add(identity)
+        unit.session.flush()
+        record_identification(unit, {"booking_id": booking.id, "hit": True, "identity_id": "idn_x"})
+        assert loaded.identity_id == "idn_x"
+        with pytest.raises(NotFound, match="no booking 'bkg_none'"):
+            record_identification(unit, {"booking_id": "bkg_none", "hit": False})

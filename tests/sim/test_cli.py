@@ -45,3 +45,20 @@ def test_bench_e2e_ends_with_its_figures_as_json() -> None:
     assert figures["bookings_per_s"] > 0 and figures["baseline_rows_per_s"] > 0
     assert figures["ratio"] == pytest.approx(figures["baseline_seconds"] / figures["seconds"], rel=0.05)
     assert figures["errors"] == {}
+
+
+@pytest.mark.postgres
+def test_bench_e2e_runs_on_postgres_and_nats_with_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployed shape: every message applied by `custody worker` processes, none lost or doubled."""
+    from tests.conftest import POSTGRES_URL
+    from tests.exchange.test_transports import _nats_available
+
+    _nats_available()
+    monkeypatch.setattr("custody.sim.bench.POSTGRES", POSTGRES_URL)
+    args = ["bench", "e2e", "--bookings", "20", "--json", "--store", "postgres", "--transport", "nats"]
+    result = CliRunner().invoke(app, [*args, "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["bookings"], figures["worker_processes"], figures["errors"]) == (20, 2, {})
+    tables = figures["rows_by_table"]
+    assert tables["inbox"] == tables["messages"] >= 40 and "dead_letters" not in tables

@@ -84,3 +84,62 @@ def test_invalid_bookings_write_nothing(custody: Custody, change: dict[str, obje
 
         custody.book(parse_input(BookingIn, {**base, **change}))
     assert _counts(custody) == before
+
+
+def _booking(number: str, agency: str = COOK) -> BookingIn:
+    return BookingIn.model_validate(
+        {
+            "agency": agency,
+            "booking_number": number,
+            "booked_at": "2017-08-16T01:00:00-05:00",
+            "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+            "charges": [{"offense": "theft", "level": "misdemeanor"}],
+        }
+    )
+
+
+def test_a_refused_command_in_a_batch_leaves_nothing_and_the_others_commit(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """In a batch each command has its own savepoint: the rows it wrote, flushed or still waiting
+    for the bulk insert, go with it; the audit chain continues from the last command that stood."""
+    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    booking = custody.book(_booking("K-1", "ocd-division/country:us/state:tx/county:harris"))
+    request = custody.issue_request(
+        RequestIn.model_validate(
+            {
+                "booking_id": booking.id,
+                "form": "I-247A",
+                "warrant": "I-205",
+                "officer": {"name": "O"},
+                "issued_at": "2017-09-05T02:00:00-05:00",
+            }
+        )
+    )
+    custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-09-05T03:00:00-05:00")))
+    with custody.batch():
+        before = custody.book(_booking("K-2"))
+        with pytest.raises(RefusedByLaw, match="has not been served"):  # refused after its first event
+            custody.release_eligible(
+                booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-09-05T09:00:00-05:00"})
+            )
+        after = custody.book(_booking("K-3"))
+    assert custody.booking_view(booking.id)["state"] == "in_custody"
+    assert "ReleaseEligibilityReached" not in [e["type"] for e in custody.booking_view(booking.id)["timeline"]]
+    for kept in (before, after):  # booked, and the federal answer delivered once the batch committed
+        assert [e["type"] for e in custody.booking_view(kept.id)["timeline"]] == [
+            "BookingRecorded",
+            "FingerprintsSubmitted",
+            "IdentificationResponded",
+            "IdentificationReceived",
+        ]
+    assert all(r.ok for r in custody.verify_audit())
+
+
+def test_an_error_escaping_a_batch_rolls_all_of_it_back(custody: Custody) -> None:
+    before = _counts(custody)
+    with pytest.raises(RuntimeError, match="the power went"), custody.batch():
+        custody.book(_booking("K-4"))
+        raise RuntimeError("the power went")
+    assert _counts(custody) == before
+    custody.book(_booking("K-4"))  # nothing of it stayed, not even its number

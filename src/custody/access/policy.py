@@ -85,6 +85,7 @@ PERMISSIONS: dict[Permission, dict[Role, Scope]] = {
     (Resource.request, Op.cancel): {F: Scope.area},
     (Resource.identity, Op.create): {F: Scope.any},
     (Resource.hit, Op.read): {F: Scope.area, AD: Scope.any},
+    (Resource.hit, Op.update): {F: Scope.area},  # an examiner confirms or rejects a fingerprint candidate
     (Resource.message, Op.read): {F: Scope.area, AD: Scope.any},
     (Resource.decision, Op.read): {**_LOCAL, F: Scope.area, AU: Scope.any, AD: Scope.any},
     (Resource.decision, Op.create): {r: Scope.any for r in Role},
@@ -108,6 +109,7 @@ _WHAT = {
     (Resource.request, Op.cancel): "withdraw a federal request",
     (Resource.identity, Op.create): "enrol an identity in the federal repository",
     (Resource.hit, Op.read): "see identification hits",
+    (Resource.hit, Op.update): "confirm or reject a fingerprint candidate",
     (Resource.message, Op.read): "read messages sent to the federal side",
     (Resource.decision, Op.read): "read a logged decision",
     (Resource.decision, Op.create): "run the law engine",

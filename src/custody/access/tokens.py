@@ -38,11 +38,10 @@ class InvalidToken(Exception):
 class Issuer:
     def __init__(self, key: rsa.RSAPrivateKey, issuer: str = ISSUER, audience: str = AUDIENCE) -> None:
         self._key = key
+        self._public = key.public_key()  # derived once: every request's token is checked against it
         self.issuer = issuer
         self.audience = audience
-        public = key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        public = self._public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = base64.urlsafe_b64encode(hashlib.sha256(public).digest()[:12]).decode().rstrip("=")
 
     @classmethod
@@ -89,7 +88,7 @@ class Issuer:
         try:
             claims = jwt.decode(
                 token,
-                self._key.public_key(),
+                self._public,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
@@ -116,7 +115,7 @@ class Issuer:
             raise InvalidToken(f"the token's custody claims are incomplete ({exc}); mint a new one") from None
 
     def jwks(self) -> dict[str, Any]:
-        jwk = json.loads(RSAAlgorithm.to_jwk(self._key.public_key()))
+        jwk = json.loads(RSAAlgorithm.to_jwk(self._public))
         return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM}]}
 
     def discovery(self, base_url: str) -> dict[str, Any]:

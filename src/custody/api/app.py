@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
@@ -24,9 +25,10 @@ from custody import __version__
 from custody.access.policy import Op, Resource, Scope, authorise
 from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
-from custody.api import idempotency, problems, queries
+from custody.api import examiner, idempotency, problems, queries
+from custody.api.access_log import AccessLog, entry_writer, note_withheld
 from custody.api.auth import Caller, need
-from custody.api.params import Limit, Offset
+from custody.api.params import Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import parse_division
@@ -44,6 +46,9 @@ WEB = Path(__file__).parent.parent / "web"
 TEMPLATES = Jinja2Templates(directory=str(WEB / "templates"))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe key for this POST")]
 TICK_SECONDS = 30.0
+EXCHANGE_ENV = "CUSTODY_EXCHANGE"
+# Pages anyone may open; signed in, they show more (the landing page lists recent bookings).
+PUBLIC_PAGES = frozenset({"/", "/signin", "/law"})
 AnyPrincipal = Principal
 
 
@@ -85,11 +90,16 @@ def create_app(
     app.state.issuer = issuer or Issuer.local()
     app.state.demo_signin = demo_signin
     problems.install(app, TEMPLATES)
+    app.include_router(examiner.router)
+    app.add_middleware(AccessLog, service=service)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     async def post(request: Request, key: str | None, status: int, work: Callable[[], Any]) -> JSONResponse:
         body = await request.body()
-        code, result = await run_in_threadpool(idempotency.run, service, key, request.url.path, body, status, work)
+        access = entry_writer(request, service, status)
+        code, result = await run_in_threadpool(
+            idempotency.run, service, key, request.url.path, body, status, work, access
+        )
         return JSONResponse(result, status_code=code)
 
     def on_booking(who: Principal, booking_id: str, resource: Resource, op: Op, holder_only: bool = True) -> None:
@@ -140,10 +150,14 @@ def create_app(
 
     @app.get("/bookings", tags=["bookings"], summary="List the bookings in your jurisdiction")
     def list_bookings(
-        who: Annotated[Principal, need(Resource.booking, Op.read)], limit: Limit = 50, offset: Offset = 0
+        request: Request,
+        who: Annotated[Principal, need(Resource.booking, Op.read)],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         scope = authorise(who, Resource.booking, Op.read)
         total, items = queries.list_bookings(service, who, scope, limit, offset)
+        note_withheld(request, items)
         return page(items, total, limit, offset)
 
     @app.get(
@@ -151,10 +165,16 @@ def create_app(
         tags=["bookings"],
         summary="A booking with its requests and timeline (federal users: what the agency's law lets them see)",
     )
-    def get_booking(booking_id: str, who: Annotated[Principal, need(Resource.booking, Op.read)]) -> dict[str, Any]:
+    def get_booking(
+        request: Request, booking_id: str, who: Annotated[Principal, need(Resource.booking, Op.read)]
+    ) -> dict[str, Any]:
         on_booking(who, booking_id, Resource.booking, Op.read, holder_only=False)
         view = service.booking_view(booking_id)
-        return queries.federal_booking(service, booking_id, view) if who.role == Role.federal_officer else view
+        if who.role != Role.federal_officer:
+            return view
+        shown = queries.federal_booking(service, booking_id, view)
+        note_withheld(request, shown)
+        return shown
 
     @app.post(
         "/bookings/{booking_id}/fingerprints",
@@ -257,9 +277,13 @@ def create_app(
 
     @app.get("/federal/hits", tags=["federal"], summary="Identification hits in your area of responsibility")
     def list_hits(
-        who: Annotated[Principal, need(Resource.hit, Op.read)], limit: Limit = 50, offset: Offset = 0
+        request: Request,
+        who: Annotated[Principal, need(Resource.hit, Op.read)],
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         total, items = queries.hits(service, who, authorise(who, Resource.hit, Op.read), limit, offset)
+        note_withheld(request, [item["booking"] for item in items])
         return page(items, total, limit, offset)
 
     @app.post(
@@ -359,22 +383,22 @@ def create_app(
         return explained
 
     @app.get("/law/in-force", tags=["law"], summary="The rules in force for a division's agencies on a date (public)")
-    def law_in_force(division: str, on: date) -> dict[str, Any]:
+    def law_in_force(division: Division, on: date) -> dict[str, Any]:
         return in_force(default_library(), parse_division(division), on)
 
     @app.get("/law/diff", tags=["law"], summary="What changed between two dates, and by which instrument (public)")
     def law_diff(
-        division: str, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
+        division: Division, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
     ) -> dict[str, Any]:
         return diff(default_library(), parse_division(division), start, end)
 
     @app.get("/grants/check", tags=["law"], summary="Grant conditions checked against a jurisdiction's law (public)")
-    def grants_check(division: str, fiscal_year: int = 2017, on: date | None = None) -> dict[str, Any]:
+    def grants_check(division: Division, fiscal_year: int = 2017, on: date | None = None) -> dict[str, Any]:
         return check_grants(default_library(), parse_division(division), fiscal_year, on)
 
     @app.get("/stats/outcomes", tags=["stats"], summary="Aggregate outcomes of the process (no personal data)")
     def stats_outcomes(
-        who: Annotated[Principal, need(Resource.stats, Op.read)], agency: str | None = None
+        who: Annotated[Principal, need(Resource.stats, Op.read)], agency: Division | None = None
     ) -> dict[str, Any]:
         division = parse_division(agency).id if agency else None
         with service.unit() as u:
@@ -405,7 +429,18 @@ def create_app(
     from custody.web import pages
 
     pages.install(app, service, TEMPLATES)
+    problems.document(app, public=PUBLIC_PAGES)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The application over the store ``CUSTODY_DATABASE_URL`` names (or ``var/``), built once in each
+    worker process of a server that runs several (`custody serve --workers N`); ``CUSTODY_EXCHANGE``
+    says whether it applies messages itself (``inline``) or leaves them to `custody worker`."""
+    from custody.observability import configure_logging
+
+    configure_logging()
+    return create_app(Custody.open(actor="api", inline=os.environ.get(EXCHANGE_ENV, "inline") == "inline"))
 
 
 async def _timers(service: Custody, every: float) -> None:

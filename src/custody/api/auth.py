@@ -37,9 +37,14 @@ def caller(
     if not token:
         return None
     try:
-        return issuer_of(request).verify(token)
+        principal = issuer_of(request).verify(token)
     except InvalidToken as exc:
+        request.state.credentials = "invalid"
         raise InvalidCredentials(str(exc)) from None
+    # For the access log (custody.api.access_log): who read, and how they proved it.
+    request.state.reader = principal
+    request.state.credentials = "bearer" if credentials else "cookie"
+    return principal
 
 
 Caller = Annotated[Principal | None, Depends(caller)]

@@ -77,3 +77,87 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
 
 
 _TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden", 409: "Conflict"}
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What went wrong and what to do next"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ERRORS = {
+    "400": "The request cannot be read",
+    "401": "Sign-in required, or the token is expired, forged or from another issuer (see WWW-Authenticate)",
+    "403": "The role or jurisdiction may not do this; the detail says who may",
+    "404": "No such record",
+    "409": "The record's state does not allow this, it duplicates another, or the Idempotency-Key was reused",
+    "422": "Invalid input; the detail names the field",
+}
+# Record-creating operations and the operations that take the created record's id: OpenAPI links,
+# so a client (and schemathesis's stateful tests) can follow a booking or request through the process.
+LINKS: dict[tuple[str, str], list[tuple[str, str, str]]] = {
+    ("/bookings", "post"): [
+        ("GetBooking", "GET /bookings/{booking_id}", "booking_id"),
+        ("ScheduleRelease", "POST /bookings/{booking_id}/release-schedule", "booking_id"),
+        ("ReleaseEligibility", "POST /bookings/{booking_id}/release-eligibility", "booking_id"),
+        ("Move", "POST /bookings/{booking_id}/moves", "booking_id"),
+        ("Transfer", "POST /bookings/{booking_id}/transfer", "booking_id"),
+        ("IssueRequest", "POST /federal/requests", "#/booking_id"),
+    ],
+    ("/federal/requests", "post"): [
+        ("GetRequest", "GET /federal/requests/{request_id}", "request_id"),
+        ("Respond", "POST /federal/requests/{request_id}/response", "request_id"),
+        ("Serve", "POST /federal/requests/{request_id}/service", "request_id"),
+        ("Cancel", "POST /federal/requests/{request_id}/cancellation", "request_id"),
+    ],
+}
+
+
+def document(app: FastAPI, public: frozenset[str]) -> None:
+    """Complete the OpenAPI contract with what the routes cannot declare themselves: every error as
+    an RFC 9457 problem, the pages' redirects, sign-in being optional on public pages, and links
+    from a created booking or request to what can be done with it next."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = generate()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                page = "web" in operation.get("tags", [])
+                responses = operation.setdefault("responses", {})
+                for status, description in ERRORS.items():
+                    content = {PROBLEM: problem, **({"text/html": {"schema": {"type": "string"}}} if page else {})}
+                    responses[status] = {"description": description, "content": content}
+                responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+                if page:
+                    responses.setdefault("303", {"description": "Done; go on to the page in Location"})
+                if path in public:
+                    operation["security"] = [{}, *operation.get("security", [])]
+                links = LINKS.get((path, method))
+                if links:
+                    created = next(s for s in responses if s.startswith("2"))
+                    responses[created]["links"] = {name: _link(target, parameter) for name, target, parameter in links}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _link(target: str, parameter: str) -> dict[str, Any]:
+    method, path = target.split(" ", 1)
+    link: dict[str, Any] = {"operationRef": f"#/paths/{path.replace('/', '~1')}/{method.lower()}"}
+    if parameter.startswith("#/"):
+        link["requestBody"] = {parameter[2:]: "$response.body#/id"}
+    else:
+        link["parameters"] = {parameter: "$response.body#/id"}
+    return link

@@ -3,23 +3,25 @@ deleting or reordering any entry breaks every hash after it.
 
 One chain per agency: writers of different agencies lock different chain heads and never wait for
 each other; the head row is locked (``SELECT … FOR UPDATE`` on PostgreSQL, the database lock on
-SQLite) so two writers of one agency cannot fork its chain.
+SQLite) so two writers of one agency cannot fork its chain. A transaction reads each head once and
+writes it back once, however many entries it adds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from custody.store.models import AuditChainRow, AuditEntryRow
+from custody.store.models import AuditChainRow, AuditEntryRow, Base
 
 GENESIS = "0" * 64
+HEADS = Base.metadata.tables["audit_chains"]
 
 
 def canonical(value: Any) -> str:
@@ -43,36 +45,95 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass
+class Head:
+    """A chain's head as this transaction sees it. Read (and locked) once, moved in memory by each
+    entry, and written back once when the unit of work ends (``write_heads``)."""
+
+    seq: int
+    hash: str
+    stored_seq: int | None  # the stored head's seq; None while the chain has no head row
+
+
+def _heads(session: Session) -> dict[str, Head]:
+    heads: dict[str, Head] = session.info.setdefault("audit_heads", {})
+    return heads
+
+
+def next_entry(
+    session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The values of the chain's next entry, after which the head has advanced past it. The caller
+    inserts the row in the same transaction: the unit of work writes its entries in bulk at its end."""
+    heads = _heads(session)
+    head = heads.get(chain)
+    if head is None:
+        stored = session.execute(
+            select(AuditChainRow.head_seq, AuditChainRow.head_hash)
+            .where(AuditChainRow.chain == chain)
+            .with_for_update(),
+            execution_options={"autoflush": False},
+        ).first()
+        head = heads[chain] = Head(stored[0], stored[1], stored[0]) if stored else Head(0, GENESIS, None)
+    seq, prev_hash = head.seq + 1, head.hash
+    data = json.loads(canonical(data))  # what is hashed is exactly what is stored
+    digest = entry_hash(prev_hash, seq, recorded_at, actor, action, subject, data)
+    head.seq, head.hash = seq, digest
+    return {
+        "chain": chain,
+        "seq": seq,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "data": data,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+
+
+def write_heads(session: Session) -> None:
+    """Store every head this transaction moved: new chains in one INSERT, the others in one UPDATE."""
+    heads = _heads(session)
+    new = [
+        {"chain": chain, "head_seq": h.seq, "head_hash": h.hash} for chain, h in heads.items() if h.stored_seq is None
+    ]
+    moved = [
+        {"moved": chain, "seq": h.seq, "hash": h.hash}
+        for chain, h in heads.items()
+        if h.stored_seq is not None and h.seq != h.stored_seq
+    ]
+    connection = session.connection()
+    if new:
+        connection.execute(insert(HEADS), new)
+    if moved:
+        connection.execute(
+            update(HEADS)
+            .where(HEADS.c.chain == bindparam("moved"))
+            .values(head_seq=bindparam("seq"), head_hash=bindparam("hash")),
+            moved,
+        )
+    for head in heads.values():
+        head.stored_seq = head.seq
+
+
+def mark_heads(session: Session) -> dict[str, Head]:
+    """The heads as they are now, for ``restore_heads`` when a savepoint rolls back."""
+    return {chain: replace(head) for chain, head in _heads(session).items()}
+
+
+def restore_heads(session: Session, mark: dict[str, Head]) -> None:
+    session.info["audit_heads"] = mark
+
+
 def append(
     session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
 ) -> AuditEntryRow:
-    # The head is locked once per transaction and kept for the transaction's later entries.
-    heads: dict[str, AuditChainRow] = session.info.setdefault("audit_heads", {})
-    head = heads.get(chain)
-    if head is None or head not in session:  # not yet read, or dropped by a rolled-back savepoint
-        head = session.execute(
-            select(AuditChainRow).where(AuditChainRow.chain == chain).with_for_update()
-        ).scalar_one_or_none()
-        if head is None:
-            head = AuditChainRow(chain=chain, head_seq=0, head_hash=GENESIS)
-            session.add(head)
-        heads[chain] = head
-    seq = head.head_seq + 1
-    data = json.loads(canonical(data))  # what is hashed is exactly what is stored
-    digest = entry_hash(head.head_hash, seq, recorded_at, actor, action, subject, data)
+    """Add the chain's next entry to the session as a row of its own."""
     entry = AuditEntryRow(
-        chain=chain,
-        seq=seq,
-        recorded_at=recorded_at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=data,
-        prev_hash=head.head_hash,
-        hash=digest,
+        **next_entry(session, chain, recorded_at=recorded_at, actor=actor, action=action, subject=subject, data=data)
     )
     session.add(entry)
-    head.head_seq, head.head_hash = seq, digest
     return entry
 
 

@@ -71,7 +71,7 @@ def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | Non
         state=CUSTODY.initial.value,
     )
     unit.session.add(row)
-    unit.session.flush()
+    unit.session.flush()  # the identifier rows refer to it, and the ORM orders by relationships only
     for id_type, value in submission.person.identifiers.items():
         unit.session.add(BookingIdentifierRow(booking_id=row.id, id_type=id_type, value=value))
     unit.emit(
@@ -85,7 +85,6 @@ def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | Non
         row.booking_agency,
     )
     stored = [store_print(unit, row, image) for image in prints or []]
-    unit.session.flush()
     person_fields = ("last_name", "first_name", "middle_name", "date_of_birth", "aliases", "identifiers")
     unit.emit(
         Event(

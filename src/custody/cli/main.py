@@ -4,6 +4,7 @@ prints one line saying what to do and exits 2, leaving the store unchanged."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
 from custody.domain.inputs import parse_input
 from custody.exchange.cli import exchange_app, worker
+from custody.identity.cli import add_examiner_commands
 from custody.identity.commands import IdentityIn
 from custody.identity.prints.cli import app as prints_app
 from custody.release.commands import ReleaseIn, TransferIn
@@ -42,6 +44,7 @@ db_app = typer.Typer(
 )
 app.add_typer(law_app, name="law")
 app.add_typer(grants_app, name="grants")
+add_examiner_commands(prints_app)
 app.add_typer(prints_app, name="prints")
 app.add_typer(stats_app, name="stats")
 app.add_typer(bench_app, name="bench")
@@ -50,6 +53,10 @@ app.command("worker")(worker)
 app.command("simulate")(simulate)
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+retention_app = typer.Typer(
+    help="Deleting personal data under the deployment's records schedule.", no_args_is_help=True
+)
+app.add_typer(retention_app, name="retention")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 At = Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601 with offset); default now.")]
@@ -91,13 +98,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Load the demo scenario first if the store is empty.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (PostgreSQL: one per core).")] = 1,
+    exchange: Annotated[
+        str, typer.Option(help="inline: the server applies messages between agencies; workers: `custody worker` does.")
+    ] = "inline",
 ) -> None:
     """Serve the API and the web pages until Ctrl-C."""
     import uvicorn
 
-    from custody.api.app import create_app
+    from custody.api.app import EXCHANGE_ENV, create_app
 
+    if exchange not in ("inline", "workers"):
+        raise typer.BadParameter("use inline or workers", param_hint="--exchange")
+    os.environ[EXCHANGE_ENV] = exchange  # read by each server process (custody.api.app.from_environment)
     service = _service()
+    service.inline = exchange == "inline"
     if demo:
         from custody.sim.demo import load_demo
 
@@ -106,6 +121,17 @@ def serve(
     from custody.observability import configure_logging
 
     configure_logging()
+    if workers > 1:
+        uvicorn.run(
+            "custody.api.app:from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=None,
+        )
+        return
     uvicorn.run(create_app(service), host=host, port=port, log_level="info", log_config=None)
 
 
@@ -156,9 +182,13 @@ def _print_file(spec: str) -> FingerprintImage:
 @app.command()
 def enrol(
     file: Annotated[str, typer.Option("--file", "-f", help="Identity as JSON; - for stdin.")],
+    prints: Annotated[
+        list[str] | None, typer.Option("--print", help="Finger image: POSITION=PATH (1-10), repeatable.")
+    ] = None,
 ) -> None:
-    """Enrol an identity in the federal repository (federal side)."""
-    identity_id = _service().enrol(parse_input(IdentityIn, _read_json(file)))
+    """Enrol an identity in the federal repository (federal side), with its prints if given."""
+    submission = parse_input(IdentityIn, _read_json(file))
+    identity_id = _service().enrol(submission, [_print_file(p) for p in prints or []])
     out.print(identity_id)
 
 
@@ -466,6 +496,31 @@ def audit_verify(as_json: JsonFlag = False) -> None:
             out.print(f"{report.chain}: {report.entries} entries, {mark}")
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
+
+
+@retention_app.command("apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what is due; delete nothing.")] = False,
+    schedule: Annotated[
+        Path | None, typer.Option(help="The schedule file (default: $CUSTODY_RETENTION_SCHEDULE; none: nothing due).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete what is past the periods of the deployment's records schedule (custody sets none)."""
+    from custody.store import retention
+
+    periods = retention.load_schedule(schedule)
+    service = _service()
+    with service.unit() as unit:
+        outcomes = retention.apply(unit.session, periods, service.clock.now(), "cli:retention", dry_run)
+    if as_json:
+        emit_json({"dry_run": dry_run, "classes": [o.to_json() for o in outcomes]})
+        return
+    if not periods:
+        out.print(f"no retention schedule configured (--schedule or ${retention.SCHEDULE_ENV}): nothing is due")
+    for o in outcomes:
+        done = "due (dry run)" if dry_run else "deleted"
+        out.print(f"{o.record_class}: {o.due} {done}, older than {o.days} days under {o.authority}")
 
 
 def main() -> None:

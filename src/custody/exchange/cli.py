@@ -79,14 +79,19 @@ def chaos(
     store: Annotated[str, typer.Option(help="sqlite or postgres.")] = "sqlite",
     transport: Annotated[str, typer.Option(help="inproc or nats.")] = "inproc",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    api_kills: Annotated[
+        int, typer.Option(help="Post bookings and requests over HTTP and kill the API server this many times.")
+    ] = 0,
 ) -> None:
     """Kill workers at random while bookings and requests flow; print the invariants (last line)."""
     from custody.exchange import chaos as run
 
     if store not in ("sqlite", "postgres") or transport not in ("inproc", "nats"):
         raise typer.BadParameter("--store sqlite|postgres, --transport inproc|nats")
-    report = run.run(bookings, kills, store, transport, seed)
+    report = run.run(bookings, kills, store, transport, seed, api_kills=api_kills)
     err.print(f"{report.kills} kills, {report.dead_letters} dead letters, {report.seconds:.1f} s")
+    if api_kills:
+        err.print(f"{report.api_kills} API server kills, {report.answers_lost} answers lost to them and recovered")
     for detail in report.details:
         err.print(f"  duplicate: {detail}")
     out.print(report.line(), highlight=False)

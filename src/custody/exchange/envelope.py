@@ -9,12 +9,14 @@ and the worker puts it in the dead-letter store.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
@@ -25,6 +27,7 @@ from custody.exchange.catalogue import BY_TYPE, MessageType
 SCHEMAS = Path(__file__).parent / "schemas"
 # Message ids and subjects are custody's own ids (at most 40 characters, the store's column width).
 MAX_ID = 40
+FORMATS = ("date", "date-time")  # the formats the schemas use
 _FORMAT = JSONFormat()
 
 
@@ -37,13 +40,32 @@ class MessageRefused(Exception):
 
 
 @cache
+def _schema(message_type: MessageType) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMAS / message_type.schema_file).read_text())
+    return schema
+
+
+@cache
 def _validator(message_type: MessageType) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMAS / message_type.schema_file).read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    cls = jsonschema.validators.validator_for(_schema(message_type))
+    return cls(_schema(message_type), format_checker=cls.FORMAT_CHECKER)
+
+
+@cache
+def _fast_validator(message_type: MessageType) -> Callable[[Any], Any]:
+    """The same schema compiled to Python once (about ten times quicker on every message), with
+    jsonschema's own format checks; jsonschema stays the authority and words any refusal."""
+    checker = jsonschema.validators.validator_for(_schema(message_type)).FORMAT_CHECKER
+    formats = {name: partial(checker.conforms, format=name) for name in FORMATS}
+    return fastjsonschema.compile(_schema(message_type), formats=formats)
 
 
 def _check_data(message_type: MessageType, data: Any) -> None:
+    try:
+        _fast_validator(message_type)(data)
+        return
+    except fastjsonschema.JsonSchemaException:
+        pass
     errors = sorted(_validator(message_type).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "(data)"

@@ -23,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.client import JetStreamContext
 from sqlalchemy import select, update
 
-from custody.exchange.worker import apply
+from custody.exchange.worker import Claimed, apply_all, worker_id
 from custody.service import Custody
 from custody.store.models import MessageRow
 
@@ -69,6 +69,7 @@ class NatsTransport:
         self._client: NATS | None = None
         self._js: JetStreamContext | None = None
         self._subscriptions: dict[str, JetStreamContext.PullSubscription] = {}
+        self._me = worker_id()
 
     async def start(self) -> None:
         self._client = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
@@ -110,7 +111,8 @@ class NatsTransport:
         return len(rows)
 
     async def consume(self, party: str, batch: int = 50, timeout: float = 0.3) -> int:
-        """Pull one batch for ``party`` and apply it; return how many messages were taken."""
+        """Pull one batch for ``party`` and apply it in one transaction, acknowledged once committed;
+        return how many messages were taken."""
         subscription = self._subscriptions.get(party)
         if subscription is None:
             subscription = await self.js.pull_subscribe(
@@ -124,14 +126,18 @@ class NatsTransport:
             messages = await subscription.fetch(batch, timeout=timeout)
         except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is waiting
             return 0
+        claimed: list[Claimed] = []
         for message in messages:
             raw = message.data.decode()
-            try:
-                await asyncio.to_thread(apply, self.custody, _addressee(raw), raw)
-            except Exception:
-                log.exception("message on %s failed; it will be redelivered", message.subject)
+            claimed.append((None, _addressee(raw), 0, raw))  # JetStream itself stops after max_deliver
+        try:
+            await asyncio.to_thread(apply_all, self.custody, claimed, self._me)
+        except Exception:
+            log.exception("a batch on %s failed; it will be redelivered", subject_for(party, self.prefix))
+            for message in messages:
                 await message.nak(delay=1.0)
-                continue
+            return len(messages)
+        for message in messages:
             await message.ack()
         return len(messages)
 

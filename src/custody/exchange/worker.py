@@ -20,20 +20,21 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from custody.domain.errors import CustodyError
 from custody.exchange.envelope import Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
 from custody.service import Custody
-from custody.store.models import DeadLetterRow, DeliveryRow, InboxRow, MessageRow
+from custody.store.models import Base, DeadLetterRow, DeliveryRow, InboxRow, MessageRow
 from custody.store.unit import Unit
 
 log = logging.getLogger("custody.exchange")
 # How long a claimed message stays with the worker that took it before another may take it over.
 LEASE = timedelta(seconds=float(os.environ.get("CUSTODY_LEASE_SECONDS", "30")))
 MAX_ATTEMPTS = 8
+INBOX = Base.metadata.tables["inbox"]
 
 
 def worker_id() -> str:
@@ -65,19 +66,14 @@ def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) ->
     state commit together with the unit, and a refusal rolls back only this message, which goes to
     the dead-letter store. An unexpected error (a lost connection, a lock) propagates: nothing of
     the unit commits, and the message comes back."""
-    try:
-        message = parse(raw)
-    except MessageRefused as exc:
-        _dead_letter(unit, party, message_id, raw, exc.reason)
-        return Outcome.dead
-    if not _addressed_to(message, party):
-        _dead_letter(unit, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
+    message = _readable(unit, party, raw, message_id)
+    if message is None:
         return Outcome.dead
     if unit.session.get(InboxRow, (message.to_party, message.id)) is not None:
         _settle(unit, message.id, "done")
         return Outcome.duplicate
     try:
-        with unit.session.begin_nested():
+        with unit.savepoint():
             HANDLERS[message.type.type](unit, message)
             unit.session.add(
                 InboxRow(
@@ -100,6 +96,19 @@ def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) ->
     return Outcome.applied
 
 
+def _readable(unit: Unit, party: str, raw: str, message_id: str | None) -> Message | None:
+    """The message, or None once it is dead-lettered as unreadable or addressed to another party."""
+    try:
+        message = parse(raw)
+    except MessageRefused as exc:
+        _dead_letter(unit, party, message_id, raw, exc.reason)
+        return None
+    if not _addressed_to(message, party):
+        _dead_letter(unit, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
+        return None
+    return message
+
+
 def _addressed_to(message: Message, party: str) -> bool:
     return party == message.to_party or (party.endswith(":*") and message.to_party.startswith(party[:-1]))
 
@@ -119,7 +128,10 @@ def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reaso
         _settle(unit, message_id, "dead", reason)
 
 
-def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[tuple[str, str, int, str]]:
+Claimed = tuple[str | None, str, int, str]  # (message id if known, party, attempts so far, raw envelope)
+
+
+def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[Claimed]:
     """Lease up to ``limit`` pending deliveries of ``party``, oldest first: (id, party, attempts, envelope)."""
     now = datetime.now(UTC)
     matches = party_filter(party)
@@ -149,13 +161,72 @@ def process(custody: Custody, party: str, me: str | None = None, limit: int = 50
     me = me or worker_id()
     batch = claim(custody, party, me, limit)
     if batch:
+        apply_all(custody, batch, me)
+    return len(batch)
+
+
+def apply_all(custody: Custody, batch: list[Claimed], me: str) -> None:
+    """Apply a batch in one transaction. It is first applied whole (``apply_batch``); if one of its
+    messages is refused, or was applied meanwhile by another worker, that transaction rolls back and
+    the batch is applied again one savepoint per message (``apply_in``), so that the refused message
+    alone goes to the dead-letter store."""
+    try:
+        with custody.unit() as unit:
+            apply_batch(unit, batch, me)
+    except (CustodyError, IntegrityError):
         with custody.unit() as unit:
             for message_id, to_party, attempts, raw in batch:
                 if attempts >= MAX_ATTEMPTS:
-                    _dead_letter(unit, to_party, message_id, raw, f"failed {attempts} times; last tried by {me}")
+                    _dead_letter(unit, to_party, message_id, raw, _exhausted(attempts, me))
                 else:
                     apply_in(unit, to_party, raw, message_id)
-    return len(batch)
+
+
+def _exhausted(attempts: int, me: str) -> str:
+    return f"failed {attempts} times; last tried by {me}"
+
+
+def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
+    """Apply a claimed batch in ``unit`` without a savepoint per message: one inbox lookup, one insert
+    of inbox rows and one delivery update for the whole batch. Raises the refusal (CustodyError) or
+    the duplicate (IntegrityError) that sends the batch to the careful path instead."""
+    ready: list[Message] = []
+    for message_id, to_party, attempts, raw in batch:
+        if attempts >= MAX_ATTEMPTS:
+            _dead_letter(unit, to_party, message_id, raw, _exhausted(attempts, me))
+        elif message := _readable(unit, to_party, raw, message_id):
+            ready.append(message)
+    if not ready:
+        return
+    applied = {
+        (party, message_id)
+        for party, message_id in unit.session.execute(
+            select(InboxRow.party, InboxRow.message_id).where(InboxRow.message_id.in_([m.id for m in ready]))
+        )
+    }
+    now = datetime.now(UTC)
+    inbox = []
+    for message in ready:
+        if (message.to_party, message.id) in applied:
+            continue  # a duplicate: its effect is already there
+        HANDLERS[message.type.type](unit, message)
+        inbox.append(
+            {
+                "party": message.to_party,
+                "message_id": message.id,
+                "type": message.type.type,
+                "subject": message.subject,
+                "data": message.data,
+                "applied_at": now,
+            }
+        )
+    if inbox:
+        unit.session.connection().execute(insert(INBOX), inbox)
+    unit.session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.message_id.in_([m.id for m in ready]))
+        .values(state="done", last_error=None)
+    )
 
 
 def drain(custody: Custody, rounds: int = 1000) -> int:

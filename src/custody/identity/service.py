@@ -1,26 +1,93 @@
-"""The identification check of a booking against the federal repository."""
+"""The identification check of a booking against the federal repository.
+
+A booking submitted with prints is searched 1:N against the repository's gallery; a candidate at
+or above the threshold opens an identification that an examiner confirms or rejects
+(identity/model.py) before the agency hears of a hit. A booking without prints, or whose prints
+found no one, is checked by its identifiers as before. A hit links the booking to the identity,
+whatever name the person gave, and carries the record and the rap sheet of earlier bookings.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, bindparam, insert, select, true, tuple_, union, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from custody.domain.errors import NotFound
+from custody.booking.service import FingerprintImage
+from custody.domain.errors import InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event, local_party
+from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
-from custody.store.models import BookingRow, FederalIdentifierRow, FederalIdentityRow, InboxRow
+from custody.identity.model import IDENTIFICATION, ExaminerConfirmation, IdentificationState
+from custody.identity.prints.gallery import Decision, Identity
+from custody.store.models import (
+    Base,
+    BookingRow,
+    FederalIdentifierRow,
+    FederalIdentityRow,
+    FingerprintImageRow,
+    IdentificationRow,
+)
+from custody.store.paging import page
 from custody.store.unit import Unit, new_id
 
 FEDERAL_CHAIN = FEDERAL
-SUBMITTED = "gov.custody.booking.fingerprints_submitted.v1"
+AUTOMATIC = "automatic (CUSTODY_EXAMINER_CONFIRMATION=auto)"
+# Every booking passes through here, so the federal side's rows are written and read as plain rows
+# (SQLAlchemy Core): no ORM object, identity map or flush per submission.
+BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTIFIERS = (
+    Base.metadata.tables[name]
+    for name in ("bookings", "federal_submissions", "federal_submission_identifiers", "federal_identifiers")
+)
+
+# Built once (every booking runs it): the repository identifiers among the (type, value) pairs.
+CARRIED = select(IDENTIFIERS.c.identity_id, IDENTIFIERS.c.id_type).where(
+    tuple_(IDENTIFIERS.c.id_type, IDENTIFIERS.c.value).in_(bindparam("pairs", expanding=True))
+)
+
+# The local side's write of every answer: the booking's identity, returning the chain to record it on.
+RECORD_IDENTITY = (
+    update(BOOKINGS)
+    .where(BOOKINGS.c.id == bindparam("booking"))
+    .values(identity_id=bindparam("identity"))
+    .returning(BOOKINGS.c.booking_agency)
+)
 
 
-def enrol(unit: Unit, identity: IdentityIn) -> FederalIdentityRow:
+class Received(Protocol):
+    """What a rap sheet needs of a submission: a ``Submission`` or a stored ``FederalSubmissionRow``."""
+
+    @property
+    def booking_id(self) -> str: ...
+    @property
+    def booked_at(self) -> datetime: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def identity_id(self) -> str | None: ...
+
+
+@dataclass
+class Submission:
+    """A booking as the federal side received it (a row of federal_submissions)."""
+
+    booking_id: str
+    agency: str
+    booked_at: datetime
+    data: dict[str, Any]  # the message as received
+    identity_id: str | None = None
+
+
+def enrol(unit: Unit, identity: IdentityIn, prints: Sequence[FingerprintImage] = ()) -> FederalIdentityRow:
     row = FederalIdentityRow(
         id=new_id("idn"),
         names=identity.names,
+        aliases=identity.aliases,
         date_of_birth=identity.date_of_birth,
         record=identity.record,
         enrolled_at=unit.clock.now(),
@@ -29,69 +96,274 @@ def enrol(unit: Unit, identity: IdentityIn) -> FederalIdentityRow:
     unit.session.flush()
     for id_type, value in identity.identifiers.items():
         unit.session.add(FederalIdentifierRow(identity_id=row.id, id_type=id_type.lower(), value=value))
+    unit.session.flush()
+    fingers = (
+        biometrics.enrol(
+            settings.from_environment(),
+            Identity(row.id, tuple(identity.names), tuple(identity.aliases), identity.record),
+            prints,
+        )
+        if prints
+        else []
+    )
     unit.emit(
-        Event("IdentityEnrolled", "identity", row.id, unit.clock.now(), {"names": identity.names}),
+        Event("IdentityEnrolled", "identity", row.id, unit.clock.now(), {"names": identity.names, "fingers": fingers}),
         FEDERAL_CHAIN,
     )
     return row
 
 
-def rap_sheet(unit: Unit, identifiers: dict[str, str], before: str, booking_id: str) -> list[dict[str, Any]]:
-    """The earlier submissions the federal side received for the same person (any shared identifier):
-    the bookings that make up the record it sends back, oldest first."""
-    pairs = set(identifiers.items())
-    earlier = []
-    for row in unit.session.scalars(
-        select(InboxRow).where(InboxRow.party == FEDERAL, InboxRow.type == SUBMITTED).order_by(InboxRow.applied_at)
-    ):
-        data = row.data
-        if data["booking_id"] == booking_id or data["booked_at"] >= before:
-            continue
-        if pairs & set(data["person"]["identifiers"].items()):
-            earlier.append(
-                {
-                    "booking_id": data["booking_id"],
-                    "agency": data["agency"],
-                    "booked_at": data["booked_at"],
-                    "charges": data["charges"],
-                }
-            )
-    return sorted(earlier, key=lambda b: b["booked_at"])
-
-
 def identify(unit: Unit, data: dict[str, Any]) -> None:
     """The federal side searches its repository for a submitted booking and answers the agency: a hit
     tells the federal side who is in which jail, and sends the agency the record."""
-    identifiers: dict[str, str] = data["person"]["identifiers"]
-    identity = None
+    submission = _receive(unit, data)
+    if data["prints"] and _search_prints(unit, submission):
+        return
+    identify_by_identifiers(unit, submission, submission.booked_at)
+
+
+def _receive(unit: Unit, data: dict[str, Any]) -> Submission:
+    """Keep the submission where a rap sheet can find it by identity or by identifier."""
+    submission = Submission(data["booking_id"], data["agency"], datetime.fromisoformat(data["booked_at"]), data)
+    connection = unit.session.connection()
+    connection.execute(
+        insert(SUBMISSIONS),
+        {
+            "booking_id": submission.booking_id,
+            "agency": submission.agency,
+            "booked_at": submission.booked_at,
+            "data": data,
+            "identity_id": None,
+            "received_at": unit.clock.now(),
+        },
+    )
+    identifiers = data["person"]["identifiers"].items()
     if identifiers:
-        identity = unit.session.scalars(
-            select(FederalIdentityRow)
-            .join(FederalIdentifierRow, FederalIdentifierRow.identity_id == FederalIdentityRow.id)
-            .where(tuple_(FederalIdentifierRow.id_type, FederalIdentifierRow.value).in_(list(identifiers.items())))
-            .limit(1)
-        ).first()
-    answer: dict[str, Any] = {"booking_id": data["booking_id"], "agency": data["agency"], "hit": identity is not None}
-    occurred = datetime.fromisoformat(data["booked_at"])
-    if identity is not None:
-        matched = sorted(
-            row.id_type
-            for row in unit.session.scalars(
-                select(FederalIdentifierRow).where(FederalIdentifierRow.identity_id == identity.id)
-            )
-            if identifiers.get(row.id_type) == row.value
+        connection.execute(
+            insert(SUBMISSION_IDENTIFIERS),
+            [{"booking_id": submission.booking_id, "id_type": t, "value": v} for t, v in identifiers],
         )
-        sheet = rap_sheet(unit, identifiers, data["booked_at"], data["booking_id"])
-        answer.update(identity_id=identity.id, matched_on=matched, record=identity.record, rap_sheet=sheet)
+    return submission
+
+
+def _submitted_images(unit: Unit, submission: Submission) -> tuple[list[FingerprintImage], list[dict[str, Any]]]:
+    """The images the message names by digest, as stored with the booking; a digest not found is
+    refused with its reason rather than searched."""
+    stored = {
+        row.sha256: row
+        for row in unit.session.scalars(
+            select(FingerprintImageRow).where(FingerprintImageRow.booking_id == submission.booking_id)
+        )
+    }
+    named = submission.data["prints"]
+    found = [(p["position"], stored[p["sha256"]]) for p in named if p["sha256"] in stored]
+    missing = [
+        {"position": p["position"], "reason": f"no image with SHA-256 {p['sha256']} is stored with the booking"}
+        for p in named
+        if p["sha256"] not in stored
+    ]
+    return [FingerprintImage(position, row.filename, row.data) for position, row in found], missing
+
+
+def _search_prints(unit: Unit, submission: Submission) -> bool:
+    """Search the booking's prints; True when a candidate reached the threshold (an identification
+    is open, or confirmed at once where no examiner is required)."""
+    config = settings.from_environment()
+    images, missing = _submitted_images(unit, submission)
+    search = biometrics.search(config, images)
+    if search is None:
+        return False
+    ranked = search.result.candidates if search.result else ()
+    unit.emit(
+        Event(
+            "FingerprintsSearched",
+            "booking",
+            submission.booking_id,
+            unit.clock.now(),
+            {
+                "threshold": config.threshold,
+                "gallery_size": search.result.gallery_size if search.result else 0,
+                "compared": search.result.compared if search.result else 0,
+                "candidates": [_candidate(c.identity.id, c.identity.names, c.score, c.fingers) for c in ranked],
+                "refused": missing + search.refused,
+            },
+        ),
+        FEDERAL_CHAIN,
+    )
+    candidates = [
+        _candidate(c.identity.id, c.identity.names, c.score, c.fingers)
+        for c in ranked
+        if c.status != Decision.NO_HIT and unit.session.get(FederalIdentityRow, c.identity.id) is not None
+    ]
+    if not candidates:
+        return False
+    identification = IdentificationRow(
+        id=new_id("idf"),
+        booking_id=submission.booking_id,
+        agency=submission.agency,
+        state=IDENTIFICATION.initial.value,
+        candidates=candidates,
+        threshold=config.threshold,
+        searched_at=unit.clock.now(),
+    )
+    unit.session.add(identification)
+    unit.emit(
+        Event(
+            "IdentificationOpened",
+            "identification",
+            identification.id,
+            identification.searched_at,
+            {"booking_id": submission.booking_id, "candidates": candidates, "confirmation": config.confirmation.value},
+        ),
+        FEDERAL_CHAIN,
+    )
+    if config.confirmation == ExaminerConfirmation.auto:
+        _confirm(unit, identification, AUTOMATIC)
+    return True
+
+
+def _candidate(identity_id: str, names: tuple[str, ...], score: float, fingers: dict[int, float]) -> dict[str, Any]:
+    return {
+        "identity_id": identity_id,
+        "names": list(names),
+        "score": round(score, 3),
+        "finger_scores": {str(p): s for p, s in sorted(fingers.items())},
+    }
+
+
+def get_identification(unit: Unit, identification_id: str) -> IdentificationRow:
+    row = unit.session.get(IdentificationRow, identification_id)
+    if row is None:
+        raise NotFound(
+            f"no identification '{identification_id}'; list those awaiting an examiner with "
+            "`custody prints queue` or GET /federal/identifications"
+        )
+    return row
+
+
+def confirm(unit: Unit, identification_id: str, examiner: str, identity_id: str | None = None) -> IdentificationRow:
+    """The examiner confirms a candidate (the best one unless named): the booking is that person."""
+    identification = get_identification(unit, identification_id)
+    _confirm(unit, identification, examiner, identity_id)
+    return identification
+
+
+def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> IdentificationRow:
+    """The examiner finds none of the candidates is the person: the booking is answered as if the
+    prints had found no one (its identifiers may still)."""
+    identification = get_identification(unit, identification_id)
+    _decide(unit, identification, "reject", examiner)
+    identification.reason = reason
+    unit.emit(
+        Event(
+            "IdentificationRejected",
+            "identification",
+            identification.id,
+            unit.clock.now(),
+            {"booking_id": identification.booking_id, "examiner": examiner, "reason": reason},
+        ),
+        FEDERAL_CHAIN,
+    )
+    identify_by_identifiers(unit, _submission(unit, identification.booking_id), unit.clock.now())
+    return identification
+
+
+def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, identity_id: str | None = None) -> None:
+    offered = [c["identity_id"] for c in identification.candidates]
+    chosen = identity_id or offered[0]
+    if chosen not in offered:
+        raise InvalidInput(
+            f"{chosen} is not a candidate of identification {identification.id}; choose one of {', '.join(offered)}"
+        )
+    _decide(unit, identification, "confirm", examiner)
+    identification.identity_id = chosen
+    unit.emit(
+        Event(
+            "IdentificationConfirmed",
+            "identification",
+            identification.id,
+            unit.clock.now(),
+            {"booking_id": identification.booking_id, "identity_id": chosen, "examiner": examiner},
+        ),
+        FEDERAL_CHAIN,
+    )
+    submission = _submission(unit, identification.booking_id)
+    identity = unit.session.get(FederalIdentityRow, chosen)
+    assert identity is not None  # only identities in the store are offered
+    shared = sorted(id_type for _identity, id_type in _matching_identifiers(unit, submission, chosen))
+    _answer(unit, submission, identity, ["fingerprints", *shared])
+
+
+def _decide(unit: Unit, identification: IdentificationRow, event: str, examiner: str) -> None:
+    identification.state = IDENTIFICATION.fire(IdentificationState(identification.state), event).value
+    identification.examiner = examiner
+    identification.decided_at = unit.clock.now()
+
+
+def _submission(unit: Unit, booking_id: str) -> Submission:
+    row = (
+        unit.session.connection()
+        .execute(
+            select(SUBMISSIONS.c.agency, SUBMISSIONS.c.booked_at, SUBMISSIONS.c.data, SUBMISSIONS.c.identity_id).where(
+                SUBMISSIONS.c.booking_id == booking_id
+            )
+        )
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"the federal side has no submission of booking '{booking_id}'")
+    return Submission(booking_id, row.agency, row.booked_at, row.data, row.identity_id)
+
+
+def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> None:
+    """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now.
+
+    One query finds the identity and the identifiers it shares with the booking; a miss, the
+    common case, costs nothing more."""
+    matches = _matching_identifiers(unit, submission)
+    if not matches:
+        _answer(unit, submission, None, [], occurred)
+        return
+    chosen = matches[0][0]
+    identity = unit.session.get(FederalIdentityRow, chosen)
+    assert identity is not None  # federal_identifiers.identity_id is a foreign key
+    _answer(unit, submission, identity, sorted(t for i, t in matches if i == chosen), occurred)
+
+
+def _matching_identifiers(unit: Unit, submission: Submission, identity_id: str | None = None) -> list[tuple[str, str]]:
+    """(identity, identifier type) of every repository identifier the booking also carries, of one
+    identity or of any."""
+    identifiers: dict[str, str] = submission.data["person"]["identifiers"]
+    if not identifiers:
+        return []
+    query = CARRIED if identity_id is None else CARRIED.where(IDENTIFIERS.c.identity_id == identity_id)
+    rows = unit.session.connection().execute(query, {"pairs": list(identifiers.items())})
+    return [(row.identity_id, row.id_type) for row in rows]
+
+
+def _answer(
+    unit: Unit,
+    submission: Submission,
+    identity: FederalIdentityRow | None,
+    matched_on: list[str],
+    occurred: datetime | None = None,
+) -> None:
+    data = submission.data
+    when = occurred or unit.clock.now()
+    answer: dict[str, Any] = {"booking_id": data["booking_id"], "agency": data["agency"], "hit": identity is not None}
+    if identity is not None:
+        _link(unit, identity, submission)
+        sheet = rap_sheet(unit, submission)
+        answer.update(identity_id=identity.id, matched_on=matched_on, record=identity.record, rap_sheet=sheet)
         unit.emit(
             Event(
                 "IdentityMatched",
                 "booking",
                 data["booking_id"],
-                occurred,
+                when,
                 {
                     "identity_id": identity.id,
-                    "matched_on": matched,
+                    "matched_on": matched_on,
                     "agency": data["agency"],
                     "booking_number": data["booking_number"],
                     "person": data["person"],
@@ -105,30 +377,125 @@ def identify(unit: Unit, data: dict[str, Any]) -> None:
         )
     unit.emit(
         Event(
-            "IdentificationResponded",
-            "booking",
-            data["booking_id"],
-            occurred,
-            answer,
-            to_party=local_party(data["agency"]),
+            "IdentificationResponded", "booking", data["booking_id"], when, answer, to_party=local_party(data["agency"])
         ),
         FEDERAL_CHAIN,
     )
 
 
+def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> None:
+    """The booking belongs to the identity; a name the identity was not known by becomes an alias."""
+    submission.identity_id = identity.id
+    unit.session.connection().execute(
+        update(SUBMISSIONS).where(SUBMISSIONS.c.booking_id == submission.booking_id).values(identity_id=identity.id)
+    )
+    person = submission.data["person"]
+    known = {n.casefold() for n in [*identity.names, *identity.aliases]}
+    given = [f"{person['last_name']}, {person['first_name']}".upper(), *person.get("aliases", [])]
+    added = [n for n in dict.fromkeys(given) if n.casefold() not in known]
+    if added:
+        identity.aliases = [*identity.aliases, *added]
+    unit.emit(
+        Event(
+            "IdentityLinked",
+            "identity",
+            identity.id,
+            unit.clock.now(),
+            {"booking_id": submission.booking_id, "aliases_added": added},
+        ),
+        FEDERAL_CHAIN,
+    )
+
+
+def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
+    """The earlier submissions the federal side received for the same person (the same identity, or
+    any shared identifier): the bookings that make up the record it sends back, oldest first.
+
+    One query, through the identity and identifier indexes only: its cost follows the person's
+    own bookings, not the number of submissions the federal side holds."""
+    same_person = []
+    if submission.identity_id is not None:
+        same_person.append(select(SUBMISSIONS.c.booking_id).where(SUBMISSIONS.c.identity_id == submission.identity_id))
+    for id_type, value in submission.data["person"]["identifiers"].items():
+        same_person.append(
+            select(SUBMISSION_IDENTIFIERS.c.booking_id).where(
+                SUBMISSION_IDENTIFIERS.c.id_type == id_type, SUBMISSION_IDENTIFIERS.c.value == value
+            )
+        )
+    if not same_person:
+        return []
+    earlier = unit.session.connection().execute(
+        select(SUBMISSIONS.c.booking_id, SUBMISSIONS.c.agency, SUBMISSIONS.c.data)
+        .where(
+            SUBMISSIONS.c.booking_id.in_(union(*same_person)),
+            SUBMISSIONS.c.booked_at < submission.booked_at,
+            SUBMISSIONS.c.booking_id != submission.booking_id,
+        )
+        .order_by(SUBMISSIONS.c.booked_at)
+    )
+    return [
+        {
+            "booking_id": row.booking_id,
+            "agency": row.agency,
+            "booked_at": row.data["booked_at"],
+            "charges": row.data["charges"],
+        }
+        for row in earlier
+    ]
+
+
+def identification_summary(row: IdentificationRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "booking_id": row.booking_id,
+        "agency": row.agency,
+        "state": row.state,
+        "candidates": row.candidates,
+        "threshold": row.threshold,
+        "searched_at": row.searched_at.isoformat(),
+        "identity_id": row.identity_id,
+        "examiner": row.examiner,
+        "reason": row.reason,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+    }
+
+
+def identifications(
+    unit: Unit, limit: int, offset: int, state: str | None = None, where: ColumnElement[bool] | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Identifications oldest first (the examiner's queue with ``state='awaiting_examiner'``)."""
+    query = select(IdentificationRow).where(true() if where is None else where)
+    if state:
+        if state not in set(IdentificationState):
+            raise InvalidInput(f"state {state!r}: choose one of {', '.join(IdentificationState)}")
+        query = query.where(IdentificationRow.state == state)
+    total, rows = page(unit.session, query, limit, offset, IdentificationRow.searched_at, IdentificationRow.id)
+    return total, [identification_summary(r) for r in rows]
+
+
 def record_identification(unit: Unit, data: dict[str, Any]) -> None:
-    """The agency records the federal answer on the booking."""
-    booking = unit.session.get(BookingRow, data["booking_id"])
-    if booking is None:
-        raise NotFound(f"no booking '{data['booking_id']}' for this identification response")
-    booking.identity_id = data.get("identity_id")
+    """The agency records the federal answer on the booking: one UPDATE that also returns the chain
+    to record it on. A booking this transaction has already loaded is given the identity as well,
+    as if it had been read after the update."""
+    booking_id, identity_id = data["booking_id"], data.get("identity_id")
+    unit.session.flush()  # a booking only added to the session so far is in the table
+    booking_agency = (
+        unit.session.connection()
+        .execute(RECORD_IDENTITY, {"booking": booking_id, "identity": identity_id})
+        .scalar_one_or_none()
+    )
+    if booking_agency is None:
+        raise NotFound(f"no booking '{booking_id}' for this identification response")
+    loaded = unit.session.identity_map.get(identity_key(BookingRow, booking_id))
+    if loaded is not None:
+        set_committed_value(loaded, "identity_id", identity_id)
     unit.emit(
         Event(
             "IdentificationReceived",
             "booking",
-            booking.id,
+            booking_id,
             unit.clock.now(),
-            {"hit": data["hit"], "identity_id": data.get("identity_id")},
+            {"hit": data["hit"], "identity_id": identity_id},
         ),
-        booking.booking_agency,
+        booking_agency,
     )

@@ -12,22 +12,32 @@ How the layers combine (docs/law.md says the same in prose):
    a floor set by a higher government may be exceeded by a lower one, never lowered.
 5. If a rule's outcome turns on a missing fact and the missing fact could change the result, the
    action is ``undetermined`` and the missing facts are listed.
+
+How it stays fast (docs/law.md, "Performance"): the rules' conditions are compiled when the library
+loads; the instruments binding an agency are worked out once per division, kind of agency and
+stretch of dates between two changes of its law (a :class:`Plan`); each rule's answer for a request
+is a small :class:`Verdict`, and an action's decision, which depends on nothing but the plan, the
+form and the verdicts, is kept and reused for the next request with the same verdicts (each
+decision still has its own id and log record). The trace is built only when someone reads it,
+from the outcomes those same verdicts gave.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-import uuid
+import os
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 
-from custody.domain.divisions import Division, Level, parse_division
+from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
-from custody.law.conditions import Facts, evaluate
+from custody.law.conditions import Facts
 from custody.law.contract import facts_from_request
 from custody.law.loader import Library, default_library
-from custody.law.model import Action, Effect, Form, HoldClock, Instrument, Rule, Status
+from custody.law.model import Action, Effect, Exception_, Form, HoldClock, Instrument, Rule, Status
 
 _PRECEDENCE = {Effect.permitted: 0, Effect.required: 1, Effect.prohibited: 2}
 _STATUS_WORDS = {
@@ -35,72 +45,264 @@ _STATUS_WORDS = {
     Status.permitted: "Permitted",
     Status.prohibited: "Prohibited",
 }
+_BINDS = "binds this agency"
+# Bounds on what is kept: requests may name any county or place of a state (each has its own
+# plans), and a decision resting on a statute the request names is kept under that statute's
+# classification, so neither is bounded by the library alone.
+_KEPT_DIVISIONS = 1024
+_KEPT_DECISIONS = 50_000
+
+
+class Verdict(NamedTuple):
+    """One rule's answer for one request: all that the decision needs from the facts."""
+
+    fired: bool | None  # True: the rule gives ``effects``; False: it does not apply; None: unknown
+    effects: frozenset[Effect]
+    exception: int | None = None  # index of the exception that gave the effect, if one did
+    missing: tuple[str, ...] = ()
+    basis: tuple[str, ...] = ()
+
+
+_NO_EFFECT: frozenset[Effect] = frozenset()
+_DOES_NOT_APPLY = Verdict(False, _NO_EFFECT)
+_ONLY = {effect: frozenset({effect}) for effect in Effect}
+_GIVES = {effect: Verdict(True, _ONLY[effect]) for effect in Effect}  # the common verdicts, made once
+_ACTIONS = {action.value: action for action in Action}
+_ACTION_NAMES = {action: action.value for action in Action}  # Enum.value is a slow property
+
+
+def _verdict(rule: Rule, facts: Facts) -> Verdict:
+    """The rule's general effect, replaced by the first exception whose condition holds."""
+    applies = rule.applies(facts)
+    if applies.value is False:
+        return _DOES_NOT_APPLY
+    missing, basis = applies.missing, applies.basis
+    # The rule may not apply at all, in which case it leaves the action permitted.
+    may_not_apply = _ONLY[Effect.permitted] if applies.value is None else _NO_EFFECT
+    uncertain = _NO_EFFECT  # effects of earlier exceptions whose conditions are unknown
+    for index, exc in enumerate(rule.exceptions):
+        result = exc.test(facts)
+        basis += result.basis
+        if result.value is True:
+            outcomes = uncertain | _ONLY[exc.effect]
+            if applies.value is True and len(outcomes) == 1:
+                return Verdict(True, outcomes, index, basis=basis)
+            # An earlier exception might still apply (this one holds only if that one does not), or
+            # the rule itself might not apply at all.
+            return _unknown(outcomes | may_not_apply, missing)
+        if result.value is None:
+            uncertain |= _ONLY[exc.effect]
+            missing += result.missing
+    if missing:
+        return _unknown(_ONLY[rule.effect] | uncertain | may_not_apply, missing)
+    return Verdict(True, _ONLY[rule.effect], basis=basis) if basis else _GIVES[rule.effect]
+
+
+def _unknown(possible: frozenset[Effect], missing: tuple[str, ...]) -> Verdict:
+    """A rule whose outcome turns on missing facts: the effects it might give, and the facts."""
+    return Verdict(None, possible, missing=tuple(dict.fromkeys(missing)))
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One rule's answer for one action: the effect it gives, or the effects it might give."""
+    """One rule's verdict read against the rule: the citations, summary and limits it carries."""
 
     rule: Rule
     instrument: Instrument
-    fired: bool | None
-    effects: frozenset[Effect]
-    citations: tuple[str, ...]
-    ids: tuple[str, ...]
-    says: str
-    max_hours: float | None
-    verified: bool
-    missing: tuple[str, ...] = ()
+    verdict: Verdict
     preempted_by: str | None = None
-    basis: tuple[str, ...] = ()
-    # The one effect the rule gives, or None while it could give several: computed once, read often.
-    effect: Effect | None = dataclasses.field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "effect", next(iter(self.effects)) if len(self.effects) == 1 else None)
+    @property
+    def fired(self) -> bool | None:
+        return self.verdict.fired
+
+    @property
+    def effects(self) -> frozenset[Effect]:
+        return self.verdict.effects
+
+    @cached_property
+    def effect(self) -> Effect | None:
+        """The one effect the rule gives, or None while it could give several."""
+        return next(iter(self.verdict.effects)) if len(self.verdict.effects) == 1 else None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return self.verdict.missing
+
+    @property
+    def basis(self) -> tuple[str, ...]:
+        return self.verdict.basis
+
+    @property
+    def citations(self) -> tuple[str, ...]:
+        if self.fired is False:
+            return ()
+        exc = self._exception
+        return (exc.citation, self.rule.citation) if exc else (self.rule.citation,)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        if self.fired is False:
+            return ()
+        exc = self._exception
+        return (self.rule.id, exc.id) if exc else (self.rule.id,)
+
+    @property
+    def says(self) -> str:
+        if self.fired is False:
+            return ""
+        exc = self._exception
+        return exc.says if exc else self.rule.says
+
+    @property
+    def max_hours(self) -> float | None:
+        exc = self._exception
+        return exc.max_hours if exc else self.rule.max_hours
+
+    @property
+    def verified(self) -> bool:
+        exc = self._exception
+        return self.rule.verified and self.instrument.verified and (exc is None or exc.verified)
+
+    @property
+    def _exception(self) -> Exception_ | None:
+        index = self.verdict.exception
+        return None if index is None else self.rule.exceptions[index]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionDecision:
+    """What the law says of one action. Decisions with the same verdicts share one of these, so it
+    never changes once made."""
+
     status: Status
-    citations: list[str]
-    rules: list[str]
+    citations: tuple[str, ...]
+    rules: tuple[str, ...]
     explanation: str
     max_hours: float | None = None
     hold_clock: HoldClock | None = None
-    missing: list[str] = field(default_factory=list)
+    missing: tuple[str, ...] = ()
     # The rules' outcomes, kept so the trace is built only when someone reads it (the decision log,
     # `custody law explain`), not on the hot path.
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: tuple[Outcome, ...] = ()
 
-    @property
+    @cached_property
     def trace(self) -> list[dict[str, Any]]:
+        """Each rule considered for the action and what it gave: built when first read, then shared
+        (read-only) by every decision with the same verdicts, like the decision itself."""
         return [_trace_entry(o) for o in self.outcomes]
 
     def to_contract(self) -> dict[str, Any]:
+        """The action's part of the Decision JSON: a fresh dict each time, since the decision is shared."""
+        out = {**self._contract, "citations": list(self.citations), "rules": list(self.rules)}
+        if self.missing:
+            out["missing"] = list(self.missing)
+        return out
+
+    @cached_property
+    def _contract(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "status": self.status.value,
-            "citations": self.citations,
-            "rules": self.rules,
+            "citations": None,
+            "rules": None,
             "explanation": self.explanation,
         }
         if self.max_hours is not None:
             out["max_hours"] = self.max_hours
         if self.hold_clock is not None:
             out["hold_clock"] = self.hold_clock.value
-        if self.missing:
-            out["missing"] = self.missing
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The law binding the agencies of one division and kind between two dates on which that law
+    changes: worked out once, then read by every request it covers."""
+
+    # Every instrument of every layer, outermost government first, with why it binds the agency
+    # or not (None: not in force, which the trace says with the decision's date).
+    considered: tuple[tuple[Instrument, str | None], ...]
+    uncovered: tuple[str, ...]  # the layers with no law in the library
+    # The rules that speak to each action, of the instruments that bind, in the order above.
+    rules: dict[Action, tuple[tuple[Rule, Instrument], ...]]
+
+    @cached_property
+    def state_missing(self) -> tuple[str, ...]:
+        return tuple(d for d in self.uncovered if parse_division(d).level in (Level.federal, Level.state))
+
+    @cached_property
+    def steps(self) -> tuple[tuple[Instrument, dict[str, Any] | None], ...]:
+        """The trace's entry for each instrument considered, made once and shared (read-only); None
+        for one not in force, whose entry names the decision's date."""
+        return tuple(
+            (i, {"instrument": i.id, "citation": i.citation, "why": why} if why else None) for i, why in self.considered
+        )
+
+
 @dataclass
+class _Stretches:
+    """The plans of one division and kind of agency, one per stretch of dates between two changes
+    of its law (an instrument taking effect or ending), made when a request first falls in it."""
+
+    layers: tuple[Instrument, ...]
+    uncovered: tuple[str, ...]
+    changes: list[date]
+    plans: dict[int, Plan] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=_KEPT_DIVISIONS)
+def _stretches(library: Library, agency: str, kind: str) -> _Stretches:
+    layers: list[Instrument] = []
+    uncovered: list[str] = []
+    for layer in parse_division(agency).layers():
+        jurisdiction = library.jurisdiction(layer)
+        if jurisdiction is None:
+            uncovered.append(layer.id)
+        else:
+            layers.extend(jurisdiction.instruments)
+    changes = {when for i in layers for when in (i.effective_from, i.effective_to) if when is not None}
+    return _Stretches(tuple(layers), tuple(uncovered), sorted(changes))
+
+
+def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
+    stretches = _stretches(library, agency, kind)
+    stretch = bisect.bisect_right(stretches.changes, on)
+    plan = stretches.plans.get(stretch)
+    if plan is None:
+        considered = tuple((i, _why(i, on, kind)) for i in stretches.layers)
+        binding = [i for i, why in considered if why == _BINDS]
+        rules = {a: tuple((rule, i) for i in binding for rule in i.rules if a in rule.actions) for a in Action}
+        plan = stretches.plans[stretch] = Plan(considered, stretches.uncovered, rules)
+    return plan
+
+
+# Decisions already made, by (plan, action, form, verdicts of the plan's rules for the action).
+_decided: dict[tuple[Plan, Action, str, tuple[Verdict, ...]], ActionDecision] = {}
+
+
+def _why(instrument: Instrument, on: date, kind: str) -> str | None:
+    """Whether the instrument binds an agency of this kind on this date, and if not, why not;
+    None if it is not in force (:func:`_not_in_force` says so for a given date)."""
+    if not instrument.in_force(on):
+        return None
+    if instrument.binds is not None and kind not in instrument.binds:
+        return f"binds only {', '.join(sorted(instrument.binds))}, not a {kind}"
+    return _BINDS
+
+
+def _not_in_force(instrument: Instrument, on: date) -> str:
+    why = f"not in force on {on} (in force from {instrument.effective_from}"
+    return why + (f" to {instrument.effective_to})" if instrument.effective_to else ")")
+
+
+@dataclass(slots=True)
 class Decision:
     decision_id: str
     agency: str
     on: date
     law_revision: str
     actions: dict[Action, ActionDecision]
-    considered: list[dict[str, Any]]
+    plan: Plan
 
     def to_contract(self) -> dict[str, Any]:
         return {
@@ -108,62 +310,76 @@ class Decision:
             "agency": self.agency,
             "on": self.on.isoformat(),
             "law_revision": self.law_revision,
-            "actions": {a.value: d.to_contract() for a, d in self.actions.items()},
+            "actions": {_ACTION_NAMES[a]: d.to_contract() for a, d in self.actions.items()},
         }
 
+    @property
+    def considered(self) -> list[dict[str, Any]]:
+        """Every instrument considered, and why it did or did not bind this agency."""
+        return [
+            step or {"instrument": i.id, "citation": i.citation, "why": _not_in_force(i, self.on)}
+            for i, step in self.plan.steps
+        ]
+
     def trace(self) -> dict[str, Any]:
-        return {"instruments": self.considered, "actions": {a.value: d.trace for a, d in self.actions.items()}}
+        return {
+            "instruments": self.considered,
+            "actions": {_ACTION_NAMES[a]: d.trace for a, d in self.actions.items()},
+        }
 
 
 def new_decision_id() -> str:
-    return f"dec_{uuid.uuid4().hex}"
+    return f"dec_{os.urandom(16).hex()}"
 
 
-def decide(document: Any, library: Library | None = None, decision_id: str | None = None) -> Decision:
-    """Decide a DecisionRequest (a dict as the JSON contract has it). Invalid input raises InvalidInput."""
+def decide(
+    document: Any, library: Library | None = None, decision_id: str | None = None, *, fresh: bool = False
+) -> Decision:
+    """Decide a DecisionRequest (a dict as the JSON contract has it). Invalid input raises InvalidInput.
+
+    ``fresh`` works every action out from the rules instead of reusing a decision kept for the same
+    verdicts, as re-evaluating a logged decision to explain it should: the trace then never rests on
+    a kept answer."""
     library = library or default_library()
     facts = facts_from_request(document)
-    facts["_lists"] = library.offense_lists
-    division = parse_division(facts["agency"])
     form = library.forms[facts["request"]["form"]]
     issued_unknown = _check_form_period(form, facts)
-    instruments, coverage, considered = _binding_instruments(library, division, facts)
-    state_missing = [d for d in coverage if parse_division(d).level in (Level.federal, Level.state)]
+    plan = _plan(library, facts["agency"], facts["agency_kind"], facts["on"])
     actions: dict[Action, ActionDecision] = {}
+    verdicts: dict[int, Verdict] = {}
     for name in facts["request"]["actions"]:
-        action = Action(name)
-        if state_missing:
+        action = _ACTIONS[name]
+        if plan.state_missing:
             actions[action] = ActionDecision(
                 status=Status.undetermined,
-                citations=[],
-                rules=[],
+                citations=(),
+                rules=(),
                 explanation=(
-                    f"Undetermined: custody's law library holds no law of {state_missing[0]}, so it "
+                    f"Undetermined: custody's law library holds no law of {plan.state_missing[0]}, so it "
                     "cannot say what that state's law allows; the decision needs that state's law encoded."
                 ),
-                missing=[f"law:{d}" for d in state_missing],
+                missing=tuple(f"law:{d}" for d in plan.state_missing),
             )
-            continue
-        if issued_unknown:
+        elif issued_unknown:
             actions[action] = ActionDecision(
                 status=Status.undetermined,
-                citations=[form.citation],
-                rules=[],
+                citations=(form.citation,),
+                rules=(),
                 explanation=(
                     f"Undetermined: form {form.name} could only be issued {form.period()}; give "
                     f"request.issued_on so custody can tell whether this request is valid."
                 ),
-                missing=["request.issued_on"],
+                missing=("request.issued_on",),
             )
-            continue
-        actions[action] = _decide_action(action, instruments, facts, form, coverage)
+        else:
+            actions[action] = _decide_action(action, plan, facts, form, verdicts, fresh)
     return Decision(
         decision_id=decision_id or new_decision_id(),
         agency=facts["agency"],
         on=facts["on"],
         law_revision=library.revision,
         actions=actions,
-        considered=considered,
+        plan=plan,
     )
 
 
@@ -183,112 +399,32 @@ def _check_form_period(form: Form, facts: Facts) -> bool:
     return form.in_use_to is not None and on > form.in_use_to
 
 
-def _binding_instruments(
-    library: Library, division: Division, facts: Facts
-) -> tuple[list[Instrument], list[str], list[dict[str, Any]]]:
-    """The instruments in force that bind this agency, outermost government first; the divisions
-    with no law in the library; and, for the trace, every instrument considered and why it did or
-    did not bind."""
-    instruments: list[Instrument] = []
-    uncovered: list[str] = []
-    considered: list[dict[str, Any]] = []
-    for layer in division.layers():
-        jurisdiction = library.jurisdiction(layer)
-        if jurisdiction is None:
-            uncovered.append(layer.id)
-            continue
-        for instrument in jurisdiction.instruments:
-            if not instrument.in_force(facts["on"]):
-                why = f"not in force on {facts['on']} (in force from {instrument.effective_from}"
-                why += f" to {instrument.effective_to})" if instrument.effective_to else ")"
-            elif instrument.binds is not None and facts["agency_kind"] not in instrument.binds:
-                why = f"binds only {', '.join(sorted(instrument.binds))}, not a {facts['agency_kind']}"
-            else:
-                why = "binds this agency"
-                instruments.append(instrument)
-            considered.append({"instrument": instrument.id, "citation": instrument.citation, "why": why})
-    return instruments, uncovered, considered
-
-
-def _evaluate_rule(rule: Rule, instrument: Instrument, facts: Facts) -> Outcome:
-    """The rule's general effect, replaced by the first exception whose condition holds."""
-    verified = rule.verified and instrument.verified
-    applies = evaluate(rule.applies_when, facts)
-    if applies.value is False:
-        return Outcome(rule, instrument, False, frozenset(), (), (), "", rule.max_hours, verified)
-    possible = {rule.effect}
-    missing = list(applies.missing)
-    basis = list(applies.basis)
-    uncertain: set[Effect] = set()  # effects of earlier exceptions whose conditions are unknown
-    for exc in rule.exceptions:
-        result = evaluate(exc.when, facts)
-        basis.extend(result.basis)
-        if result.value is True:
-            outcomes = uncertain | {exc.effect}
-            if applies.value is True and len(outcomes) == 1:
-                return Outcome(
-                    rule,
-                    instrument,
-                    True,
-                    frozenset(outcomes),
-                    (exc.citation, rule.citation),
-                    (rule.id, exc.id),
-                    exc.says,
-                    exc.max_hours,
-                    verified and exc.verified,
-                    basis=tuple(basis),
-                )
-            # An earlier exception might still apply (this one holds only if that one does not), or
-            # the rule itself might not apply at all.
-            return _unknown(
-                rule, instrument, outcomes | ({Effect.permitted} if applies.value is None else set()), missing, verified
-            )
-        if result.value is None:
-            uncertain.add(exc.effect)
-            possible.add(exc.effect)
-            missing.extend(result.missing)
-    if applies.value is None:
-        possible.add(Effect.permitted)  # the rule may not apply at all
-    if missing:
-        return _unknown(rule, instrument, possible, missing, verified)
-    return Outcome(
-        rule,
-        instrument,
-        True,
-        frozenset({rule.effect}),
-        (rule.citation,),
-        (rule.id,),
-        rule.says,
-        rule.max_hours,
-        verified,
-        basis=tuple(basis),
-    )
-
-
-def _unknown(rule: Rule, instrument: Instrument, possible: set[Effect], missing: list[str], verified: bool) -> Outcome:
-    """A rule whose outcome turns on missing facts: the effects it might give, and the facts."""
-    return Outcome(
-        rule,
-        instrument,
-        None,
-        frozenset(possible),
-        (rule.citation,),
-        (rule.id,),
-        rule.says,
-        rule.max_hours,
-        verified,
-        missing=tuple(dict.fromkeys(missing)),
-    )
-
-
 def _decide_action(
-    action: Action, instruments: list[Instrument], facts: Facts, form: Form, coverage: list[str]
+    action: Action, plan: Plan, facts: Facts, form: Form, verdicts: dict[int, Verdict], fresh: bool
 ) -> ActionDecision:
-    outcomes: list[Outcome] = []
-    for instrument in instruments:
-        for rule in instrument.rules:
-            if action in rule.actions:
-                outcomes.append(_evaluate_rule(rule, instrument, facts))
+    """The decision for one action: the rules' verdicts on these facts (``verdicts`` keeps those
+    of the request's other actions, by rule, as a rule may speak to several), then the decision
+    those verdicts give, made once and kept."""
+    rules = plan.rules[action]
+    given = []
+    for rule, _ in rules:
+        verdict = verdicts.get(id(rule))
+        if verdict is None:
+            verdict = verdicts[id(rule)] = _verdict(rule, facts)
+        given.append(verdict)
+    key = (plan, action, form.name, tuple(given))
+    decided = None if fresh else _decided.get(key)
+    if decided is None:
+        outcomes = [Outcome(rule, instrument, v) for (rule, instrument), v in zip(rules, given, strict=True)]
+        decided = _judge(action, outcomes, form, plan.uncovered)
+        if len(_decided) >= _KEPT_DECISIONS:
+            _decided.clear()
+        _decided[key] = decided
+    return decided
+
+
+def _judge(action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[str, ...]) -> ActionDecision:
+    """Combine the rules' outcomes for an action across the layers (the module docstring's 3-5)."""
     outcomes = _apply_preemption(outcomes)
     live = [o for o in outcomes if o.fired is not False and o.preempted_by is None]
     preemptions = [o for o in live if o.effect is Effect.preempts_local_limits]
@@ -303,53 +439,55 @@ def _decide_action(
     low = top(floor + [min(o.effects - {Effect.preempts_local_limits}, key=_PRECEDENCE.__getitem__) for o in unknown])
     high = top(floor + [max(o.effects - {Effect.preempts_local_limits}, key=_PRECEDENCE.__getitem__) for o in unknown])
     if unknown and low != high:
-        missing = list(dict.fromkeys(m for o in unknown for m in o.missing))
+        missing = tuple(dict.fromkeys(m for o in unknown for m in o.missing))
         cited = [c for o in _most_specific_first(unknown) for c in o.citations]
         return ActionDecision(
             status=Status.undetermined,
-            citations=list(dict.fromkeys(cited)),
-            rules=[i for o in known + unknown for i in o.ids],
+            citations=tuple(dict.fromkeys(cited)),
+            rules=tuple(i for o in known + unknown for i in o.ids),
             explanation=(
                 f"Undetermined: {cited[0]} turns on "
                 f"facts that were not given ({', '.join(missing)}); give them and ask again."
             ),
             missing=missing,
-            outcomes=outcomes,
+            outcomes=tuple(outcomes),
         )
     final = high
     if final is None:
         coverage_note = f" No rule in custody's library speaks to '{action.value}' for this agency."
         return ActionDecision(
             status=Status.undetermined,
-            citations=[],
-            rules=[],
+            citations=(),
+            rules=(),
             explanation="Undetermined:" + coverage_note + " The law here is not encoded.",
-            missing=[f"law:{d}" for d in coverage] or ["law"],
-            outcomes=outcomes,
+            missing=tuple(f"law:{d}" for d in coverage) or ("law",),
+            outcomes=tuple(outcomes),
         )
     deciding = [o for o in known + unknown if o.effect is final or (o.fired is None and final in o.effects)]
     deciding = _most_specific_first(deciding)
     status = Status(final.value)
     if status is Status.required:
         deciding += _most_specific_first(preemptions)
-    citations = list(dict.fromkeys(c for o in deciding for c in o.citations))
-    decision = ActionDecision(
-        status=status,
-        citations=citations,
-        rules=[i for o in known for i in o.ids],
-        explanation=_explain(status, deciding, outcomes, coverage),
-        outcomes=outcomes,
-    )
+    max_hours: float | None = None
+    hold_clock: HoldClock | None = None
     if action is Action.hold:
         if status is Status.prohibited:
-            decision.max_hours = 0
+            max_hours = 0
         else:
             limits = [o.max_hours for o in live if o.max_hours is not None]
             if form.hold_hours is not None:
                 limits.append(form.hold_hours)
-            decision.max_hours = min(limits) if limits else None
-            decision.hold_clock = form.hold_clock
-    return decision
+            max_hours = min(limits) if limits else None
+            hold_clock = form.hold_clock
+    return ActionDecision(
+        status=status,
+        citations=tuple(dict.fromkeys(c for o in deciding for c in o.citations)),
+        rules=tuple(i for o in known for i in o.ids),
+        explanation=_explain(status, deciding, outcomes, coverage),
+        max_hours=max_hours,
+        hold_clock=hold_clock,
+        outcomes=tuple(outcomes),
+    )
 
 
 def _apply_preemption(outcomes: list[Outcome]) -> list[Outcome]:
@@ -379,7 +517,7 @@ def _most_specific_first(outcomes: list[Outcome]) -> list[Outcome]:
     return sorted(outcomes, key=lambda o: _SPECIFICITY[o.instrument.level])
 
 
-def _explain(status: Status, deciding: list[Outcome], outcomes: list[Outcome], coverage: list[str]) -> str:
+def _explain(status: Status, deciding: list[Outcome], outcomes: list[Outcome], coverage: tuple[str, ...]) -> str:
     head = deciding[0]
     text = f"{_STATUS_WORDS[status]} under {head.citations[0]}: {head.says}"
     if not text.endswith("."):

@@ -3,6 +3,10 @@
 The loader is strict, as OpenFisca's is: an unknown key, a duplicate key, a rule without a
 citation or summary, an unknown condition or an instrument without dates is refused with the file
 and the rule named. Law that is not cited does not ship.
+
+It reads every file first (the offense lists a rule names may sit in another instrument's file),
+then builds the instruments and compiles each rule's conditions, so deciding a request never
+re-reads a rule file's structure.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ import yaml
 
 from custody.domain.divisions import Division, parse_division
 from custody.domain.errors import InvalidInput
-from custody.law import conditions
-from custody.law.conditions import OffenseList
+from custody.law.conditions import OffenseList, OffenseLists, compile_condition
 from custody.law.model import (
     Action,
     Effect,
@@ -71,8 +74,11 @@ def read_yaml(path: Path) -> Any:
         raise InvalidInput(f"{path}: {exc}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Library:
+    """The law library as loaded: one value per revision, compared by identity (the engine keeps
+    what it derives from a library, such as the instruments binding each agency, beside it)."""
+
     jurisdictions: dict[Division, Jurisdiction]
     forms: dict[str, Form]
     revision: str
@@ -138,22 +144,22 @@ _EXC_REQUIRED = {"id", "citation", "says", "when", "effect"}
 _EXC_OPTIONAL = {"max_hours", "verified", "verification"}
 
 
-def _rule(data: dict[str, Any], where: str, inherited_verified: bool) -> Rule:
+def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: OffenseLists) -> Rule:
     _take(data, where, _RULE_REQUIRED, _RULE_OPTIONAL)
     where = f"{where} rule {data['id']}"
-    conditions.check(data.get("applies_when"), where)
+    applies = compile_condition(data.get("applies_when"), lists, where)
     exceptions = []
     for index, exc in enumerate(_list(data.get("exceptions"), f"{where} exceptions")):
         exc_where = f"{where} exception {index + 1}"
         _take(exc, exc_where, _EXC_REQUIRED, _EXC_OPTIONAL)
         exc_where = f"{where} exception {exc['id']}"
-        conditions.check(exc["when"], exc_where)
         exceptions.append(
             Exception_(
                 id=exc["id"],
                 citation=exc["citation"],
                 says=_text(exc, "says", exc_where),
                 when=exc["when"],
+                test=compile_condition(exc["when"], lists, exc_where),
                 effect=_enum(Effect, exc["effect"], exc_where),
                 max_hours=exc.get("max_hours"),
                 verified=bool(exc.get("verified", inherited_verified)),
@@ -166,6 +172,7 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool) -> Rule:
         says=_text(data, "says", where),
         actions=_actions(data["actions"], where),
         effect=_enum(Effect, data["effect"], where),
+        applies=applies,
         applies_when=data.get("applies_when"),
         max_hours=data.get("max_hours"),
         hold_clock=_enum(HoldClock, data["hold_clock"], where) if data.get("hold_clock") else None,
@@ -204,22 +211,11 @@ def _offense_lists(data: dict[str, Any], path: Path) -> list[OffenseList]:
     return lists
 
 
-def _list_references(cond: Any) -> list[str]:
-    if isinstance(cond, dict):
-        found = [cond["in_list"]] if isinstance(cond.get("in_list"), str) else []
-        return found + [ref for value in cond.values() for ref in _list_references(value)]
-    if isinstance(cond, list):
-        return [ref for item in cond for ref in _list_references(item)]
-    return []
-
-
-def _instrument(path: Path, division: Division) -> Instrument:
-    data = read_yaml(path)
-    _take(data, str(path), {"instrument", "rules"}, {"offense_lists"})
+def _instrument(path: Path, data: dict[str, Any], division: Division, lists: OffenseLists) -> Instrument:
     meta = _take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
     where = f"{path}"
     verified = bool(meta.get("verified", True))
-    rules = tuple(_rule(r, where, verified) for r in _list(data["rules"], f"{where} rules"))
+    rules = tuple(_rule(r, where, verified, lists) for r in _list(data["rules"], f"{where} rules"))
     if not rules:
         raise InvalidInput(f"{path}: an instrument needs at least one rule")
     effective_from = _date(meta["effective_from"], where)
@@ -268,12 +264,20 @@ def _forms(path: Path) -> dict[str, Form]:
     return forms
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """A jurisdiction's folder as read: its metadata and its instruments' files, not yet built."""
+
+    division: Division
+    meta: dict[str, Any]
+    files: list[tuple[Path, dict[str, Any]]]
+
+
 def load_library(root: Path = LIBRARY) -> Library:
     digest = hashlib.sha256()
-    jurisdictions: dict[Division, Jurisdiction] = {}
     forms: dict[str, Form] = {}
-    seen_ids: dict[str, Path] = {}
     offense_lists: dict[str, OffenseList] = {}
+    folders: list[_Folder] = []
     for folder in [*sorted(p for p in root.rglob("*") if p.is_dir()), root]:
         meta_path = folder / JURISDICTION_FILE
         if not meta_path.exists():
@@ -282,7 +286,7 @@ def load_library(root: Path = LIBRARY) -> Library:
         meta = _take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes"})
         if parse_division(meta["division"]) != division:
             raise InvalidInput(f"{meta_path}: division {meta['division']} does not match its folder")
-        instruments = []
+        files = []
         for path in sorted(folder.glob("*.yaml")):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
@@ -291,32 +295,33 @@ def load_library(root: Path = LIBRARY) -> Library:
             if path.name == FORMS_FILE:
                 forms.update(_forms(path))
                 continue
-            instrument = _instrument(path, division)
-            for offense_list in _offense_lists(read_yaml(path), path):
+            data = _take(read_yaml(path), str(path), {"instrument", "rules"}, {"offense_lists"})
+            for offense_list in _offense_lists(data, path):
                 if offense_list.id in offense_lists:
                     raise InvalidInput(f"{path}: offense list id '{offense_list.id}' is used twice")
                 offense_lists[offense_list.id] = offense_list
+            files.append((path, data))
+        folders.append(_Folder(division, meta, files))
+    jurisdictions: dict[Division, Jurisdiction] = {}
+    seen_ids: dict[str, Path] = {}
+    for folder_read in folders:
+        instruments = []
+        for path, data in folder_read.files:
+            instrument = _instrument(path, data, folder_read.division, offense_lists)
             for rule_id in [instrument.id, *(r.id for r in instrument.rules)]:
                 if rule_id in seen_ids:
                     raise InvalidInput(f"{path}: id '{rule_id}' is also used in {seen_ids[rule_id]}")
                 seen_ids[rule_id] = path
             instruments.append(instrument)
         jurisdiction = Jurisdiction(
-            division=division,
-            name=meta["name"],
-            aliases=tuple(parse_division(a) for a in meta.get("aliases") or []),
+            division=folder_read.division,
+            name=folder_read.meta["name"],
+            aliases=tuple(parse_division(a) for a in folder_read.meta.get("aliases") or []),
             instruments=tuple(instruments),
         )
-        jurisdictions[division] = jurisdiction
+        jurisdictions[jurisdiction.division] = jurisdiction
         for alias in jurisdiction.aliases:
             jurisdictions[alias] = jurisdiction
-    for jurisdiction in jurisdictions.values():
-        for instrument in jurisdiction.instruments:
-            for rule in instrument.rules:
-                conds = [rule.applies_when, *(e.when for e in rule.exceptions)]
-                for ref in _list_references(conds):
-                    if ref not in offense_lists:
-                        raise InvalidInput(f"rule {rule.id}: unknown offense list '{ref}'")
     return Library(
         jurisdictions=jurisdictions,
         forms=forms,

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 
 from custody.domain.divisions import Division, Level
-from custody.law.conditions import Condition
+from custody.law.conditions import Condition, Test
 
 
 class Action(StrEnum):
@@ -52,7 +52,8 @@ class Exception_:
     id: str
     citation: str
     says: str
-    when: Condition
+    when: Condition  # as the rule file states it
+    test: Test = field(compare=False, repr=False)  # ``when``, compiled when the library loads
     effect: Effect
     max_hours: float | None = None
     verified: bool = True
@@ -65,6 +66,7 @@ class Rule:
     says: str
     actions: frozenset[Action]
     effect: Effect
+    applies: Test = field(compare=False, repr=False)  # ``applies_when``, compiled when the library loads
     applies_when: Condition | None = None
     max_hours: float | None = None
     hold_clock: HoldClock | None = None

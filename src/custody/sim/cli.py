@@ -190,11 +190,22 @@ def bench_e2e(
         bool, typer.Option("--json", help="Last line on stdout: the figures as one JSON object.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed")] = 1,
+    store: Annotated[
+        str, typer.Option("--store", help="sqlite, or postgres (a new schema, dropped after).")
+    ] = "sqlite",
+    transport: Annotated[str, typer.Option("--transport", help="inproc, or nats (JetStream).")] = "inproc",
+    workers: Annotated[
+        int, typer.Option("--workers", help="0: apply messages in this process; N: N `custody worker` per side.")
+    ] = 0,
 ) -> None:
     """End-to-end bookings/s on the embedded default (SQLite, in-process) beside the raw-store baseline."""
     from custody.sim.bench import run_e2e
 
-    figures = run_e2e(bookings, seed, stderr)
+    if store not in ("sqlite", "postgres"):
+        raise typer.BadParameter("use sqlite or postgres", param_hint="--store")
+    if transport not in ("inproc", "nats"):
+        raise typer.BadParameter("use inproc or nats", param_hint="--transport")
+    figures = run_e2e(bookings, seed, stderr, store=store, transport=transport, workers=workers)
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return

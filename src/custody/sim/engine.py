@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -102,8 +103,13 @@ class Simulation:
         days: int,
         deliver: Callable[[], int] | None = None,
         progress: Progress | None = None,
+        batched: bool = True,
     ) -> None:
+        """``batched``: the commands between two deliveries share one transaction (a savepoint
+        each); off, each command commits alone, as it would coming from many clients at once (and as
+        worker processes locking the same audit chains need it)."""
         self.service = service
+        self.batched = batched
         self.clock = clock
         self.stream = stream
         self.days = days
@@ -114,6 +120,8 @@ class Simulation:
         self._seq = 0
         self._enrolled: set[str] = set()
         self._since_delivery = 0
+        # The commands between two deliveries run as one batch: one transaction, a savepoint each.
+        self._batch = ExitStack()
         zones: set[tzinfo] = {local_zone(parse_division(a.division)) for a in stream.agencies} or {UTC}
         last_day = stream.start + timedelta(days=days)
         self.end = max(datetime.combine(last_day, time(0), tzinfo=z) for z in zones).astimezone(UTC)
@@ -129,6 +137,15 @@ class Simulation:
         return datetime.combine(self.stream.start + timedelta(days=offset), time(0), tzinfo=UTC)
 
     def run(self) -> Tally:
+        with self._batch:
+            self._open_batch()
+            self._loop()
+            self.clock.set(self.end)
+            self._flush()
+        self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self._heap if kind in (ELIGIBLE, PICKUP, LAPSE))
+        return self.tally
+
+    def _loop(self) -> None:
         loaded = 0
         handlers: dict[int, Callable[[Any, datetime], None]] = {
             ARRIVE: self._arrive,
@@ -158,14 +175,17 @@ class Simulation:
             self._since_delivery += 1
             if self._since_delivery >= DELIVER_EVERY:
                 self._flush()
-        self.clock.set(self.end)
-        self._flush()
-        self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self._heap if kind in (ELIGIBLE, PICKUP, LAPSE))
-        return self.tally
 
     def _flush(self) -> None:
+        """Commit the commands since the last delivery (one batch), deliver, and open the next batch."""
+        self._batch.close()
         self.deliver()
         self._since_delivery = 0
+        self._open_batch()
+
+    def _open_batch(self) -> None:
+        if self.batched:
+            self._batch.enter_context(self.service.batch())
 
     # --- the steps -----------------------------------------------------------------------------
 

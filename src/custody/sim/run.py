@@ -89,14 +89,15 @@ def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Ref
     )
 
 
-def nats_delivery(service: Custody) -> tuple[Callable[[], int], Callable[[], None]]:
+def nats_delivery(service: Custody, prefix: str | None = None) -> tuple[Callable[[], int], Callable[[], None]]:
     """Deliver over NATS JetStream in this process: relay the outbox, pull each party's messages and
     apply them, until nothing moves. The stream and subjects are the deployment's
-    (``CUSTODY_NATS_PREFIX``); give a simulation its own prefix so no other worker takes its messages."""
-    from custody.exchange.nats import DEFAULT_URL, NatsTransport
+    (``CUSTODY_NATS_PREFIX``, or ``prefix``); give a simulation its own prefix so no other worker takes
+    its messages."""
+    from custody.exchange.nats import DEFAULT_URL, PREFIX, NatsTransport
 
     loop = asyncio.new_event_loop()
-    transport = NatsTransport(service, os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL))
+    transport = NatsTransport(service, os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL), prefix or PREFIX)
     loop.run_until_complete(transport.start())
 
     async def drain() -> int:

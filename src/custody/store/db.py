@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,6 +31,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def begin_before_savepoint(connection: Connection) -> None:
+    """Python's sqlite3 begins a transaction only before its first write, so a SAVEPOINT coming first
+    would itself be the outermost transaction, and its RELEASE would commit half a unit of work
+    (SQLAlchemy's pysqlite notes). Begin it explicitly, then; other units keep the driver's own
+    late BEGIN, under which reads never hold a snapshot that a concurrent writer could make stale."""
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -72,6 +72,8 @@ class FederalIdentityRow(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     record: Mapped[dict[str, Any]]
     enrolled_at: Mapped[datetime]
+    # Names the person was booked under since enrolment: a re-arrest under another name adds one.
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class FederalIdentifierRow(Base):
@@ -81,6 +83,48 @@ class FederalIdentifierRow(Base):
     identity_id: Mapped[str] = mapped_column(ForeignKey("federal_identities.id"), primary_key=True)
     id_type: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class FederalSubmissionRow(Base):
+    """A booking as the federal side received it (FingerprintsSubmitted), and the identity it was
+    linked to: the rows a rap sheet is read from, by identity or by a shared identifier."""
+
+    __tablename__ = "federal_submissions"
+
+    booking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    data: Mapped[dict[str, Any]]  # the message as received
+    identity_id: Mapped[str | None] = mapped_column(ForeignKey("federal_identities.id"), index=True)
+    received_at: Mapped[datetime]
+
+
+class FederalSubmissionIdentifierRow(Base):
+    __tablename__ = "federal_submission_identifiers"
+    __table_args__ = (Index("ix_federal_submission_identifier", "id_type", "value"),)
+
+    booking_id: Mapped[str] = mapped_column(ForeignKey("federal_submissions.booking_id"), primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class IdentificationRow(Base):
+    """Candidates of a booking's fingerprint search at or above the threshold, waiting for (or
+    decided by) an examiner: identity/model.py's state machine."""
+
+    __tablename__ = "identifications"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("federal_submissions.booking_id"), index=True)
+    agency: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    candidates: Mapped[list[Any]]  # best first: identity_id, names, score, finger_scores
+    threshold: Mapped[float]
+    searched_at: Mapped[datetime]
+    identity_id: Mapped[str | None] = mapped_column(ForeignKey("federal_identities.id"))
+    examiner: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
 
 
 class FederalRequestRow(Base):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
@@ -16,7 +18,14 @@ from custody.domain.clock import Clock
 from custody.domain.events import FEDERAL, Event
 from custody.exchange import envelope
 from custody.exchange.catalogue import BY_EVENT
-from custody.store.models import DeliveryRow, EventRow, MessageRow
+from custody.store import db
+from custody.store.models import Base
+
+EVENTS, MESSAGES, DELIVERIES, AUDIT_ENTRIES = (
+    Base.metadata.tables[name] for name in ("events", "messages", "deliveries", "audit_entries")
+)
+
+CHUNK = 500  # message ids per statement when their deliveries are queued
 
 
 def new_id(prefix: str) -> str:
@@ -33,58 +42,102 @@ class Unit:
     # A what-if reform (OpenFisca's word): rewrites a DecisionRequest before the engine decides it,
     # e.g. to place one agency under another jurisdiction's law of a given date. None: the real law.
     reform: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    # Events, outbox messages and audit entries are only ever appended and never read back by the
+    # transaction that writes them, so they wait here and go in with one INSERT per table when the
+    # unit ends (``write``): most of a command's rows, without a round trip each.
+    pending: dict[Table, list[dict[str, Any]]] = field(
+        default_factory=lambda: {EVENTS: [], MESSAGES: [], AUDIT_ENTRIES: []}
+    )
 
-    def emit(self, event: Event, chain: str) -> EventRow:
-        """Record an event and its audit entry on the chain of the agency (or party) it concerns."""
+    def emit(self, event: Event, chain: str) -> str:
+        """Record an event and its audit entry on the chain of the agency (or party) it concerns;
+        return the event's id."""
         recorded_at = self.clock.now()
-        row = EventRow(
-            id=new_id("evt"),
-            type=event.type,
-            aggregate=event.aggregate,
-            aggregate_id=event.aggregate_id,
-            occurred_at=event.occurred_at,
-            recorded_at=recorded_at,
-            data=event.data,
-            to_party=event.to_party,
+        event_id = new_id("evt")
+        self.pending[EVENTS].append(
+            {
+                "id": event_id,
+                "type": event.type,
+                "aggregate": event.aggregate,
+                "aggregate_id": event.aggregate_id,
+                "occurred_at": event.occurred_at,
+                "recorded_at": recorded_at,
+                "data": event.data,
+                "to_party": event.to_party,
+            }
         )
-        self.session.add(row)
         if event.to_party is not None:
-            self._send(row, chain)
-        audit.append(
-            self.session,
-            chain,
-            recorded_at=recorded_at,
-            actor=self.actor,
-            action=event.type,
-            subject=f"{event.aggregate}:{event.aggregate_id}",
-            data={"event_id": row.id, "occurred_at": event.occurred_at.isoformat(), **event.data},
+            self._send(event_id, event, event.to_party, recorded_at, chain)
+        self.pending[AUDIT_ENTRIES].append(
+            audit.next_entry(
+                self.session,
+                chain,
+                recorded_at=recorded_at,
+                actor=self.actor,
+                action=event.type,
+                subject=f"{event.aggregate}:{event.aggregate_id}",
+                data={"event_id": event_id, "occurred_at": event.occurred_at.isoformat(), **event.data},
+            )
         )
-        return row
+        return event_id
 
-    def _send(self, event: EventRow, chain: str) -> None:
+    def _send(self, event_id: str, event: Event, to_party: str, recorded_at: datetime, chain: str) -> None:
         """The outbox: the message is written in the same transaction as the event that causes it."""
         message_type = BY_EVENT.get(event.type)
         if message_type is None:
-            raise ValueError(f"event {event.type} is addressed to {event.to_party} but is not in the message catalogue")
-        assert event.to_party is not None
+            raise ValueError(f"event {event.type} is addressed to {to_party} but is not in the message catalogue")
         source = "urn:custody:federal" if chain == FEDERAL else f"urn:custody:local:{chain}"
         message = envelope.build(
-            event.id, message_type, source, event.aggregate_id, event.occurred_at, event.to_party, event.data
+            event_id, message_type, source, event.aggregate_id, event.occurred_at, to_party, event.data
         )
-        row = MessageRow(
-            id=message.id,
-            type=message_type.type,
-            to_party=event.to_party,
-            subject=message.subject,
-            envelope=message.to_json().decode(),
-            created_at=event.recorded_at,
+        self.pending[MESSAGES].append(
+            {
+                "id": message.id,
+                "type": message_type.type,
+                "to_party": to_party,
+                "subject": message.subject,
+                "envelope": message.to_json().decode(),
+                "created_at": recorded_at,
+            }
         )
-        self.session.add(row)
-        if self.inproc:
-            self.session.flush()
-            self.session.add(
-                DeliveryRow(message_id=row.id, seq=row.seq, party=row.to_party, state="pending", attempts=0)
-            )
+
+    def write(self) -> None:
+        """Insert the rows waiting since the last write, one statement per table, and store the audit
+        chains' heads; on the in-process transport each message gets its delivery row, in the
+        outbox's order."""
+        connection = self.session.connection()
+        for table, rows in self.pending.items():
+            if rows:
+                connection.execute(insert(table), rows)
+            if table is MESSAGES and rows and self.inproc:
+                ids = [r["id"] for r in rows]
+                for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
+                    connection.execute(
+                        insert(DELIVERIES).from_select(
+                            ["message_id", "seq", "party", "state", "attempts"],
+                            select(
+                                MESSAGES.c.id, MESSAGES.c.seq, MESSAGES.c.to_party, literal("pending"), literal(0)
+                            ).where(MESSAGES.c.id.in_(chunk)),
+                        )
+                    )
+            rows.clear()
+        audit.write_heads(self.session)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the unit that rolls back alone: its rows, waiting or flushed, and the audit heads
+        it moved go back to where they were if it fails."""
+        marks = {table: len(rows) for table, rows in self.pending.items()}
+        heads = audit.mark_heads(self.session)
+        db.begin_before_savepoint(self.session.connection())
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            for table, mark in marks.items():
+                del self.pending[table][mark:]
+            audit.restore_heads(self.session, heads)
+            raise
 
 
 @contextmanager
@@ -96,4 +149,6 @@ def unit_of_work(
     reform: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Unit]:
     with factory() as session, session.begin():
-        yield Unit(session, clock, actor, inproc, reform)
+        unit = Unit(session, clock, actor, inproc, reform)
+        yield unit
+        unit.write()

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from custody.access.policy import Op, Resource, Scope, allowed, authorise
 from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.api import idempotency, queries
+from custody.api.access_log import note_withheld
 from custody.api.auth import COOKIE, Caller
 from custody.api.params import Offset, PageLimit
 from custody.booking.commands import BookingIn
@@ -135,6 +136,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         recent: list[dict[str, Any]] = []
         if who is not None and allowed(who, Resource.booking, Op.read):
             _, recent = queries.list_bookings(service, who, authorise(who, Resource.booking, Op.read), 10, 0)
+            note_withheld(request, recent)
         return render(
             request,
             "index.html",
@@ -441,6 +443,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         scope = authorise(who, Resource.hit, Op.read)
         assert who is not None
         total, hits = queries.hits(service, who, scope, limit, offset)
+        note_withheld(request, [hit["booking"] for hit in hits])
         request_scope = authorise(who, Resource.request, Op.read)
         _, requests = queries.list_requests(service, who, request_scope, 50, 0)
         with service.unit() as u:
@@ -514,6 +517,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         agency, booked_by = queries.booking_places(service, booking_id)
         authorise(who, Resource.booking, Op.read, (agency, booked_by))
         view = queries.federal_booking(service, booking_id, service.booking_view(booking_id))
+        note_withheld(request, view)
         return render(request, "federal_booking.html", who, b=view, sharing=view["sharing"])
 
     # --- law browser -------------------------------------------------------------------------

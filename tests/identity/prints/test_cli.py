@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from custody.identity.prints.ansi_nist import Record, finger_image
+from custody.identity.prints.images import Capture, wsq_encode
 
 DATA = Path(__file__).parent / "data"
 
@@ -88,3 +92,34 @@ def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:
     done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path / "none"), "--json")
     assert done.returncode == 2 and done.stdout == ""
     assert "enrol an identity to create one" in done.stderr
+
+
+def test_compare_takes_other_sizes_formats_and_refuses_a_blank(tmp_path: Path, samples: dict[str, Capture]) -> None:
+    """Other sensors: a larger platen (640×480 JPEG), a WSQ file, a blank capture with no score; a BOM."""
+    canvas = np.full((480, 640), 235, dtype=np.uint8)
+    mate = samples["p1_2"].pixels[30:470]  # 400×440 of its 400×500
+    canvas[20:460, 120:520] = mate
+    large = tmp_path / "p1_2 on a large platen.jpg"
+    Image.fromarray(canvas).save(large, quality=95)
+    wsq = tmp_path / "p1_1.wsq"
+    wsq.write_bytes(wsq_encode(samples["p1_1"]))
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((300, 300), 180, dtype=np.uint8)).save(blank)
+    rows = [(str(wsq), str(large)), (str(wsq), str(DATA / "p2_1.png")), (str(blank), str(large))]
+    pairs = tmp_path / "pairs.csv"
+    with pairs.open("w", newline="", encoding="utf-8-sig") as handle:  # as a spreadsheet saves it
+        csv.writer(handle).writerows([("probe", "reference"), *rows])
+    done = prints("compare", "--pairs", str(pairs))
+    assert done.returncode == 0, done.stderr
+    out = list(csv.reader(io.StringIO(done.stdout)))
+    assert [(r[0], r[1]) for r in out[1:]] == rows
+    assert float(out[1][2]) > float(out[2][2])
+    assert out[3][2] == "" and "no ridge contrast" in done.stderr
+
+
+def test_compare_names_the_engines_when_given_an_unknown_one(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("probe,reference\n")
+    done = prints("compare", "--pairs", str(pairs), "--matcher", "sourceafis")
+    assert done.returncode == 2
+    assert "custody, nbis" in done.stderr

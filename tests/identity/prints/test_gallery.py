@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from custody.identity.prints.descriptors import Floats32, train_codebook
+from custody.identity.prints.descriptors import CODE_BYTES, Floats32, train_codebook
 from custody.identity.prints.gallery import FLOOR, Compare, Decision, Gallery, GalleryError, Identity, fuse
 from custody.identity.prints.images import Capture
 from custody.identity.prints.matcher import NbisMatcher
@@ -139,6 +140,10 @@ def test_enrolment_errors_say_what_is_wrong(gallery: Gallery, prints: dict[str, 
         Gallery.open(tmp_path / "nowhere")
     with pytest.raises(GalleryError, match="already exists"):
         Gallery.create(gallery.path, extractor="x")
+    manifest = json.loads((gallery.path / "gallery.json").read_text())
+    (gallery.path / "gallery.json").write_text(json.dumps(manifest | {"format": 1}))
+    with pytest.raises(GalleryError, match="format 1, this release reads 2; enrol the identities again"):
+        Gallery.open(gallery.path)
 
 
 def test_fusion_adds_what_each_finger_scores_above_the_floor() -> None:
@@ -147,3 +152,33 @@ def test_fusion_adds_what_each_finger_scores_above_the_floor() -> None:
     assert fuse([FLOOR + 30, FLOOR + 15, 3]) == 45
     # ten weak non-mated fingers stay below one clear mated finger
     assert fuse([FLOOR] * 10) < fuse([FLOOR + 40])
+
+
+def _flipped(code: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    bits = np.unpackbits(code)
+    chosen = rng.choice(len(bits), int(share * len(bits)), replace=False)
+    bits[chosen] ^= 1
+    packed: np.ndarray = np.packbits(bits)
+    return packed
+
+
+def test_pre_filter_fuses_fingers_by_standard_score(tmp_path: Path, codebook: Floats32) -> None:
+    """Four fingers each somewhat nearer than chance outrank one identical finger among random ones;
+    a person with no finger at the probe's positions is never shortlisted."""
+    rng = np.random.default_rng(8)
+    gallery = Gallery.create(tmp_path / "g", extractor=NbisMatcher.version, codebook=codebook)
+    probe = {p: rng.integers(0, 256, CODE_BYTES, dtype=np.uint8) for p in (1, 2, 3, 4)}
+    template = synthetic_template(rng)
+    for i in range(50):
+        codes = {p: rng.integers(0, 256, CODE_BYTES, dtype=np.uint8) for p in probe}
+        gallery.enrol(Identity(f"D{i}", ("D",)), dict.fromkeys(codes, template), codes=codes)
+    near = {p: _flipped(code, 0.4, rng) for p, code in probe.items()}  # similarity about 0.2 at each finger
+    one_identical = {1: probe[1]} | {p: rng.integers(0, 256, CODE_BYTES, dtype=np.uint8) for p in (2, 3, 4)}
+    gallery.enrol(Identity("NEAR", ("N",)), dict.fromkeys(near, template), codes=near)
+    gallery.enrol(Identity("ONE", ("O",)), dict.fromkeys(one_identical, template), codes=one_identical)
+    gallery.enrol(Identity("ELSEWHERE", ("E",)), {9: template}, codes={9: probe[1]})
+    ranked = gallery.shortlist(probe, len(gallery))
+    assert [gallery.identity(r).id for r in ranked[:2]] == ["NEAR", "ONE"]
+    assert "ELSEWHERE" not in {gallery.identity(r).id for r in ranked} and len(ranked) == len(gallery) - 1
+    assert gallery.shortlist(probe, 5) == ranked[:5]
+    assert gallery.shortlist({9: probe[1]}, 5) == [len(gallery) - 1]

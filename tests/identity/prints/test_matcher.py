@@ -1,45 +1,67 @@
 from __future__ import annotations
 
+import pickle
+from typing import Any
+
 import pytest
 
 from custody.identity.prints.images import Capture
 from custody.identity.prints.matcher import Matcher, NbisMatcher
-from custody.identity.prints.pipeline import MATCHERS
-from custody.identity.prints.templates import Template, decode_iso, encode_iso
+from custody.identity.prints.pipeline import MATCHERS, CustodyMatcher
+from custody.identity.prints.templates import decode_iso, encode_iso
 
 
 @pytest.fixture(scope="module", params=sorted(MATCHERS))
-def matcher(request: pytest.FixtureRequest) -> Matcher:
+def matcher(request: pytest.FixtureRequest) -> Matcher[Any]:
     return MATCHERS[request.param]()
 
 
 @pytest.fixture(scope="module")
-def templates(matcher: Matcher, samples: dict[str, Capture]) -> dict[str, Template]:
+def features(matcher: Matcher[Any], samples: dict[str, Capture]) -> dict[str, Any]:
     return {name: matcher.extract(capture) for name, capture in samples.items()}
 
 
-def test_mates_score_above_every_non_mate(matcher: Matcher, templates: dict[str, Template]) -> None:
+def test_mates_score_above_every_non_mate(matcher: Matcher[Any], features: dict[str, Any]) -> None:
     mates = [
-        matcher.compare(templates["p1_1"], templates["p1_2"]),
-        matcher.compare(templates["p2_1"], templates["p2_2"]),
+        matcher.compare(features["p1_1"], features["p1_2"]),
+        matcher.compare(features["p2_1"], features["p2_2"]),
     ]
-    non_mates = [matcher.compare(templates[a], templates[b]) for a in ("p1_1", "p1_2") for b in ("p2_1", "p2_2")]
+    non_mates = [matcher.compare(features[a], features[b]) for a in ("p1_1", "p1_2") for b in ("p2_1", "p2_2")]
     assert min(mates) > max(non_mates)
 
 
-def test_extracted_minutiae_lie_inside_the_image(templates: dict[str, Template], samples: dict[str, Capture]) -> None:
-    for name, template in templates.items():
+def test_extracted_minutiae_lie_inside_the_image(
+    matcher: Matcher[Any], features: dict[str, Any], samples: dict[str, Capture]
+) -> None:
+    for name, found in features.items():
+        template = matcher.template(found)
         assert len(template.minutiae) > 20
         assert all(0 <= m.x < samples[name].width and 0 <= m.y < samples[name].height for m in template.minutiae)
 
 
-def test_iso_stored_template_scores_like_the_fresh_one(matcher: Matcher, templates: dict[str, Template]) -> None:
+def test_iso_stored_template_scores_like_the_fresh_one(samples: dict[str, Capture]) -> None:
+    matcher = NbisMatcher()
+    templates = {name: matcher.extract(samples[name]) for name in ("p1_1", "p1_2", "p2_1")}
     stored = decode_iso(encode_iso(templates["p1_1"]))
-    fresh = templates["p1_1"]
     for other in ("p1_2", "p2_1"):
         assert matcher.compare(stored, templates[other]) == pytest.approx(
-            matcher.compare(fresh, templates[other]), abs=2
+            matcher.compare(templates["p1_1"], templates[other]), abs=2
         )
+
+
+def test_custody_features_travel_to_a_worker_without_their_cylinders(samples: dict[str, Capture]) -> None:
+    matcher = CustodyMatcher()
+    probe, reference = matcher.extract(samples["p1_1"]), matcher.extract(samples["p1_2"])
+    score = matcher.compare(probe, reference)  # builds and keeps the cylinders
+    shipped = pickle.dumps(probe)
+    assert len(shipped) < 20_000  # the two templates only: cylinders are megabytes' worth of floats
+    assert matcher.compare(pickle.loads(shipped), reference) == score
+
+
+def test_custody_compares_the_enhanced_image_too(samples: dict[str, Capture]) -> None:
+    found = CustodyMatcher().extract(samples["p1_1"])
+    assert found.enhanced.minutiae and found.enhanced.minutiae != found.plain.minutiae
+    assert (found.enhanced.width, found.enhanced.height) == (found.plain.width, found.plain.height)
 
 
 def test_nfiq2_is_recorded_when_asked(samples: dict[str, Capture]) -> None:

@@ -20,13 +20,15 @@ from custody.identity.prints.compare import MatcherFactory, Workers, compare_pai
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
 from custody.identity.prints.images import Capture, UnreadableImage, from_record, load
 from custody.identity.prints.matcher import NbisMatcher
-from custody.identity.prints.pipeline import matcher_factory
+from custody.identity.prints.pipeline import DEFAULT_MATCHER, MATCHERS, matcher_factory
 from custody.identity.prints.templates import Template
 
 app = typer.Typer(help="Fingerprints: ANSI/NIST-ITL files, comparison, enrolment and 1:N search.", no_args_is_help=True)
 
 Workers_ = Annotated[int | None, typer.Option("--workers", help="Processes to compare with (default: every core).")]
-Engine = Annotated[str, typer.Option("--matcher", help="'nbis' (plain NBIS, default) or 'custody' (experimental).")]
+Engine = Annotated[
+    str, typer.Option("--matcher", help="'custody' (enhanced, cylinders; default) or 'nbis' (mindtct + bozorth3).")
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -64,14 +66,14 @@ def inspect(
 def compare(
     pairs: Annotated[Path, typer.Option("--pairs", help="CSV with header 'probe,reference' (image paths).")],
     workers: Workers_ = None,
-    engine: Engine = "nbis",
+    engine: Engine = DEFAULT_MATCHER,
 ) -> None:
     """Score every pair: CSV 'probe,reference,score' on stdout, higher = more similar.
 
     An unreadable or unusable image gives an empty score (a non-match) and its reason on stderr.
     """
     try:
-        with pairs.open(newline="", encoding="utf-8") as handle:
+        with pairs.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet may start with a BOM
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or not {"probe", "reference"} <= set(reader.fieldnames):
                 raise _fail(f"{pairs}: the header must be 'probe,reference'")
@@ -92,7 +94,7 @@ def _factory(engine: str) -> MatcherFactory:
     try:
         return matcher_factory(engine)
     except KeyError:
-        raise _fail(f"--matcher {engine}: choose 'custody' or 'nbis'") from None
+        raise _fail(f"--matcher {engine}: choose one of {', '.join(sorted(MATCHERS))}") from None
 
 
 GalleryPath = Annotated[

@@ -1,25 +1,31 @@
-"""Many comparisons at once, spread over processes because bozorth3 in nbis-py holds a global lock.
+"""Many comparisons at once, spread over processes (bozorth3 in nbis-py holds a global lock).
 
-Each image is read, checked and extracted once however many pairs name it; the pairs are then
-scored in chunks, each worker keeping its own matcher. A pair whose image cannot be read or is
-refused gets no score and a reason, which the FVC protocol counts as a non-match.
+Each image is read, checked and extracted once however many pairs name it. Every worker then
+receives all the features once and scores pairs of indices, so an engine that prepares something
+per image (custody's cylinders) does it once per worker rather than once per pair. Each worker is
+limited to one BLAS thread: the matrices are small, and threads fighting over the cores cost more
+than they give. A pair whose image cannot be read or is refused gets no score and a reason, which
+the FVC protocol counts as a non-match.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from custody.identity.prints.images import Capture, UnreadableImage, load
 from custody.identity.prints.matcher import Matcher
 from custody.identity.prints.quality import UnusableCapture, check_capture, check_template
-from custody.identity.prints.templates import Template
 
 CHUNK = 256
-MatcherFactory = Callable[[], Matcher]
+Features = TypeVar("Features")
+MatcherFactory = Callable[[], Matcher[Any]]
 
 
 @dataclass(frozen=True)
@@ -30,34 +36,45 @@ class PairScore:
     problem: str | None = None
 
 
-_worker: Matcher | None = None
+_worker: Matcher[Any] | None = None
+_features: Sequence[Any] = ()
 
 
-def _start(factory: MatcherFactory) -> None:
-    global _worker
+def _start(factory: MatcherFactory, features: Sequence[Any] = ()) -> None:
+    global _worker, _features
+    threadpool_limits(1)
     _worker = factory()
+    _features = features
 
 
-def _matcher() -> Matcher:
+def _matcher() -> Matcher[Any]:
     if _worker is None:
         raise RuntimeError("worker started without a matcher")
     return _worker
 
 
-def extract_file(path: str) -> Template | str:
-    """The template of one image file, or the reason there is none."""
+def extract_file(path: str) -> Any:
+    """The features of one image file, or the reason (a str) there are none."""
     try:
-        capture = load(Path(path))
-        check_capture(capture, name=path)
-        template = _matcher().extract(capture)
-        check_template(template, name=path)
+        return _extract(_matcher(), load(Path(path)), path)
     except (UnreadableImage, UnusableCapture) as exc:
         return str(exc)
-    return template
 
 
-def _score_chunk(chunk: list[tuple[Template, Template]]) -> list[float]:
+def _extract(matcher: Matcher[Features], capture: Capture, name: str) -> Features:
+    check_capture(capture, name=name)
+    features = matcher.extract(capture)
+    check_template(matcher.template(features), name=name)
+    return features
+
+
+def _score_chunk(chunk: list[tuple[Any, Any]]) -> list[float]:
     return _score_with(_matcher(), chunk)
+
+
+def _score_indices(chunk: list[tuple[int, int]]) -> list[float]:
+    matcher = _matcher()
+    return [matcher.compare(_features[a], _features[b]) for a, b in chunk]
 
 
 def default_workers() -> int:
@@ -68,50 +85,39 @@ def compare_pairs(
     pairs: list[tuple[str, str]], factory: MatcherFactory, *, workers: int | None = None
 ) -> Iterator[PairScore]:
     """Score every pair in input order (probe and reference echoed exactly as given)."""
-    with _pool(factory, workers or default_workers()) as pool:
-        paths = list(dict.fromkeys(p for pair in pairs for p in pair))
-        templates = dict(zip(paths, pool.map(extract_file, paths, chunksize=8), strict=True))
-        scorable = [
-            (a, b) for a, b in pairs if isinstance(templates[a], Template) and isinstance(templates[b], Template)
-        ]
-        jobs = [
-            [(_as_template(templates[a]), _as_template(templates[b])) for a, b in scorable[i : i + CHUNK]]
-            for i in range(0, len(scorable), CHUNK)
-        ]
-        scores = iter(s for chunk in pool.map(_score_chunk, jobs) for s in chunk)
-        for a, b in pairs:
-            problems = [t for t in (templates[a], templates[b]) if isinstance(t, str)]
-            yield (
-                PairScore(a, b, None, "; ".join(dict.fromkeys(problems))) if problems else PairScore(a, b, next(scores))
-            )
+    count = workers or default_workers()
+    paths = list(dict.fromkeys(p for pair in pairs for p in pair))
+    with _pool(factory, count) as pool:
+        extracted = dict(zip(paths, pool.map(extract_file, paths, chunksize=8), strict=True))
+    usable = [p for p in paths if not isinstance(extracted[p], str)]
+    index = {p: i for i, p in enumerate(usable)}
+    scorable = [(index[a], index[b]) for a, b in pairs if a in index and b in index]
+    jobs = [scorable[i : i + CHUNK] for i in range(0, len(scorable), CHUNK)]
+    with _pool(factory, min(count, max(len(jobs), 1)), [extracted[p] for p in usable]) as pool:
+        scores = iter([s for chunk in pool.map(_score_indices, jobs) for s in chunk])
+    for a, b in pairs:
+        problems = [str(extracted[p]) for p in (a, b) if isinstance(extracted[p], str)]
+        yield PairScore(a, b, None, "; ".join(dict.fromkeys(problems))) if problems else PairScore(a, b, next(scores))
 
 
-def _as_template(value: Template | str) -> Template:
-    if isinstance(value, str):
-        raise TypeError(value)
-    return value
+def _pool(factory: MatcherFactory, workers: int, features: Sequence[Any] = ()) -> Executor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory, features))
 
 
-def _pool(factory: MatcherFactory, workers: int) -> Executor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory,))
-
-
-def _extract_capture(item: tuple[Capture, str]) -> Template | str:
+def _extract_capture(item: tuple[Capture, str]) -> Any:
     capture, name = item
     try:
-        check_capture(capture, name=name)
-        template = _matcher().extract(capture)
-        check_template(template, name=name)
+        return _extract(_matcher(), capture, name)
     except UnusableCapture as exc:
         return str(exc)
-    return template
 
 
 class Workers:
     """A pool of matcher processes kept for many calls (a search, a benchmark), or none for one.
 
-    ``compare`` scores template pairs in input order, split into one chunk per worker so a
-    search's shortlist is compared on every core; ``extract`` extracts captures the same way.
+    Features pass through as the engine made them (templates for NBIS). ``compare`` scores pairs
+    in input order, split into one chunk per worker so a search's shortlist is compared on every
+    core; ``extract`` extracts captures the same way.
     """
 
     def __init__(self, factory: MatcherFactory, workers: int = 1) -> None:
@@ -119,21 +125,25 @@ class Workers:
         self._local = factory() if self.workers == 1 else None
         self._pool = None if self.workers == 1 else _pool(factory, self.workers)
 
-    def compare(self, pairs: list[tuple[Template, Template]]) -> list[float]:
+    def compare(self, pairs: list[tuple[Any, Any]]) -> list[float]:
         if self._pool is None:
             return _score_with(self._matcher(), pairs)
         size = max(1, -(-len(pairs) // self.workers))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
         return [s for chunk in self._pool.map(_score_chunk, chunks) for s in chunk]
 
-    def extract(self, captures: list[tuple[Capture, str]]) -> list[Template | str]:
+    def extract(self, captures: list[tuple[Capture, str]]) -> list[Any]:
         if self._pool is None:
-            global _worker
-            _worker = self._matcher()
-            return [_extract_capture(c) for c in captures]
+            return [self._extract_here(capture, name) for capture, name in captures]
         return list(self._pool.map(_extract_capture, captures))
 
-    def _matcher(self) -> Matcher:
+    def _extract_here(self, capture: Capture, name: str) -> Any:
+        try:
+            return _extract(self._matcher(), capture, name)
+        except UnusableCapture as exc:
+            return str(exc)
+
+    def _matcher(self) -> Matcher[Any]:
         if self._local is None:
             raise RuntimeError("no local matcher in a pooled Workers")
         return self._local
@@ -149,5 +159,5 @@ class Workers:
         self.close()
 
 
-def _score_with(matcher: Matcher, pairs: list[tuple[Template, Template]]) -> list[float]:
+def _score_with(matcher: Matcher[Features], pairs: list[tuple[Features, Features]]) -> list[float]:
     return [matcher.compare(a, b) for a, b in pairs]

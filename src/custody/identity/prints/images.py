@@ -8,6 +8,7 @@ or a Type-4/14 record.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from custody.identity.prints.ansi_nist import FingerImage
 WSQ_MAGIC = b"\xff\xa0"
 WSQ_BITRATE = 0.75  # FBI IAFIS-IC-0110: 0.75 bits per pixel, about 15:1
 Pixels = npt.NDArray[np.uint8]
+DEFAULT_PPI = 500
+MIN_SCANNER_PPI, MAX_SCANNER_PPI = 250, 2000
 
 
 class UnreadableImage(ValueError):
@@ -50,10 +53,22 @@ def decode(data: bytes, *, name: str = "image") -> Capture:
     try:
         with Image.open(io.BytesIO(data)) as image:
             grey = image.convert("L")
-            dpi = image.info.get("dpi", (500, 500))[0]
+            dpi = float(image.info.get("dpi", (DEFAULT_PPI, DEFAULT_PPI))[0])
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise UnreadableImage(f"{name}: not a readable image ({exc})") from None
-    return Capture(np.asarray(grey, dtype=np.uint8), ppi=round(dpi) if dpi and dpi > 72 else 500)
+    return Capture(np.asarray(grey, dtype=np.uint8), ppi=_scanner_ppi(dpi))
+
+
+def _scanner_ppi(recorded: float) -> int:
+    """The resolution a file records, unless no fingerprint scanner would have it.
+
+    Image tools stamp 72 or 96 dpi (a screen's) on files they convert; taken at face value that
+    would make every ridge five times too far apart. Such a value means "unknown", and unknown
+    means 500 ppi, the resolution of the FBI's live-scan standard and of nearly every sensor.
+    """
+    if not MIN_SCANNER_PPI <= recorded <= MAX_SCANNER_PPI:
+        return DEFAULT_PPI
+    return round(recorded)
 
 
 def load(path: Path) -> Capture:
@@ -70,7 +85,7 @@ def wsq_decode(data: bytes, *, name: str = "WSQ image") -> Capture:
     except Exception as exc:  # the codec raises bare Exception("WSQ Error: -n")
         raise UnreadableImage(f"{name}: WSQ data cannot be decoded ({exc})") from None
     pixels = np.frombuffer(raw, dtype=np.uint8).reshape(height, width)
-    return Capture(pixels, ppi=ppi if ppi > 0 else 500)
+    return Capture(pixels, ppi=_scanner_ppi(ppi))
 
 
 def wsq_encode(capture: Capture) -> bytes:
@@ -98,3 +113,80 @@ def encode_for_extractor(capture: Capture) -> bytes:
     out = io.BytesIO()
     Image.fromarray(capture.pixels, mode="L").save(out, format="BMP")
     return out.getvalue()
+
+
+RIDGE_PERIOD_PX = 9.0  # typical ridge-to-ridge distance at 500 ppi (about 0.46 mm)
+GABOR_SIGMA_PX = 4.0  # Hong, Wan and Jain (1998): wide enough to bridge a break, narrow enough to follow a curve
+GABOR_ORIENTATIONS = 16
+ORIENTATION_BLOCK_PX = 8  # half-side of the window the local ridge orientation is measured over
+ORIENTATION_SMOOTHING_PX = 16  # half-side of the window the orientation field is averaged over
+FOREGROUND_CONTRAST = 0.3  # share of the image's strong ridge contrast below which a region is background
+FOREGROUND_MARGIN_PX = 8  # the finger's edge and the platen's rim are not ridges: stay this far inside
+Floats = npt.NDArray[np.float64]
+
+
+def enhance(capture: Capture) -> Capture:
+    """Contextual (Gabor) filtering: each pixel filtered along its neighbourhood's ridge orientation.
+
+    Why: mindtct's own binarisation reads merged ridges on a wet print and broken ridges on a dry one
+    as endings and bifurcations that are not there. Filtering along a smoothed orientation field
+    (Hong, Wan and Jain 1998) joins the breaks and separates the merges, so the extractor sees clean
+    ridges. Background and the band along the print's outline, where the filter would invent ridges,
+    are blanked to white, which mindtct treats as no print.
+    """
+    scale = capture.ppi / 500
+    image = capture.pixels.astype(np.float64)
+    mean = _box(image, round(8 * scale))
+    spread: Floats = np.sqrt(np.maximum(_box(image * image, round(8 * scale)) - mean * mean, 0))
+    normalised = (image - mean) / np.maximum(spread, 4.0)
+    normal = _ridge_normal(image, scale)
+    response = _oriented_response(normalised, normal, scale)
+    enhanced = 128 + 127 * np.tanh(response / (response.std() + 1e-9))
+    strong = float(np.percentile(spread, 95))
+    foreground = _box((spread > FOREGROUND_CONTRAST * strong).astype(np.float64), round(8 * scale)) > 0.5
+    foreground = _box(foreground.astype(np.float64), round(FOREGROUND_MARGIN_PX * scale)) > 0.99
+    pixels = np.clip(np.where(foreground, enhanced, 255), 0, 255).astype(np.uint8)
+    return Capture(pixels, capture.ppi)
+
+
+def _box(values: Floats, radius: int) -> Floats:
+    """The mean over a (2r+1)² window around each pixel, edges repeated (an integral image)."""
+    radius = max(radius, 1)
+    side = 2 * radius + 1
+    total = np.pad(values, radius + 1, mode="edge").cumsum(0).cumsum(1)
+    window = total[side:, side:] - total[:-side, side:] - total[side:, :-side] + total[:-side, :-side]
+    mean: Floats = window[: values.shape[0], : values.shape[1]] / (side * side)
+    return mean
+
+
+def _ridge_normal(image: Floats, scale: float) -> Floats:
+    """Direction across the ridges at each pixel, from squared gradients averaged twice (the smoothing
+    lets a smudge or a scar take its orientation from the ridges around it)."""
+    gy, gx = (np.asarray(g, dtype=np.float64) for g in np.gradient(_box(image, 1)))
+    block, smooth = round(ORIENTATION_BLOCK_PX * scale), round(ORIENTATION_SMOOTHING_PX * scale)
+    cos2 = _box(_box(gx * gx, block) - _box(gy * gy, block), smooth)
+    sin2 = _box(2 * _box(gx * gy, block), smooth)
+    normal: Floats = 0.5 * np.arctan2(sin2, cos2)
+    return normal
+
+
+def _oriented_response(image: Floats, normal: Floats, scale: float) -> Floats:
+    """Each pixel's response to the even Gabor filter turned to its ridge normal (FFT convolution)."""
+    period, sigma = RIDGE_PERIOD_PX * scale, GABOR_SIGMA_PX * scale
+    radius = math.ceil(3 * sigma)
+    rows, cols = image.shape
+    shape = (rows + 2 * radius, cols + 2 * radius)
+    spectrum = np.fft.rfft2(image, s=shape)
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    step = math.pi / GABOR_ORIENTATIONS
+    nearest = np.round((normal + math.pi / 2) / step).astype(np.intp) % GABOR_ORIENTATIONS
+    response = np.zeros_like(image)
+    for k in range(GABOR_ORIENTATIONS):
+        angle = -math.pi / 2 + k * step
+        across = xx * math.cos(angle) + yy * math.sin(angle)
+        kernel = np.exp(-(xx**2 + yy**2) / (2 * sigma**2)) * np.cos(2 * math.pi * across / period)
+        kernel -= kernel.mean()
+        filtered = np.fft.irfft2(spectrum * np.fft.rfft2(kernel, s=shape), s=shape)
+        chosen = nearest == k
+        response[chosen] = filtered[radius : radius + rows, radius : radius + cols][chosen]
+    return response

@@ -8,7 +8,7 @@ per process (see :mod:`custody.identity.prints.compare`), never threads.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import nbis  # type: ignore[import-untyped]
 
@@ -17,17 +17,25 @@ from custody.identity.prints.templates import Minutia, MinutiaKind, Template
 
 NBIS_VERSION = "nbis-py 0.1.3 (NBIS 5.0 mindtct + bozorth3)"
 _KINDS = {1: MinutiaKind.ENDING, 2: MinutiaKind.BIFURCATION}
+Features = TypeVar("Features")
 
 
-class Matcher(Protocol):
-    """Extract a template from a capture; compare two templates (higher = more similar)."""
+class Matcher(Protocol[Features]):
+    """Extract features from a capture; compare two (higher = more similar).
+
+    The features are whatever the engine compares: a minutiae template for plain NBIS, more for an
+    engine that also looks at an enhanced image. ``template`` gives the minutiae that decide whether
+    a capture is usable and that a gallery stores.
+    """
 
     name: str
     version: str
 
-    def extract(self, capture: Capture) -> Template: ...
+    def extract(self, capture: Capture) -> Features: ...
 
-    def compare(self, probe: Template, reference: Template) -> float: ...
+    def compare(self, probe: Features, reference: Features) -> float: ...
+
+    def template(self, features: Features) -> Template: ...
 
 
 class NbisMatcher:
@@ -60,6 +68,9 @@ class NbisMatcher:
     def compare(self, probe: Template, reference: Template) -> float:
         score: int = self._native(probe).compare(self._native(reference))
         return float(score)
+
+    def template(self, features: Template) -> Template:
+        return features
 
     def _load(self, template: Template) -> Any:  # an nbis.Minutiae
         return self._extractor.load_iso_19794_2_2005(binding_record(template))

@@ -1,0 +1,179 @@
+"""Every request that can show or change personal data leaves an entry in the access log
+(``custody.audit.access``) before its answer leaves the server: an answer that cannot be logged is
+not given (the client gets a 500 problem instead).
+
+The log covers the API and the pages alike, because both are routes of one application. A route
+is logged unless it is listed here as carrying no personal data (the law, the aggregates, the
+issuer's keys), so a new route is logged from its first day. The route notes what the law withheld
+from a federal reader with :func:`note_withheld`; the caller's identity comes from
+``custody.api.auth``. A POST with an ``Idempotency-Key`` writes its entry in the transaction that
+stores its answer (:func:`entry_writer`) instead of one of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from custody.access.roles import Principal, Role
+from custody.audit.access import Access, record, withheld_in
+from custody.service import Custody
+
+log = logging.getLogger("custody.api.access")
+LOGGED = "access_logged"  # request state: the status whose entry the route already wrote
+
+# Route templates whose answers carry no personal data: the law, aggregates, sign-in, the contract.
+NO_PERSONAL_DATA = frozenset(
+    {
+        "/health",
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+        "/me",
+        "/law/in-force",
+        "/law/diff",
+        "/law/decide",
+        "/grants/check",
+        "/stats",
+        "/stats/outcomes",
+        "/stats/charts/{name}.png",
+        "/audit/verify",
+        "/signin",
+        "/signout",
+        "/static",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
+_QUERY_VALUE_LIMIT = 200
+_ERROR_BODY = (
+    b'{"type":"about:blank","title":"Access log unavailable","status":500,'
+    b'"detail":"the access could not be written to the audit log, so the answer was withheld; try again"}'
+)
+_ERROR_HEADERS = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(_ERROR_BODY)).encode())]
+
+
+def carries_personal_data(route: str, query: dict[str, str], reader: Principal | None) -> bool:
+    """Whether a request on ``route`` can show or change personal data."""
+    if route in NO_PERSONAL_DATA:
+        return False
+    if route == "/law":  # the law browser shows a logged decision's inputs only when asked for one
+        return "decision" in query
+    if route == "/":  # the landing page lists recent bookings to a signed-in user
+        return reader is not None
+    return True
+
+
+def note_withheld(request: Request, view: Any) -> None:
+    """Record, for the access log, which fields the law withheld from a federal reader in ``view``."""
+    reader: Principal | None = getattr(request.state, "reader", None)
+    if reader is not None and reader.role == Role.federal_officer:
+        request.state.withheld = {**getattr(request.state, "withheld", {}), **withheld_in(view)}
+
+
+class AccessLog:
+    """ASGI middleware: holds each logged answer until its access entry is committed."""
+
+    def __init__(self, app: ASGIApp, service: Custody) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+
+        async def hold(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if start is not None:  # the first part of the body: the route is done, log before answering
+                if not await self._log(scope, start["status"]):
+                    start = {**start, "status": 500, "headers": _ERROR_HEADERS}
+                    message = {"type": "http.response.body", "body": _ERROR_BODY}
+                await send(start)
+                start = None
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hold)
+        except Exception:
+            await self._log(scope, 500)
+            raise
+
+    async def _log(self, scope: Scope, status: int) -> bool:
+        if scope.get("state", {}).get(LOGGED) == status:
+            return True  # the route wrote it with its stored answer (``entry_writer``)
+        access = access_of(scope, status)
+        if access is None:
+            return True
+        try:
+            await run_in_threadpool(self._write, access)
+        except Exception:
+            log.exception("access log write failed for %s %s", access.method, access.path)
+            return False
+        return True
+
+    def _write(self, access: Access) -> None:
+        with self.service.unit() as unit:
+            record(unit.session, access, self.service.clock.now())
+
+
+def access_of(scope: Scope, status: int) -> Access | None:
+    """The entry a request answered with ``status`` leaves, or None if it shows no personal data."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if template is None:
+        return None  # no route matched: a 404 that shows nothing
+    state = scope.get("state", {})
+    reader: Principal | None = state.get("reader")
+    query = {k: v[:_QUERY_VALUE_LIMIT] for k, v in _query(scope).items()}
+    if not carries_personal_data(template, query, reader):
+        return None
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    client = scope.get("client")
+    return Access(
+        reader=reader,
+        method=scope["method"],
+        route=template,
+        path=scope["path"],
+        records={k: str(v) for k, v in scope.get("path_params", {}).items()},
+        query=query,
+        client=client[0] if client else "unknown",
+        user_agent=headers.get("user-agent", "")[:_QUERY_VALUE_LIMIT],
+        status=status,
+        withheld=state.get("withheld", {}),
+        credentials=state.get("credentials", "none"),
+    )
+
+
+def entry_writer(request: Request, service: Custody, status: int) -> Callable[[Session], None]:
+    """Write the request's entry, as answered with ``status``, in a transaction the route commits
+    anyway (the stored answer of an ``Idempotency-Key``): one transaction fewer per POST. The entry
+    counts as written only once committed and only for that status; otherwise the middleware
+    writes it as before."""
+
+    def write(session: Session) -> None:
+        access = access_of(request.scope, status)
+        if access is not None:
+            record(session, access, service.clock.now())
+        # Marked only once committed: if the transaction fails, the middleware writes the entry.
+        event.listen(session, "after_commit", lambda _: setattr(request.state, LOGGED, status), once=True)
+
+    return write
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    raw = scope.get("query_string", b"").decode("latin-1")
+    return dict(parse_qsl(raw, keep_blank_values=True))

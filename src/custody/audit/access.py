@@ -1,0 +1,113 @@
+"""The access log: one hash-chained entry for every access to personal data, who, what, when,
+where from and with what outcome (CJIS Security Policy, auditing and accountability).
+
+Changes are already on the agencies' chains with their actor (``store/unit.py``); this log adds
+what those entries cannot say: reads, refusals, the client's address and user agent, and which
+fields the law withheld from the reader. Its entries go on chains of their own, one per reader's
+jurisdiction (``access:<division>``, ``access:federal``, ``access:<role>``), so readers of one
+agency never wait on the lock of another's chain head, and ``custody audit verify`` checks them
+like any other chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from custody.access.roles import Principal, Role
+from custody.audit.chain import append
+
+ACTION = "PersonalDataAccessed"
+CHAIN_PREFIX = "access:"
+SUBJECT_LENGTH = 60  # audit_entries.subject
+
+
+@dataclass(frozen=True)
+class Access:
+    """One access as the door saw it; ``reader`` is None for an anonymous or refused token."""
+
+    reader: Principal | None
+    method: str
+    route: str  # the route's template, e.g. /bookings/{booking_id}
+    path: str
+    records: dict[str, str]  # the record ids named in the path
+    query: dict[str, str]
+    client: str
+    user_agent: str
+    status: int
+    withheld: dict[str, list[str]] = field(default_factory=dict)  # record id -> fields the law withheld
+    credentials: str = "none"  # "bearer", "cookie", "invalid" or "none"
+
+    @property
+    def outcome(self) -> str:
+        if self.status in (401, 403):
+            return "refused"
+        if self.status >= 400:
+            return "failed"
+        return "withheld" if any(self.withheld.values()) else "allowed"
+
+
+def chain_of(reader: Principal | None) -> str:
+    """The chain an access is logged on: the reader's agency, the federal side, or the role."""
+    if reader is None:
+        return f"{CHAIN_PREFIX}anonymous"
+    if reader.agency:
+        return f"{CHAIN_PREFIX}{reader.agency}"
+    if reader.role == Role.federal_officer:
+        return f"{CHAIN_PREFIX}federal"
+    return f"{CHAIN_PREFIX}{reader.role.value}"
+
+
+def actor_of(access: Access) -> str:
+    if access.reader is not None:
+        return f"{access.reader.role.value}:{access.reader.subject}"
+    return "invalid-token" if access.credentials == "invalid" else "anonymous"
+
+
+def record(session: Session, access: Access, at: datetime) -> None:
+    """Append the access to its chain, in the caller's transaction."""
+    subject = ",".join(f"{name}:{value}" for name, value in sorted(access.records.items())) or access.route
+    subject = subject[:SUBJECT_LENGTH]  # the whole path is in the entry's data
+    append(
+        session,
+        chain_of(access.reader),
+        recorded_at=at,
+        actor=actor_of(access),
+        action=ACTION,
+        subject=subject,
+        data={
+            "method": access.method,
+            "route": access.route,
+            "path": access.path,
+            "query": access.query,
+            "role": access.reader.role.value if access.reader else None,
+            "jurisdiction": access.reader.jurisdiction if access.reader else None,
+            "client": access.client,
+            "user_agent": access.user_agent,
+            "status": access.status,
+            "outcome": access.outcome,
+            "withheld": access.withheld,
+        },
+    )
+
+
+def withheld_in(value: Any) -> dict[str, list[str]]:
+    """The fields withheld from a federal reader, per booking, found in a view, a list page or a
+    list of hits (each booking view redacted by ``access.withholding.redact`` carries ``sharing``)."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, dict):
+        sharing = value.get("sharing")
+        if isinstance(sharing, dict) and "id" in value:
+            fields = sorted(sharing.get("withheld", {}))
+            if fields:
+                found[str(value["id"])] = fields
+        for child in value.values():
+            if isinstance(child, dict | list):
+                found.update(withheld_in(child))
+    elif isinstance(value, list):
+        for item in value:
+            found.update(withheld_in(item))
+    return found

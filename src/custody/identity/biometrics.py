@@ -1,0 +1,99 @@
+"""The federal repository's prints: an identity's fingers enrolled in the gallery, and a booking's
+fingers searched against it (1:N, like finger positions, scores fused per identity).
+
+The gallery (identity/prints/gallery.py) is a directory, not a table, so it does not share the
+store's transaction: enrolment writes it after the identity's rows are flushed, and a search only
+offers candidates that have an identity in the store. An identity whose transaction then failed is
+left in the gallery but never offered. A file lock keeps two enrolments from writing the gallery at
+once, and a search from reading it halfway through one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from custody.booking.service import FingerprintImage
+from custody.domain.errors import InvalidInput
+from custody.identity.prints.compare import Workers
+from custody.identity.prints.gallery import Gallery, Identity, SearchResult
+from custody.identity.prints.images import UnreadableImage, decode
+from custody.identity.prints.matcher import NbisMatcher
+from custody.identity.prints.templates import Template
+from custody.identity.settings import SearchSettings
+
+LOCK_FILE = ".custody.lock"
+
+
+@dataclass(frozen=True)
+class PrintSearch:
+    """What the search of a booking's prints found, and the fingers it could not use (with why)."""
+
+    result: SearchResult | None  # None: no usable finger
+    refused: list[dict[str, Any]]
+
+
+@contextmanager
+def _locked(gallery: Path, mode: int) -> Iterator[None]:
+    gallery.mkdir(parents=True, exist_ok=True)
+    with (gallery / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[int, Template], list[dict[str, Any]]]:
+    """One template per finger position (the first usable image of it); every refusal with its reason."""
+    refused: list[dict[str, Any]] = []
+    readable = []
+    for image in images:
+        try:
+            readable.append((image.position, decode(image.data, name=image.filename), image.filename))
+        except UnreadableImage as exc:
+            refused.append({"position": image.position, "reason": str(exc)})
+    templates: dict[int, Template] = {}
+    positions = [position for position, _capture, _name in readable]
+    for position, result in zip(
+        positions, pool.extract([(capture, name) for _p, capture, name in readable]), strict=True
+    ):
+        if isinstance(result, str):
+            refused.append({"position": position, "reason": result})
+        else:
+            templates.setdefault(position, result)
+    return templates, refused
+
+
+def enrol(settings: SearchSettings, identity: Identity, images: Sequence[FingerprintImage]) -> list[int]:
+    """Enrol the identity's fingers; refuse it when no image yields a usable template."""
+    with _locked(settings.gallery, fcntl.LOCK_EX):
+        gallery = Gallery.open_or_create(settings.gallery, extractor=NbisMatcher.version)
+        with Workers(NbisMatcher) as pool:
+            templates, refused = _templates(pool, images)
+        if not templates:
+            reasons = "; ".join(f"finger {r['position']}: {r['reason']}" for r in refused)
+            raise InvalidInput(f"no usable fingerprint to enrol ({reasons}); take the prints again")
+        gallery.enrol(identity, templates)
+        gallery.save()
+    return sorted(templates)
+
+
+def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch | None:
+    """Search the gallery (None when no one has been enrolled with prints yet)."""
+    if not (settings.gallery / "gallery.json").exists():
+        return None
+    with _locked(settings.gallery, fcntl.LOCK_SH):
+        gallery = Gallery.open(settings.gallery)
+    with Workers(NbisMatcher) as pool:
+        templates, refused = _templates(pool, images)
+        if not templates:
+            return PrintSearch(None, refused)
+        # the threshold decides here; whether a hit waits for an examiner is the identification's
+        # state machine (identity/model.py), not the gallery's
+        result = gallery.search(templates, pool.compare, threshold=settings.threshold, confirmation=True)
+    return PrintSearch(result, refused)

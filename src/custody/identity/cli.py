@@ -1,0 +1,89 @@
+"""`custody prints queue|confirm|reject`: the fingerprint examiner's side of a booking's search.
+
+A booking's prints that rank a repository identity at or above the threshold wait here until an
+examiner decides; the examiner's name goes into the audit entry of the decision. A refusal (an
+unknown identification, one already decided) is one line on stderr and exit status 2, as
+everywhere in `custody` (cli/main.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from custody.cli.output import emit_json, out
+from custody.service import Custody
+
+Examiner = Annotated[str, typer.Option("--examiner", help="Your name, as the audit log will show it.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
+
+
+def _service() -> Custody:
+    return Custody.open(actor="cli")
+
+
+def _decided(work: Callable[[Custody], dict[str, Any]], as_json: bool) -> None:
+    identification = work(_service())
+    if as_json:
+        emit_json(identification)
+        return
+    out.print(f"{identification['id']}: {identification['state']} by {identification['examiner']}")
+
+
+def queue(
+    state: Annotated[
+        str, typer.Option("--state", help="awaiting_examiner (default), confirmed or rejected.")
+    ] = "awaiting_examiner",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """List identifications by prints, oldest first: by default those waiting for an examiner."""
+    total, items = _service().identifications(limit, 0, state)
+    if as_json:
+        emit_json({"total": total, "items": items})
+        return
+    table = Table(title=f"{total} identification(s) {state}")
+    for column in ("identification", "booking", "agency", "best candidate", "score"):
+        table.add_column(column)
+    for item in items:
+        best = item["candidates"][0]
+        table.add_row(
+            item["id"],
+            item["booking_id"],
+            item["agency"],
+            f"{best['identity_id']} {'; '.join(best['names'])}",
+            f"{best['score']:.1f}",
+        )
+    out.print(table)
+
+
+def confirm(
+    identification_id: Annotated[str, typer.Argument(help="The identification (idf_…), from `custody prints queue`.")],
+    examiner: Examiner,
+    identity: Annotated[
+        str | None, typer.Option("--identity", help="The candidate you confirm (default: the best one).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Confirm that the booked person is the candidate: the agency gets the hit and the record."""
+    _decided(lambda s: s.confirm_identification(identification_id, examiner, identity), as_json)
+
+
+def reject(
+    identification_id: Annotated[str, typer.Argument(help="The identification (idf_…), from `custody prints queue`.")],
+    examiner: Examiner,
+    reason: Annotated[str, typer.Option("--reason", help="Why none of the candidates is the person.")],
+    as_json: AsJson = False,
+) -> None:
+    """Reject every candidate: the booking is answered as if the prints had found no one."""
+    _decided(lambda s: s.reject_identification(identification_id, examiner, reason), as_json)
+
+
+def add_examiner_commands(app: typer.Typer) -> None:
+    """The examiner's commands sit with the other fingerprint commands, under `custody prints`."""
+    app.command("queue")(queue)
+    app.command("confirm")(confirm)
+    app.command("reject")(reject)

@@ -1,0 +1,215 @@
+"""The access log: every route of the API and the pages that can show personal data is walked, as
+a user who may read it and as one who may not, and each call must leave exactly one entry naming
+who, what, when, where from and the outcome, with the fields the law withheld from a federal
+reader. An answer whose entry cannot be written is not given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from custody.access.roles import DEMO_USERS
+from custody.access.tokens import Issuer
+from custody.api import access_log
+from custody.api.app import create_app
+from custody.audit.access import ACTION, CHAIN_PREFIX
+from custody.domain.clock import ManualClock
+from custody.service import Custody
+from custody.sim.demo import load_demo
+from custody.store import db
+from custody.store.models import AuditEntryRow, BookingRow, FederalRequestRow
+from tests.access.support import COOK, bearer
+from tests.api.test_api import BOOKING
+
+READERS = ("jail_officer@cook", "federal_officer@il", "administrator", "auditor", "analyst")
+SIGNED_IN = DEMO_USERS["demo-administrator"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Custody, Issuer]]:
+    folder = Path(tmp_path_factory.mktemp("access"))
+    engine = db.make_engine(f"sqlite:///{folder / 'custody.db'}")
+    db.upgrade(engine)
+    service = Custody(engine, ManualClock(datetime.fromisoformat("2017-08-20T08:00:00-05:00")), actor="test")
+    load_demo(service)
+    issuer = Issuer.local(folder)
+    with TestClient(create_app(service, tick_seconds=None, issuer=issuer)) as client:
+        yield client, service, issuer
+    engine.dispose()
+
+
+def _entries(service: Custody, since: set[tuple[str, int]] | None = None) -> list[AuditEntryRow]:
+    """The access entries, by chain and sequence; with ``since``, only those not in it."""
+    with service.unit() as unit:
+        rows = unit.session.scalars(
+            select(AuditEntryRow)
+            .where(AuditEntryRow.chain.like(f"{CHAIN_PREFIX}%"))
+            .order_by(AuditEntryRow.chain, AuditEntryRow.seq)
+        )
+        return [r for r in rows if since is None or (r.chain, r.seq) not in since]
+
+
+def _seen(service: Custody) -> set[tuple[str, int]]:
+    return {(r.chain, r.seq) for r in _entries(service)}
+
+
+def _ids(service: Custody) -> dict[str, str]:
+    """A real record for each path parameter: a Cook County booking, its request and decision."""
+    with service.unit() as unit:
+        booking = unit.session.scalars(select(BookingRow).where(BookingRow.agency == COOK)).first()
+        assert booking is not None
+        request = unit.session.scalars(
+            select(FederalRequestRow).where(FederalRequestRow.booking_id == booking.id)
+        ).first()
+        assert request is not None and request.decision_id
+        return {"booking_id": booking.id, "request_id": request.id, "decision_id": request.decision_id}
+
+
+def _personal_reads(client: TestClient) -> list[str]:
+    """Every GET route whose answer can carry personal data, API and pages alike."""
+    paths = []
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        path = getattr(route, "path", "")
+        methods = getattr(route, "methods", None) or set()
+        if "GET" in methods and access_log.carries_personal_data(path, {"decision": "x"}, SIGNED_IN):
+            paths.append(path)
+    return sorted(set(paths))
+
+
+def test_every_personal_data_read_is_logged_with_who_what_when_where_and_outcome(
+    site: tuple[TestClient, Custody, Issuer],
+) -> None:
+    client, service, issuer = site
+    ids = _ids(service)
+    routes = _personal_reads(client)
+    assert {"/bookings/{booking_id}", "/desk/{booking_id}", "/federal/bookings/{booking_id}", "/audit"} <= set(routes)
+    walked: dict[str, set[str]] = {}
+    for template in routes:
+        path = template.format(**ids)
+        query = {"decision": ids["decision_id"]} if template == "/law" else {}
+        for user in READERS:
+            before = _seen(service)
+            answer = client.get(
+                path,
+                params=query,
+                headers={**bearer(issuer, user), "User-Agent": f"walker/{user}"},
+                follow_redirects=False,
+            )
+            assert answer.status_code < 500, f"{path} as {user}: {answer.status_code}"
+            new = _entries(service, before)
+            assert len(new) == 1, f"GET {path} as {user}: {len(new)} access entries"
+            entry = new[0]
+            data = entry.data
+            assert entry.action == ACTION and entry.actor.startswith(user.split("@")[0] + ":")
+            assert data["route"] == template and data["path"] == path and data["method"] == "GET"
+            assert data["client"] == "testclient" and data["user_agent"] == f"walker/{user}"
+            assert data["status"] == answer.status_code
+            expected = "refused" if answer.status_code in (401, 403) else None
+            if answer.status_code < 400:
+                expected = "withheld" if data["withheld"] else "allowed"
+            assert data["outcome"] == (expected or "failed"), (path, user, data)
+            if "{" in template:
+                assert entry.subject.split(":", 1)[1].split(",")[0] in ids.values()
+            walked.setdefault(template, set()).add(data["outcome"])
+    assert set(walked) == set(routes)
+    assert all("refused" in outcomes for t, outcomes in walked.items() if t != "/"), walked
+    assert all(report.ok for report in service.verify_audit())
+
+
+def test_a_federal_reader_is_logged_with_the_fields_the_law_withheld(site: tuple[TestClient, Custody, Issuer]) -> None:
+    client, service, issuer = site
+    booking_id = _ids(service)["booking_id"]
+    for path in (f"/bookings/{booking_id}", f"/federal/bookings/{booking_id}", "/bookings", "/federal/hits"):
+        before = _seen(service)
+        answer = client.get(path, headers=bearer(issuer, "federal_officer@il"))
+        assert answer.status_code == 200
+        (entry,) = _entries(service, before)
+        assert entry.chain == f"{CHAIN_PREFIX}federal"
+        assert entry.data["outcome"] == "withheld", path
+        # Cook County's ordinance withholds the release date and custody status from federal officers.
+        assert {"release_date", "custody_status"} <= set(entry.data["withheld"][booking_id]), path
+
+
+def test_refusals_writes_and_bad_tokens_are_logged_and_public_routes_are_not(
+    site: tuple[TestClient, Custody, Issuer],
+) -> None:
+    client, service, issuer = site
+    booking_id = _ids(service)["booking_id"]
+    before = _seen(service)
+    assert client.get(f"/bookings/{booking_id}").status_code == 401
+    assert client.get("/bookings", headers={"Authorization": "Bearer forged"}).status_code == 401
+    miami = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "jail_officer@miami-dade"))
+    assert miami.status_code == 403
+    anonymous, forged, foreign = _entries(service, before)
+    assert (anonymous.actor, anonymous.chain, anonymous.data["outcome"]) == ("anonymous", "access:anonymous", "refused")
+    assert forged.actor == "invalid-token" and forged.data["outcome"] == "refused"
+    assert foreign.chain == "access:ocd-division/country:us/state:fl/county:miami-dade"
+    assert foreign.data["outcome"] == "refused" and foreign.data["status"] == 403
+    before = _seen(service)
+    for public in ("/health", "/law/in-force?division=ocd-division/country:us/state:il&on=2017-08-16", "/stats"):
+        client.get(public, headers=bearer(issuer, "analyst"))
+    assert not _entries(service, before)
+    moved = client.post(
+        f"/bookings/{booking_id}/release-schedule",
+        json={"planned_at": "2017-08-21T10:00:00-05:00"},
+        headers=bearer(issuer, "jail_officer@cook"),
+    )
+    (write,) = _entries(service, before)
+    assert write.data["method"] == "POST" and write.data["status"] == moved.status_code
+
+
+def test_an_answer_whose_access_cannot_be_logged_is_withheld(
+    site: tuple[TestClient, Custody, Issuer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service, issuer = site
+    booking_id = _ids(service)["booking_id"]
+
+    def broken(*_: Any) -> None:
+        raise OSError("audit store unavailable")
+
+    monkeypatch.setattr(access_log, "record", broken)
+    answer = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "jail_officer@cook"))
+    assert answer.status_code == 500 and answer.headers["content-type"] == "application/problem+json"
+    assert booking_id not in answer.text and "withheld" in answer.json()["detail"]
+
+
+def test_a_keyed_post_logs_its_entry_with_the_stored_answer_and_its_replay_again(
+    client: TestClient, custody: Custody, issuer: Issuer
+) -> None:
+    jail = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "booking-logged-1"}
+    before = _seen(custody)
+    first = client.post("/bookings", json=BOOKING, headers=jail)
+    (entry,) = _entries(custody, before)
+    assert first.status_code == 201 and entry.data["status"] == 201 and entry.data["method"] == "POST"
+    assert entry.data["route"] == "/bookings" and entry.actor.startswith("jail_officer:")
+    before = _seen(custody)
+    replay = client.post("/bookings", json=BOOKING, headers=jail)
+    (again,) = _entries(custody, before)
+    assert replay.json() == first.json() and again.data["status"] == 201
+    assert all(report.ok for report in custody.verify_audit())
+
+
+def test_a_keyed_post_whose_entry_cannot_be_written_is_withheld_but_its_answer_is_kept(
+    client: TestClient, custody: Custody, issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jail = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "booking-unlogged-1"}
+
+    def broken(*_: Any) -> None:
+        raise OSError("audit store unavailable")
+
+    monkeypatch.setattr(access_log, "record", broken)
+    withheld = client.post("/bookings", json=BOOKING, headers=jail)
+    assert withheld.status_code == 500 and "withheld" in withheld.json()["detail"]
+    monkeypatch.undo()
+    before = _seen(custody)
+    retried = client.post("/bookings", json=BOOKING, headers=jail)  # the same key: the stored answer, not a 409
+    assert retried.status_code == 201 and retried.json()["booking_number"] == BOOKING["booking_number"]
+    assert client.get("/bookings", headers=bearer(issuer, "jail_officer@cook")).json()["total"] == 1
+    (entry,) = (e for e in _entries(custody, before) if e.data["method"] == "POST")
+    assert entry.data["status"] == 201

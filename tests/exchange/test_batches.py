@@ -1,0 +1,102 @@
+"""A claimed batch is applied in one transaction; one refused message in it is dead-lettered alone,
+the others apply once, and a message already in the inbox changes nothing the second time."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select, update
+
+from custody.booking.commands import BookingIn
+from custody.domain.clock import ManualClock
+from custody.domain.events import FEDERAL, Event
+from custody.exchange.envelope import MessageRefused, parse
+from custody.exchange.worker import process
+from custody.service import Custody
+from custody.sim import seed_scenarios
+from custody.store.models import DeadLetterRow, DeliveryRow, EventRow, InboxRow, MessageRow
+
+LOCAL = f"local:{seed_scenarios.COOK}"
+
+
+def _queued(custody: Custody, clock: ManualClock) -> Custody:
+    """A second door on the same store that leaves messages queued for the test to deliver."""
+    clock.set(datetime.fromisoformat("2017-08-16T10:00:00-05:00"))
+    return Custody(custody.engine, clock, actor="test", inline=False)
+
+
+def _book(service: Custody, number: str) -> str:
+    return service.book(
+        BookingIn.model_validate(
+            {
+                "agency": seed_scenarios.COOK,
+                "booking_number": number,
+                "booked_at": "2017-08-16T09:00:00-05:00",
+                "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+                "charges": [{"offense": "theft", "level": "misdemeanor"}],
+            }
+        )
+    ).id
+
+
+def _count(service: Custody, model: type, *where: object) -> int:
+    with service.unit() as unit:
+        return unit.session.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def test_a_refused_message_in_a_batch_is_dead_lettered_alone(custody: Custody, clock: ManualClock) -> None:
+    queued = _queued(custody, clock)
+    first, second = _book(queued, "B-1"), _book(queued, "B-2")
+    assert process(queued, "federal") == 2  # the federal side answers both bookings
+    with queued.unit() as unit:  # and a third answer about a booking the agency never made
+        unit.emit(
+            Event(
+                "IdentificationResponded",
+                "booking",
+                "bkg_unknown",
+                clock.now(),
+                {"booking_id": "bkg_unknown", "agency": seed_scenarios.COOK, "hit": False},
+                to_party=LOCAL,
+            ),
+            FEDERAL,
+        )
+    assert process(queued, "local:*") == 3
+    assert _count(queued, InboxRow, InboxRow.party == LOCAL) == 2
+    with queued.unit() as unit:
+        (reason,) = unit.session.scalars(select(DeadLetterRow.reason))
+    assert "bkg_unknown" in reason
+    for booking_id in (first, second):
+        assert _count(queued, EventRow, EventRow.aggregate_id == booking_id, EventRow.type == "IdentificationReceived")
+    assert _count(queued, DeliveryRow, DeliveryRow.state == "pending") == 0
+    assert all(report.ok for report in queued.verify_audit())
+
+
+def test_a_batch_redelivered_after_it_was_applied_changes_nothing(custody: Custody, clock: ManualClock) -> None:
+    queued = _queued(custody, clock)
+    booking_id = _book(queued, "B-3")
+    assert process(queued, "federal") == 1
+    assert process(queued, "local:*") == 1
+    events = _count(queued, EventRow)
+    with queued.unit() as unit:  # the leases ran out before the settlement was seen: all come back
+        unit.session.execute(update(DeliveryRow).values(state="pending", lease_until=None))
+    assert process(queued, "federal") + process(queued, "local:*") == 2
+    assert _count(queued, EventRow) == events
+    assert _count(queued, InboxRow) == 2
+    assert _count(queued, DeliveryRow, DeliveryRow.state == "done") == 2
+    assert queued.booking_view(booking_id)["state"] == "in_custody"
+
+
+def test_data_that_fails_its_schema_is_refused_whichever_validator_looks_first(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """The compiled validator must refuse what jsonschema refuses: an impossible date of birth."""
+    _book(_queued(custody, clock), "B-4")
+    with custody.unit() as unit:
+        (raw,) = unit.session.scalars(select(MessageRow.envelope))
+    assert parse(raw).data["person"]["date_of_birth"] == "1990-01-01"
+    envelope = json.loads(raw)
+    envelope["data"]["person"]["date_of_birth"] = "1990-02-30"
+    with pytest.raises(MessageRefused, match="person/date_of_birth: '1990-02-30' is not a 'date'"):
+        parse(json.dumps(envelope))

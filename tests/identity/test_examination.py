@@ -1,0 +1,162 @@
+"""The examiner's decision on a fingerprint candidate (identity/model.py) and the settings that
+shape it: threshold, confirmation required or automatic, rejection falling back to identifiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from custody.domain.errors import Conflict, InvalidInput
+from custody.domain.statemachine import StateMachine
+from custody.identity import settings
+from custody.identity.commands import IdentityIn
+from custody.identity.model import IDENTIFICATION, IdentificationState
+from custody.identity.service import AUTOMATIC
+from custody.service import Custody
+from custody.store.models import FederalIdentityRow
+from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
+    FIRST_VISIT,
+    SECOND_VISIT,
+    blank_gallery,
+    booking,
+    gallery,
+    prints,
+)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "state-machines.md"
+
+
+def _enrolled(custody: Custody) -> str:
+    return custody.enrol(
+        IdentityIn(names=["DOE, Jan"], aliases=["DOE, J"], identifiers={"fbi": "777X"}, record={"status": "removable"}),
+        prints(FIRST_VISIT),
+    )
+
+
+def _received(custody: Custody, booking_id: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in custody.booking_view(booking_id)["timeline"] if e["type"] == "IdentificationReceived"]
+
+
+def _waiting(custody: Custody) -> dict[str, Any]:
+    _, items = custody.identifications(10, 0, state="awaiting_examiner")
+    (item,) = items
+    return item
+
+
+def test_every_state_is_reachable_and_drawn_in_the_docs() -> None:
+    machine: StateMachine[IdentificationState] = IDENTIFICATION
+    reached = {machine.initial} | set(machine.transitions.values())
+    assert reached == set(IdentificationState)
+    assert machine.mermaid() in DOCS.read_text(), "regenerate docs/state-machines.md (`python -m custody.docs`)"
+
+
+@pytest.mark.usefixtures("gallery")
+def test_with_automatic_confirmation_the_hit_goes_out_at_once(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity_id = _enrolled(custody)
+    monkeypatch.setenv("CUSTODY_EXAMINER_CONFIRMATION", "auto")
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    assert _received(custody, booked.id) == [{"hit": True, "identity_id": identity_id}]
+    _, (identification,) = custody.identifications(10, 0)
+    assert identification["state"] == "confirmed" and identification["examiner"] == AUTOMATIC
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_threshold_above_every_score_sends_no_one_to_the_examiner(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _enrolled(custody)
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "100000")
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    assert custody.identifications(10, 0) == (0, [])
+    assert _received(custody, booked.id) == [{"hit": False, "identity_id": None}]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_rejection_answers_by_identifiers_and_names_the_examiner(custody: Custody) -> None:
+    identity_id = _enrolled(custody)
+    booked = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {"fbi": "777X"}), prints(SECOND_VISIT)
+    )
+    assert _received(custody, booked.id) == []
+    rejected = custody.reject_identification(_waiting(custody)["id"], "K. Examiner", "pattern type differs")
+    assert (rejected["state"], rejected["examiner"], rejected["reason"]) == (
+        "rejected",
+        "K. Examiner",
+        "pattern type differs",
+    )
+    # the prints were rejected, but the FBI number is the enrolled person's
+    timeline = custody.booking_view(booked.id)["timeline"]
+    (matched,) = [e for e in timeline if e["type"] == "IdentityMatched"]
+    assert matched["data"]["matched_on"] == ["fbi"]
+    assert _received(custody, booked.id) == [{"hit": True, "identity_id": identity_id}]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_rejection_without_identifiers_is_no_hit(custody: Custody) -> None:
+    _enrolled(custody)
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    custody.reject_identification(_waiting(custody)["id"], "K. Examiner", "not the same person")
+    assert _received(custody, booked.id) == [{"hit": False, "identity_id": None}]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_decided_identification_cannot_be_decided_again(custody: Custody) -> None:
+    _enrolled(custody)
+    custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    waiting = _waiting(custody)
+    custody.confirm_identification(waiting["id"], "K. Examiner")
+    with pytest.raises(Conflict, match="'confirmed': 'reject' cannot happen now"):
+        custody.reject_identification(waiting["id"], "A. Other", "second thoughts")
+
+
+@pytest.mark.usefixtures("gallery")
+def test_only_a_candidate_can_be_confirmed(custody: Custody) -> None:
+    _enrolled(custody)
+    other = custody.enrol(IdentityIn(names=["ZED, Zoe"], identifiers={"fbi": "1Z"}))
+    custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    with pytest.raises(InvalidInput, match="is not a candidate"):
+        custody.confirm_identification(_waiting(custody)["id"], "K. Examiner", other)
+    assert _waiting(custody)["state"] == "awaiting_examiner"
+
+
+@pytest.mark.usefixtures("gallery")
+def test_enrolment_without_a_usable_print_is_refused_and_leaves_nothing(custody: Custody) -> None:
+    blank = prints({1: "p1_1"})[0]
+    unreadable = type(blank)(1, "smudge.png", b"\x89PNG not an image")
+    with pytest.raises(InvalidInput, match="no usable fingerprint to enrol"):
+        custody.enrol(IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}), [unreadable])
+    with custody.unit() as unit:
+        assert unit.session.scalars(select(FederalIdentityRow)).all() == []
+
+
+@pytest.mark.usefixtures("gallery")
+def test_unusable_booking_prints_are_logged_and_answered_by_identifiers(custody: Custody) -> None:
+    _enrolled(custody)
+    smudge = type(prints({1: "p1_1"})[0])(1, "smudge.png", b"\x89PNG not an image")
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), [smudge])
+    (searched,) = [e for e in custody.booking_view(booked.id)["timeline"] if e["type"] == "FingerprintsSearched"]
+    assert searched["data"]["candidates"] == [] and "smudge.png" in searched["data"]["refused"][0]["reason"]
+    assert _received(custody, booked.id) == [{"hit": False, "identity_id": None}]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CUSTODY_MATCH_THRESHOLD", "high", "is not a number"),
+        ("CUSTODY_EXAMINER_CONFIRMATION", "sometimes", "choose 'required' or 'auto'"),
+    ],
+)
+def test_a_bad_setting_says_what_to_write(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidInput, match=message):
+        settings.from_environment()
+
+
+def test_an_unknown_queue_state_is_refused(custody: Custody) -> None:
+    with pytest.raises(InvalidInput, match="awaiting_examiner"):
+        custody.identifications(10, 0, state="pending")
