@@ -54,7 +54,7 @@ def test_bench_e2e_runs_on_postgres_and_nats_with_worker_processes(monkeypatch: 
     from tests.exchange.test_transports import _nats_available
 
     _nats_available()
-    monkeypatch.setattr("custody.sim.bench.POSTGRES", POSTGRES_URL)
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", POSTGRES_URL)  # the PostgreSQL its scratch stores go in
     args = ["bench", "e2e", "--bookings", "20", "--json", "--store", "postgres", "--transport", "nats"]
     result = CliRunner().invoke(app, [*args, "--workers", "1"])
     assert result.exit_code == 0, result.output
