@@ -4,7 +4,7 @@ the demo so that the same rules run whichever door a user comes in by."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -99,20 +99,22 @@ class Custody:
             finally:
                 self._batch.unit = None
         if self.inline:
-            self.deliver()
+            self.deliver(unit.recipients)
 
     def _run(self, work: Callable[[Unit], T]) -> T:
         with self.unit() as unit:
             result = work(unit)
         if self.inline and getattr(self._batch, "unit", None) is None:
-            self.deliver()
+            self.deliver(unit.recipients)
         return result
 
-    def deliver(self) -> int:
-        """Apply every pending message in this process (the in-process transport)."""
-        from custody.exchange.worker import drain
+    def deliver(self, parties: Iterable[str] | None = None) -> int:
+        """Apply in this process (the in-process transport) the pending messages of ``parties``, and
+        everything they cause in turn; every party's when None. After a command, only the parties it
+        wrote to have work, so only their queues are claimed."""
+        from custody.exchange.worker import EVERY_PARTY, drain
 
-        return drain(self)
+        return drain(self, EVERY_PARTY if parties is None else parties)
 
     # --- the process ---------------------------------------------------------------------
 

@@ -3,6 +3,10 @@ opposite policy (Cook County, which declines detainers, and Miami-Dade, which in
 them), each acting on records of both. The expected table below is the issue's requirement written
 out independently of ``custody.access.policy``; each cell is checked through the real HTTP route.
 
+The matrix is enumerated from the policy itself: one case per entry of ``PERMISSIONS``, walking
+every route that exercises it (``EXERCISES``), so a permission added to the policy without a route
+and an expected row here fails its own case instead of going untested.
+
 An allowed call may still be refused by the process (409, 422: the body is chosen to be refused
 after the check, so the matrix does not change the records it tests); what matters here is that it
 is not 401/403. A refused call is 403, and without credentials every call is 401."""
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,13 +25,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from custody.access.policy import PERMISSIONS, Op, Permission, Resource, Scope
 from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.access.tokens import Issuer
 from custody.api.app import create_app
 from custody.domain.clock import ManualClock
+from custody.identity.commands import IdentityIn
 from custody.service import Custody
 from custody.store import db
 from tests.access.support import COOK, MIAMI_DADE, bearer
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, blank_gallery, booking, prints  # noqa: F401 (fixture)
 
 PLACES = {"cook": COOK, "miami-dade": MIAMI_DADE}
 HOME_USER = {
@@ -57,6 +65,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("request", "serve"): {J: LOCAL, S: LOCAL},
     ("identity", "enrol"): {F: ANY},
     ("hit", "list"): {F: AREA, AD: ANY},
+    ("hit", "examiner queue"): {F: AREA, AD: ANY},
+    ("hit", "identification"): {F: AREA, AD: ANY},
+    ("hit", "confirm"): {F: AREA},
+    ("hit", "reject"): {F: AREA},
     ("message", "list"): {F: AREA, AD: ANY},
     ("decision", "read"): {J: LOCAL, S: LOCAL, F: AREA, AU: ANY, AD: ANY},
     ("decision", "decide"): {r: ANY for r in (J, S, F, G, A, AU, AD)},
@@ -66,6 +78,38 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("timer", "run"): {S: LOCAL, AD: ANY},
     ("request", "cancel"): {F: AREA},  # last: an allowed cancellation withdraws the request
 }
+# Which permission of the policy each row's route asks for.
+EXERCISES: dict[tuple[str, str], Permission] = {
+    ("booking", "create"): (Resource.booking, Op.create),
+    ("booking", "read"): (Resource.booking, Op.read),
+    ("booking", "list"): (Resource.booking, Op.read),
+    ("booking", "move"): (Resource.booking, Op.update),
+    ("booking", "fingerprints"): (Resource.booking, Op.update),
+    ("release", "queue"): (Resource.release, Op.read),
+    ("release", "schedule"): (Resource.release, Op.update),
+    ("release", "eligibility"): (Resource.release, Op.update),
+    ("release", "transfer"): (Resource.release, Op.transfer),
+    ("request", "issue"): (Resource.request, Op.create),
+    ("request", "read"): (Resource.request, Op.read),
+    ("request", "list"): (Resource.request, Op.read),
+    ("request", "respond"): (Resource.request, Op.respond),
+    ("request", "serve"): (Resource.request, Op.serve),
+    ("identity", "enrol"): (Resource.identity, Op.create),
+    ("hit", "list"): (Resource.hit, Op.read),
+    ("hit", "examiner queue"): (Resource.hit, Op.read),
+    ("hit", "identification"): (Resource.hit, Op.read),
+    ("hit", "confirm"): (Resource.hit, Op.update),
+    ("hit", "reject"): (Resource.hit, Op.update),
+    ("message", "list"): (Resource.message, Op.read),
+    ("decision", "read"): (Resource.decision, Op.read),
+    ("decision", "decide"): (Resource.decision, Op.create),
+    ("stats", "read"): (Resource.stats, Op.read),
+    ("audit", "read"): (Resource.audit, Op.read),
+    ("audit", "verify"): (Resource.audit, Op.verify),
+    ("timer", "run"): (Resource.timer, Op.run),
+    ("request", "cancel"): (Resource.request, Op.cancel),
+}
+WHERE = {Scope.agency: LOCAL, Scope.area: AREA, Scope.any: ANY}
 
 
 @dataclass
@@ -75,6 +119,7 @@ class World:
     bookings: dict[str, str]
     requests: dict[str, str]
     decisions: dict[str, str]
+    identifications: dict[str, str]  # awaiting the examiner, one per place
 
 
 def _booking(place: str, number: str) -> dict[str, Any]:
@@ -93,8 +138,18 @@ def _booking(place: str, number: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, blank_gallery: Path) -> Iterator[World]:  # noqa: F811 (fixture)
     folder = Path(tmp_path_factory.mktemp("matrix"))
+    gallery = folder / "gallery"
+    shutil.copytree(blank_gallery, gallery)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CUSTODY_GALLERY", str(gallery))
+        env.delenv("CUSTODY_MATCH_THRESHOLD", raising=False)
+        env.delenv("CUSTODY_EXAMINER_CONFIRMATION", raising=False)
+        yield from _world(folder)
+
+
+def _world(folder: Path) -> Iterator[World]:
     engine = db.make_engine(f"sqlite:///{folder / 'custody.db'}")
     db.upgrade(engine)
     service = Custody(engine, ManualClock(datetime.fromisoformat("2017-08-16T08:00:00-05:00")), actor="test")
@@ -124,8 +179,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             assert issued.status_code == 201, issued.text
             requests[place] = issued.json()["id"]
             decisions[place] = issued.json()["decision_id"]
-        yield World(client, issuer, bookings, requests, decisions)
+        yield World(client, issuer, bookings, requests, decisions, _identifications(service))
     engine.dispose()
+
+
+def _identifications(service: Custody) -> dict[str, str]:
+    """A booking in each place whose prints rank a repository identity: each waits for the examiner."""
+    service.enrol(IdentityIn(names=["ROE, Jack"], identifiers={"fbi": "8Y"}), prints(FIRST_VISIT))
+    for place in PLACES:
+        arrest = booking(f"P-{place}", "2017-08-16T02:00:00-05:00", "Roe", "Jack", {})
+        service.book(arrest.model_copy(update={"agency": PLACES[place]}), prints(SECOND_VISIT))
+    _, waiting = service.identifications(10, 0, "awaiting_examiner")
+    return {place: next(i["id"] for i in waiting if i["agency"] == PLACES[place]) for place in PLACES}
 
 
 Call = Callable[[World, str], tuple[str, str, dict[str, Any]]]
@@ -197,6 +262,18 @@ CALLS: dict[tuple[str, str], Call] = {
         {"json": {"names": ["X, Y"], "identifiers": {}}},
     ),
     ("hit", "list"): lambda w, p: ("GET", "/federal/hits", {}),
+    ("hit", "examiner queue"): lambda w, p: ("GET", "/federal/identifications", {}),
+    ("hit", "identification"): lambda w, p: ("GET", f"/federal/identifications/{w.identifications[p]}", {}),
+    ("hit", "confirm"): lambda w, p: (  # a candidate it does not offer: refused after the check
+        "POST",
+        f"/federal/identifications/{w.identifications[p]}/confirmation",
+        {"json": {"identity_id": "idn_not_a_candidate"}},
+    ),
+    ("hit", "reject"): lambda w, p: (  # the first allowed call rejects; the next are refused as decided (409)
+        "POST",
+        f"/federal/identifications/{w.identifications[p]}/rejection",
+        {"json": {"reason": "matrix"}},
+    ),
     ("message", "list"): lambda w, p: ("GET", "/federal/messages", {}),
     ("decision", "read"): lambda w, p: ("GET", f"/law/decisions/{w.decisions[p]}", {}),
     ("decision", "decide"): lambda w, p: (
@@ -216,7 +293,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ("audit", "verify"): lambda w, p: ("GET", "/audit/verify", {}),
     ("timer", "run"): lambda w, p: ("POST", "/timers/tick", {}),
 }
-LISTS = {("booking", "list"), ("release", "queue"), ("request", "list"), ("hit", "list"), ("message", "list")}
+LISTS = {
+    ("booking", "list"),
+    ("release", "queue"),
+    ("request", "list"),
+    ("hit", "list"),
+    ("hit", "examiner queue"),
+    ("message", "list"),
+}
 LISTS_BY_CHAIN = {("audit", "read"), ("audit", "verify")}
 # Runs on the caller's own jurisdiction whatever the target: allowed or not, never on another's.
 OWN_ONLY = {("timer", "run")}
@@ -239,9 +323,29 @@ def _mentions(body: Any, world: World, place: str) -> bool:
     return any(ident in text for ident in (world.bookings[place], world.requests[place], PLACES[place]))
 
 
-@pytest.mark.parametrize("permission", list(EXPECTED), ids=lambda p: ".".join(p))
-def test_every_role_in_both_jurisdictions_on_records_of_both(world: World, permission: tuple[str, str]) -> None:
-    assert set(CALLS) == set(EXPECTED), "every permission in the table has a route that exercises it"
+def test_the_expected_table_covers_the_policy_and_agrees_with_it() -> None:
+    assert set(CALLS) == set(EXPECTED) == set(EXERCISES), "every row has a route and names its permission"
+    assert set(EXERCISES.values()) == set(PERMISSIONS), "every permission of the policy is exercised"
+    for row, permission in EXERCISES.items():
+        in_policy = {role.value: WHERE[scope] for role, scope in PERMISSIONS[permission].items()}
+        assert EXPECTED[row] == in_policy, row
+
+
+# One case per permission of the policy, whatever the policy holds; a cancellation goes last, as
+# an allowed one withdraws the request the other rows act on.
+POLICY = sorted(PERMISSIONS, key=lambda permission: permission == (Resource.request, Op.cancel))
+
+
+@pytest.mark.parametrize("permission", POLICY, ids=lambda p: ".".join(p))
+def test_every_role_in_both_jurisdictions_on_records_of_both(world: World, permission: Permission) -> None:
+    rows = [row for row, exercised in EXERCISES.items() if exercised == permission]
+    assert rows, f"no route exercises {permission}: add a row to EXPECTED, CALLS and EXERCISES"
+    failures = [failure for row in rows for failure in _walk(world, row)]
+    assert not failures, "\n".join(failures)
+
+
+def _walk(world: World, permission: tuple[str, str]) -> list[str]:
+    """Every role of both places on records of both places through the row's route, then anonymously."""
     failures = []
     for role in (r.value for r in Role):
         for home in PLACES:
@@ -278,7 +382,7 @@ def test_every_role_in_both_jurisdictions_on_records_of_both(world: World, permi
             anonymous = world.client.request(*CALLS[permission](world, home)[:2], **CALLS[permission](world, home)[2])
             if anonymous.status_code != 401 or not anonymous.headers.get("www-authenticate", "").startswith("Bearer"):
                 failures.append(f"anonymous {permission}: {anonymous.status_code}, expected 401 with WWW-Authenticate")
-    assert not failures, "\n".join(failures)
+    return failures
 
 
 def test_a_forged_or_foreign_token_is_401(world: World, tmp_path: Path) -> None:

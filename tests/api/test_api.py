@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custody.access.tokens import Issuer
+from custody.exchange import worker
+from custody.service import Custody
 from tests.access.support import bearer
 
 
@@ -218,3 +220,26 @@ def test_law_endpoints_answer_in_json(client: TestClient) -> None:
     assert {c["id"]: c["conflict"] for c in grants["conditions"]}["notice"] == "conflicts"
     bad = client.get("/law/in-force", params={"division": "cook", "on": "2017-08-16"})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_a_post_answers_after_what_it_caused_claiming_only_the_queues_with_work(
+    client: TestClient, jail: dict[str, str], fed: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claims: list[tuple[str, int]] = []
+    real = worker.claim
+
+    def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[worker.Claimed]:
+        batch = real(custody, party, me, limit)
+        claims.append((party, len(batch)))
+        return batch
+
+    monkeypatch.setattr(worker, "claim", claim)
+    booking = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-DRAIN"}, headers=jail)
+    assert booking.status_code == 201, booking.text
+    assert claims == [("federal", 1), (f"local:{COOK}", 1)]  # the identification, then its answer
+    timeline = client.get(f"/bookings/{booking.json()['id']}", headers=jail).json()["timeline"]
+    assert "IdentificationReceived" in {event["type"] for event in timeline}
+    claims.clear()
+    request = client.post("/federal/requests", json=_request(booking.json()["id"]), headers=fed)
+    assert request.status_code == 201, request.text
+    assert claims == [(f"local:{COOK}", 1)]  # the request reaches the jail; nothing else is polled

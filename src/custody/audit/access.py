@@ -7,10 +7,18 @@ fields the law withheld from the reader. Its entries go on chains of their own, 
 jurisdiction (``access:<division>``, ``access:federal``, ``access:<role>``), so readers of one
 agency never wait on the lock of another's chain head, and ``custody audit verify`` checks them
 like any other chain.
+
+The command line reads the same store with no token: its reads are logged here too
+(:func:`from_command_line`), on the chain ``access:cli``, naming the operating-system user (and
+``CUSTODY_ACTOR``, the person they say they act for) and the host and terminal the command ran on.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +30,10 @@ from custody.audit.chain import append
 
 ACTION = "PersonalDataAccessed"
 CHAIN_PREFIX = "access:"
+COMMAND_LINE_CHAIN = f"{CHAIN_PREFIX}cli"
+ACTOR_ENV = "CUSTODY_ACTOR"  # who a command-line user says they act for, e.g. a badge number
 SUBJECT_LENGTH = 60  # audit_entries.subject
+ACTING_FOR_LENGTH = 120  # CUSTODY_ACTOR, within audit_entries.actor (200) with the user's name
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Access:
     status: int
     withheld: dict[str, list[str]] = field(default_factory=dict)  # record id -> fields the law withheld
     credentials: str = "none"  # "bearer", "cookie", "invalid" or "none"
+    operator: str | None = None  # a command-line reader, who has no token: "os:<user>[ as <CUSTODY_ACTOR>]"
 
     @property
     def outcome(self) -> str:
@@ -50,8 +62,12 @@ class Access:
         return "withheld" if any(self.withheld.values()) else "allowed"
 
 
-def chain_of(reader: Principal | None) -> str:
-    """The chain an access is logged on: the reader's agency, the federal side, or the role."""
+def chain_of(access: Access) -> str:
+    """The chain an access is logged on: the reader's agency, the federal side, the role, or the
+    command line's own."""
+    if access.operator is not None:
+        return COMMAND_LINE_CHAIN
+    reader = access.reader
     if reader is None:
         return f"{CHAIN_PREFIX}anonymous"
     if reader.agency:
@@ -62,6 +78,8 @@ def chain_of(reader: Principal | None) -> str:
 
 
 def actor_of(access: Access) -> str:
+    if access.operator is not None:
+        return access.operator
     if access.reader is not None:
         return f"{access.reader.role.value}:{access.reader.subject}"
     return "invalid-token" if access.credentials == "invalid" else "anonymous"
@@ -73,7 +91,7 @@ def record(session: Session, access: Access, at: datetime) -> None:
     subject = subject[:SUBJECT_LENGTH]  # the whole path is in the entry's data
     append(
         session,
-        chain_of(access.reader),
+        chain_of(access),
         recorded_at=at,
         actor=actor_of(access),
         action=ACTION,
@@ -82,6 +100,7 @@ def record(session: Session, access: Access, at: datetime) -> None:
             "method": access.method,
             "route": access.route,
             "path": access.path,
+            "records": access.records,
             "query": access.query,
             "role": access.reader.role.value if access.reader else None,
             "jurisdiction": access.reader.jurisdiction if access.reader else None,
@@ -91,6 +110,26 @@ def record(session: Session, access: Access, at: datetime) -> None:
             "outcome": access.outcome,
             "withheld": access.withheld,
         },
+    )
+
+
+def from_command_line(command: str, records: dict[str, str], options: dict[str, str], status: int) -> Access:
+    """A read by a `custody` command: ``status`` is the answer the API would have given (200, or
+    the refusal's ``CustodyError.status``), so its outcome reads the same as a request's."""
+    user = getpass.getuser()
+    acting_for = os.environ.get(ACTOR_ENV, "").strip()[:ACTING_FOR_LENGTH]
+    terminal = os.ttyname(sys.stdin.fileno()) if sys.stdin is not None and sys.stdin.isatty() else "no terminal"
+    return Access(
+        reader=None,
+        method="CLI",
+        route=f"custody {command}",
+        path=f"custody {command}",
+        records=records,
+        query=options,
+        client=f"cli:{socket.gethostname()}",
+        user_agent=terminal,
+        status=status,
+        operator=f"os:{user} as {acting_for}" if acting_for else f"os:{user}",
     )
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.cli.output import emit_json, err, out
+from custody.cli.reads import ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
@@ -333,7 +334,9 @@ def tick(now: Annotated[str | None, typer.Option(help="Run timers as of this tim
 @app.command()
 def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
     """A booking with its requests, holds and timeline."""
-    view = _service().booking_view(booking_id)
+    service = _service()
+    named = {"booking_id": booking_id}
+    view = logged_read(service, "show", lambda: service.booking_view(booking_id), lambda _: {}, named)
     if as_json:
         emit_json(view)
         return
@@ -349,14 +352,28 @@ def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False
 @app.command()
 def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> None:
     """List bookings, newest first."""
-    total, rows = _service().list_bookings(limit, offset)
+    service = _service()
+    total, rows = logged_read(
+        service,
+        "bookings",
+        lambda: service.list_bookings(limit, offset),
+        lambda page: {"bookings": ids(page[1])},
+        options={"limit": limit, "offset": offset},
+    )
     _list(rows, total, as_json, ["id", "name", "agency", "booked_at", "state"])
 
 
 @app.command()
 def requests(limit: int = 20, offset: int = 0, state: str | None = None, as_json: JsonFlag = False) -> None:
     """List federal requests, newest first."""
-    total, rows = _service().list_requests(limit, offset, state)
+    service = _service()
+    total, rows = logged_read(
+        service,
+        "requests",
+        lambda: service.list_requests(limit, offset, state),
+        lambda page: {"requests": ids(page[1]), "bookings": ids(page[1], "booking_id")},
+        options={"limit": limit, "offset": offset, "state": state},
+    )
     _list(rows, total, as_json, ["id", "booking_id", "form", "agency", "state"])
 
 
@@ -443,7 +460,10 @@ def law_diff(
 @law_app.command("explain")
 def law_explain(decision_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
     """The trace of a logged decision: each instrument and rule considered, fired or not, and why."""
-    view = _service().explain(decision_id)
+    service = _service()
+    view = logged_read(
+        service, "law explain", lambda: service.explain(decision_id), lambda _: {}, {"decision_id": decision_id}
+    )
     if as_json:
         emit_json(view)
         return

@@ -17,13 +17,14 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from custody.domain.errors import CustodyError
+from custody.domain.events import FEDERAL
 from custody.exchange.envelope import Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
 from custody.service import Custody
@@ -34,6 +35,8 @@ log = logging.getLogger("custody.exchange")
 # How long a claimed message stays with the worker that took it before another may take it over.
 LEASE = timedelta(seconds=float(os.environ.get("CUSTODY_LEASE_SECONDS", "30")))
 MAX_ATTEMPTS = 8
+EVERY_LOCAL = "local:*"
+EVERY_PARTY = (FEDERAL, EVERY_LOCAL)
 INBOX = Base.metadata.tables["inbox"]
 
 
@@ -165,14 +168,16 @@ def process(custody: Custody, party: str, me: str | None = None, limit: int = 50
     return len(batch)
 
 
-def apply_all(custody: Custody, batch: list[Claimed], me: str) -> None:
-    """Apply a batch in one transaction. It is first applied whole (``apply_batch``); if one of its
-    messages is refused, or was applied meanwhile by another worker, that transaction rolls back and
-    the batch is applied again one savepoint per message (``apply_in``), so that the refused message
-    alone goes to the dead-letter store."""
+def apply_all(custody: Custody, batch: list[Claimed], me: str) -> set[str]:
+    """Apply a batch in one transaction; return the parties its messages queued new deliveries for.
+    It is first applied whole (``apply_batch``); if one of its messages is refused, or was applied
+    meanwhile by another worker, that transaction rolls back and the batch is applied again one
+    savepoint per message (``apply_in``), so that the refused message alone goes to the dead-letter
+    store."""
     try:
         with custody.unit() as unit:
             apply_batch(unit, batch, me)
+        return unit.recipients
     except (CustodyError, IntegrityError):
         with custody.unit() as unit:
             for message_id, to_party, attempts, raw in batch:
@@ -180,6 +185,7 @@ def apply_all(custody: Custody, batch: list[Claimed], me: str) -> None:
                     _dead_letter(unit, to_party, message_id, raw, _exhausted(attempts, me))
                 else:
                     apply_in(unit, to_party, raw, message_id)
+        return unit.recipients
 
 
 def _exhausted(attempts: int, me: str) -> str:
@@ -229,12 +235,38 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
     )
 
 
-def drain(custody: Custody, rounds: int = 1000) -> int:
-    """Apply every pending message of every party in this process: the embedded, one-process mode."""
+def drain(custody: Custody, parties: Iterable[str] = EVERY_PARTY, limit: int = 50) -> int:
+    """Apply in this process the pending messages of ``parties`` and, in turn, of every party the
+    applied messages write to, until they write nothing more: the embedded, one-process mode.
+
+    A queue is claimed only when it is known to have work (a message just queued for it, or a full
+    batch taken from it), not polled until every queue answers empty: after a booking, the federal
+    queue, then the jail's for the answer, and nothing else."""
+    me = worker_id()
+    due: list[str] = []
+    _enqueue(due, parties)
     total = 0
-    for _ in range(rounds):
-        taken = process(custody, "federal") + process(custody, "local:*")
-        total += taken
-        if not taken:
-            break
+    while due:
+        party = due.pop(0)
+        batch = claim(custody, party, me, limit)
+        total += len(batch)
+        if batch:
+            _enqueue(due, apply_all(custody, batch, me))
+        if len(batch) == limit:
+            _enqueue(due, [party])  # there may be more behind it
     return total
+
+
+def _enqueue(due: list[str], parties: Iterable[str]) -> None:
+    """Add to ``due`` the queues of ``parties`` not already there, federal's before the local agencies'.
+    Two local agencies with work share one queue (``local:*``), so that their messages are claimed
+    and applied in one batch, as a worker for every local agency would."""
+    for party in sorted(parties):
+        local = party.startswith("local:")
+        if party in due or (local and EVERY_LOCAL in due):
+            continue
+        other = next((queued for queued in due if queued.startswith("local:")), None) if local else None
+        if other is None:
+            due.append(party)
+        else:
+            due[due.index(other)] = EVERY_LOCAL

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from custody.cli.output import emit_json, out
+from custody.cli.reads import ids, logged_read
 from custody.service import Custody
 
 Examiner = Annotated[str, typer.Option("--examiner", help="Your name, as the audit log will show it.")]
@@ -41,7 +42,14 @@ def queue(
     as_json: AsJson = False,
 ) -> None:
     """List identifications by prints, oldest first: by default those waiting for an examiner."""
-    total, items = _service().identifications(limit, 0, state)
+    service = _service()
+    total, items = logged_read(
+        service,
+        "prints queue",
+        lambda: service.identifications(limit, 0, state),
+        _shown,
+        options={"state": state, "limit": limit},
+    )
     if as_json:
         emit_json({"total": total, "items": items})
         return
@@ -58,6 +66,17 @@ def queue(
             f"{best['score']:.1f}",
         )
     out.print(table)
+
+
+def _shown(page: tuple[int, list[dict[str, Any]]]) -> dict[str, str]:
+    """The queue shows each identification, its booking and its candidates' repository records."""
+    items = page[1]
+    candidates = [candidate for item in items for candidate in item["candidates"]]
+    return {
+        "identifications": ids(items),
+        "bookings": ids(items, "booking_id"),
+        "identities": ids(candidates, "identity_id"),
+    }
 
 
 def confirm(

@@ -48,6 +48,9 @@ class Unit:
     pending: dict[Table, list[dict[str, Any]]] = field(
         default_factory=lambda: {EVENTS: [], MESSAGES: [], AUDIT_ENTRIES: []}
     )
+    # The parties this transaction queued deliveries for (in-process transport): the only queues the
+    # inline delivery after it has to claim from.
+    recipients: set[str] = field(default_factory=set)
 
     def emit(self, event: Event, chain: str) -> str:
         """Record an event and its audit entry on the chain of the agency (or party) it concerns;
@@ -111,6 +114,7 @@ class Unit:
                 connection.execute(insert(table), rows)
             if table is MESSAGES and rows and self.inproc:
                 ids = [r["id"] for r in rows]
+                self.recipients.update(r["to_party"] for r in rows)
                 for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
                     connection.execute(
                         insert(DELIVERIES).from_select(
