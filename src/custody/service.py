@@ -3,13 +3,16 @@ the demo so that the same rules run whichever door a user comes in by."""
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
@@ -102,9 +105,21 @@ class Custody:
             self.deliver(unit.recipients)
 
     def _run(self, work: Callable[[Unit], T]) -> T:
-        with self.unit() as unit:
-            result = work(unit)
-        if self.inline and getattr(self._batch, "unit", None) is None:
+        if getattr(self._batch, "unit", None) is not None:
+            with self.unit() as unit:
+                return work(unit)
+        for attempt in range(1, db.RETRIES + 1):
+            try:
+                with self.unit() as unit:
+                    result = work(unit)
+                break
+            except DBAPIError as error:
+                # Workers applying batches lock several agencies' audit chains; a command caught in a
+                # lock cycle with them is rolled back whole by PostgreSQL and simply runs again.
+                if attempt == db.RETRIES or not db.must_retry(error):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        if self.inline:
             self.deliver(unit.recipients)
         return result
 

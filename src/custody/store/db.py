@@ -10,6 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,3 +71,15 @@ def is_current(engine: Engine) -> bool:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# PostgreSQL aborts one of two transactions that wait on each other's locks (40P01) and may refuse a
+# transaction it cannot serialise (40001); both are rolled back whole, so running the command again
+# is safe and is what the server asks for.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+RETRIES = 5
+
+
+def must_retry(error: DBAPIError) -> bool:
+    """The store rolled this transaction back only because of another one running at the same time."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
