@@ -5,36 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from custody.booking.commands import BookingIn
 from custody.domain.errors import NotFound
 from custody.identity.commands import IdentityIn
 from custody.identity.service import record_identification
 from custody.service import Custody
 from custody.store.models import BookingRow, FederalIdentityRow
-
-COOK = "ocd-division/country:us/state:il/county:cook"
-
-
-def _booking(number: str, booked_at: str, identifiers: dict[str, str], last: str = "Doe") -> BookingIn:
-    return BookingIn.model_validate(
-        {
-            "agency": COOK,
-            "booking_number": number,
-            "booked_at": booked_at,
-            "person": {
-                "last_name": last,
-                "first_name": "Jan",
-                "date_of_birth": "1990-01-01",
-                "identifiers": identifiers,
-            },
-            "charges": [{"offense": "theft", "level": "misdemeanor"}],
-        }
-    )
+from tests.identity.fingerprints import COOK, booking
 
 
 def test_no_hit_tells_the_federal_side_nothing(custody: Custody) -> None:
-    booking = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"sid": "IL1"}))
-    view = custody.booking_view(booking.id)
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Doe", "Jan", {"sid": "IL1"}))
+    view = custody.booking_view(booked.id)
     assert view["identity_id"] is None
     received = next(e for e in view["timeline"] if e["type"] == "IdentificationReceived")
     assert received["data"] == {"hit": False, "identity_id": None}
@@ -45,8 +26,8 @@ def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet
     identity_id = custody.enrol(
         IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}, record={"a_number": "A000000777"})
     )
-    first = custody.book(_booking("C-1", "2017-08-01T10:00:00-05:00", {"fbi": "777X"}))
-    second = custody.book(_booking("C-2", "2017-08-10T10:00:00-05:00", {"fbi": "777X", "sid": "IL9"}, last="Roe"))
+    first = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Doe", "Jan", {"fbi": "777X"}))
+    second = custody.book(booking("C-2", "2017-08-10T10:00:00-05:00", "Roe", "Jan", {"fbi": "777X", "sid": "IL9"}))
     assert custody.booking_view(second.id)["identity_id"] == identity_id
     hits = [
         e for b in (first, second) for e in custody.booking_view(b.id)["timeline"] if e["type"] == "IdentityMatched"
@@ -63,14 +44,14 @@ def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet
 def test_the_answer_reaches_a_booking_already_loaded_in_the_session(custody: Custody) -> None:
     """record_identification writes with one UPDATE: a booking the transaction already holds as an
     object sees the identity too, and an answer for an unknown booking is refused."""
-    booking = custody.book(_booking("C-9", "2017-08-01T10:00:00-05:00", {"sid": "IL9"}))
+    booked = custody.book(booking("C-9", "2017-08-01T10:00:00-05:00", "Doe", "Jan", {"sid": "IL9"}))
     with custody.unit() as unit:
-        loaded = unit.session.get(BookingRow, booking.id)
+        loaded = unit.session.get(BookingRow, booked.id)
         assert loaded is not None and loaded.identity_id is None
         identity = FederalIdentityRow(id="idn_x", names=["DOE, Jan"], record={}, enrolled_at=unit.clock.now())
         unit.session.add(identity)
         unit.session.flush()
-        record_identification(unit, {"booking_id": booking.id, "hit": True, "identity_id": "idn_x"})
+        record_identification(unit, {"booking_id": booked.id, "hit": True, "identity_id": "idn_x"})
         assert loaded.identity_id == "idn_x"
         with pytest.raises(NotFound, match="no booking 'bkg_none'"):
             record_identification(unit, {"booking_id": "bkg_none", "hit": False})

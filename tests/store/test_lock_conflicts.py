@@ -14,27 +14,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from custody.booking.commands import BookingIn
 from custody.booking.model import CUSTODY
 from custody.domain.clock import ManualClock
 from custody.service import Custody
 from custody.store import db
 from custody.store.models import AuditChainRow, BookingRow
 from tests.conftest import _drop_schema, _postgres_schema_url
-
-COOK = "ocd-division/country:us/state:il/county:cook"
-
-
-def _booking(number: str) -> BookingIn:
-    return BookingIn.model_validate(
-        {
-            "agency": COOK,
-            "booking_number": number,
-            "booked_at": "2017-08-16T01:00:00-05:00",
-            "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
-            "charges": [{"offense": "theft", "level": "misdemeanor"}],
-        }
-    )
+from tests.store.test_atomicity import COOK, _booking
 
 
 @pytest.mark.postgres

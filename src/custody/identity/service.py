@@ -252,18 +252,8 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     """The examiner finds none of the candidates is the person: the booking is answered as if the
     prints had found no one (its identifiers may still)."""
     identification = get_identification(unit, identification_id)
-    _decide(unit, identification, "reject", examiner)
     identification.reason = reason
-    unit.emit(
-        Event(
-            "IdentificationRejected",
-            "identification",
-            identification.id,
-            unit.clock.now(),
-            {"booking_id": identification.booking_id, "examiner": examiner, "reason": reason},
-        ),
-        FEDERAL_CHAIN,
-    )
+    _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
     identify_by_identifiers(unit, _submission(unit, identification.booking_id), unit.clock.now())
     return identification
 
@@ -275,18 +265,8 @@ def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, ident
         raise InvalidInput(
             f"{chosen} is not a candidate of identification {identification.id}; choose one of {', '.join(offered)}"
         )
-    _decide(unit, identification, "confirm", examiner)
     identification.identity_id = chosen
-    unit.emit(
-        Event(
-            "IdentificationConfirmed",
-            "identification",
-            identification.id,
-            unit.clock.now(),
-            {"booking_id": identification.booking_id, "identity_id": chosen, "examiner": examiner},
-        ),
-        FEDERAL_CHAIN,
-    )
+    _decide(unit, identification, "confirm", examiner, "IdentificationConfirmed", {"identity_id": chosen})
     submission = _submission(unit, identification.booking_id)
     identity = unit.session.get(FederalIdentityRow, chosen)
     assert identity is not None  # only identities in the store are offered
@@ -294,10 +274,23 @@ def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, ident
     _answer(unit, submission, identity, ["fingerprints", *shared])
 
 
-def _decide(unit: Unit, identification: IdentificationRow, event: str, examiner: str) -> None:
-    identification.state = IDENTIFICATION.fire(IdentificationState(identification.state), event).value
+def _decide(
+    unit: Unit, identification: IdentificationRow, transition: str, examiner: str, event: str, data: dict[str, Any]
+) -> None:
+    """The examiner's decision moves the identification on and goes on the federal chain with who made it."""
+    identification.state = IDENTIFICATION.fire(IdentificationState(identification.state), transition).value
     identification.examiner = examiner
     identification.decided_at = unit.clock.now()
+    unit.emit(
+        Event(
+            event,
+            "identification",
+            identification.id,
+            identification.decided_at,
+            {"booking_id": identification.booking_id, **data, "examiner": examiner},
+        ),
+        FEDERAL_CHAIN,
+    )
 
 
 def _submission(unit: Unit, booking_id: str) -> Submission:
