@@ -3,8 +3,8 @@
 Real mated data: FVC2004 DB1_B and DB2_B hold 10 fingers x 8 impressions each. Each database
 becomes one person: its fingers 101..110 are that person's finger positions 1..10 (right thumb to
 left little), enrolled with impression 1. A ten-print search takes, for every finger, one of
-impressions 2-8 at random (``--searches`` per person); a single-finger search presents one
-impression 2-8 of one finger (140 in all), as a booking with one usable finger would.
+impressions 2-8 at random (``--searches`` per person). A search with k fingers (k = 1..9, a booking
+where some captures were refused) takes k random positions of such a probe.
 
 Distractors (``--distractors real``, the default): identity i's finger at position k is a real
 FVC2004 template of a finger that is NOT finger 10k of either database (18 fingers x 8
@@ -18,11 +18,14 @@ far easier to tell from real fingers, so the losses they give are optimistic; us
 
 Printed per gallery size N (+2 real people):
 - penetration vs pre-filter loss: share of mated searches whose mate ranks below each penetration;
+- pre-filter loss by the number of fingers in the probe (``--fewer-searches`` each), at the share
+  of the gallery the search keeps for that many (gallery.PENETRATION; three or fewer: all);
 - FNIR at FPIR 1 % and 0.1 % after bozorth3 re-ranking of the shortlist and exhaustively
   (N <= --exhaustive-up-to): a search's non-mated score is its best other candidate (the same
   search with the mate left out), its mated score the mate's fused score (0 if not shortlisted);
 - ten-print search time on the worker processes: pre-filter alone, with re-ranking, and exhaustive
-  (measured at the smallest size, scaled linearly), wall and CPU seconds and the ratio;
+  (measured at the smallest size if it is at most --exhaustive-up-to, scaled linearly), wall and CPU
+  seconds and the ratio; and one search with a single finger (compared with every identity);
 - the memory of the FAISS indexes.
 
 Accuracy runs reuse bozorth3 scores of template pairs already compared (the scores are exact;
@@ -49,7 +52,7 @@ from custody.identity.prints.compare import Workers
 from custody.identity.prints.descriptors import Codes, Encoder, train_codebook
 from custody.identity.prints.gallery import Compare, Gallery, Identity, SearchResult
 from custody.identity.prints.images import load
-from custody.identity.prints.matcher import NbisMatcher
+from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.synthetic import synthetic_template
 from custody.identity.prints.templates import Minutia, Template, encode_iso
 
@@ -196,6 +199,25 @@ def accuracy(
     return "\n".join(lines)
 
 
+def fewer_fingers(gallery: Gallery, people: dict[str, dict[int, list[Codes]]], searches: int, shortlist: int) -> str:
+    """Pre-filter loss for probes of 1..10 fingers, at the shortlist the search keeps for each."""
+    rng = np.random.default_rng(len(gallery))
+    n, names = len(gallery), list(people)
+    cells = []
+    for k in range(1, 11):
+        kept = gallery.shortlist_size(k, shortlist)
+        lost = 0
+        for i in range(searches):
+            name = names[i % len(names)]
+            positions = rng.choice(list(POSITIONS), k, replace=False)
+            codes = {int(p): people[name][int(p)][int(rng.integers(len(people[name][int(p)])))] for p in positions}
+            if kept is not None:
+                lost += (n - len(DATABASES) + DATABASES.index(name)) not in gallery.shortlist(codes, kept)
+        share = "all" if kept is None else f"{kept / n:.1%}"
+        cells.append(f"{k}: {lost / searches:.1%} at {share}")
+    return "pre-filter loss by fingers in the probe  " + "  ".join(cells)
+
+
 def search_times(
     gallery: Gallery, probes: list[dict[int, Template]], encoder: Encoder, compare: Compare, shortlist: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -212,8 +234,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--shortlist", type=int, default=100)
+    parser.add_argument("--shortlist", type=int, default=gallery_module.DEFAULT_SHORTLIST)
     parser.add_argument("--searches", type=int, default=100, help="ten-print mated searches per real person")
+    parser.add_argument("--fewer-searches", type=int, default=400, help="pre-filter searches per number of fingers")
     parser.add_argument("--distractors", choices=("real", "synthetic"), default="real")
     parser.add_argument("--exhaustive-up-to", type=int, default=1000, help="largest size searched exhaustively")
     parser.add_argument("--timed-searches", type=int, default=3)
@@ -221,7 +244,7 @@ def main() -> None:
     log = sys.stderr
     rng = np.random.default_rng(2004)
     encoder = Encoder(train_codebook())
-    with Workers(NbisMatcher, args.workers) as workers:
+    with Workers(search_matcher, args.workers) as workers:
         t0 = time.perf_counter()
         files = [(db, p) for db in DATABASES for p in sorted((SHARED / db).glob("*.png"))]
         real: dict[tuple[str, int], dict[int, Finger]] = {}  # (database, position) -> impression -> finger
@@ -252,10 +275,13 @@ def main() -> None:
             for db in DATABASES
             for _ in range(args.searches)
         ]
-        single = [(db, {k: imps[n][0]}) for (db, k), imps in sorted(real.items()) for n in sorted(imps) if n != 1]
+        probe_codes = {
+            db: {k: [c for n, (_t, c) in real[(db, k)].items() if n != 1] for k in POSITIONS} for db in DATABASES
+        }
         print(
             f"{args.distractors} distractors; shortlist {args.shortlist} identities; {args.workers} worker processes; "
-            f"{len(ten_print)} ten-print and {len(single)} single-finger mated searches (each also non-mated)"
+            f"{len(ten_print)} ten-print mated searches (each also non-mated); {args.fewer_searches} pre-filter "
+            "searches for each number of fingers"
         )
         exhaustive_per_identity: tuple[float, float] | None = None
         remembered = remembering(workers.compare)
@@ -270,25 +296,33 @@ def main() -> None:
                     f"{time.perf_counter() - t0:.0f} s; FAISS indexes and row maps {index_bytes / 2**20:.0f} MiB "
                     f"({index_bytes / n / len(POSITIONS):.0f} bytes a finger)"
                 )
-                for kind, searches in (("ten-print", ten_print), ("single-finger", single)):
-                    figures = accuracy(
-                        gallery, searches, encoder, remembered, args.shortlist, size <= args.exhaustive_up_to
-                    )
-                    print("\n".join(f"  {kind} {line}" for line in figures.splitlines()), flush=True)
+                figures = accuracy(
+                    gallery, ten_print, encoder, remembered, args.shortlist, size <= args.exhaustive_up_to
+                )
+                print("\n".join(f"  ten-print {line}" for line in figures.splitlines()), flush=True)
+                print("  " + fewer_fingers(gallery, probe_codes, args.fewer_searches, args.shortlist), flush=True)
                 probes = [probe for _db, probe in ten_print[: args.timed_searches]]
                 (pre_wall, pre_cpu), (full_wall, full_cpu) = search_times(
                     gallery, probes, encoder, workers.compare, args.shortlist
                 )
-                if exhaustive_per_identity is None:
+                if exhaustive_per_identity is None and size <= args.exhaustive_up_to:
                     wall, cpu = timed(lambda g=gallery, p=probes[0]: g.search(p, workers.compare, shortlist=None))
                     exhaustive_per_identity = (wall / n, cpu / n)
-                ex_wall, ex_cpu = (v * n for v in exhaustive_per_identity)
+                exhaustive = "exhaustive not timed (no size at most --exhaustive-up-to came first)"
+                if exhaustive_per_identity is not None:
+                    ex_wall, ex_cpu = (v * n for v in exhaustive_per_identity)
+                    exhaustive = (
+                        f"exhaustive {ex_wall:.1f} s / {ex_cpu:.1f} s CPU"
+                        f"{' (scaled from the first size)' if size != args.sizes[0] else ''}; ratio with "
+                        f"re-ranking / exhaustive {full_wall / ex_wall:.4f} wall, {full_cpu / ex_cpu:.4f} CPU"
+                    )
+                single_wall, single_cpu = timed(
+                    lambda g=gallery, p=probes[0]: g.search({1: p[1]}, workers.compare, shortlist=args.shortlist)
+                )
                 print(
                     f"  ten-print search (median of {len(probes)}): pre-filter only {pre_wall:.2f} s wall / "
                     f"{pre_cpu:.2f} s CPU; with bozorth3 re-ranking {full_wall:.2f} s / {full_cpu:.2f} s CPU; "
-                    f"exhaustive {ex_wall:.1f} s / {ex_cpu:.1f} s CPU"
-                    f"{' (scaled from the first size)' if size != args.sizes[0] else ''}; ratio with re-ranking / "
-                    f"exhaustive {full_wall / ex_wall:.4f} wall, {full_cpu / ex_cpu:.4f} CPU; "
+                    f"{exhaustive}; one-finger search (every identity) {single_wall:.1f} s / {single_cpu:.1f} s CPU; "
                     f"load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )

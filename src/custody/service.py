@@ -157,6 +157,12 @@ class Custody:
     def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
         self._on_booking(booking_id, *(lambda u, b, i=image: bookings.store_print(u, b, i) for image in prints))
 
+    def submit_prints(self, booking_id: str) -> int:
+        """Submit the booking's stored prints for a new federal search; the number of images sent."""
+        submitted: list[int] = []
+        self._on_booking(booking_id, lambda u, b: submitted.append(bookings.submit_prints(u, b)))
+        return submitted[0]
+
     def enrol(self, submission: IdentityIn, prints: list[FingerprintImage] | None = None) -> str:
         return self._run(lambda u: identity.enrol(u, submission, prints or []).id)
 

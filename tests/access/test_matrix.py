@@ -54,6 +54,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("booking", "list"): {J: LOCAL, S: LOCAL, F: AREA, AD: ANY},
     ("booking", "move"): {J: LOCAL, S: LOCAL},
     ("booking", "fingerprints"): {J: LOCAL, S: LOCAL},
+    ("booking", "submit prints"): {J: LOCAL, S: LOCAL},
     ("release", "queue"): {J: LOCAL, S: LOCAL, AD: ANY},
     ("release", "schedule"): {J: LOCAL, S: LOCAL},
     ("release", "eligibility"): {J: LOCAL, S: LOCAL},
@@ -85,6 +86,7 @@ EXERCISES: dict[tuple[str, str], Permission] = {
     ("booking", "list"): (Resource.booking, Op.read),
     ("booking", "move"): (Resource.booking, Op.update),
     ("booking", "fingerprints"): (Resource.booking, Op.update),
+    ("booking", "submit prints"): (Resource.booking, Op.update),
     ("release", "queue"): (Resource.release, Op.read),
     ("release", "schedule"): (Resource.release, Op.update),
     ("release", "eligibility"): (Resource.release, Op.update),
@@ -214,6 +216,8 @@ CALLS: dict[tuple[str, str], Call] = {
         f"/bookings/{w.bookings[p]}/fingerprints",
         {"data": {"position": "1"}, "files": {"image": ("empty.png", b"", "image/png")}},
     ),
+    # the bookings have no prints: an allowed submission is refused by the process (422)
+    ("booking", "submit prints"): lambda w, p: ("POST", f"/bookings/{w.bookings[p]}/fingerprints/submission", {}),
     ("release", "queue"): lambda w, p: ("GET", "/release/queue", {}),
     ("release", "schedule"): lambda w, p: (
         "POST",

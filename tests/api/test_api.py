@@ -11,6 +11,7 @@ from custody.access.tokens import Issuer
 from custody.exchange import worker
 from custody.service import Custody
 from tests.access.support import bearer
+from tests.identity.fingerprints import blank_gallery, gallery, prints  # noqa: F401 (fixtures)
 
 
 def issuer_of(client: TestClient) -> Issuer:
@@ -243,3 +244,29 @@ def test_a_post_answers_after_what_it_caused_claiming_only_the_queues_with_work(
     request = client.post("/federal/requests", json=_request(booking.json()["id"]), headers=fed)
     assert request.status_code == 201, request.text
     assert claims == [(f"local:{COOK}", 1)]  # the request reaches the jail; nothing else is polled
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_stored_after_booking_are_submitted_again_on_request(
+    client: TestClient, custody: Custody, jail: dict[str, str]
+) -> None:
+    booking_id = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-P"}, headers=jail).json()["id"]
+    path = f"/bookings/{booking_id}/fingerprints"
+    nothing = client.post(f"{path}/submission", headers=jail)
+    assert nothing.status_code == 422 and nothing.headers["content-type"] == "application/problem+json"
+    assert "no fingerprint image to submit" in nothing.json()["detail"]
+    (image,) = prints({1: "p1_1"})
+    stored = client.post(path, data={"position": "1"}, files={"image": ("p1_1.png", image.data)}, headers=jail)
+    assert stored.status_code == 201, stored.text
+    submitted = client.post(f"{path}/submission", headers={**jail, "Idempotency-Key": "resubmit-1"})
+    assert submitted.status_code == 202 and submitted.json() == {"booking_id": booking_id, "prints": 1}
+    # the booking page's button does the same
+    page = client.post(f"/desk/{booking_id}/prints/submission", headers=jail, follow_redirects=False)
+    assert page.status_code == 303 and "submitted+1+print" in page.headers["location"]
+    worker.drain(custody, worker.EVERY_PARTY)
+    timeline = custody.booking_view(booking_id)["timeline"]
+    sent = [e for e in timeline if e["type"] == "FingerprintsSubmitted"]
+    assert [len(e["data"]["prints"]) for e in sent] == [0, 1, 1]
+    assert [e["data"].get("resubmission", False) for e in sent] == [False, True, True]
+    # searched each time (an empty gallery finds no one), answered by identifiers each time
+    assert sum(e["type"] == "IdentificationReceived" for e in timeline) == 3

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from custody.domain.errors import Conflict, InvalidInput
 from custody.identity.commands import IdentityIn
 from custody.service import Custody
 from custody.store.models import AuditEntryRow, FederalIdentityRow
@@ -90,3 +91,28 @@ def test_no_candidate_at_the_threshold_is_answered_by_identifiers_at_once(custod
     assert received["data"] == {"hit": False, "identity_id": None}
     (searched,) = _events(custody, booked.id, "FingerprintsSearched")
     assert searched["data"]["candidates"][0]["score"] < searched["data"]["threshold"]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_added_after_the_booking_are_searched_when_submitted_again(custody: Custody) -> None:
+    identity_id = custody.enrol(IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}), prints(FIRST_VISIT))
+    # booked with one finger that is not the person's: searched, no one found, answered by identifiers
+    booked = custody.book(booking("C-4", "2017-08-01T10:00:00-05:00", "Poe", "Ed", {"sid": "IL4"}), prints({1: "p2_1"}))
+    assert custody.identifications(10, 0)[0] == 0
+    with pytest.raises(InvalidInput, match="no fingerprint image"):
+        custody.submit_prints(custody.book(booking("C-5", "2017-08-01T11:00:00-05:00", "Lo", "Al", {})).id)
+    # the retaken prints are stored, then submitted: every image of the booking is searched again
+    custody.add_prints(booked.id, prints(SECOND_VISIT))
+    assert custody.submit_prints(booked.id) == 3
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert waiting["booking_id"] == booked.id and waiting["candidates"][0]["identity_id"] == identity_id
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    assert custody.booking_view(booked.id)["identity_id"] == identity_id
+    first, again = _events(custody, booked.id, "FingerprintsSearched")
+    assert len(again["data"]["candidates"]) >= 1 and again["data"]["candidates"][0]["identity_id"] == identity_id
+    assert (
+        first["data"]["candidates"][0]["score"] < first["data"]["threshold"] <= again["data"]["candidates"][0]["score"]
+    )
+    # identified: nothing is left to search
+    with pytest.raises(Conflict, match="already identified"):
+        custody.submit_prints(booked.id)

@@ -195,6 +195,26 @@ def create_app(
         )
         return {"booking_id": booking_id, "position": position, "bytes": len(data)}
 
+    @app.post(
+        "/bookings/{booking_id}/fingerprints/submission",
+        status_code=202,
+        tags=["bookings"],
+        summary="Submit the booking's stored prints again for a federal search",
+    )
+    async def submit_fingerprints(
+        request: Request,
+        booking_id: str,
+        who: Annotated[Principal, need(Resource.booking, Op.update)],
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Every image stored with the booking goes to the federal side as a new submission; use it
+        after adding prints the booking did not have (refused captures retaken)."""
+        on_booking(who, booking_id, Resource.booking, Op.update)
+        svc = acting(service, who)
+        return await post(
+            request, key, 202, lambda: {"booking_id": booking_id, "prints": svc.submit_prints(booking_id)}
+        )
+
     @app.post("/bookings/{booking_id}/moves", tags=["bookings"], summary="Move the person to another local agency")
     async def move(
         request: Request,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -85,28 +86,50 @@ def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | Non
         row.booking_agency,
     )
     stored = [store_print(unit, row, image) for image in prints or []]
-    person_fields = ("last_name", "first_name", "middle_name", "date_of_birth", "aliases", "identifiers")
-    unit.emit(
-        Event(
-            "FingerprintsSubmitted",
-            "booking",
-            row.id,
-            submission.booked_at,
-            {
-                "booking_id": row.id,
-                "agency": row.agency,
-                "booking_number": row.booking_number,
-                "booked_at": row.booked_at.isoformat(),
-                "person": {k: person[k] for k in person_fields},
-                "charges": row.charges,
-                "convictions": row.convictions,
-                "prints": [{"position": p, "sha256": d} for p, d in stored],
-            },
-            to_party=FEDERAL,
-        ),
-        row.booking_agency,
-    )
+    _submit(unit, row, stored, submission.booked_at)
     return row
+
+
+def submit_prints(unit: Unit, booking: BookingRow) -> int:
+    """Submit the booking's prints again, every image stored with it, for a new federal search.
+
+    Prints taken or retaken after the booking (a capture refused, a finger bandaged at intake) reach
+    the federal side only this way; a booking it already identified has nothing left to search.
+    """
+    if booking.identity_id is not None:
+        raise Conflict(f"booking {booking.id} is already identified as {booking.identity_id}; nothing to search")
+    stored = unit.session.execute(
+        select(FingerprintImageRow.position, FingerprintImageRow.sha256)
+        .where(FingerprintImageRow.booking_id == booking.id)
+        .order_by(FingerprintImageRow.id)
+    ).all()
+    if not stored:
+        raise InvalidInput(
+            f"booking {booking.id} has no fingerprint image to submit; store them first "
+            "(POST /bookings/{id}/fingerprints or the booking page)"
+        )
+    _submit(unit, booking, [(position, digest) for position, digest in stored], unit.clock.now(), resubmission=True)
+    return len(stored)
+
+
+def _submit(
+    unit: Unit, row: BookingRow, stored: list[tuple[int, str]], occurred: datetime, *, resubmission: bool = False
+) -> None:
+    """The booking's identity and prints to the federal side, for search against its repository."""
+    person_fields = ("last_name", "first_name", "middle_name", "date_of_birth", "aliases", "identifiers")
+    data: dict[str, Any] = {
+        "booking_id": row.id,
+        "agency": row.agency,
+        "booking_number": row.booking_number,
+        "booked_at": row.booked_at.isoformat(),
+        "person": {k: row.person[k] for k in person_fields},
+        "charges": row.charges,
+        "convictions": row.convictions,
+        "prints": [{"position": p, "sha256": d} for p, d in stored],
+    }
+    if resubmission:
+        data["resubmission"] = True
+    unit.emit(Event("FingerprintsSubmitted", "booking", row.id, occurred, data, to_party=FEDERAL), row.booking_agency)
 
 
 def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> tuple[int, str]:

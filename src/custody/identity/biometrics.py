@@ -22,7 +22,7 @@ from custody.domain.errors import InvalidInput
 from custody.identity.prints.compare import Workers
 from custody.identity.prints.gallery import Gallery, Identity, SearchResult
 from custody.identity.prints.images import UnreadableImage, decode
-from custody.identity.prints.matcher import NbisMatcher
+from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.templates import Template
 from custody.identity.settings import SearchSettings
 
@@ -49,7 +49,8 @@ def _locked(gallery: Path, mode: int) -> Iterator[None]:
 
 
 def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[int, Template], list[dict[str, Any]]]:
-    """One template per finger position (the first usable image of it); every refusal with its reason."""
+    """One template per finger position (its last usable image: a print retaken after the booking
+    replaces the one before); every refusal with its reason."""
     refused: list[dict[str, Any]] = []
     readable = []
     for image in images:
@@ -65,7 +66,7 @@ def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[
         if isinstance(result, str):
             refused.append({"position": position, "reason": result})
         else:
-            templates.setdefault(position, result)
+            templates[position] = result
     return templates, refused
 
 
@@ -89,7 +90,7 @@ def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> Prin
         return None
     with _locked(settings.gallery, fcntl.LOCK_SH):
         gallery = Gallery.open(settings.gallery)
-    with Workers(NbisMatcher) as pool:
+    with Workers(search_matcher) as pool:
         templates, refused = _templates(pool, images)
         if not templates:
             return PrintSearch(None, refused)

@@ -116,10 +116,23 @@ def enrol(unit: Unit, identity: IdentityIn, prints: Sequence[FingerprintImage] =
 def identify(unit: Unit, data: dict[str, Any]) -> None:
     """The federal side searches its repository for a submitted booking and answers the agency: a hit
     tells the federal side who is in which jail, and sends the agency the record."""
-    submission = _receive(unit, data)
+    if data.get("resubmission"):
+        submission = _receive_again(unit, data)
+        if submission.identity_id is not None:
+            return  # identified since: the agency has its answer, the new prints are kept with the rest
+    else:
+        submission = _receive(unit, data)
     if data["prints"] and _search_prints(unit, submission):
         return
     identify_by_identifiers(unit, submission, submission.booked_at)
+
+
+def _receive_again(unit: Unit, data: dict[str, Any]) -> Submission:
+    """A booking's prints submitted again: the submission kept is the newest, its identity unchanged."""
+    unit.session.connection().execute(
+        update(SUBMISSIONS).where(SUBMISSIONS.c.booking_id == data["booking_id"]).values(data=data)
+    )
+    return _submission(unit, data["booking_id"])
 
 
 def _receive(unit: Unit, data: dict[str, Any]) -> Submission:

@@ -295,6 +295,14 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         await run_in_threadpool(acting(who).add_prints, booking_id, images)
         return back(f"/desk/{booking_id}", f"stored {len(images)} print(s)")
 
+    @app.post("/desk/{booking_id}/prints/submission", tags=["web"], summary="Submit the stored prints again")
+    async def desk_submit_prints(booking_id: str, who: Caller) -> RedirectResponse:
+        authorise(who, Resource.booking, Op.update)
+        assert who is not None
+        authorise(who, Resource.booking, Op.update, queries.booking_places(service, booking_id)[0])
+        sent = await run_in_threadpool(acting(who).submit_prints, booking_id)
+        return back(f"/desk/{booking_id}", f"submitted {sent} print(s) for a new federal search")
+
     # --- detainer inbox ----------------------------------------------------------------------
 
     @app.get("/inbox", response_class=HTMLResponse, tags=["web"], summary="Detainer inbox")

@@ -83,7 +83,8 @@ def test_search_ranks_the_mate_first_and_awaits_confirmation(
     assert best.status is Decision.PENDING_CONFIRMATION
     assert result.decision is Decision.PENDING_CONFIRMATION
     assert all(c.status is Decision.NO_HIT for c in result.candidates[1:])
-    assert result.compared == 10 and result.penetration == pytest.approx(10 / (DISTRACTORS + 1))
+    # two fingers are too few for the pre-filter: everyone is compared, whatever the shortlist
+    assert result.compared == DISTRACTORS + 1 and result.penetration == 1.0
 
 
 def test_without_confirmation_a_hit_is_a_hit_and_threshold_is_configurable(
@@ -95,14 +96,40 @@ def test_without_confirmation_a_hit_is_a_hit_and_threshold_is_configurable(
 
 
 def test_pre_filter_finds_what_exhaustive_search_finds(
-    gallery: Gallery, prints: dict[str, Template], nbis: NbisMatcher
+    tmp_path: Path, codebook: Floats32, prints: dict[str, Template], nbis: NbisMatcher
 ) -> None:
-    probe = {1: prints["p1_2"], 2: prints["p2_2"]}
+    """A ten-print search re-ranks only its shortlist and finds the mate exhaustive search finds."""
+    rng = np.random.default_rng(6)
+    gallery = Gallery.create(tmp_path / "g", extractor=NbisMatcher.version, codebook=codebook)
+    for i in range(DISTRACTORS):
+        gallery.enrol(Identity(f"D{i}", ("D",)), {p: synthetic_template(rng) for p in range(1, 11)})
+    sample = {p: ("p1" if p <= 5 else "p2") for p in range(1, 11)}
+    gallery.enrol(Identity("P1", ("DOE, JOHN",)), {p: prints[f"{f}_1"] for p, f in sample.items()})
+    probe = {p: prints[f"{f}_2"] for p, f in sample.items()}
     exhaustive = gallery.search(probe, _compare(nbis), shortlist=None, top=3)
     filtered = gallery.search(probe, _compare(nbis), shortlist=5, top=3)
     assert exhaustive.compared == DISTRACTORS + 1 and filtered.compared == 5
     assert filtered.candidates[0].identity.id == exhaustive.candidates[0].identity.id == "P1"
     assert filtered.candidates[0].score == exhaustive.candidates[0].score
+
+
+@pytest.mark.parametrize(
+    ("fingers", "gallery_size", "kept"),
+    [
+        (10, 100_000, 200),  # 0.2 % is the ten-print shortlist itself
+        (10, 1_000, 200),  # never fewer than the shortlist
+        (8, 100_000, 2_000),  # 2 %
+        (4, 100_000, 30_000),  # 30 %
+        (4, 1_000, 300),
+        (3, 100_000, None),  # three fingers: everyone
+        (1, 100_000, None),
+        (10, 150, None),  # a shortlist as large as the gallery: everyone
+    ],
+)
+def test_fewer_fingers_keep_more_of_the_gallery(fingers: int, gallery_size: int, kept: int | None) -> None:
+    sized = Gallery.__new__(Gallery)
+    sized._doc_offsets = [0] * gallery_size
+    assert sized.shortlist_size(fingers, 200) == kept
 
 
 def test_only_like_finger_positions_are_compared(

@@ -19,7 +19,7 @@ from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, rea
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
 from custody.identity.prints.images import Capture, UnreadableImage, from_record, load
-from custody.identity.prints.matcher import NbisMatcher
+from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.pipeline import DEFAULT_MATCHER, MATCHERS, matcher_factory
 from custody.identity.prints.templates import Template
 
@@ -181,7 +181,7 @@ def search(
         store = Gallery.open(gallery)
     except GalleryError as exc:
         raise _fail(str(exc)) from None
-    with Workers(NbisMatcher, workers or default_workers()) as pool:
+    with Workers(search_matcher, workers or default_workers()) as pool:
         templates, refused = _extract_with(pool, captures)
         if not templates:
             raise _fail("no usable finger to search with: " + "; ".join(str(r["reason"]) for r in refused))

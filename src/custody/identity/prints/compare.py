@@ -69,12 +69,11 @@ def _extract(matcher: Matcher[Features], capture: Capture, name: str) -> Feature
 
 
 def _score_chunk(chunk: list[tuple[Any, Any]]) -> list[float]:
-    return _score_with(_matcher(), chunk)
+    return _matcher().compare_many(chunk)
 
 
 def _score_indices(chunk: list[tuple[int, int]]) -> list[float]:
-    matcher = _matcher()
-    return [matcher.compare(_features[a], _features[b]) for a, b in chunk]
+    return _matcher().compare_many([(_features[a], _features[b]) for a, b in chunk])
 
 
 def default_workers() -> int:
@@ -127,7 +126,7 @@ class Workers:
 
     def compare(self, pairs: list[tuple[Any, Any]]) -> list[float]:
         if self._pool is None:
-            return _score_with(self._matcher(), pairs)
+            return self._matcher().compare_many(pairs)
         size = max(1, -(-len(pairs) // self.workers))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
         return [s for chunk in self._pool.map(_score_chunk, chunks) for s in chunk]
@@ -157,7 +156,3 @@ class Workers:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-def _score_with(matcher: Matcher[Features], pairs: list[tuple[Features, Features]]) -> list[float]:
-    return [matcher.compare(a, b) for a, b in pairs]

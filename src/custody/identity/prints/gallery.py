@@ -5,7 +5,7 @@ repository holds, and one ISO/IEC 19794-2 template per finger position. Search c
 prints with like finger positions only, fuses the per-finger bozorth3 scores into one score per
 identity and ranks the candidates.
 
-Comparing with every identity costs a bozorth3 run per finger per identity (about 2 ms each), so
+Comparing with every identity costs a bozorth3 run per finger per identity (0.3-5 ms each), so
 search first shortlists: every finger also has a fixed-length binary code (:mod:`descriptors`)
 in a FAISS index per finger position, and only the ``shortlist`` identities whose codes are
 nearest the probe's are compared with bozorth3. ``shortlist=None`` compares exhaustively (the
@@ -18,7 +18,9 @@ position (a FAISS scan, about 0.4 ms per thousand codes, so every score is exact
 is crowded out of a nearest-neighbour list), its similarities are standardised against that
 position's own distribution (a smudged probe finger, near to everything, then weighs no more than
 a clear one), and the standard scores are summed per identity. An identity with no enrolled
-finger at any probe position is never shortlisted.
+finger at any probe position is never shortlisted. Fewer fingers add up to less: a probe missing
+fingers keeps a larger share of the gallery (``PENETRATION``), and one of three fingers or fewer
+(a booking where most captures were refused) is compared with every identity.
 
 Fusion: each finger contributes its bozorth3 score above ``FLOOR`` (where nearly all non-mated
 scores of NBIS lie), and the contributions are summed. A single strong finger decides as bozorth3's
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,7 +65,14 @@ from custody.identity.prints.templates import Template, decode_iso, encode_iso
 FORMAT = 2  # 2: 128-codeword descriptors; format 1 codes cannot be compared with them
 FLOOR = 20.0  # bozorth3 score below which a finger adds nothing (non-mated NBIS scores rarely exceed it)
 DEFAULT_THRESHOLD = 40.0  # NIST's customary bozorth3 threshold, for the fused score of one finger
-DEFAULT_SHORTLIST = 100  # identities re-ranked with bozorth3 after the pre-filter
+DEFAULT_SHORTLIST = 200  # identities a ten-print search re-ranks with bozorth3 after the pre-filter
+# The share of the gallery the pre-filter keeps for a probe of so many fingers: the smallest share
+# that lost at most 1 % of mates in bench/prints_search.py's searches with that many fingers
+# (FVC2004 fingers against real non-mated ones, 600 searches each at 10,002 identities, 400 at
+# 100,002; six fingers lost 1.2 % at 5 % there, 0.2 % at 10 %; 0.2 % of a ten-print search is the
+# ``shortlist`` of 200 at 100,000). With three fingers or fewer even 30 % lost 2-17 % of mates,
+# so such a probe is compared with every identity: slower, nothing lost to the pre-filter.
+PENETRATION = {10: 0.002, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
 POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15
 
 Compare = Callable[[list[tuple[Template, Template]]], list[float]]
@@ -311,22 +321,38 @@ class Gallery:
     def templates(self, row: int, positions: Iterable[int] | None = None) -> dict[int, Template]:
         """The identity's templates by finger position (only ``positions`` when given)."""
         wanted = None if positions is None else set(positions)
-        out: dict[int, Template] = {}
+        return {position: template for (_row, position), template in self._read_templates([row], wanted)}
+
+    def _read_templates(
+        self, rows: Iterable[int], wanted: set[int] | None
+    ) -> Iterable[tuple[tuple[int, int], Template]]:
+        """((row, position), template) for the rows' fingers at ``wanted`` positions, the file opened once."""
         unsaved_from = self._saved_templates_size()
+        unsaved = b"".join(self._pending_templates)
         with (self.path / "templates.bin").open("rb") as blob:
-            for i in self._by_identity.get(row, []):
-                _, position, offset, length = self._template_rows[i]
-                if wanted is not None and position not in wanted:
-                    continue
-                if offset >= unsaved_from:
-                    data = b"".join(self._pending_templates)[offset - unsaved_from : offset - unsaved_from + length]
-                else:
-                    blob.seek(offset)
-                    data = blob.read(length)
-                out[position] = decode_iso(data, extractor=self.extractor)
-        return out
+            for row in rows:
+                for i in self._by_identity.get(row, []):
+                    _, position, offset, length = self._template_rows[i]
+                    if wanted is not None and position not in wanted:
+                        continue
+                    if offset >= unsaved_from:
+                        data = unsaved[offset - unsaved_from : offset - unsaved_from + length]
+                    else:
+                        blob.seek(offset)
+                        data = blob.read(length)
+                    yield (row, position), decode_iso(data, extractor=self.extractor)
 
     # -- search --------------------------------------------------------------------------------
+
+    def shortlist_size(self, fingers: int, shortlist: int) -> int | None:
+        """How many identities a probe of ``fingers`` fingers keeps after the pre-filter (None: all).
+
+        ``shortlist`` is a ten-print search's; fewer fingers fuse a weaker signal and keep a larger
+        share of the gallery (``PENETRATION``), never fewer than ``shortlist``.
+        """
+        share = PENETRATION.get(min(fingers, max(PENETRATION)))
+        kept = None if share is None else max(shortlist, math.ceil(share * len(self)))
+        return None if kept is None or kept >= len(self) else kept
 
     def shortlist(self, codes: dict[int, Codes], size: int) -> list[int]:
         """Identity rows whose fingers' codes are nearest the probe's, best first (the pre-filter).
@@ -365,18 +391,18 @@ class Gallery:
         ``compare`` scores (probe, reference) template pairs with bozorth3 (in-process or over a
         pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches).
         """
-        if shortlist is None:
+        size = None if shortlist is None else self.shortlist_size(len(probe), shortlist)
+        if size is None:
             rows = [r for r in range(len(self)) if set(self._positions(r)) & set(probe)]
         else:
-            rows = self.shortlist({p: self.encoder.encode(t) for p, t in probe.items()}, shortlist + len(exclude))
+            rows = self.shortlist({p: self.encoder.encode(t) for p, t in probe.items()}, size + len(exclude))
         excluded = {self._ids[i] for i in exclude if i in self._ids}
-        rows = [r for r in rows if r not in excluded][: len(rows) if shortlist is None else shortlist]
+        rows = [r for r in rows if r not in excluded][: len(rows) if size is None else size]
         pairs: list[tuple[Template, Template]] = []
         owners: list[tuple[int, int]] = []
-        for row in rows:
-            for position, reference in self.templates(row, probe).items():
-                pairs.append((probe[position], reference))
-                owners.append((row, position))
+        for (row, position), reference in self._read_templates(rows, set(probe)):
+            pairs.append((probe[position], reference))
+            owners.append((row, position))
         per_finger: dict[int, dict[int, float]] = {}
         for (row, position), score in zip(owners, compare(pairs), strict=True):
             per_finger.setdefault(row, {})[position] = score

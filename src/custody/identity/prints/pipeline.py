@@ -19,7 +19,7 @@ docs/fingerprints.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from custody.identity.prints.cylinders import MatchingCylinders, relaxed_similarity
@@ -75,6 +75,9 @@ class CustodyMatcher:
         (plain_a, enhanced_a), (plain_b, enhanced_b) = probe.cylinders(), reference.cylinders()
         mean = (relaxed_similarity(plain_a, plain_b) + relaxed_similarity(enhanced_a, enhanced_b)) / 2
         return round(100 * mean, 3)
+
+    def compare_many(self, pairs: Sequence[tuple[Features, Features]]) -> list[float]:
+        return [self.compare(a, b) for a, b in pairs]  # each Features keeps its own cylinders
 
     def template(self, features: Features) -> Template:
         return features.plain

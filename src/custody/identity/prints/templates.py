@@ -19,6 +19,7 @@ record as the standard lays it out:
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass, field
 
 MAGIC = b"FMR\x00 20\x00"
@@ -34,6 +35,13 @@ class MinutiaKind(enum.IntEnum):
     OTHER = 0
     ENDING = 1
     BIFURCATION = 2
+
+
+_KINDS = tuple(MinutiaKind)
+_MINUTIA = struct.Struct(">HHBB")
+# A template as it crosses to a worker process (a search sends a thousand): x, y, exact angle, kind,
+# quality packed in one string rather than a pickled object per minutia.
+_PACKED = struct.Struct("<iidBB")
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,18 @@ class Template:
     quality: int = 0  # finger quality 0-100 (NFIQ 2 when computed)
     impression: int = 0  # 0 live-scan plain, 1 live-scan rolled, 2 non-live plain, …
     extractor: str = field(default="", compare=False)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        packed = b"".join([_PACKED.pack(m.x, m.y, m.angle, m.kind, m.quality) for m in self.minutiae])
+        geometry = (self.width, self.height, self.ppi, self.position, self.quality, self.impression)
+        return _unpacked, (packed, *geometry, self.extractor)
+
+
+def _unpacked(
+    packed: bytes, width: int, height: int, ppi: int, position: int, quality: int, impression: int, extractor: str
+) -> Template:
+    minutiae = tuple([Minutia(x, y, a, _KINDS[k], q) for x, y, a, k, q in _PACKED.iter_unpack(packed)])
+    return Template(width, height, minutiae, ppi, position, quality, impression, extractor)
 
 
 class TemplateFormatError(ValueError):
@@ -103,14 +123,12 @@ def decode_iso(data: bytes, *, extractor: str = "") -> Template:
     if pos + count * MINUTIA_LENGTH + 2 > len(data):
         raise TemplateFormatError(f"minutiae: {count} announced, the record ends before them")
     minutiae = []
-    for i in range(count):
-        chunk = data[pos + i * MINUTIA_LENGTH : pos + (i + 1) * MINUTIA_LENGTH]
-        xword = int.from_bytes(chunk[0:2], "big")
+    # a search decodes a thousand records: one struct pass, no per-field slicing
+    for i, (xword, yword, angle, score) in enumerate(_MINUTIA.iter_unpack(data[pos : pos + count * MINUTIA_LENGTH])):
         kind = xword >> 14
         if kind == 3:
             raise TemplateFormatError(f"minutia {i + 1}: type code 11 is reserved")
-        y = int.from_bytes(chunk[2:4], "big") & 0x3FFF
-        minutiae.append(Minutia(xword & 0x3FFF, y, chunk[4] * ANGLE_UNIT, MinutiaKind(kind), chunk[5]))
+        minutiae.append(Minutia(xword & 0x3FFF, yword & 0x3FFF, angle * ANGLE_UNIT, _KINDS[kind], score))
     return Template(
         width=width,
         height=height,
