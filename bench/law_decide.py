@@ -30,20 +30,16 @@ from custody.law.loader import Library, load_library
 from custody.law.log import decision_row
 
 ACTIONS = ["hold", "notify", "transfer", "share_info", "access"]
-FORMS = {
-    "I-247": (date(2011, 1, 1), date(2015, 7, 1)),
-    "I-247D": (date(2015, 7, 2), date(2017, 4, 1)),
-    "I-247N": (date(2015, 7, 2), date(2017, 4, 1)),
-    "I-247A": (date(2017, 4, 2), date(2026, 11, 1)),
-}
+FORMS = ("I-247", "I-247D", "I-247N", "I-247A")  # drawn over the days each could be issued
 
 
-def generate(n: int, seed: int, divisions: list[str]) -> list[dict[str, Any]]:
+def generate(n: int, seed: int, divisions: list[str], library: Library) -> list[dict[str, Any]]:
     rng = random.Random(seed)
+    periods = {name: library.forms[name].issue_dates(date(2011, 1, 1), date(2026, 11, 1)) for name in FORMS}
     requests = []
     for _ in range(n):
-        form = rng.choice(list(FORMS))
-        start, end = FORMS[form]
+        form = rng.choice(FORMS)
+        start, end = periods[form]
         on = start + timedelta(days=rng.randrange((end - start).days + 1))
         offense = {
             "offense": "offense",
@@ -131,7 +127,7 @@ def main() -> None:
     tracemalloc.stop()
     divisions = sorted({j.division.id for j in library.jurisdictions.values() if j.division.state})
     divisions += [d + suffix for d in divisions if d.count("/") == 2 for suffix in ("/county:other", "/place:other")]
-    requests = generate(args.requests, args.seed, divisions)
+    requests = generate(args.requests, args.seed, divisions, library)
     n = len(requests)
 
     decide(requests[0], library)  # the request validator compiles once per process, outside the timings

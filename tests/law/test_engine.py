@@ -26,11 +26,10 @@ DIVISIONS = sorted({d.id for d in _LIBRARY.jurisdictions if d.state})
 DIVISIONS += [d + other for d in DIVISIONS if d.count("/") == 2 for other in ("/county:elsewhere", "/place:elsewhere")]
 STATUTES = sorted({s for offense_list in _LIBRARY.offense_lists.values() for s in offense_list.statutes[:3]})
 ACTIONS = ["hold", "notify", "transfer", "share_info", "access"]
+# the detainer and notification forms, each over the days it could be issued (the library's forms)
 FORM_PERIODS = {
-    "I-247": (date(2010, 1, 1), date(2015, 7, 1)),
-    "I-247D": (date(2015, 7, 2), date(2017, 4, 1)),
-    "I-247N": (date(2015, 7, 2), date(2017, 4, 1)),
-    "I-247A": (date(2017, 4, 2), date(2026, 11, 1)),
+    name: _LIBRARY.forms[name].issue_dates(date(2010, 1, 1), date(2026, 11, 1))
+    for name in ("I-247", "I-247D", "I-247N", "I-247A")
 }
 ISO_DATES = st.dates(min_value=date(1990, 1, 1), max_value=date(2017, 1, 1)).map(date.isoformat)
 offenses = st.fixed_dictionaries(

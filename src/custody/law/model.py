@@ -123,6 +123,10 @@ class Form:
     def in_use(self, on: date) -> bool:
         return (self.in_use_from is None or self.in_use_from <= on) and (self.in_use_to is None or on <= self.in_use_to)
 
+    def issue_dates(self, earliest: date, latest: date) -> tuple[date, date]:
+        """The first and last day it could be issued, an open end closed at ``earliest`` or ``latest``."""
+        return self.in_use_from or earliest, self.in_use_to or latest
+
     def period(self) -> str:
         start = self.in_use_from.isoformat() if self.in_use_from else "before 2012"
         end = self.in_use_to.isoformat() if self.in_use_to else "today"
