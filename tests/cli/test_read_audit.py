@@ -38,6 +38,7 @@ READS: dict[str, Callable[[Ids], tuple[list[str], dict[str, str]]]] = {
     "requests": lambda i: (["requests", "--json"], {"requests": i["requests"]}),
     "law explain": lambda i: (["law", "explain", i["decision"], "--json"], {"decision_id": i["decision"]}),
     "prints queue": lambda i: (["prints", "queue", "--json"], {"identifications": ""}),
+    "exchange dead-letters": lambda i: (["exchange", "dead-letters", "--json"], {"dead_letters": ""}),
 }
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from custody.cli.output import emit_json, err, out
+from custody.cli.reads import ids, logged_read
 
 exchange_app = typer.Typer(help="The inter-agency exchange: dead letters, chaos runs.", no_args_is_help=True)
 
@@ -57,12 +58,20 @@ def dead_letters(limit: int = 50, as_json: Annotated[bool, typer.Option("--json"
     from custody.service import Custody
     from custody.store.models import DeadLetterRow
 
-    with Custody.open(actor="cli").unit() as unit:
-        rows = list(unit.session.scalars(select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)))
-        items = [
-            {"id": r.id, "party": r.party, "message_id": r.message_id, "reason": r.reason, "at": r.at.isoformat()}
-            for r in rows
-        ]
+    service = Custody.open(actor="cli")
+
+    def read() -> list[dict[str, Any]]:
+        with service.unit() as unit:
+            rows = unit.session.scalars(select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit))
+            return [
+                {"id": r.id, "party": r.party, "message_id": r.message_id, "reason": r.reason, "at": r.at.isoformat()}
+                for r in rows
+            ]
+
+    # a dead letter's reason may quote the message it could not apply: logged as a read first
+    items = logged_read(
+        service, "exchange dead-letters", read, lambda shown: {"dead_letters": ids(shown)}, None, {"limit": limit}
+    )
     if as_json:
         emit_json({"total": len(items), "items": items})
         return

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +20,16 @@ from custody.identity.prints.images import Capture, wsq_encode
 DATA = Path(__file__).parent / "data"
 
 
-def prints(*args: str) -> subprocess.CompletedProcess[str]:
+def prints(*args: str, store: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``custody prints …``; ``store``: the SQLite store whose access log records enrol and search."""
+    env = {**os.environ, "CUSTODY_DATABASE_URL": f"sqlite:///{store}"} if store else None
     return subprocess.run(
-        [sys.executable, "-m", "custody", "prints", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "custody", "prints", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
     )
 
 
@@ -72,20 +81,32 @@ def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
 def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: bytes) -> None:
     booking = tmp_path / "booking.eft"
     booking.write_bytes(booking_file)
-    gallery = str(tmp_path / "gallery")
-    enrolled = prints("enroll", str(booking), "--id", "FBI-1", "--alias", "ROE, JACK", "--gallery", gallery, "--json")
+    gallery, store = str(tmp_path / "gallery"), tmp_path / "custody.db"
+    enrolled = prints(
+        "enroll", str(booking), "--id", "FBI-1", "--alias", "ROE, JACK", "--gallery", gallery, "--json", store=store
+    )
     assert enrolled.returncode == 0, enrolled.stderr
     identity = json.loads(enrolled.stdout)["identity"]
     assert identity["names"] == ["DOE, JOHN"]  # from field 2.018 of the transaction
     assert identity["fingers"] == [1, 2, 7]
 
-    found = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", gallery, "--json")
+    found = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", gallery, "--json", store=store)
     assert found.returncode == 0, found.stderr
     result = json.loads(found.stdout)
     assert result["decision"] == "pending confirmation"
     best = result["candidates"][0]
     assert (best["id"], best["aliases"], best["status"]) == ("FBI-1", ["ROE, JACK"], "pending confirmation")
     assert list(best["finger_scores"]) == ["1"]
+    # both printed personal data: each left its entry in the store's access log, naming the identity
+    with sqlite3.connect(store) as db:
+        logged = [
+            json.loads(d)
+            for (d,) in db.execute("SELECT data FROM audit_entries WHERE chain = 'access:cli' ORDER BY seq")
+        ]
+    assert [(e["route"], e["records"], e["outcome"]) for e in logged] == [
+        ("custody prints enroll", {"identities": "FBI-1"}, "allowed"),
+        ("custody prints search", {"identities": "FBI-1"}, "allowed"),
+    ]
 
 
 def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:

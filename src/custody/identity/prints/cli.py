@@ -10,11 +10,15 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from custody.service import Custody
+
 from custody.cli.output import emit_json, err
+from custody.cli.reads import ids, logged_read
 from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
@@ -139,8 +143,19 @@ def enroll(
         if identity_id in store:
             raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
         templates, refused = _extract(captures, workers)
-        store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
-        store.save()
+
+        def enrol() -> None:
+            store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
+            store.save()
+
+        # the identity's names and record go into the repository and back to the screen: logged first
+        logged_read(
+            _service(),
+            "prints enroll",
+            enrol,
+            lambda _: {"identities": identity_id},
+            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates)))},
+        )
     except GalleryError as exc:
         raise _fail(str(exc)) from None
     result = {
@@ -186,13 +201,20 @@ def search(
         if not templates:
             raise _fail("no usable finger to search with: " + "; ".join(str(r["reason"]) for r in refused))
         err.print(f"searching {len(store)} identities with fingers {sorted(templates)}")
-        result = store.search(
-            templates,
-            pool.compare,
-            threshold=threshold,
-            confirmation=confirmation,
-            shortlist=shortlist or None,
-            top=top,
+        # the candidates' names and records are personal data: the read is logged before they print
+        result = logged_read(
+            _service(),
+            "prints search",
+            lambda: store.search(
+                templates,
+                pool.compare,
+                threshold=threshold,
+                confirmation=confirmation,
+                shortlist=shortlist or None,
+                top=top,
+            ),
+            lambda found: {"identities": ids([c.identity.document() for c in found.candidates])},
+            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates))), "top": top},
         )
     if as_json:
         emit_json({**result.document(), "refused": refused})
@@ -200,6 +222,13 @@ def search(
     sys.stdout.write(f"{result.decision} ({result.compared} of {result.gallery_size} identities compared)\n")
     for c in result.candidates:
         sys.stdout.write(f"  {c.score:8.1f}  {c.identity.id}  {'; '.join(c.identity.names)}  [{c.status}]\n")
+
+
+def _service() -> Custody:
+    """The store whose access log records the command line's reads."""
+    from custody.service import Custody
+
+    return Custody.open(actor="cli")
 
 
 def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, Capture | str, str]], list[str]]:
