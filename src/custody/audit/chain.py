@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,10 +45,11 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Head:
-    """A chain's head as this transaction sees it. Read (and locked) once, moved in memory by each
-    entry, and written back once when the unit of work ends (``write_heads``)."""
+    """A chain's head as this transaction sees it. Read (and locked) once, replaced in memory by each
+    entry, and written back once when the unit of work ends (``write_heads``). Never changed in
+    place, so a savepoint's mark is a plain copy of the mapping, whatever the number of chains."""
 
     seq: int
     hash: str
@@ -78,7 +79,7 @@ def next_entry(
     seq, prev_hash = head.seq + 1, head.hash
     data = json.loads(canonical(data))  # what is hashed is exactly what is stored
     digest = entry_hash(prev_hash, seq, recorded_at, actor, action, subject, data)
-    head.seq, head.hash = seq, digest
+    heads[chain] = Head(seq, digest, head.stored_seq)
     return {
         "chain": chain,
         "seq": seq,
@@ -113,13 +114,13 @@ def write_heads(session: Session) -> None:
             .values(head_seq=bindparam("seq"), head_hash=bindparam("hash")),
             moved,
         )
-    for head in heads.values():
-        head.stored_seq = head.seq
+    for chain, head in heads.items():
+        heads[chain] = Head(head.seq, head.hash, head.seq)
 
 
 def mark_heads(session: Session) -> dict[str, Head]:
     """The heads as they are now, for ``restore_heads`` when a savepoint rolls back."""
-    return {chain: replace(head) for chain, head in _heads(session).items()}
+    return dict(_heads(session))
 
 
 def restore_heads(session: Session, mark: dict[str, Head]) -> None:
