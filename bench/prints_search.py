@@ -54,7 +54,7 @@ from custody.identity.prints.gallery import Compare, Gallery, Identity, SearchRe
 from custody.identity.prints.images import load
 from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.synthetic import synthetic_template
-from custody.identity.prints.templates import Minutia, Template, encode_iso
+from custody.identity.prints.templates import Minutia, Template, decode_iso, encode_iso
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fingerprints"
 DATABASES = ("fvc2004_db1_b", "fvc2004_db2_b")
@@ -102,8 +102,8 @@ def remembering(compare: Compare) -> Compare:
     told apart by identity: each search's probe templates live for the whole run."""
     known: dict[tuple[int, bytes], float] = {}
 
-    def run(pairs: list[tuple[Template, Template]]) -> list[float]:
-        keys = [(id(a), _anchored(b)) for a, b in pairs]
+    def run(pairs: list[tuple[Template, bytes]]) -> list[float]:
+        keys = [(id(a), _anchored(decode_iso(b))) for a, b in pairs]
         missing = {k: pair for k, pair in zip(keys, pairs, strict=True) if k not in known}
         known.update(zip(missing, compare(list(missing.values())), strict=True))
         return [known[k] for k in keys]
@@ -286,7 +286,8 @@ def main() -> None:
             "searches for each number of fingers"
         )
         exhaustive_per_identity: tuple[float, float] | None = None
-        remembered = remembering(workers.compare)
+        compare = workers.compare_records
+        remembered = remembering(compare)
         for size in args.sizes:
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
@@ -305,10 +306,10 @@ def main() -> None:
                 print("  " + fewer_fingers(gallery, probe_codes, args.fewer_searches, args.shortlist), flush=True)
                 probes = [probe for _db, probe in ten_print[: args.timed_searches]]
                 (pre_wall, pre_cpu), (full_wall, full_cpu) = search_times(
-                    gallery, probes, encoder, workers.compare, args.shortlist
+                    gallery, probes, encoder, compare, args.shortlist
                 )
                 if exhaustive_per_identity is None and size <= args.exhaustive_up_to:
-                    wall, cpu = timed(lambda g=gallery, p=probes[0]: g.search(p, workers.compare, shortlist=None))
+                    wall, cpu = timed(lambda g=gallery, p=probes[0]: g.search(p, compare, shortlist=None))
                     exhaustive_per_identity = (wall / n, cpu / n)
                 exhaustive = "exhaustive not timed (no size at most --exhaustive-up-to came first)"
                 if exhaustive_per_identity is not None:
@@ -319,7 +320,7 @@ def main() -> None:
                         f"re-ranking / exhaustive {full_wall / ex_wall:.4f} wall, {full_cpu / ex_cpu:.4f} CPU"
                     )
                 single_wall, single_cpu = timed(
-                    lambda g=gallery, p=probes[0]: g.search({1: p[1]}, workers.compare, shortlist=args.shortlist)
+                    lambda g=gallery, p=probes[0]: g.search({1: p[1]}, compare, shortlist=args.shortlist)
                 )
                 print(
                     f"  ten-print search (median of {len(probes)}): pre-filter only {pre_wall:.2f} s wall / "

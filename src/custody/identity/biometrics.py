@@ -96,5 +96,5 @@ def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> Prin
             return PrintSearch(None, refused)
         # the threshold decides here; whether a hit waits for an examiner is the identification's
         # state machine (identity/model.py), not the gallery's
-        result = gallery.search(templates, pool.compare, threshold=settings.threshold, confirmation=True)
+        result = gallery.search(templates, pool.compare_records, threshold=settings.threshold, confirmation=True)
     return PrintSearch(result, refused)

@@ -35,7 +35,7 @@ def prints(nbis: NbisMatcher, samples: dict[str, Capture]) -> dict[str, Template
 
 
 def _compare(nbis: NbisMatcher) -> Compare:
-    return lambda pairs: [nbis.compare(a, b) for a, b in pairs]
+    return nbis.compare_records
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,22 @@ import pickle
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from custody.identity.prints.images import Capture
-from custody.identity.prints.matcher import Matcher, NbisMatcher
+from custody.identity.prints.matcher import (
+    BINDING_MINUTIAE,
+    SEARCH_MINUTIAE,
+    Matcher,
+    NbisMatcher,
+    binding_record,
+    binding_record_of,
+    search_matcher,
+)
 from custody.identity.prints.pipeline import MATCHERS, CustodyMatcher
-from custody.identity.prints.templates import decode_iso, encode_iso
+from custody.identity.prints.templates import Template, decode_iso, encode_iso
+from tests.identity.prints.test_templates import templates
 
 
 @pytest.fixture(scope="module", params=sorted(MATCHERS))
@@ -67,3 +78,27 @@ def test_custody_compares_the_enhanced_image_too(samples: dict[str, Capture]) ->
 def test_nfiq2_is_recorded_when_asked(samples: dict[str, Capture]) -> None:
     assert NbisMatcher(nfiq2=True).extract(samples["p1_1"]).quality > 0
     assert NbisMatcher().extract(samples["p1_1"]).quality == 0
+
+
+@given(templates, st.sampled_from([SEARCH_MINUTIAE, BINDING_MINUTIAE]))
+def test_a_stored_record_reaches_bozorth3_as_its_decoded_template_would(template: Template, limit: int) -> None:
+    record = encode_iso(template)
+    assert binding_record_of(record, limit) == binding_record(decode_iso(record), limit)
+
+
+def test_templates_cross_to_a_worker_whole(samples: dict[str, Capture]) -> None:
+    template = NbisMatcher(nfiq2=True).extract(samples["p1_1"])
+    template = Template(
+        template.width, template.height, template.minutiae, 569, 7, template.quality, 1, template.extractor
+    )
+    copied = pickle.loads(pickle.dumps(template))
+    assert copied == template and copied.extractor == template.extractor  # extractor is not compared
+
+
+def test_records_score_as_their_templates(samples: dict[str, Capture]) -> None:
+    matcher = search_matcher()
+    templates = {name: matcher.extract(capture) for name, capture in samples.items()}
+    pairs = [(templates[a], templates[b]) for a in ("p1_1", "p2_1") for b in ("p1_2", "p2_2")]
+    assert matcher.compare_records([(a, encode_iso(b)) for a, b in pairs]) == matcher.compare_many(
+        [(a, decode_iso(encode_iso(b))) for a, b in pairs]
+    )

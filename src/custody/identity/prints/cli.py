@@ -207,7 +207,7 @@ def search(
             "prints search",
             lambda: store.search(
                 templates,
-                pool.compare,
+                pool.compare_records,
                 threshold=threshold,
                 confirmation=confirmation,
                 shortlist=shortlist or None,

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from custody.identity.prints.images import Capture, UnreadableImage, load
-from custody.identity.prints.matcher import Matcher
+from custody.identity.prints.matcher import Matcher, NbisMatcher
 from custody.identity.prints.quality import UnusableCapture, check_capture, check_template
+from custody.identity.prints.templates import Template
 
 CHUNK = 256
 Features = TypeVar("Features")
+Pair = TypeVar("Pair")
 MatcherFactory = Callable[[], Matcher[Any]]
 
 
@@ -70,6 +72,13 @@ def _extract(matcher: Matcher[Features], capture: Capture, name: str) -> Feature
 
 def _score_chunk(chunk: list[tuple[Any, Any]]) -> list[float]:
     return _matcher().compare_many(chunk)
+
+
+def _score_records(chunk: list[tuple[Template, bytes]]) -> list[float]:
+    matcher = _matcher()
+    if not isinstance(matcher, NbisMatcher):
+        raise TypeError(f"stored records are compared with bozorth3 (NbisMatcher), not {matcher.name}")
+    return matcher.compare_records(chunk)
 
 
 def _score_indices(chunk: list[tuple[int, int]]) -> list[float]:
@@ -127,9 +136,20 @@ class Workers:
     def compare(self, pairs: list[tuple[Any, Any]]) -> list[float]:
         if self._pool is None:
             return self._matcher().compare_many(pairs)
+        return self._spread(_score_chunk, pairs)
+
+    def _spread(self, score: Callable[[list[Pair]], list[float]], pairs: list[Pair]) -> list[float]:
+        """One chunk of ``pairs`` per worker, scored by ``score`` there, in input order."""
+        assert self._pool is not None
         size = max(1, -(-len(pairs) // self.workers))
         chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-        return [s for chunk in self._pool.map(_score_chunk, chunks) for s in chunk]
+        return [s for chunk in self._pool.map(score, chunks) for s in chunk]
+
+    def compare_records(self, pairs: list[tuple[Template, bytes]]) -> list[float]:
+        """Probe templates against stored records (a gallery's ``Compare``), split as ``compare``."""
+        if self._pool is None:
+            return _score_records(pairs)
+        return self._spread(_score_records, pairs)
 
     def extract(self, captures: list[tuple[Capture, str]]) -> list[Any]:
         if self._pool is None:

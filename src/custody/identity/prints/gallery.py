@@ -75,7 +75,10 @@ DEFAULT_SHORTLIST = 200  # identities a ten-print search re-ranks with bozorth3 
 PENETRATION = {10: 0.002, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
 POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15
 
-Compare = Callable[[list[tuple[Template, Template]]], list[float]]
+# Scores (probe template, stored ISO/IEC 19794-2 record) pairs, e.g. ``NbisMatcher.compare_records``
+# in this process or ``Workers.compare_records`` over a pool: a search hands its shortlist's records
+# over as stored, and only the comparing process reads them.
+Compare = Callable[[list[tuple[Template, bytes]]], list[float]]
 
 
 class GalleryError(ValueError):
@@ -321,12 +324,13 @@ class Gallery:
     def templates(self, row: int, positions: Iterable[int] | None = None) -> dict[int, Template]:
         """The identity's templates by finger position (only ``positions`` when given)."""
         wanted = None if positions is None else set(positions)
-        return {position: template for (_row, position), template in self._read_templates([row], wanted)}
+        return {
+            position: decode_iso(record, extractor=self.extractor)
+            for (_row, position), record in self._read_records([row], wanted)
+        }
 
-    def _read_templates(
-        self, rows: Iterable[int], wanted: set[int] | None
-    ) -> Iterable[tuple[tuple[int, int], Template]]:
-        """((row, position), template) for the rows' fingers at ``wanted`` positions, the file opened once."""
+    def _read_records(self, rows: Iterable[int], wanted: set[int] | None) -> Iterable[tuple[tuple[int, int], bytes]]:
+        """((row, position), ISO record) for the rows' fingers at ``wanted`` positions, the file opened once."""
         unsaved_from = self._saved_templates_size()
         unsaved = b"".join(self._pending_templates)
         with (self.path / "templates.bin").open("rb") as blob:
@@ -340,7 +344,7 @@ class Gallery:
                     else:
                         blob.seek(offset)
                         data = blob.read(length)
-                    yield (row, position), decode_iso(data, extractor=self.extractor)
+                    yield (row, position), data
 
     # -- search --------------------------------------------------------------------------------
 
@@ -388,8 +392,8 @@ class Gallery:
     ) -> SearchResult:
         """Rank the identities most like ``probe`` (finger position -> template).
 
-        ``compare`` scores (probe, reference) template pairs with bozorth3 (in-process or over a
-        pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches).
+        ``compare`` scores (probe template, stored record) pairs with bozorth3 (in-process or over
+        a pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches).
         """
         size = None if shortlist is None else self.shortlist_size(len(probe), shortlist)
         if size is None:
@@ -398,10 +402,10 @@ class Gallery:
             rows = self.shortlist({p: self.encoder.encode(t) for p, t in probe.items()}, size + len(exclude))
         excluded = {self._ids[i] for i in exclude if i in self._ids}
         rows = [r for r in rows if r not in excluded][: len(rows) if size is None else size]
-        pairs: list[tuple[Template, Template]] = []
+        pairs: list[tuple[Template, bytes]] = []
         owners: list[tuple[int, int]] = []
-        for (row, position), reference in self._read_templates(rows, set(probe)):
-            pairs.append((probe[position], reference))
+        for (row, position), record in self._read_records(rows, set(probe)):
+            pairs.append((probe[position], record))
             owners.append((row, position))
         per_finger: dict[int, dict[int, float]] = {}
         for (row, position), score in zip(owners, compare(pairs), strict=True):
