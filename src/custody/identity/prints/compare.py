@@ -75,10 +75,13 @@ def _score_chunk(chunk: list[tuple[Any, Any]]) -> list[float]:
 
 
 def _score_records(chunk: list[tuple[Template, bytes]]) -> list[float]:
-    matcher = _matcher()
+    return _records_with(_matcher(), chunk)
+
+
+def _records_with(matcher: Matcher[Any], pairs: list[tuple[Template, bytes]]) -> list[float]:
     if not isinstance(matcher, NbisMatcher):
         raise TypeError(f"stored records are compared with bozorth3 (NbisMatcher), not {matcher.name}")
-    return matcher.compare_records(chunk)
+    return matcher.compare_records(pairs)
 
 
 def _score_indices(chunk: list[tuple[int, int]]) -> list[float]:
@@ -148,7 +151,7 @@ class Workers:
     def compare_records(self, pairs: list[tuple[Template, bytes]]) -> list[float]:
         """Probe templates against stored records (a gallery's ``Compare``), split as ``compare``."""
         if self._pool is None:
-            return _score_records(pairs)
+            return _records_with(self._matcher(), pairs)
         return self._spread(_score_records, pairs)
 
     def extract(self, captures: list[tuple[Capture, str]]) -> list[Any]:
