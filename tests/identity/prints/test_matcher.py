@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from custody.identity.prints.compare import Workers
 from custody.identity.prints.images import Capture
 from custody.identity.prints.matcher import (
     BINDING_MINUTIAE,
@@ -102,3 +103,14 @@ def test_records_score_as_their_templates(samples: dict[str, Capture]) -> None:
     assert matcher.compare_records([(a, encode_iso(b)) for a, b in pairs]) == matcher.compare_many(
         [(a, decode_iso(encode_iso(b))) for a, b in pairs]
     )
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_workers_score_records_as_the_matcher_does_in_order(samples: dict[str, Capture], processes: int) -> None:
+    matcher = search_matcher()
+    templates = {name: matcher.extract(capture) for name, capture in samples.items()}
+    pairs = [(templates[a], encode_iso(templates[b])) for a in ("p1_1", "p2_1") for b in ("p1_2", "p2_2", "p1_1")]
+    with Workers(search_matcher, processes) as pool:
+        assert pool.compare_records(pairs) == matcher.compare_records(pairs)
+    with Workers(CustodyMatcher, processes) as pool, pytest.raises(TypeError, match="bozorth3"):
+        pool.compare_records(pairs)
