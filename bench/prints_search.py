@@ -59,7 +59,7 @@ from custody.identity.prints.templates import Minutia, Template, decode_iso, enc
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fingerprints"
 DATABASES = ("fvc2004_db1_b", "fvc2004_db2_b")
 POSITIONS = range(1, 11)
-PENETRATIONS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+PENETRATIONS = (0.001, 0.002, 0.003, 0.004, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 SYNTHETIC_POOL = 2000
 SHIFT = 64  # pixels: distractor copies are shifted by up to this much
 SHIFTED_COPIES = 16  # of each real template: 23,040 distinct distractor fingers, beyond the matcher's cache

@@ -116,20 +116,21 @@ def test_pre_filter_finds_what_exhaustive_search_finds(
 @pytest.mark.parametrize(
     ("fingers", "gallery_size", "kept"),
     [
-        (10, 100_000, 200),  # 0.2 % is the ten-print shortlist itself
-        (10, 1_000, 200),  # never fewer than the shortlist
+        (10, 100_000, 300),  # 0.3 % is the ten-print shortlist itself
+        (10, 1_000_000, 3_000),
+        (10, 1_000, 300),  # never fewer than the shortlist
         (8, 100_000, 2_000),  # 2 %
         (4, 100_000, 30_000),  # 30 %
-        (4, 1_000, 300),
+        (4, 2_000, 600),
         (3, 100_000, None),  # three fingers: everyone
         (1, 100_000, None),
-        (10, 150, None),  # a shortlist as large as the gallery: everyone
+        (10, 250, None),  # a shortlist as large as the gallery: everyone
     ],
 )
 def test_fewer_fingers_keep_more_of_the_gallery(fingers: int, gallery_size: int, kept: int | None) -> None:
     sized = Gallery.__new__(Gallery)
     sized._doc_offsets = [0] * gallery_size
-    assert sized.shortlist_size(fingers, 200) == kept
+    assert sized.shortlist_size(fingers, 300) == kept
 
 
 def test_only_like_finger_positions_are_compared(

@@ -65,14 +65,15 @@ from custody.identity.prints.templates import Template, decode_iso, encode_iso
 FORMAT = 2  # 2: 128-codeword descriptors; format 1 codes cannot be compared with them
 FLOOR = 20.0  # bozorth3 score below which a finger adds nothing (non-mated NBIS scores rarely exceed it)
 DEFAULT_THRESHOLD = 40.0  # NIST's customary bozorth3 threshold, for the fused score of one finger
-DEFAULT_SHORTLIST = 200  # identities a ten-print search re-ranks with bozorth3 after the pre-filter
+DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 after the pre-filter
 # The share of the gallery the pre-filter keeps for a probe of so many fingers: the smallest share
 # that lost at most 1 % of mates in bench/prints_search.py's searches with that many fingers
 # (FVC2004 fingers against real non-mated ones, 600 searches each at 10,002 identities, 400 at
-# 100,002; six fingers lost 1.2 % at 5 % there, 0.2 % at 10 %; 0.2 % of a ten-print search is the
-# ``shortlist`` of 200 at 100,000). With three fingers or fewer even 30 % lost 2-17 % of mates,
-# so such a probe is compared with every identity: slower, nothing lost to the pre-filter.
-PENETRATION = {10: 0.002, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
+# 100,002; six fingers lost 1.2 % at 5 % there, 0.2 % at 10 %). Ten fingers lost 1.0 % (2 of 200)
+# at 0.2 % of 100,002 and none at 0.3 %, the ``shortlist`` of 300 there: kept, for the margin, at
+# 1.0 s a search against 0.9 s at 200. With three fingers or fewer even 30 % lost 2-17 % of mates, so
+# such a probe is compared with every identity: slower, nothing lost to the pre-filter.
+PENETRATION = {10: 0.003, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
 POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15
 
 # Scores (probe template, stored ISO/IEC 19794-2 record) pairs, e.g. ``NbisMatcher.compare_records``
