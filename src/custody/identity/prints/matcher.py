@@ -8,7 +8,7 @@ per process (see :mod:`custody.identity.prints.compare`), never threads.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
@@ -94,9 +94,20 @@ class NbisMatcher:
         return float(score)
 
     def compare_many(self, pairs: Sequence[tuple[Template, Template]]) -> list[float]:
-        """Each template loaded into bozorth3 once, by identity: a search's probe fingers recur in
-        every pair and its references are distinct, so hashing each one for a cache costs more
-        than it saves."""
+        native = self._loader()
+        return [float(native(a).compare(native(b))) for a, b in pairs]
+
+    def compare_records(self, pairs: Sequence[tuple[Template, bytes]]) -> list[float]:
+        """Probe templates against stored ISO/IEC 19794-2 records, as a gallery search re-ranks: each
+        record goes to bozorth3 without becoming a template first (same scores as decoding it)."""
+        native = self._loader()
+        load = self._extractor.load_iso_19794_2_2005
+        return [float(native(p).compare(load(binding_record_of(r, self._max_minutiae)))) for p, r in pairs]
+
+    def _loader(self) -> Callable[[Template], Any]:
+        """Loads each template into bozorth3 once per batch, known by identity: a search's probe
+        fingers recur in every pair and its references are distinct, so hashing every template for
+        a cache would cost more than it saves."""
         loaded: dict[int, Any] = {}
 
         def native(template: Template) -> Any:
@@ -104,19 +115,7 @@ class NbisMatcher:
                 loaded[id(template)] = self._load(template)
             return loaded[id(template)]
 
-        return [float(native(a).compare(native(b))) for a, b in pairs]
-
-    def compare_records(self, pairs: Sequence[tuple[Template, bytes]]) -> list[float]:
-        """Probe templates against stored ISO/IEC 19794-2 records, as a gallery search re-ranks: each
-        record goes to bozorth3 without becoming a template first (same scores as decoding it)."""
-        loaded: dict[int, Any] = {}
-        scores = []
-        for probe, record in pairs:
-            if id(probe) not in loaded:
-                loaded[id(probe)] = self._load(probe)
-            reference = self._extractor.load_iso_19794_2_2005(binding_record_of(record, self._max_minutiae))
-            scores.append(float(loaded[id(probe)].compare(reference)))
-        return scores
+        return native
 
     def template(self, features: Template) -> Template:
         return features
