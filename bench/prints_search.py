@@ -203,6 +203,8 @@ def accuracy(
 
 def fewer_fingers(gallery: Gallery, people: dict[str, dict[int, list[Codes]]], searches: int, shortlist: int) -> str:
     """Pre-filter loss for probes of 1..10 fingers, at the shortlist the search keeps for each."""
+    if searches < 1:
+        return "pre-filter loss by fingers in the probe: not measured (--fewer-searches 0)"
     rng = np.random.default_rng(len(gallery))
     n, names = len(gallery), list(people)
     cells = []
