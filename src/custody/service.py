@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from custody.booking import service as bookings
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.clock import Clock, SystemClock
-from custody.domain.errors import NotFound
+from custody.domain.errors import CustodyError, NotFound
 from custody.identity import service as identity
 from custody.identity.commands import IdentityIn
 from custody.law import engine as law_engine
@@ -136,6 +136,12 @@ class Custody:
     def book(self, submission: BookingIn, prints: list[FingerprintImage] | None = None) -> BookingRow:
         return self._run(lambda u: bookings.book(u, submission, prints))
 
+    def book_all(self, arrests: Sequence[tuple[BookingIn, list[FingerprintImage]]]) -> list[str | CustodyError]:
+        """Many arrests at once, as a jail management system's feed sends them: each booking's id, or
+        why that one was refused (the others are booked all the same)."""
+        outcomes = self._run(lambda u: bookings.book_all(u, arrests))
+        return [o if isinstance(o, CustodyError) else str(o["id"]) for o in outcomes]
+
     def _on_booking(self, booking_id: str, *steps: Callable[[Unit, BookingRow], object]) -> BookingRow:
         def work(u: Unit) -> BookingRow:
             booking = bookings.get(u, booking_id)
@@ -155,7 +161,9 @@ class Custody:
         return self._run(work)
 
     def add_prints(self, booking_id: str, prints: list[FingerprintImage]) -> None:
-        self._on_booking(booking_id, *(lambda u, b, i=image: bookings.store_print(u, b, i) for image in prints))
+        self._on_booking(
+            booking_id, *(lambda u, b, i=image: bookings.store_print(u, b.id, b.booking_agency, i) for image in prints)
+        )
 
     def submit_prints(self, booking_id: str) -> int:
         """Submit the booking's stored prints for a new federal search; the number of images sent."""
@@ -213,6 +221,10 @@ class Custody:
 
     def release_eligible(self, booking_id: str, submission: ReleaseIn) -> BookingRow:
         return self._on_booking(booking_id, lambda u, b: release.release_eligible(u, b, submission))
+
+    def release_eligible_all(self, arrivals: Sequence[tuple[str, ReleaseIn]]) -> list[BookingRow | CustodyError]:
+        """Many bookings reach release eligibility at once: each as it now stands, or why it was refused."""
+        return self._run(lambda u: release.release_eligible_all(u, arrivals))
 
     def transfer(self, booking_id: str, submission: TransferIn) -> BookingRow:
         return self._on_booking(booking_id, lambda u, b: release.transfer(u, b, submission))

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from custody.audit import chain as audit_chain
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import AuditChainRow, AuditEntryRow
@@ -71,3 +78,29 @@ def test_reordered_entries_are_found(custody: Custody) -> None:
                 .values({key: original[key]})
             )
     assert _broken(custody, chain)[0] == 5
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    seq=st.integers(min_value=1, max_value=10**9),
+    at=st.datetimes(timezones=st.just(UTC)),
+    actor=st.text(),
+    action=st.text(),
+    subject=st.text(),
+    data=st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+)
+def test_the_hash_covers_the_canonical_text_of_the_whole_entry(
+    prev: str, seq: int, at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
+) -> None:
+    """The entry hash, built without encoding its data twice, is the SHA-256 of the canonical JSON of
+    every field together: what anyone re-checking the chain with a JSON library would compute."""
+    whole = {"prev": prev, "seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "subject": subject}
+    expected = hashlib.sha256(audit_chain.canonical({**whole, "data": data}).encode()).hexdigest()
+    assert audit_chain.entry_hash(prev, seq, at, actor, action, subject, data) == expected

@@ -7,7 +7,7 @@ import pytest
 
 from custody.domain.errors import NotFound
 from custody.identity.commands import IdentityIn
-from custody.identity.service import record_identification
+from custody.identity.service import record_identifications
 from custody.service import Custody
 from custody.store.models import BookingRow, FederalIdentityRow
 from tests.identity.fingerprints import COOK, booking
@@ -42,7 +42,7 @@ def test_a_re_arrest_under_another_name_carries_the_earlier_booking_as_rap_sheet
 
 
 def test_the_answer_reaches_a_booking_already_loaded_in_the_session(custody: Custody) -> None:
-    """record_identification writes with one UPDATE: a booking the transaction already holds as an
+    """record_identifications writes with one UPDATE: a booking the transaction already holds as an
     object sees the identity too, and an answer for an unknown booking is refused."""
     booked = custody.book(booking("C-9", "2017-08-01T10:00:00-05:00", "Doe", "Jan", {"sid": "IL9"}))
     with custody.unit() as unit:
@@ -51,7 +51,7 @@ def test_the_answer_reaches_a_booking_already_loaded_in_the_session(custody: Cus
         identity = FederalIdentityRow(id="idn_x", names=["DOE, Jan"], record={}, enrolled_at=unit.clock.now())
         unit.session.add(identity)
         unit.session.flush()
-        record_identification(unit, {"booking_id": booked.id, "hit": True, "identity_id": "idn_x"})
+        record_identifications(unit, [{"booking_id": booked.id, "hit": True, "identity_id": "idn_x"}])
         assert loaded.identity_id == "idn_x"
         with pytest.raises(NotFound, match="no booking 'bkg_none'"):
-            record_identification(unit, {"booking_id": "bkg_none", "hit": False})
+            record_identifications(unit, [{"booking_id": "bkg_none", "hit": False}])

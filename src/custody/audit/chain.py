@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,25 +23,36 @@ from custody.store.models import AuditChainRow, AuditEntryRow, Base
 
 GENESIS = "0" * 64
 HEADS = Base.metadata.tables["audit_chains"]
+HEADS_OF = (
+    select(HEADS.c.chain, HEADS.c.head_seq, HEADS.c.head_hash)
+    .where(HEADS.c.chain.in_(bindparam("chains", expanding=True)))
+    .order_by(HEADS.c.chain)
+    .with_for_update()
+)
+
+
+# Built once: ``json.dumps`` with options builds a new encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False).encode
+_STRING = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return _CANONICAL(value)
 
 
 def entry_hash(
     prev_hash: str, seq: int, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
 ) -> str:
-    body = canonical(
-        {
-            "prev": prev_hash,
-            "seq": seq,
-            "at": recorded_at.isoformat(),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "data": data,
-        }
+    return _hash(prev_hash, seq, recorded_at, actor, action, subject, canonical(data))
+
+
+def _hash(prev_hash: str, seq: int, recorded_at: datetime, actor: str, action: str, subject: str, data: str) -> str:
+    """The SHA-256 of the entry's canonical form, its keys sorted, ``data`` given already canonical:
+    the same text as ``canonical`` of the whole entry, without encoding the data a second time."""
+    text = _STRING
+    body = (
+        f'{{"action":{text(action)},"actor":{text(actor)},"at":{text(recorded_at.isoformat())},"data":{data},'
+        f'"prev":{text(prev_hash)},"seq":{seq:d},"subject":{text(subject)}}}'
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -69,16 +81,12 @@ def next_entry(
     heads = _heads(session)
     head = heads.get(chain)
     if head is None:
-        stored = session.execute(
-            select(AuditChainRow.head_seq, AuditChainRow.head_hash)
-            .where(AuditChainRow.chain == chain)
-            .with_for_update(),
-            execution_options={"autoflush": False},
-        ).first()
-        head = heads[chain] = Head(stored[0], stored[1], stored[0]) if stored else Head(0, GENESIS, None)
+        read_heads(session, [chain])
+        head = heads[chain]
     seq, prev_hash = head.seq + 1, head.hash
-    data = json.loads(canonical(data))  # what is hashed is exactly what is stored
-    digest = entry_hash(prev_hash, seq, recorded_at, actor, action, subject, data)
+    text = canonical(data)
+    data = json.loads(text)  # what is hashed is exactly what is stored
+    digest = _hash(prev_hash, seq, recorded_at, actor, action, subject, text)
     heads[chain] = Head(seq, digest, head.stored_seq)
     return {
         "chain": chain,
@@ -91,6 +99,23 @@ def next_entry(
         "prev_hash": prev_hash,
         "hash": digest,
     }
+
+
+def read_heads(session: Session, chains: Iterable[str]) -> None:
+    """Read and lock, in one query and in the chains' order, the heads of these chains this
+    transaction has not read yet: a command that records on many agencies' chains (a batch) pays one
+    round trip, and two such commands always lock shared chains in the same order."""
+    heads = _heads(session)
+    wanted = sorted({chain for chain in chains if chain not in heads})
+    if not wanted:
+        return
+    stored = {
+        chain: (seq, digest)
+        for chain, seq, digest in session.execute(HEADS_OF, {"chains": wanted}, execution_options={"autoflush": False})
+    }
+    for chain in wanted:
+        seq, digest = stored.get(chain, (None, GENESIS))
+        heads[chain] = Head(seq or 0, digest, seq)
 
 
 def write_heads(session: Session) -> None:

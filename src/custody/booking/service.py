@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from custody.audit import chain as audit
 from custody.booking.commands import BookingIn, MoveIn
 from custody.booking.model import CUSTODY, CustodyState
 from custody.domain.divisions import parse_division
-from custody.domain.errors import Conflict, InvalidInput, NotFound
+from custody.domain.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event
 from custody.law.contract import DEFAULT_AGENCY_KIND
-from custody.store.models import BookingIdentifierRow, BookingRow, FingerprintImageRow
-from custody.store.unit import Unit, new_id
+from custody.store.models import Base, BookingRow, FingerprintImageRow
+from custody.store.unit import CHUNK, Unit, new_id
+
+BOOKINGS, BOOKING_IDENTIFIERS = (Base.metadata.tables[name] for name in ("bookings", "booking_identifiers"))
 
 # A booking time more than this far ahead of the clock is a typing error, not a booking.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -41,53 +45,113 @@ def agency_kind(division_id: str, given: str | None) -> str:
 
 
 def book(unit: Unit, submission: BookingIn, prints: list[FingerprintImage] | None = None) -> BookingRow:
+    """One booking; refused as a whole (an error) if anything in it is wrong."""
+    outcome = book_all(unit, [(submission, prints or [])])[0]
+    if isinstance(outcome, CustodyError):
+        raise outcome
+    return BookingRow(**outcome)
+
+
+def book_all(
+    unit: Unit, arrests: Sequence[tuple[BookingIn, list[FingerprintImage]]]
+) -> list[dict[str, Any] | CustodyError]:
+    """Book many arrests at once, as a jail management system's feed delivers them: for each, the
+    booking's stored values or the reason it was refused. A refused booking writes nothing; the others
+    are written with one statement per table, whatever their number. Everything is checked before
+    anything is written, so no booking needs a savepoint of its own."""
     now = unit.clock.now()
+    outcomes: list[dict[str, Any] | CustodyError] = []
+    for submission, prints in arrests:
+        try:
+            _check(submission, now)
+            for image in prints:
+                _check_print(image)
+            outcomes.append(_values(submission, now))
+        except CustodyError as refusal:
+            outcomes.append(refusal)
+    taken = _booking_numbers_taken(unit, [v for v in outcomes if not isinstance(v, CustodyError)])
+    for i, values in enumerate(outcomes):
+        if isinstance(values, CustodyError):
+            continue
+        key = (values["booking_agency"], values["booking_number"])
+        if key in taken:
+            outcomes[i] = Conflict(f"booking number {key[1]} of {key[0]} is already booking {taken[key]}")
+        else:
+            taken[key] = values["id"]
+    booked = [(v, arrest) for v, arrest in zip(outcomes, arrests, strict=True) if not isinstance(v, CustodyError)]
+    if not booked:
+        return outcomes
+    connection = unit.session.connection()
+    connection.execute(insert(BOOKINGS), [v for v, _ in booked])
+    identifiers = [
+        {"booking_id": v["id"], "id_type": id_type, "value": value}
+        for v, (submission, _) in booked
+        for id_type, value in submission.person.identifiers.items()
+    ]
+    if identifiers:
+        connection.execute(insert(BOOKING_IDENTIFIERS), identifiers)
+    audit.read_heads(unit.session, (v["booking_agency"] for v, _ in booked))
+    for values, (submission, prints) in booked:
+        unit.emit(
+            Event(
+                "BookingRecorded",
+                "booking",
+                values["id"],
+                submission.booked_at,
+                {"agency": values["agency"], "booking_number": values["booking_number"], "charges": values["charges"]},
+            ),
+            values["booking_agency"],
+        )
+        stored = [store_print(unit, values["id"], values["booking_agency"], image) for image in prints]
+        _submit(unit, values, stored, submission.booked_at)
+    return outcomes
+
+
+def _check(submission: BookingIn, now: datetime) -> None:
     if submission.booked_at > now + CLOCK_SKEW:
         raise InvalidInput(f"booked_at {submission.booked_at.isoformat()} is in the future; check the date")
     if submission.person.date_of_birth >= submission.booked_at.date():
         raise InvalidInput("person.date_of_birth is not before the booking date; check the date of birth")
     if submission.booked_at.year - submission.person.date_of_birth.year > 130:
         raise InvalidInput("person.date_of_birth makes the person over 130 years old; check the date of birth")
-    duplicate = unit.session.scalar(
-        select(BookingRow.id).where(
-            BookingRow.booking_agency == submission.agency, BookingRow.booking_number == submission.booking_number
+
+
+def _values(submission: BookingIn, now: datetime) -> dict[str, Any]:
+    """The booking's row, every column."""
+    return {
+        "id": new_id("bkg"),
+        "booking_number": submission.booking_number,
+        "booking_agency": submission.agency,
+        "agency": submission.agency,
+        "agency_kind": agency_kind(submission.agency, submission.agency_kind),
+        "person": submission.person.model_dump(mode="json"),
+        "charges": [c.model_dump(mode="json", exclude_none=True) for c in submission.charges],
+        "convictions": [c.model_dump(mode="json", exclude_none=True) for c in submission.convictions],
+        "booked_at": submission.booked_at,
+        "recorded_at": now,
+        "state": CUSTODY.initial.value,
+        "identity_id": None,
+        "release_reason": None,
+        "release_planned_at": None,
+        "release_eligible_at": None,
+        "left_custody_at": None,
+    }
+
+
+def _booking_numbers_taken(unit: Unit, booked: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """Which of these agencies' booking numbers already name a booking, and which."""
+    taken: dict[tuple[str, str], str] = {}
+    agencies = sorted({v["booking_agency"] for v in booked})
+    numbers = [v["booking_number"] for v in booked]
+    for i in range(0, len(numbers), CHUNK):
+        rows = unit.session.execute(
+            select(BookingRow.booking_agency, BookingRow.booking_number, BookingRow.id).where(
+                BookingRow.booking_agency.in_(agencies), BookingRow.booking_number.in_(numbers[i : i + CHUNK])
+            ),
+            execution_options={"autoflush": False},
         )
-    )
-    if duplicate:
-        raise Conflict(
-            f"booking number {submission.booking_number} of {submission.agency} is already booking {duplicate}"
-        )
-    person = submission.person.model_dump(mode="json")
-    row = BookingRow(
-        id=new_id("bkg"),
-        booking_number=submission.booking_number,
-        booking_agency=submission.agency,
-        agency=submission.agency,
-        agency_kind=agency_kind(submission.agency, submission.agency_kind),
-        person=person,
-        charges=[c.model_dump(mode="json", exclude_none=True) for c in submission.charges],
-        convictions=[c.model_dump(mode="json", exclude_none=True) for c in submission.convictions],
-        booked_at=submission.booked_at,
-        recorded_at=now,
-        state=CUSTODY.initial.value,
-    )
-    unit.session.add(row)
-    unit.session.flush()  # the identifier rows refer to it, and the ORM orders by relationships only
-    for id_type, value in submission.person.identifiers.items():
-        unit.session.add(BookingIdentifierRow(booking_id=row.id, id_type=id_type, value=value))
-    unit.emit(
-        Event(
-            "BookingRecorded",
-            "booking",
-            row.id,
-            submission.booked_at,
-            {"agency": row.agency, "booking_number": row.booking_number, "charges": row.charges},
-        ),
-        row.booking_agency,
-    )
-    stored = [store_print(unit, row, image) for image in prints or []]
-    _submit(unit, row, stored, submission.booked_at)
-    return row
+        taken.update(((agency, number), booking_id) for agency, number, booking_id in rows)
+    return taken
 
 
 def submit_prints(unit: Unit, booking: BookingRow) -> int:
@@ -108,53 +172,66 @@ def submit_prints(unit: Unit, booking: BookingRow) -> int:
             f"booking {booking.id} has no fingerprint image to submit; store them first "
             "(POST /bookings/{id}/fingerprints or the booking page)"
         )
-    _submit(unit, booking, [(position, digest) for position, digest in stored], unit.clock.now(), resubmission=True)
+    values = {column.key: getattr(booking, column.key) for column in BOOKINGS.columns}
+    _submit(unit, values, [(position, digest) for position, digest in stored], unit.clock.now(), resubmission=True)
     return len(stored)
 
 
 def _submit(
-    unit: Unit, row: BookingRow, stored: list[tuple[int, str]], occurred: datetime, *, resubmission: bool = False
+    unit: Unit,
+    booking: dict[str, Any],
+    stored: list[tuple[int, str]],
+    occurred: datetime,
+    *,
+    resubmission: bool = False,
 ) -> None:
     """The booking's identity and prints to the federal side, for search against its repository."""
     person_fields = ("last_name", "first_name", "middle_name", "date_of_birth", "aliases", "identifiers")
     data: dict[str, Any] = {
-        "booking_id": row.id,
-        "agency": row.agency,
-        "booking_number": row.booking_number,
-        "booked_at": row.booked_at.isoformat(),
-        "person": {k: row.person[k] for k in person_fields},
-        "charges": row.charges,
-        "convictions": row.convictions,
+        "booking_id": booking["id"],
+        "agency": booking["agency"],
+        "booking_number": booking["booking_number"],
+        "booked_at": booking["booked_at"].isoformat(),
+        "person": {k: booking["person"][k] for k in person_fields},
+        "charges": booking["charges"],
+        "convictions": booking["convictions"],
         "prints": [{"position": p, "sha256": d} for p, d in stored],
     }
     if resubmission:
         data["resubmission"] = True
-    unit.emit(Event("FingerprintsSubmitted", "booking", row.id, occurred, data, to_party=FEDERAL), row.booking_agency)
+    unit.emit(
+        Event("FingerprintsSubmitted", "booking", booking["id"], occurred, data, to_party=FEDERAL),
+        booking["booking_agency"],
+    )
 
 
-def store_print(unit: Unit, booking: BookingRow, image: FingerprintImage) -> tuple[int, str]:
+def store_print(unit: Unit, booking_id: str, booking_agency: str, image: FingerprintImage) -> tuple[int, str]:
     """Keep a fingerprint image as submitted; matching on it comes with the biometric search."""
-    if not 1 <= image.position <= 10:
-        raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
-    if not image.data:
-        raise InvalidInput(f"fingerprint image {image.filename} is empty")
+    _check_print(image)
     digest = hashlib.sha256(image.data).hexdigest()
     unit.session.add(
         FingerprintImageRow(
-            booking_id=booking.id, position=image.position, filename=image.filename, sha256=digest, data=image.data
+            booking_id=booking_id, position=image.position, filename=image.filename, sha256=digest, data=image.data
         )
     )
     unit.emit(
         Event(
             "FingerprintStored",
             "booking",
-            booking.id,
+            booking_id,
             unit.clock.now(),
             {"position": image.position, "filename": image.filename, "sha256": digest},
         ),
-        booking.booking_agency,
+        booking_agency,
     )
     return image.position, digest
+
+
+def _check_print(image: FingerprintImage) -> None:
+    if not 1 <= image.position <= 10:
+        raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
+    if not image.data:
+        raise InvalidInput(f"fingerprint image {image.filename} is empty")
 
 
 def transition(unit: Unit, booking: BookingRow, event: str) -> None:

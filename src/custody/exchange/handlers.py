@@ -1,5 +1,6 @@
-"""What each party does with each message it receives. One function per message type; the worker
-runs it in the same transaction that records the message in the party's inbox."""
+"""What each party does with the messages it receives. One function per message type, given the
+messages of that type that came one after another, in order (one, or a run of a claimed batch); the
+worker runs it in the same transaction that records them in the party's inbox."""
 
 from __future__ import annotations
 
@@ -25,19 +26,30 @@ def _record_only(unit: Unit, message: Message) -> None:
     """The federal side keeps these as its record (the inbox row itself); nothing else changes."""
 
 
-Handler = Callable[[Unit, Message], None]
+Handler = Callable[[Unit, list[Message]], None]
+
+
+def _each(handle: Callable[[Unit, Message], None]) -> Handler:
+    """A message type whose messages are applied one at a time."""
+
+    def handle_all(unit: Unit, messages: list[Message]) -> None:
+        for message in messages:
+            handle(unit, message)
+
+    return handle_all
+
 
 HANDLERS: dict[str, Handler] = {
-    "gov.custody.booking.fingerprints_submitted.v1": lambda u, m: identity.identify(u, m.data),
-    "gov.custody.identification.responded.v1": lambda u, m: identity.record_identification(u, m.data),
-    "gov.custody.detainer.issued.v1": _receive,
-    "gov.custody.notification_request.issued.v1": _receive,
-    "gov.custody.transfer_request.issued.v1": _receive,
-    "gov.custody.request.cancelled.v1": _cancel,
-    "gov.custody.request.responded.v1": _record_only,
-    "gov.custody.release.notified.v1": _record_only,
-    "gov.custody.hold.started.v1": _record_only,
-    "gov.custody.custody.transferred.v1": _record_only,
-    "gov.custody.hold.lapsed.v1": _record_only,
-    "gov.custody.person.released.v1": _record_only,
+    "gov.custody.booking.fingerprints_submitted.v1": lambda u, ms: identity.identify_all(u, [m.data for m in ms]),
+    "gov.custody.identification.responded.v1": lambda u, ms: identity.record_identifications(u, [m.data for m in ms]),
+    "gov.custody.detainer.issued.v1": _each(_receive),
+    "gov.custody.notification_request.issued.v1": _each(_receive),
+    "gov.custody.transfer_request.issued.v1": _each(_receive),
+    "gov.custody.request.cancelled.v1": _each(_cancel),
+    "gov.custody.request.responded.v1": _each(_record_only),
+    "gov.custody.release.notified.v1": _each(_record_only),
+    "gov.custody.hold.started.v1": _each(_record_only),
+    "gov.custody.custody.transferred.v1": _each(_record_only),
+    "gov.custody.hold.lapsed.v1": _each(_record_only),
+    "gov.custody.person.released.v1": _each(_record_only),
 }

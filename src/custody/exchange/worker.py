@@ -19,6 +19,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -77,7 +78,7 @@ def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) ->
         return Outcome.duplicate
     try:
         with unit.savepoint():
-            HANDLERS[message.type.type](unit, message)
+            HANDLERS[message.type.type](unit, [message])
             unit.session.add(
                 InboxRow(
                     party=message.to_party,
@@ -211,21 +212,21 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
         )
     }
     now = datetime.now(UTC)
-    inbox = []
-    for message in ready:
-        if (message.to_party, message.id) in applied:
-            continue  # a duplicate: its effect is already there
-        HANDLERS[message.type.type](unit, message)
-        inbox.append(
-            {
-                "party": message.to_party,
-                "message_id": message.id,
-                "type": message.type.type,
-                "subject": message.subject,
-                "data": message.data,
-                "applied_at": now,
-            }
-        )
+    fresh = [m for m in ready if (m.to_party, m.id) not in applied]  # a duplicate's effect is already there
+    for _, run in groupby(fresh, key=lambda m: m.type.type):
+        messages = list(run)
+        HANDLERS[messages[0].type.type](unit, messages)
+    inbox = [
+        {
+            "party": message.to_party,
+            "message_id": message.id,
+            "type": message.type.type,
+            "subject": message.subject,
+            "data": message.data,
+            "applied_at": now,
+        }
+        for message in fresh
+    ]
     if inbox:
         unit.session.connection().execute(insert(INBOX), inbox)
     unit.session.execute(
@@ -235,7 +236,7 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
     )
 
 
-def drain(custody: Custody, parties: Iterable[str] = EVERY_PARTY, limit: int = 50) -> int:
+def drain(custody: Custody, parties: Iterable[str] = EVERY_PARTY, limit: int = 250) -> int:
     """Apply in this process the pending messages of ``parties`` and, in turn, of every party the
     applied messages write to, until they write nothing more: the embedded, one-process mode.
 

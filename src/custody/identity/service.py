@@ -34,7 +34,7 @@ from custody.store.models import (
     IdentificationRow,
 )
 from custody.store.paging import page
-from custody.store.unit import Unit, new_id
+from custody.store.unit import CHUNK, Unit, new_id
 
 FEDERAL_CHAIN = FEDERAL
 AUTOMATIC = "automatic (CUSTODY_EXAMINER_CONFIRMATION=auto)"
@@ -46,16 +46,13 @@ BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTIFIERS = (
 )
 
 # Built once (every booking runs it): the repository identifiers among the (type, value) pairs.
-CARRIED = select(IDENTIFIERS.c.identity_id, IDENTIFIERS.c.id_type).where(
+CARRIED = select(IDENTIFIERS.c.identity_id, IDENTIFIERS.c.id_type, IDENTIFIERS.c.value).where(
     tuple_(IDENTIFIERS.c.id_type, IDENTIFIERS.c.value).in_(bindparam("pairs", expanding=True))
 )
 
-# The local side's write of every answer: the booking's identity, returning the chain to record it on.
+# The local side's write of every answer: the booking's identity.
 RECORD_IDENTITY = (
-    update(BOOKINGS)
-    .where(BOOKINGS.c.id == bindparam("booking"))
-    .values(identity_id=bindparam("identity"))
-    .returning(BOOKINGS.c.booking_agency)
+    update(BOOKINGS).where(BOOKINGS.c.id == bindparam("booking")).values(identity_id=bindparam("identity"))
 )
 
 
@@ -121,10 +118,45 @@ def identify(unit: Unit, data: dict[str, Any]) -> None:
         if submission.identity_id is not None:
             return  # identified since: the agency has its answer, the new prints are kept with the rest
     else:
-        submission = _receive(unit, data)
+        submission = _receive_all(unit, [data])[0]
     if data["prints"] and _search_prints(unit, submission):
         return
     identify_by_identifiers(unit, submission, submission.booked_at)
+
+
+def identify_all(unit: Unit, submitted: list[dict[str, Any]]) -> None:
+    """Many submissions in the order they came, each answered exactly as ``identify`` answers it.
+
+    Most carry no prints and no identifier the repository knows: one query tells which, and their
+    submissions are kept together (one statement per table), written before anything that reads
+    them (a hit's rap sheet) comes next. The others go through ``identify`` one by one."""
+    plain = [d for d in submitted if not d.get("resubmission") and not d["prints"]]
+    known = _identifiers_known(unit, plain)
+    waiting: list[dict[str, Any]] = []
+
+    def answer_waiting() -> None:
+        for submission in _receive_all(unit, waiting):
+            _answer(unit, submission, None, [], submission.booked_at)
+        waiting.clear()
+
+    for data in submitted:
+        carried = data["person"]["identifiers"].items()
+        if not data.get("resubmission") and not data["prints"] and not any(pair in known for pair in carried):
+            waiting.append(data)
+        else:
+            answer_waiting()
+            identify(unit, data)
+    answer_waiting()
+
+
+def _identifiers_known(unit: Unit, submitted: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Which of these submissions' (type, value) identifiers the repository holds."""
+    pairs = list(dict.fromkeys(pair for d in submitted for pair in d["person"]["identifiers"].items()))
+    known: set[tuple[str, str]] = set()
+    for i in range(0, len(pairs), CHUNK):
+        rows = unit.session.connection().execute(CARRIED, {"pairs": pairs[i : i + CHUNK]})
+        known.update((row.id_type, row.value) for row in rows)
+    return known
 
 
 def _receive_again(unit: Unit, data: dict[str, Any]) -> Submission:
@@ -135,28 +167,37 @@ def _receive_again(unit: Unit, data: dict[str, Any]) -> Submission:
     return _submission(unit, data["booking_id"])
 
 
-def _receive(unit: Unit, data: dict[str, Any]) -> Submission:
-    """Keep the submission where a rap sheet can find it by identity or by identifier."""
-    submission = Submission(data["booking_id"], data["agency"], datetime.fromisoformat(data["booked_at"]), data)
+def _receive_all(unit: Unit, submitted: list[dict[str, Any]]) -> list[Submission]:
+    """Keep the submissions where a rap sheet can find them by identity or by identifier."""
+    submissions = [
+        Submission(d["booking_id"], d["agency"], datetime.fromisoformat(d["booked_at"]), d) for d in submitted
+    ]
+    if not submissions:
+        return submissions
     connection = unit.session.connection()
+    now = unit.clock.now()
     connection.execute(
         insert(SUBMISSIONS),
-        {
-            "booking_id": submission.booking_id,
-            "agency": submission.agency,
-            "booked_at": submission.booked_at,
-            "data": data,
-            "identity_id": None,
-            "received_at": unit.clock.now(),
-        },
+        [
+            {
+                "booking_id": s.booking_id,
+                "agency": s.agency,
+                "booked_at": s.booked_at,
+                "data": s.data,
+                "identity_id": None,
+                "received_at": now,
+            }
+            for s in submissions
+        ],
     )
-    identifiers = data["person"]["identifiers"].items()
+    identifiers = [
+        {"booking_id": s.booking_id, "id_type": t, "value": v}
+        for s in submissions
+        for t, v in s.data["person"]["identifiers"].items()
+    ]
     if identifiers:
-        connection.execute(
-            insert(SUBMISSION_IDENTIFIERS),
-            [{"booking_id": submission.booking_id, "id_type": t, "value": v} for t, v in identifiers],
-        )
-    return submission
+        connection.execute(insert(SUBMISSION_IDENTIFIERS), identifiers)
+    return submissions
 
 
 def _submitted_images(unit: Unit, submission: Submission) -> tuple[list[FingerprintImage], list[dict[str, Any]]]:
@@ -479,29 +520,35 @@ def identifications(
     return total, [identification_summary(r) for r in rows]
 
 
-def record_identification(unit: Unit, data: dict[str, Any]) -> None:
-    """The agency records the federal answer on the booking: one UPDATE that also returns the chain
-    to record it on. A booking this transaction has already loaded is given the identity as well,
-    as if it had been read after the update."""
-    booking_id, identity_id = data["booking_id"], data.get("identity_id")
+def record_identifications(unit: Unit, answers: list[dict[str, Any]]) -> None:
+    """The agency records the federal answers on its bookings: one read of the chains to record them
+    on and one UPDATE for all. A booking this transaction has already loaded is given the identity
+    as well, as if it had been read after the update."""
     unit.session.flush()  # a booking only added to the session so far is in the table
-    booking_agency = (
-        unit.session.connection()
-        .execute(RECORD_IDENTITY, {"booking": booking_id, "identity": identity_id})
-        .scalar_one_or_none()
+    ids = list(dict.fromkeys(a["booking_id"] for a in answers))
+    chains: dict[str, str] = {}
+    connection = unit.session.connection()
+    for i in range(0, len(ids), CHUNK):
+        query = select(BOOKINGS.c.id, BOOKINGS.c.booking_agency).where(BOOKINGS.c.id.in_(ids[i : i + CHUNK]))
+        chains.update((booking_id, agency) for booking_id, agency in connection.execute(query))
+    missing = [i for i in ids if i not in chains]
+    if missing:
+        raise NotFound(f"no booking '{missing[0]}' for this identification response")
+    connection.execute(
+        RECORD_IDENTITY, [{"booking": a["booking_id"], "identity": a.get("identity_id")} for a in answers]
     )
-    if booking_agency is None:
-        raise NotFound(f"no booking '{booking_id}' for this identification response")
-    loaded = unit.session.identity_map.get(identity_key(BookingRow, booking_id))
-    if loaded is not None:
-        set_committed_value(loaded, "identity_id", identity_id)
-    unit.emit(
-        Event(
-            "IdentificationReceived",
-            "booking",
-            booking_id,
-            unit.clock.now(),
-            {"hit": data["hit"], "identity_id": identity_id},
-        ),
-        booking_agency,
-    )
+    for data in answers:
+        booking_id, identity_id = data["booking_id"], data.get("identity_id")
+        loaded = unit.session.identity_map.get(identity_key(BookingRow, booking_id))
+        if loaded is not None:
+            set_committed_value(loaded, "identity_id", identity_id)
+        unit.emit(
+            Event(
+                "IdentificationReceived",
+                "booking",
+                booking_id,
+                unit.clock.now(),
+                {"hit": data["hit"], "identity_id": identity_id},
+            ),
+            chains[booking_id],
+        )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from custody.audit import chain as audit
 from custody.booking import service as bookings
 from custody.booking.commands import ScheduleIn
 from custody.booking.model import CustodyState
 from custody.domain.divisions import local_zone, parse_division
-from custody.domain.errors import Conflict, InvalidInput, RefusedByLaw
+from custody.domain.errors import Conflict, CustodyError, InvalidInput, RefusedByLaw
 from custody.domain.events import FEDERAL, Event
 from custody.law.model import Action, HoldClock
 from custody.release.clock import hold_expires_at
@@ -19,11 +21,10 @@ from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests import service as requests
 from custody.requests.model import RequestState
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
-from custody.store.unit import Unit, new_id
+from custody.store.unit import CHUNK, Unit, new_id
 
 
-def _answered(unit: Unit, booking: BookingRow) -> list[FederalRequestRow]:
-    open_requests = requests.active_for(unit, booking.id)
+def _answered(open_requests: list[FederalRequestRow]) -> list[FederalRequestRow]:
     unanswered = [r.id for r in open_requests if r.state != RequestState.responded]
     if unanswered:
         raise Conflict(
@@ -79,7 +80,7 @@ def _notices(
 def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
     if submission.planned_at < booking.booked_at:
         raise InvalidInput("planned_at is before the booking")
-    open_requests = _answered(unit, booking)
+    open_requests = _answered(requests.active_for(unit, booking.id))
     bookings.transition(unit, booking, "schedule_release")
     booking.release_planned_at = submission.planned_at
     occurred = submission.at or unit.clock.now()
@@ -92,9 +93,45 @@ def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
 
 def release_eligible(unit: Unit, booking: BookingRow, submission: ReleaseIn) -> None:
     """The moment the person would otherwise go free: hold, hand over, or release."""
+    _release_eligible(unit, booking, submission, requests.active_for(unit, booking.id))
+
+
+def release_eligible_all(unit: Unit, arrivals: Sequence[tuple[str, ReleaseIn]]) -> list[BookingRow | CustodyError]:
+    """Many people reach release eligibility at once (a jail's end-of-shift feed): for each, the
+    booking as it now stands or why that one was refused. The bookings and their open requests are
+    read with one query each, then each is decided alone exactly as ``release_eligible`` decides it.
+    Without an open request every refusal comes before the first write, so only a booking with one
+    needs a savepoint of its own."""
+    ids = list(dict.fromkeys(booking_id for booking_id, _ in arrivals))
+    found: dict[str, BookingRow] = {}
+    for i in range(0, len(ids), CHUNK):
+        found.update(
+            (b.id, b) for b in unit.session.scalars(select(BookingRow).where(BookingRow.id.in_(ids[i : i + CHUNK])))
+        )
+    open_requests = requests.active_for_all(unit, ids)
+    audit.read_heads(unit.session, (b.agency for b in found.values()))
+    outcomes: list[BookingRow | CustodyError] = []
+    for booking_id, submission in arrivals:
+        try:
+            booking = found.get(booking_id) or bookings.get(unit, booking_id)
+            if booking.id in open_requests:
+                with unit.savepoint():
+                    _release_eligible(unit, booking, submission, open_requests[booking.id])
+            else:
+                _release_eligible(unit, booking, submission, [])
+        except CustodyError as refusal:
+            outcomes.append(refusal)
+        else:
+            outcomes.append(booking)
+    return outcomes
+
+
+def _release_eligible(
+    unit: Unit, booking: BookingRow, submission: ReleaseIn, open_requests: list[FederalRequestRow]
+) -> None:
     if submission.at < booking.booked_at:
         raise InvalidInput("release eligibility cannot come before the booking")
-    open_requests = _answered(unit, booking)
+    _answered(open_requests)
     if booking.state not in (CustodyState.in_custody, CustodyState.release_scheduled):
         raise Conflict(f"booking {booking.id} is {booking.state}; release eligibility was already recorded")
     booking.release_reason = submission.reason.value

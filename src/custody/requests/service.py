@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from custody.requests.model import (
     check_form,
 )
 from custody.store.models import BookingRow, DecisionRow, FederalRequestRow
-from custody.store.unit import Unit, new_id
+from custody.store.unit import CHUNK, Unit, new_id
 
 _ISSUED_EVENT = {
     "detainer": "DetainerIssued",
@@ -50,13 +51,23 @@ def get(unit: Unit, request_id: str) -> FederalRequestRow:
 
 
 def active_for(unit: Unit, booking_id: str) -> list[FederalRequestRow]:
-    return list(
-        unit.session.scalars(
+    return active_for_all(unit, [booking_id]).get(booking_id, [])
+
+
+def active_for_all(unit: Unit, booking_ids: Sequence[str]) -> dict[str, list[FederalRequestRow]]:
+    """The open requests of each of these bookings, oldest first (bookings with none are left out)."""
+    found: dict[str, list[FederalRequestRow]] = {}
+    for i in range(0, len(booking_ids), CHUNK):
+        for row in unit.session.scalars(
             select(FederalRequestRow)
-            .where(FederalRequestRow.booking_id == booking_id, FederalRequestRow.state.in_([s.value for s in ACTIVE]))
+            .where(
+                FederalRequestRow.booking_id.in_(booking_ids[i : i + CHUNK]),
+                FederalRequestRow.state.in_([s.value for s in ACTIVE]),
+            )
             .order_by(FederalRequestRow.issued_at)
-        )
-    )
+        ):
+            found.setdefault(row.booking_id, []).append(row)
+    return found
 
 
 def transition(request: FederalRequestRow, event: str) -> None:

@@ -38,6 +38,7 @@ from custody.law import engine as law_engine
 from custody.service import Custody
 from custody.sim import agencies as agency_set
 from custody.sim import calibration as cal
+from custody.sim import print_search
 from custody.sim.agencies import Agency
 from custody.sim.arrests import Arrest, ArrestStream
 from custody.sim.engine import Simulation
@@ -200,9 +201,11 @@ def run_e2e(
     store: str = "sqlite",
     transport: str = "inproc",
     workers: int = 0,
+    gallery: int = 0,
 ) -> dict[str, Any]:
     """``workers`` 0: messages are applied in this process, in batches; N: by N `custody worker`
-    processes for the federal side and N for the local agencies."""
+    processes for the federal side and N for the local agencies. ``gallery``: identities of the
+    print gallery whose search is measured beside the process (``print_search``; 0: not measured)."""
     if bookings < 1:
         raise ValueError("--bookings must be at least 1")
     folder = Path(workdir or tempfile.mkdtemp(prefix="custody-bench-"))
@@ -252,6 +255,9 @@ def run_e2e(
     console.print(f"baseline: {count:,} rows inserted again")
     base, base_cpu = baseline(rows, base_url)
     decisions = law_decisions_per_s(decision_documents(stream.arrests))
+    if gallery:
+        console.print(f"print search beside the process: a gallery of {gallery:,} synthetic identities")
+        searched = print_search.measure(gallery, seed)
     drop_scratch(url)
     drop_scratch(base_url)
     if transport == "nats":
@@ -274,6 +280,8 @@ def run_e2e(
         # The same ratio in this process's CPU time; with worker processes it leaves their CPU out.
         "cpu_ratio": round(base_cpu / cpu, 4),
         "law_decisions_per_s": round(decisions, 1),
+        # Identification above is by identifiers; a print search per booking would cost this (one core).
+        **({"print_search": searched} if gallery else {}),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "store": store,
         "transport": transport,

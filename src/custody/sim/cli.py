@@ -197,6 +197,13 @@ def bench_e2e(
     workers: Annotated[
         int, typer.Option("--workers", help="0: apply messages in this process; N: N `custody worker` per side.")
     ] = 0,
+    gallery: Annotated[
+        int,
+        typer.Option(
+            "--gallery",
+            help="Identities in the print gallery whose search is measured beside the process (0: skip it).",
+        ),
+    ] = 1000,
 ) -> None:
     """End-to-end bookings/s on the embedded default (SQLite, in-process) beside the raw-store baseline."""
     from custody.sim.bench import run_e2e
@@ -205,7 +212,9 @@ def bench_e2e(
         raise typer.BadParameter("use sqlite or postgres", param_hint="--store")
     if transport not in ("inproc", "nats"):
         raise typer.BadParameter("use inproc or nats", param_hint="--transport")
-    figures = run_e2e(bookings, seed, stderr, store=store, transport=transport, workers=workers)
+    if gallery < 0:
+        raise typer.BadParameter("0 or more identities", param_hint="--gallery")
+    figures = run_e2e(bookings, seed, stderr, store=store, transport=transport, workers=workers, gallery=gallery)
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return

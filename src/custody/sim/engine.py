@@ -148,12 +148,16 @@ class Simulation:
     def _loop(self) -> None:
         loaded = 0
         handlers: dict[int, Callable[[Any, datetime], None]] = {
-            ARRIVE: self._arrive,
             REQUEST: self._request,
             MOVE: self._move,
-            ELIGIBLE: self._eligible,
             PICKUP: self._pickup,
             LAPSE: self._lapse,
+        }
+        # Arrivals and release eligibilities that follow each other with nothing between them go
+        # through the process together, as a jail's feed sends them: one command for the lot.
+        together: dict[int, Callable[[list[tuple[datetime, Any]]], None]] = {
+            ARRIVE: self._arrive,
+            ELIGIBLE: self._eligible,
         }
         while True:
             if loaded < self.days and (not self._heap or self._heap[0][0] >= self._day_start(loaded)):
@@ -165,16 +169,40 @@ class Simulation:
             if not self._heap or self._heap[0][0] > self.end:
                 break
             at, _, kind, payload = heapq.heappop(self._heap)
-            self.clock.set(at)
-            try:
-                handlers[kind](payload, at)
-            except CustodyError as exc:
-                name = type(exc).__name__
-                self.tally.errors[name] += 1
-                self.tally.first_errors.setdefault(name, exc.detail)
-            self._since_delivery += 1
+            if kind in together:
+                group = [(at, payload), *self._following(kind, loaded)]
+                self.clock.set(group[-1][0])
+                together[kind](group)
+                self._since_delivery += len(group)
+            else:
+                self.clock.set(at)
+                try:
+                    handlers[kind](payload, at)
+                except CustodyError as exc:
+                    self._refused(exc)
+                self._since_delivery += 1
             if self._since_delivery >= DELIVER_EVERY:
                 self._flush()
+
+    def _following(self, kind: int, loaded: int) -> list[tuple[datetime, Any]]:
+        """The events of this kind next in time, up to the next delivery, another kind of event, the
+        end, or a day not yet loaded."""
+        taken: list[tuple[datetime, Any]] = []
+        while (
+            self._heap
+            and self._heap[0][2] == kind
+            and self._heap[0][0] <= self.end
+            and (loaded >= self.days or self._heap[0][0] < self._day_start(loaded))
+            and self._since_delivery + len(taken) + 1 < DELIVER_EVERY
+        ):
+            at, _, _, payload = heapq.heappop(self._heap)
+            taken.append((at, payload))
+        return taken
+
+    def _refused(self, error: CustodyError) -> None:
+        name = type(error).__name__
+        self.tally.errors[name] += 1
+        self.tally.first_errors.setdefault(name, error.detail)
 
     def _flush(self) -> None:
         """Commit the commands since the last delivery (one batch), deliver, and open the next batch."""
@@ -189,66 +217,85 @@ class Simulation:
 
     # --- the steps -----------------------------------------------------------------------------
 
-    def _arrive(self, arrest: Arrest, at: datetime) -> None:
+    def _arrive(self, group: list[tuple[datetime, Arrest]]) -> None:
+        arriving: list[tuple[datetime, Arrest]] = []
+        for at, arrest in group:
+            try:
+                self._enrol(arrest)
+            except CustodyError as exc:
+                self._refused(exc)
+                continue
+            arriving.append((at, arrest))
+        outcomes = self.service.book_all([(self._booking(at, arrest), []) for at, arrest in arriving])
+        for (at, arrest), outcome in zip(arriving, outcomes, strict=True):
+            if isinstance(outcome, CustodyError):
+                self._refused(outcome)
+                continue
+            self.tally.arrests += 1
+            if arrest.generation > 0:
+                self.tally.rebookings += 1
+                self.tally.rebookings_at[arrest.agency.division] += 1
+            case = Case(arrest, outcome)
+            eligible = at + arrest.stay
+            if arrest.request is not None:
+                if at + arrest.request.after < eligible:
+                    self._push(at + arrest.request.after, REQUEST, case)
+                else:
+                    self.tally.requests_not_reached += 1
+            if arrest.agency.division in COUNTY_JAIL_OF and arrest.stay > MOVE_AFTER:
+                self._push(at + MOVE_AFTER, MOVE, case)
+            self._push(eligible, ELIGIBLE, case)
+        self.progress("booking", self.tally.arrests)
+
+    def _enrol(self, arrest: Arrest) -> None:
+        """The federal repository holds a record of a person it has met before (once)."""
         person = arrest.person
-        if person.federal_record and person.key not in self._enrolled:
-            self.service.enrol(
-                IdentityIn(
-                    names=[f"{person.last_name.upper()}, {person.first_name}"],
-                    date_of_birth=person.date_of_birth,
-                    identifiers={"fbi": person.key},
-                    record={"a_number": f"A{hash_key(person.key) % 10**9:09d}", "source": "simulated"},
-                )
-            )
-            self._enrolled.add(person.key)
-            self.tally.enrolled += 1
-        local = at.astimezone(arrest.zone)
-        booking = self.service.book(
-            BookingIn.model_validate(
-                {
-                    "agency": arrest.agency.division,
-                    "agency_kind": arrest.agency.kind,
-                    "booking_number": arrest.number,
-                    "booked_at": local,
-                    "person": {
-                        "last_name": person.last_name,
-                        "first_name": person.first_name,
-                        "date_of_birth": person.date_of_birth,
-                        "identifiers": {"fbi": person.key},
-                        "gang_database": person.gang_database,
-                        "outstanding_criminal_warrant": arrest.outstanding_warrant,
-                    },
-                    "charges": [
-                        {
-                            "offense": arrest.offense,
-                            "level": "felony" if arrest.felony else "misdemeanor",
-                            "violent": arrest.violent,
-                            "date": local.date(),
-                        }
-                    ],
-                    "convictions": (
-                        [{"offense": "burglary", "level": "felony", "date": person.prior_felony_on}]
-                        if person.prior_felony_on
-                        else []
-                    ),
-                }
+        if not person.federal_record or person.key in self._enrolled:
+            return
+        self.service.enrol(
+            IdentityIn(
+                names=[f"{person.last_name.upper()}, {person.first_name}"],
+                date_of_birth=person.date_of_birth,
+                identifiers={"fbi": person.key},
+                record={"a_number": f"A{hash_key(person.key) % 10**9:09d}", "source": "simulated"},
             )
         )
-        self.tally.arrests += 1
-        if arrest.generation > 0:
-            self.tally.rebookings += 1
-            self.tally.rebookings_at[arrest.agency.division] += 1
-        self.progress("booking", self.tally.arrests)
-        case = Case(arrest, booking.id)
-        eligible = at + arrest.stay
-        if arrest.request is not None:
-            if at + arrest.request.after < eligible:
-                self._push(at + arrest.request.after, REQUEST, case)
-            else:
-                self.tally.requests_not_reached += 1
-        if arrest.agency.division in COUNTY_JAIL_OF and arrest.stay > MOVE_AFTER:
-            self._push(at + MOVE_AFTER, MOVE, case)
-        self._push(eligible, ELIGIBLE, case)
+        self._enrolled.add(person.key)
+        self.tally.enrolled += 1
+
+    @staticmethod
+    def _booking(at: datetime, arrest: Arrest) -> BookingIn:
+        person = arrest.person
+        local = at.astimezone(arrest.zone)
+        return BookingIn.model_validate(
+            {
+                "agency": arrest.agency.division,
+                "agency_kind": arrest.agency.kind,
+                "booking_number": arrest.number,
+                "booked_at": local,
+                "person": {
+                    "last_name": person.last_name,
+                    "first_name": person.first_name,
+                    "date_of_birth": person.date_of_birth,
+                    "identifiers": {"fbi": person.key},
+                    "gang_database": person.gang_database,
+                    "outstanding_criminal_warrant": arrest.outstanding_warrant,
+                },
+                "charges": [
+                    {
+                        "offense": arrest.offense,
+                        "level": "felony" if arrest.felony else "misdemeanor",
+                        "violent": arrest.violent,
+                        "date": local.date(),
+                    }
+                ],
+                "convictions": (
+                    [{"offense": "burglary", "level": "felony", "date": person.prior_felony_on}]
+                    if person.prior_felony_on
+                    else []
+                ),
+            }
+        )
 
     def _request(self, case: Case, at: datetime) -> None:
         plan = case.arrest.request
@@ -298,27 +345,39 @@ class Simulation:
         answers = (self.service.request_view(case.request_id)["response"] or {}).get("answers", {})
         return any(answers.get(a, {}).get("answer") == "honor" for a in actions)
 
-    def _eligible(self, case: Case, at: datetime) -> None:
-        arrest = case.arrest
-        present = arrest.present_at_release and self._honored(case, "notify", "transfer")
-        booking = self.service.release_eligible(
-            case.booking_id,
-            ReleaseIn.model_validate(
-                {"reason": arrest.reason.value, "at": at, "federal_officers_present": OFFICER if present else None}
-            ),
-        )
-        if booking.state == CustodyState.transferred:
-            self.tally.transfers += 1
-        elif booking.state == CustodyState.held_on_detainer:
-            self.tally.holds += 1
-            hold = next(h for h in self.service.booking_view(case.booking_id)["holds"] if h["state"] == "active")
-            starts, expires = datetime.fromisoformat(hold["starts_at"]), datetime.fromisoformat(hold["expires_at"])
-            if arrest.pickup:
-                self._push(starts + (expires - starts) * arrest.pickup_fraction, PICKUP, case)
-            else:
-                self._push(expires, LAPSE, case)
-        elif booking.state == CustodyState.released:
-            self._released(case, at)
+    def _eligible(self, group: list[tuple[datetime, Case]]) -> None:
+        releases = []
+        for at, case in group:
+            arrest = case.arrest
+            present = arrest.present_at_release and self._honored(case, "notify", "transfer")
+            releases.append(
+                (
+                    case.booking_id,
+                    ReleaseIn.model_validate(
+                        {
+                            "reason": arrest.reason.value,
+                            "at": at,
+                            "federal_officers_present": OFFICER if present else None,
+                        }
+                    ),
+                )
+            )
+        outcomes = self.service.release_eligible_all(releases)
+        for (at, case), booking in zip(group, outcomes, strict=True):
+            if isinstance(booking, CustodyError):
+                self._refused(booking)
+            elif booking.state == CustodyState.transferred:
+                self.tally.transfers += 1
+            elif booking.state == CustodyState.held_on_detainer:
+                self.tally.holds += 1
+                hold = next(h for h in self.service.booking_view(case.booking_id)["holds"] if h["state"] == "active")
+                starts, expires = datetime.fromisoformat(hold["starts_at"]), datetime.fromisoformat(hold["expires_at"])
+                if case.arrest.pickup:
+                    self._push(starts + (expires - starts) * case.arrest.pickup_fraction, PICKUP, case)
+                else:
+                    self._push(expires, LAPSE, case)
+            elif booking.state == CustodyState.released:
+                self._released(case, at)
 
     def _pickup(self, case: Case, at: datetime) -> None:
         self.service.transfer(case.booking_id, TransferIn.model_validate({"at": at, "officer": OFFICER}))

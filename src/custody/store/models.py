@@ -264,6 +264,8 @@ class InboxRow(Base):
     its effect, so a second delivery of it changes nothing."""
 
     __tablename__ = "inbox"
+    # A worker checks a claimed batch against the inbox by message id, whatever the party.
+    __table_args__ = (Index("ix_inbox_message", "message_id"),)
 
     party: Mapped[str] = mapped_column(String(220), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(40), primary_key=True)
