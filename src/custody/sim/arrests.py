@@ -112,11 +112,14 @@ class ArrestStream:
                 arrests.append(self._arrest(rng, person, agency, day, f"{offset}-{index}-{k}", 0))
         return sorted(arrests, key=lambda a: (a.at, a.number))
 
-    def rearrest(self, previous: Arrest, released_at: datetime) -> Arrest:
-        """The same person arrested again at the same agency, ``previous.rearrest_after`` after release."""
+    def rearrest(self, previous: Arrest, released_at: datetime, until: datetime) -> Arrest | None:
+        """The same person arrested again at the same agency, ``previous.rearrest_after`` after release;
+        None when that comes after ``until`` (the end of the simulation)."""
+        at = released_at + previous.rearrest_after
+        if at > until:
+            return None
         generation = previous.generation + 1
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, hash_key(previous.person.key), generation]))
-        at = released_at + previous.rearrest_after
         local = at.astimezone(previous.zone)
         return self._arrest(
             rng,

@@ -39,7 +39,7 @@ from custody.store.models import BookingRow
 
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
 MOVE_AFTER = timedelta(hours=8)  # [A] a police lockup passes its arrestee to the county jail within hours
-DELIVER_EVERY = 500  # events between batched deliveries
+DELIVER_EVERY = 2000  # events between batched deliveries
 
 ARRIVE, REQUEST, MOVE, ELIGIBLE, PICKUP, LAPSE = range(6)
 
@@ -397,6 +397,6 @@ class Simulation:
 
     def _released(self, case: Case, at: datetime) -> None:
         self.tally.released += 1
-        again = self.stream.rearrest(case.arrest, at)
-        if again.at.astimezone(UTC) <= self.end:
+        again = self.stream.rearrest(case.arrest, at, self.end)
+        if again is not None:
             self._push(again.at, ARRIVE, again)
