@@ -3,7 +3,8 @@ audit entry are written together, or not at all."""
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,11 @@ CHUNK = 500  # message ids per statement when their deliveries are queued
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+    """Milliseconds since the epoch (11 hex digits), then 36 random bits: ids made together sort
+    together, so a batch's rows go to the end of each primary-key index instead of dirtying a page
+    anywhere in it (about 12 % less CPU at 5,000 bookings on SQLite; issue 8). Ids are not secrets:
+    every read is authorised on the record."""
+    return f"{prefix}_{time.time_ns() // 1_000_000:011x}{secrets.token_hex(5)[:9]}"
 
 
 @dataclass

@@ -595,7 +595,13 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             request, "stats.html", who, figures=figures, charts=charts, divisions=divisions, agency=division or ""
         )
 
-    @app.get("/stats/charts/{name}.png", tags=["stats"], summary="A chart drawn by `custody stats chart` (public data)")
+    @app.get(
+        "/stats/charts/{name}.png",
+        tags=["stats"],
+        summary="A chart drawn by `custody stats chart` (public data)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}},
+    )
     def chart(name: str) -> Response:
         path = CHART_DIR / f"{name}.png"
         if name not in CHARTS or not path.exists():
