@@ -84,6 +84,14 @@ class Arrest:
         return local_zone(parse_division(self.agency.division))
 
 
+OLDEST = 90  # [A] the age drawn is capped here: the gamma's far tail would reach past 130, which booking refuses
+
+
+def adult_age(rng: np.random.Generator) -> int:
+    """[A] adults, mostly in their twenties and thirties."""
+    return min(int(18 + rng.gamma(2.0, 8.0)), OLDEST)
+
+
 class ArrestStream:
     """The arrests of a set of agencies, day by day, from one seed."""
 
@@ -132,7 +140,7 @@ class ArrestStream:
         )
 
     def _person(self, rng: np.random.Generator, key: str, day: date) -> Person:
-        age = int(18 + rng.gamma(2.0, 8.0))  # [A] adults, mostly in their twenties and thirties
+        age = adult_age(rng)
         prior = rng.random() < cal.PRIOR_FELONY_SHARE.value
         return Person(
             key=key,
