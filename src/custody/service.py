@@ -3,16 +3,13 @@ the demo so that the same rules run whichever door a user comes in by."""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
@@ -78,9 +75,13 @@ class Custody:
 
     @contextmanager
     def unit(self) -> Iterator[Unit]:
-        """One transaction; inside ``batch``, a savepoint of the batch's transaction."""
+        """One transaction; inside ``batch``, a savepoint of the batch's transaction (or the batch's
+        transaction itself, if it was opened ``all_or_nothing``)."""
         open_batch: Unit | None = getattr(self._batch, "unit", None)
         if open_batch is not None:
+            if getattr(self._batch, "all_or_nothing", False):
+                yield open_batch
+                return
             with open_batch.savepoint():
                 yield open_batch
             return
@@ -88,19 +89,20 @@ class Custody:
             yield unit
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, all_or_nothing: bool = False) -> Iterator[None]:
         """Ingestion in bulk (the simulator, the benchmark): every command of this thread until the
         block ends runs in one transaction, each under its own savepoint, so a refused command still
         leaves nothing behind while the others commit together at the end. Messages go out when
-        the batch has committed, never before."""
+        the batch has committed, never before. ``all_or_nothing``: no savepoints, because a command
+        that fails fails the whole batch (an API call's change, its answer and its access entry)."""
         if getattr(self._batch, "unit", None) is not None:
             raise RuntimeError("a batch is already open in this thread")
         with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
-            self._batch.unit = unit
+            self._batch.unit, self._batch.all_or_nothing = unit, all_or_nothing
             try:
                 yield
             finally:
-                self._batch.unit = None
+                self._batch.unit, self._batch.all_or_nothing = None, False
         if self.inline:
             self.deliver(unit.recipients)
 
@@ -108,19 +110,17 @@ class Custody:
         if getattr(self._batch, "unit", None) is not None:
             with self.unit() as unit:
                 return work(unit)
-        for attempt in range(1, db.RETRIES + 1):
-            try:
-                with self.unit() as unit:
-                    result = work(unit)
-                break
-            except DBAPIError as error:
-                # Workers applying batches lock several agencies' audit chains; a command caught in a
-                # lock cycle with them is rolled back whole by PostgreSQL and simply runs again.
-                if attempt == db.RETRIES or not db.must_retry(error):
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * attempt)
+
+        def once() -> tuple[T, set[str]]:
+            with self.unit() as unit:
+                result = work(unit)
+            return result, unit.recipients
+
+        # Workers applying batches lock several agencies' audit chains; a command caught in a lock
+        # cycle with them is rolled back whole by PostgreSQL and simply runs again.
+        result, recipients = db.with_retries(once)
         if self.inline:
-            self.deliver(unit.recipients)
+            self.deliver(recipients)
         return result
 
     def deliver(self, parties: Iterable[str] | None = None) -> int:

@@ -94,12 +94,13 @@ def create_app(
     app.add_middleware(AccessLog, service=service)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
-    async def post(request: Request, key: str | None, status: int, work: Callable[[], Any]) -> JSONResponse:
+    async def post(
+        request: Request, svc: Custody, key: str | None, status: int, work: Callable[[], Any]
+    ) -> JSONResponse:
+        """``work`` runs on ``svc``, the facade acting for the user, which also stores the answer."""
         body = await request.body()
         access = entry_writer(request, service, status)
-        code, result = await run_in_threadpool(
-            idempotency.run, service, key, request.url.path, body, status, work, access
-        )
+        code, result = await run_in_threadpool(idempotency.run, svc, key, request.url.path, body, status, work, access)
         return JSONResponse(result, status_code=code)
 
     def on_booking(who: Principal, booking_id: str, resource: Resource, op: Op, holder_only: bool = True) -> None:
@@ -146,7 +147,7 @@ def create_app(
     ) -> JSONResponse:
         authorise(who, Resource.booking, Op.create, submission.agency)
         svc = acting(service, who)
-        return await post(request, key, 201, lambda: svc.booking_view(svc.book(submission).id))
+        return await post(request, svc, key, 201, lambda: svc.booking_view(svc.book(submission).id))
 
     @app.get("/bookings", tags=["bookings"], summary="List the bookings in your jurisdiction")
     def list_bookings(
@@ -212,7 +213,7 @@ def create_app(
         on_booking(who, booking_id, Resource.booking, Op.update)
         svc = acting(service, who)
         return await post(
-            request, key, 202, lambda: {"booking_id": booking_id, "prints": svc.submit_prints(booking_id)}
+            request, svc, key, 202, lambda: {"booking_id": booking_id, "prints": svc.submit_prints(booking_id)}
         )
 
     @app.post("/bookings/{booking_id}/moves", tags=["bookings"], summary="Move the person to another local agency")
@@ -226,7 +227,7 @@ def create_app(
         on_booking(who, booking_id, Resource.booking, Op.update)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1]
+            request, svc, key, 200, lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1]
         )
 
     @app.post("/bookings/{booking_id}/release-schedule", tags=["release"], summary="Schedule a release")
@@ -240,7 +241,11 @@ def create_app(
         on_booking(who, booking_id, Resource.release, Op.update)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.schedule_release(booking_id, submission), svc.booking_view(booking_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.schedule_release(booking_id, submission), svc.booking_view(booking_id))[1],
         )
 
     @app.post(
@@ -258,7 +263,11 @@ def create_app(
         on_booking(who, booking_id, Resource.release, Op.update)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.release_eligible(booking_id, submission), svc.booking_view(booking_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.release_eligible(booking_id, submission), svc.booking_view(booking_id))[1],
         )
 
     @app.post("/bookings/{booking_id}/transfer", tags=["release"], summary="Federal officers take custody")
@@ -272,7 +281,7 @@ def create_app(
         on_booking(who, booking_id, Resource.release, Op.transfer)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1]
+            request, svc, key, 200, lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1]
         )
 
     @app.get("/release/queue", tags=["release"], summary="Who is due out: holds, open requests, notices")
@@ -293,7 +302,7 @@ def create_app(
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         svc = acting(service, who)
-        return await post(request, key, 201, lambda: {"identity_id": svc.enrol(submission)})
+        return await post(request, svc, key, 201, lambda: {"identity_id": svc.enrol(submission)})
 
     @app.get("/federal/hits", tags=["federal"], summary="Identification hits in your area of responsibility")
     def list_hits(
@@ -320,7 +329,7 @@ def create_app(
     ) -> JSONResponse:
         on_booking(who, submission.booking_id, Resource.request, Op.create)
         svc = acting(service, who)
-        return await post(request, key, 201, lambda: svc.request_view(svc.issue_request(submission).id))
+        return await post(request, svc, key, 201, lambda: svc.request_view(svc.issue_request(submission).id))
 
     @app.get("/federal/requests", tags=["federal"], summary="List federal requests in your jurisdiction")
     def list_requests(
@@ -349,7 +358,7 @@ def create_app(
         on_request(who, request_id, Resource.request, Op.respond)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1]
+            request, svc, key, 200, lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.post("/federal/requests/{request_id}/service", tags=["requests"], summary="A copy was served on the person")
@@ -363,7 +372,7 @@ def create_app(
         on_request(who, request_id, Resource.request, Op.serve)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1]
+            request, svc, key, 200, lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.post("/federal/requests/{request_id}/cancellation", tags=["federal"], summary="Withdraw a request")
@@ -377,7 +386,7 @@ def create_app(
         on_request(who, request_id, Resource.request, Op.cancel)
         svc = acting(service, who)
         return await post(
-            request, key, 200, lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1]
+            request, svc, key, 200, lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1]
         )
 
     @app.get("/federal/messages", tags=["federal"], summary="Messages sent to the federal side, oldest first")

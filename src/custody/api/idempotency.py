@@ -2,7 +2,10 @@
 stored response again; the same key with another body is a 409.
 
 The access log's entry for the first answer (``custody.api.access_log.entry_writer``) goes in the
-transaction that stores it, so a POST with a key costs no transaction of its own for its entry."""
+transaction that stores it, so a POST with a key costs no transaction of its own for its entry.
+When the messages are left to `custody worker` (the server does not deliver them inline), the
+change itself, the answer read back and the stored answer with its entry are one transaction: the
+key is kept only with the change it answers, and a POST commits once."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from custody.domain.errors import Conflict
 from custody.service import Custody
+from custody.store import db
 from custody.store.models import IdempotencyKeyRow
 
 log = logging.getLogger("custody.api.idempotency")
@@ -39,27 +43,43 @@ def run(
         return status, jsonable_encoder(work())
     full_key = f"{scope}:{key}"
     digest = hashlib.sha256(body).hexdigest()
-    with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
-        seen = connection.execute(
-            select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.status_code, IdempotencyKeyRow.response).where(
-                IdempotencyKeyRow.key == full_key
-            )
-        ).first()
+    seen = _stored(service, full_key, key, digest)
     if seen is not None:
-        if seen.request_hash != digest:
-            raise Conflict(f"Idempotency-Key '{key}' was used with a different body; use a new key")
-        return seen.status_code, seen.response
-    result = jsonable_encoder(work())
+        return seen
 
-    def answer() -> IdempotencyKeyRow:
+    def answer(result: Any) -> IdempotencyKeyRow:
         return IdempotencyKeyRow(
             key=full_key, request_hash=digest, status_code=status, response=result, created_at=service.clock.now()
         )
 
+    if not service.inline:
+
+        def once() -> Any:
+            with service.batch(all_or_nothing=True):
+                result = jsonable_encoder(work())
+                with service.unit() as unit:
+                    unit.session.add(answer(result))
+                    if also is not None:
+                        also(unit.session)
+            return result
+
+        try:
+            return status, db.with_retries(once)
+        except IntegrityError:
+            # Rolled back whole: if a concurrent request with this key committed first, its answer
+            # stands; otherwise the conflict was the change's own, and is answered as such.
+            seen = _stored(service, full_key, key, digest)
+            if seen is None:
+                raise
+            return seen
+    # Inline delivery: the change commits and its messages are applied before the answer is read,
+    # so that the answer shows what they did (a request decided, a booking identified).
+    result = jsonable_encoder(work())
+
     if also is not None:
         try:
             with service.unit() as unit:
-                unit.session.add(answer())
+                unit.session.add(answer(result))
                 also(unit.session)
             return status, result
         except Exception:
@@ -68,7 +88,22 @@ def run(
             log.warning("storing answer %s with its access entry failed; storing it alone", full_key, exc_info=True)
     try:
         with service.unit() as unit:
-            unit.session.add(answer())
+            unit.session.add(answer(result))
     except IntegrityError:
         pass  # a concurrent retry stored it first; the effect happened once either way
     return status, result
+
+
+def _stored(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+    """The answer stored under this key, if any; a 409 if the key came with another body."""
+    with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
+        seen = connection.execute(
+            select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.status_code, IdempotencyKeyRow.response).where(
+                IdempotencyKeyRow.key == full_key
+            )
+        ).first()
+    if seen is None:
+        return None
+    if seen.request_hash != digest:
+        raise Conflict(f"Idempotency-Key '{key}' was used with a different body; use a new key")
+    return seen.status_code, seen.response

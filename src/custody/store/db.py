@@ -4,8 +4,11 @@ CUSTODY_DATABASE_URL says so. The schema is always created by the Alembic migrat
 from __future__ import annotations
 
 import os
+import random
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -83,3 +86,19 @@ RETRIES = 5
 def must_retry(error: DBAPIError) -> bool:
     """The store rolled this transaction back only because of another one running at the same time."""
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+T = TypeVar("T")
+
+
+def with_retries(transaction: Callable[[], T]) -> T:
+    """Run ``transaction`` (a whole one: begun and ended inside) again, after a short random pause,
+    when the store rolled it back only because of a concurrent one (``must_retry``)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return transaction()
+        except DBAPIError as error:
+            if attempt == RETRIES or not must_retry(error):
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")

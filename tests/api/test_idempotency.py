@@ -1,0 +1,129 @@
+"""An ``Idempotency-Key`` POST on a server that leaves the messages to `custody worker`: the change,
+the answer read back, the stored answer and its access-log entry are one transaction, on SQLite and
+PostgreSQL. Counted with a commit listener, checked row by row, and broken on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from custody.access.tokens import Issuer
+from custody.api import idempotency
+from custody.api.app import create_app
+from custody.audit.access import CHAIN_PREFIX
+from custody.booking.commands import BookingIn
+from custody.domain.clock import ManualClock
+from custody.service import Custody
+from custody.store import db
+from custody.store.models import AuditEntryRow, BookingRow, IdempotencyKeyRow
+from tests.access.support import bearer
+from tests.api.test_api import BOOKING
+
+
+@pytest.fixture
+def workers_mode(store_url: str, clock: ManualClock) -> Iterator[Custody]:
+    engine = db.make_engine(store_url)
+    db.upgrade(engine)
+    yield Custody(engine, clock, actor="test", inline=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def api(workers_mode: Custody, issuer: Issuer) -> Iterator[TestClient]:
+    with TestClient(create_app(workers_mode, tick_seconds=None, issuer=issuer)) as client:
+        yield client
+
+
+def _count(service: Custody, *where: Any, table: Any = BookingRow) -> int:
+    with service.engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(table).where(*where)) or 0)
+
+
+def _access_entries(service: Custody) -> int:
+    return _count(service, AuditEntryRow.chain.like(f"{CHAIN_PREFIX}%"), table=AuditEntryRow)
+
+
+def test_a_booking_with_a_key_commits_once_with_its_answer_and_access_entry(
+    api: TestClient, workers_mode: Custody, issuer: Issuer
+) -> None:
+    commits: list[int] = []
+    event.listen(workers_mode.engine, "commit", lambda _: commits.append(1))
+    headers = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "one-transaction-1"}
+    first = api.post("/bookings", json=BOOKING, headers=headers)
+    assert first.status_code == 201, first.text
+    assert len(commits) == 1, "the booking, its answer and its access entry commit together"
+    assert first.json()["booking_number"] == BOOKING["booking_number"]  # read back inside the transaction
+    assert _count(workers_mode) == 1
+    assert _count(workers_mode, table=IdempotencyKeyRow) == 1
+    assert _access_entries(workers_mode) == 1
+    replay = api.post("/bookings", json=BOOKING, headers=headers)
+    assert replay.status_code == 201 and replay.json() == first.json()
+    assert _count(workers_mode) == 1
+
+
+def test_a_refused_change_stores_no_answer_and_still_logs_the_access(
+    api: TestClient, workers_mode: Custody, issuer: Issuer
+) -> None:
+    headers = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "refused-1"}
+    future = {**BOOKING, "booked_at": "2030-01-01T00:00:00Z"}
+    refused = api.post("/bookings", json=future, headers=headers)
+    assert refused.status_code == 422 and "future" in refused.json()["detail"]
+    assert _count(workers_mode) == 0 and _count(workers_mode, table=IdempotencyKeyRow) == 0
+    assert _access_entries(workers_mode) == 1  # written by the middleware, as answered (422)
+    fixed = api.post("/bookings", json=BOOKING, headers={**headers, "Idempotency-Key": "refused-2"})
+    assert fixed.status_code == 201
+
+
+def test_when_a_concurrent_request_stored_the_key_first_its_answer_stands_and_nothing_of_ours_is_kept(
+    workers_mode: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other request commits between our look-up and our commit: our whole transaction (the
+    change included) rolls back on the key, and the caller gets the stored answer."""
+    body = b'{"same": "body"}'
+    stored_first = {"id": "theirs"}
+    real_stored = idempotency._stored
+    looked: list[int] = []
+
+    def stored_meanwhile(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+        looked.append(1)
+        if len(looked) == 1:  # our first look finds nothing; then the other request commits
+            with service.unit() as unit:
+                unit.session.add(
+                    IdempotencyKeyRow(
+                        key=full_key,
+                        request_hash=digest,
+                        status_code=201,
+                        response=stored_first,
+                        created_at=service.clock.now(),
+                    )
+                )
+            return None
+        return real_stored(service, full_key, key, digest)
+
+    monkeypatch.setattr(idempotency, "_stored", stored_meanwhile)
+    booking = {**BOOKING, "booking_number": "RACE-1"}
+
+    def work() -> dict[str, Any]:
+        return {"id": workers_mode.book(BookingIn.model_validate(booking)).id}
+
+    status, answer = idempotency.run(workers_mode, "race-1", "/bookings", body, 201, work)
+    assert (status, answer) == (201, stored_first)
+    assert _count(workers_mode, BookingRow.booking_number == "RACE-1") == 0, "our booking rolled back with the key"
+
+
+def test_a_failing_access_entry_takes_the_change_back_with_it(workers_mode: Custody) -> None:
+    def failing(session: Session) -> None:
+        raise RuntimeError("the access chain could not be written")
+
+    def work() -> dict[str, Any]:
+        return {"id": workers_mode.book(BookingIn.model_validate({**BOOKING, "booking_number": "ENTRY-1"})).id}
+
+    with pytest.raises(RuntimeError, match="access chain"):
+        idempotency.run(workers_mode, "entry-1", "/bookings", b"{}", 201, work, failing)
+    assert _count(workers_mode, BookingRow.booking_number == "ENTRY-1") == 0
+    assert _count(workers_mode, table=IdempotencyKeyRow) == 0
