@@ -36,9 +36,14 @@ def run(
     work: Callable[[], Any],
     also: Callable[[Session], None] | None = None,
 ) -> tuple[int, Any]:
-    """Do ``work`` once per key; ``also`` writes beside the stored answer, in its transaction. If that
-    transaction fails (a concurrent retry stored the answer first, or ``also`` failed), the answer is
-    stored alone and ``also`` is not retried: its writer must notice it was not committed."""
+    """Do ``work`` once per key; ``also`` writes beside the stored answer, in its transaction.
+
+    Without inline delivery, ``work`` should run on ``service`` so that it shares that transaction;
+    if the transaction fails, nothing of it is kept, and a concurrent request's stored answer, if
+    there is one, is the answer. With inline delivery, the change has committed before the answer is
+    stored: if that transaction fails (a concurrent retry stored the answer first, or ``also``
+    failed), the answer is stored alone and ``also`` is not retried. Either way ``also``'s writer
+    must notice whether it was committed."""
     if not key:
         return status, jsonable_encoder(work())
     full_key = f"{scope}:{key}"
