@@ -247,7 +247,8 @@ class DeliveryRow(Base):
     lease, so a worker killed mid-message loses nothing: the lease runs out and another takes it."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_delivery_due", "party", "state", "seq"),)
+    # State first: a claim reads only the pending rows of its party (or range of parties), in order.
+    __table_args__ = (Index("ix_delivery_pending", "state", "party", "seq"),)
 
     message_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
