@@ -4,15 +4,19 @@ never half-applied; a message delivered twice has its effect once."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from custody.exchange import asyncapi
 from custody.exchange.catalogue import BY_TYPE, CATALOGUE
-from custody.exchange.envelope import SCHEMAS, build
+from custody.exchange.envelope import SCHEMAS, build, parse
 from custody.exchange.worker import Outcome, apply
 from custody.service import Custody
 from custody.sim import seed_scenarios
@@ -134,3 +138,42 @@ def test_a_message_for_another_party_is_refused(custody: Custody) -> None:
     raw = _cancel_envelope("req_x", "bkg_x")
     assert apply(custody, "federal", raw) == Outcome.dead
     assert "not federal" in _dead(custody)[0]
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(minutes=330))]),
+    ),
+    reason=st.text(min_size=1, max_size=30),
+)
+def test_an_envelope_written_without_the_sdk_is_the_sdks_envelope_both_ways(moment: datetime, reason: str) -> None:
+    """``to_json`` and ``parse`` skip the SDK's encoder and its second decoding (issue 8); what they
+    write and read must stay what the CloudEvents SDK writes and reads."""
+    message = build(
+        "msg_test_2",
+        BY_TYPE["gov.custody.request.cancelled.v1"],
+        "urn:custody:federal",
+        "req_1",
+        moment,
+        LOCAL,
+        {"request_id": "req_1", "booking_id": "bkg_1", "reason": reason},
+    )
+    sdk = JSONFormat()
+    attributes = {
+        "id": message.id,
+        "source": message.source,
+        "type": message.type.type,
+        "subject": message.subject,
+        "time": message.time,
+        "datacontenttype": "application/json",
+        "dataschema": f"https://custody.invalid/schemas/{message.type.schema_file}",
+        "toparty": message.to_party,
+    }
+    written_by_sdk = sdk.write(CloudEvent(attributes, message.data))
+    assert json.loads(message.to_json()) == json.loads(written_by_sdk)
+    read_by_sdk = sdk.read(CloudEvent, message.to_json())
+    assert read_by_sdk.get_attributes() == {"specversion": "1.0", **attributes}
+    assert read_by_sdk.get_data() == message.data
+    assert parse(written_by_sdk) == message

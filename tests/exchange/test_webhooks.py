@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -59,7 +60,7 @@ def test_a_subscriber_gets_signed_messages_retried_until_accepted(custody: Custo
     assert deliver_due(custody, now=now + timedelta(seconds=3)) == 1
     ((body, signature),) = Subscriber.received
     assert signature == "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert b'"type": "gov.custody.request.responded.v1"' in body
+    assert json.loads(body)["type"] == "gov.custody.request.responded.v1"
     with custody.unit() as unit:
         attempts = [
             (a.attempt, a.status_code, a.delivered)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from custody.store.json_text import EncodedJSON
 from custody.store.models import AuditChainRow, AuditEntryRow, Base
 
 GENESIS = "0" * 64
@@ -84,8 +85,7 @@ def next_entry(
         read_heads(session, [chain])
         head = heads[chain]
     seq, prev_hash = head.seq + 1, head.hash
-    text = canonical(data)
-    data = json.loads(text)  # what is hashed is exactly what is stored
+    text = EncodedJSON(canonical(data))  # what is hashed is exactly what is stored
     digest = _hash(prev_hash, seq, recorded_at, actor, action, subject, text)
     heads[chain] = Head(seq, digest, head.stored_seq)
     return {
@@ -95,7 +95,7 @@ def next_entry(
         "actor": actor,
         "action": action,
         "subject": subject,
-        "data": data,
+        "data": text,
         "prev_hash": prev_hash,
         "hash": digest,
     }
@@ -156,9 +156,9 @@ def append(
     session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
 ) -> AuditEntryRow:
     """Add the chain's next entry to the session as a row of its own."""
-    entry = AuditEntryRow(
-        **next_entry(session, chain, recorded_at=recorded_at, actor=actor, action=action, subject=subject, data=data)
-    )
+    values = next_entry(session, chain, recorded_at=recorded_at, actor=actor, action=action, subject=subject, data=data)
+    # The row object keeps the data as read back, a mapping; the column stores the same text either way.
+    entry = AuditEntryRow(**{**values, "data": json.loads(values["data"])})
     session.add(entry)
     return entry
 

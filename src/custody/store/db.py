@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from custody.store import json_text
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -47,13 +49,16 @@ def begin_before_savepoint(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads}
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = url or default_url()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
 
 
 def alembic_config(engine: Engine) -> Config:

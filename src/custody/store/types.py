@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,18 +11,36 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime refused: custody stores only aware times")
+    return value.astimezone(UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """SQLite's DATETIME text, ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC: the format SQLAlchemy's own
+    processor writes (so stores written before read and sort the same), made by one C call instead
+    of a %-format of seven fields; every timestamp of every row passes here (issue 8)."""
+    if value is None:
+        return None
+    return _utc(value).isoformat(" ", "microseconds")[:-6]  # without the "+00:00"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes in UTC and always returns them aware (SQLite drops the zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: custody stores only aware times")
-        value = value.astimezone(UTC)
+        value = _utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
