@@ -109,10 +109,7 @@ def read_heads(session: Session, chains: Iterable[str]) -> None:
     wanted = sorted({chain for chain in chains if chain not in heads})
     if not wanted:
         return
-    stored = {
-        chain: (seq, digest)
-        for chain, seq, digest in session.execute(HEADS_OF, {"chains": wanted}, execution_options={"autoflush": False})
-    }
+    stored = {chain: (seq, digest) for chain, seq, digest in session.connection().execute(HEADS_OF, {"chains": wanted})}
     for chain in wanted:
         seq, digest = stored.get(chain, (None, GENESIS))
         heads[chain] = Head(seq or 0, digest, seq)

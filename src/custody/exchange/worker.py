@@ -155,9 +155,11 @@ def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[Claime
         )
         if unit.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=DeliveryRow)
-        rows = [tuple(r) for r in unit.session.execute(query)]
+        # Core statements on the unit's connection: nothing of the ORM's is needed here (issue 8).
+        connection = unit.session.connection()
+        rows = [tuple(r) for r in connection.execute(query)]
         if rows:
-            unit.session.execute(
+            connection.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.message_id.in_([r[0] for r in rows]))
                 .values(lease_until=now + LEASE, claimed_by=me, attempts=DeliveryRow.attempts + 1)
@@ -212,7 +214,7 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
         return
     applied = {
         (party, message_id)
-        for party, message_id in unit.session.execute(
+        for party, message_id in unit.session.connection().execute(
             select(InboxRow.party, InboxRow.message_id).where(InboxRow.message_id.in_([m.id for m in ready]))
         )
     }
@@ -234,7 +236,7 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
     ]
     if inbox:
         unit.session.connection().execute(insert(INBOX), inbox)
-    unit.session.execute(
+    unit.session.connection().execute(
         update(DeliveryRow)
         .where(DeliveryRow.message_id.in_([m.id for m in ready]))
         .values(state="done", last_error=None)
