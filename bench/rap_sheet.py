@@ -1,5 +1,7 @@
 """The rap sheet of a hit: the indexed federal submissions (identity/service.py: rap_sheet) against
-the scan of the whole federal inbox it replaced (issue 8), on the same store in the same run.
+the scan of every submission the federal side applied that it replaced (issue 8), on the same store
+in the same run. (The scan read the inbox's copy of each message; the inbox no longer keeps one, so
+it reads the messages the inbox names, migration 0006.)
 
     .venv/bin/python bench/rap_sheet.py --submissions 1000 10000     # a scratch SQLite store each
 
@@ -24,7 +26,7 @@ from sqlalchemy import insert, select
 from custody.domain.clock import SystemClock
 from custody.identity.service import rap_sheet
 from custody.store import db
-from custody.store.models import FederalSubmissionIdentifierRow, FederalSubmissionRow, InboxRow
+from custody.store.models import FederalSubmissionIdentifierRow, FederalSubmissionRow, InboxRow, MessageRow
 from custody.store.unit import Unit, unit_of_work
 
 SUBMITTED = "gov.custody.booking.fingerprints_submitted.v1"
@@ -37,10 +39,13 @@ def scan_inbox(unit: Unit, identifiers: dict[str, str], before: str, booking_id:
     """The replaced algorithm: every federal submission read and compared, for every hit."""
     pairs = set(identifiers.items())
     earlier = []
-    for row in unit.session.scalars(
-        select(InboxRow).where(InboxRow.party == "federal", InboxRow.type == SUBMITTED).order_by(InboxRow.applied_at)
+    for envelope in unit.session.scalars(
+        select(MessageRow.envelope)
+        .join(InboxRow, InboxRow.message_id == MessageRow.id)
+        .where(InboxRow.party == "federal", MessageRow.type == SUBMITTED)
+        .order_by(InboxRow.applied_at)
     ):
-        data = row.data
+        data = json.loads(envelope)["data"]
         if data["booking_id"] == booking_id or data["booked_at"] >= before:
             continue
         if pairs & set(data["person"]["identifiers"].items()):
@@ -58,7 +63,7 @@ def scan_inbox(unit: Unit, identifiers: dict[str, str], before: str, booking_id:
 def _fill(url: str, count: int) -> None:
     engine = db.make_engine(url)
     db.upgrade(engine)
-    inbox, submissions, identifiers = [], [], []
+    inbox, messages, submissions, identifiers = [], [], [], []
     for n in range(count):
         person, visit = divmod(n, BOOKINGS_PER_PERSON)
         booked = START + timedelta(hours=n)
@@ -69,16 +74,19 @@ def _fill(url: str, count: int) -> None:
             "person": {"identifiers": {"sid": f"IL{person}"}},
             "charges": [{"offense": f"visit {visit}", "level": "misdemeanor"}],
         }
-        inbox.append(
-            {"party": "federal", "message_id": f"msg_{n}", "type": SUBMITTED, "subject": f"bkg_{n}", "data": data}
-            | {"applied_at": booked}
+        envelope = json.dumps({"id": f"msg_{n}", "type": SUBMITTED, "data": data})  # the part the scan reads
+        messages.append(
+            {"seq": n + 1, "id": f"msg_{n}", "type": SUBMITTED, "to_party": "federal", "subject": f"bkg_{n}"}
+            | {"envelope": envelope, "created_at": booked}
         )
+        inbox.append({"party": "federal", "message_id": f"msg_{n}", "applied_at": booked})
         submissions.append(
             {"booking_id": f"bkg_{n}", "agency": data["agency"], "booked_at": booked, "data": data}
             | {"identity_id": None, "received_at": booked}
         )
         identifiers.append({"booking_id": f"bkg_{n}", "id_type": "sid", "value": f"IL{person}"})
     with engine.begin() as connection:
+        connection.execute(insert(MessageRow), messages)
         connection.execute(insert(InboxRow), inbox)
         connection.execute(insert(FederalSubmissionRow), submissions)
         connection.execute(insert(FederalSubmissionIdentifierRow), identifiers)

@@ -55,7 +55,13 @@ def test_a_message_claimed_by_a_worker_that_died_is_taken_over_when_its_lease_ru
     assert worker.process(custody, "federal", "rescuer") == 1
     assert worker.drain(custody) >= 1 and _pending(custody) == 0
     with custody.unit() as unit:
-        types = [r.type for r in unit.session.scalars(select(InboxRow).order_by(InboxRow.applied_at))]
+        types = list(
+            unit.session.scalars(
+                select(MessageRow.type)
+                .join(InboxRow, InboxRow.message_id == MessageRow.id)
+                .order_by(InboxRow.applied_at, MessageRow.seq)
+            )
+        )
     assert types == ["gov.custody.booking.fingerprints_submitted.v1", "gov.custody.identification.responded.v1"]
 
 

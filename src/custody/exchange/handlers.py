@@ -23,7 +23,8 @@ def _receive(unit: Unit, message: Message) -> None:
 
 
 def _record_only(unit: Unit, message: Message) -> None:
-    """The federal side keeps these as its record (the inbox row itself); nothing else changes."""
+    """The federal side keeps these as its record: the message (its outbox row), marked applied by
+    the inbox row; nothing else changes."""
 
 
 Handler = Callable[[Unit, list[Message]], None]

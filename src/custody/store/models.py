@@ -244,7 +244,9 @@ class MessageRow(Base):
 
 class DeliveryRow(Base):
     """The in-process transport's queue: one row per message, claimed by a worker of its party with a
-    lease, so a worker killed mid-message loses nothing: the lease runs out and another takes it."""
+    lease, so a worker killed mid-message loses nothing: the lease runs out and another takes it.
+    The row leaves the queue in the transaction that applies its message (the inbox row records
+    that); only a message sent to the dead letters keeps its row, in state ``dead``."""
 
     __tablename__ = "deliveries"
     # State first: a claim reads only the pending rows of its party (or range of parties), in order.
@@ -262,7 +264,9 @@ class DeliveryRow(Base):
 
 class InboxRow(Base):
     """The idempotent inbox: a message id applied by a party is recorded in the same transaction as
-    its effect, so a second delivery of it changes nothing."""
+    its effect, so a second delivery of it changes nothing. The message itself (type, subject, data)
+    is its outbox row, which is kept: the inbox holds only the fact and time of its applying, not a
+    second copy (migration 0006)."""
 
     __tablename__ = "inbox"
     # A worker checks a claimed batch against the inbox by message id, whatever the party.
@@ -270,9 +274,6 @@ class InboxRow(Base):
 
     party: Mapped[str] = mapped_column(String(220), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    type: Mapped[str] = mapped_column(String(80))
-    subject: Mapped[str] = mapped_column(String(40), index=True)
-    data: Mapped[dict[str, Any]]
     applied_at: Mapped[datetime]
 
 

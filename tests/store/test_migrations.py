@@ -1,0 +1,89 @@
+"""The migrations build the schema the models describe, and migration 0006 keeps an applied message
+once: the inbox loses its copy of the message, the queue loses the deliveries already applied, and a
+downgrade puts the copies back from the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from custody.store import db
+from custody.store.models import Base
+from custody.store.types import UTCDateTime
+
+NOW = datetime(2017, 8, 16, 12, tzinfo=UTC)
+SUBMITTED = "gov.custody.booking.fingerprints_submitted.v1"
+
+
+def test_the_newest_migration_is_the_schema_of_the_models(store_url: str) -> None:
+    engine = db.make_engine(store_url)
+    db.upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def _tables() -> tuple[sa.TableClause, sa.TableClause, sa.TableClause]:
+    when = UTCDateTime()
+    inbox = sa.table(
+        "inbox",
+        *(sa.column(c) for c in ("party", "message_id", "type", "subject")),
+        sa.column("data", sa.JSON()),
+        sa.column("applied_at", when),
+    )
+    messages = sa.table(
+        "messages",
+        *(sa.column(c) for c in ("seq", "id", "type", "to_party", "subject", "envelope")),
+        sa.column("created_at", when),
+    )
+    deliveries = sa.table("deliveries", *(sa.column(c) for c in ("message_id", "seq", "party", "state", "attempts")))
+    return inbox, messages, deliveries
+
+
+def test_0006_keeps_an_applied_message_once_and_its_downgrade_restores_the_copies(store_url: str) -> None:
+    engine = db.make_engine(store_url)
+    config = db.alembic_config(engine)
+    command.upgrade(config, "0005")
+    inbox, messages, deliveries = _tables()
+    data = {"booking_id": "bkg_1", "agency": "ocd-division/country:us/state:il/county:cook"}
+    with engine.begin() as connection:
+        for seq, (message_id, state) in enumerate((("msg_applied", "done"), ("msg_waiting", "pending")), start=1):
+            envelope = {"id": message_id, "type": SUBMITTED, "subject": "bkg_1", "data": data}
+            connection.execute(
+                messages.insert().values(
+                    seq=seq,
+                    id=message_id,
+                    type=SUBMITTED,
+                    to_party="federal",
+                    subject="bkg_1",
+                    envelope=json.dumps(envelope),
+                    created_at=NOW,
+                )
+            )
+            connection.execute(
+                deliveries.insert().values(message_id=message_id, seq=seq, party="federal", state=state, attempts=1)
+            )
+        connection.execute(
+            inbox.insert().values(
+                party="federal", message_id="msg_applied", type=SUBMITTED, subject="bkg_1", data=data, applied_at=NOW
+            )
+        )
+    db.upgrade(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("inbox")}
+    assert columns == {"party", "message_id", "applied_at"}
+    with engine.connect() as connection:
+        queued = connection.execute(sa.select(deliveries.c.message_id, deliveries.c.state)).all()
+        assert queued == [("msg_waiting", "pending")]
+        assert connection.execute(sa.select(inbox.c.message_id)).scalars().all() == ["msg_applied"]
+
+    command.downgrade(config, "0005")
+    with engine.connect() as connection:
+        restored = connection.execute(sa.select(inbox.c.message_id, inbox.c.type, inbox.c.subject, inbox.c.data)).all()
+    assert restored == [("msg_applied", SUBMITTED, "bkg_1", data)]
+    engine.dispose()
