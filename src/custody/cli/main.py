@@ -108,6 +108,7 @@ def serve(
     import uvicorn
 
     from custody.api.app import EXCHANGE_ENV, create_app
+    from custody.api.serving import PROTOCOL
 
     if exchange not in ("inline", "workers"):
         raise typer.BadParameter("use inline or workers", param_hint="--exchange")
@@ -129,11 +130,12 @@ def serve(
             workers=workers,
             host=host,
             port=port,
+            http=PROTOCOL,
             log_level="info",
             log_config=None,
         )
         return
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info", log_config=None)
+    uvicorn.run(create_app(service), host=host, port=port, http=PROTOCOL, log_level="info", log_config=None)
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,69 @@
+"""Every connection custody serves sends its segments without waiting (TCP_NODELAY), including on
+the socket uvicorn binds for several server processes, which asyncio leaves alone because its
+protocol number is 0: there, each answer's body waited 40 ms for the client's delayed ACK."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+from uvicorn.config import Config
+
+from custody.api.app import EXCHANGE_ENV
+from custody.api.serving import PROTOCOL, NoDelayH11Protocol, no_delay
+from custody.cli.main import app
+
+
+def _accepted_with(set_no_delay: bool) -> int:
+    """TCP_NODELAY of a connection accepted by asyncio on a socket bound as uvicorn binds it."""
+    listening = socket.socket(family=socket.AF_INET)  # uvicorn's Config.bind_socket: protocol number 0
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    seen: list[int] = []
+
+    class Recorder(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if set_no_delay:
+                no_delay(transport)
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    async def connect_once() -> None:
+        server = await asyncio.get_running_loop().create_server(Recorder, sock=listening)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not seen:
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(connect_once())
+    return seen[0]
+
+
+def test_asyncio_leaves_nagle_on_for_the_socket_uvicorn_binds_and_no_delay_turns_it_off() -> None:
+    assert _accepted_with(set_no_delay=False) == 0  # the fault this module exists for
+    assert _accepted_with(set_no_delay=True) != 0
+
+
+def test_the_protocol_uvicorn_loads_is_ours() -> None:
+    config = Config(app=lambda scope, receive, send: None, http=PROTOCOL)
+    config.load()
+    assert config.http_protocol_class is NoDelayH11Protocol
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_runs_uvicorn_with_the_protocol(workers: str, tmp_path: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'custody.db'}")
+    monkeypatch.setenv(EXCHANGE_ENV, "inline")  # serve sets it for its processes; restored afterwards
+    result = CliRunner().invoke(app, ["serve", "--port", "8799", "--workers", workers])
+    assert result.exit_code == 0, result.output
+    assert [c["http"] for c in calls] == [PROTOCOL]
