@@ -40,8 +40,13 @@ from custody.store.models import BookingRow
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
 MOVE_AFTER = timedelta(hours=8)  # [A] a police lockup passes its arrestee to the county jail within hours
 DELIVER_EVERY = 2000  # events between batched deliveries
+# Bookings and release eligibilities of different people within this much simulated time go through
+# the process together, bookings first, as a jail management system's feed sends a quarter hour of
+# intake and release records at once: one command for each kind, not one for each run of a kind.
+FEED_WINDOW = timedelta(minutes=15)
 
 ARRIVE, REQUEST, MOVE, ELIGIBLE, PICKUP, LAPSE = range(6)
+FEED = (ARRIVE, ELIGIBLE)  # what a jail's feed sends in bulk (FEED_WINDOW)
 
 
 @dataclass
@@ -153,12 +158,6 @@ class Simulation:
             PICKUP: self._pickup,
             LAPSE: self._lapse,
         }
-        # Arrivals and release eligibilities that follow each other with nothing between them go
-        # through the process together, as a jail's feed sends them: one command for the lot.
-        together: dict[int, Callable[[list[tuple[datetime, Any]]], None]] = {
-            ARRIVE: self._arrive,
-            ELIGIBLE: self._eligible,
-        }
         while True:
             if loaded < self.days and (not self._heap or self._heap[0][0] >= self._day_start(loaded)):
                 for arrest in self.stream.day(loaded):
@@ -169,11 +168,16 @@ class Simulation:
             if not self._heap or self._heap[0][0] > self.end:
                 break
             at, _, kind, payload = heapq.heappop(self._heap)
-            if kind in together:
-                group = [(at, payload), *self._following(kind, loaded)]
-                self.clock.set(group[-1][0])
-                together[kind](group)
-                self._since_delivery += len(group)
+            if kind in FEED:
+                window = self._window(at, kind, payload, loaded)
+                self.clock.set(window[-1][0])
+                arrivals = [(when, p) for when, k, p in window if k == ARRIVE]
+                eligible = [(when, p) for when, k, p in window if k == ELIGIBLE]
+                if arrivals:
+                    self._arrive(arrivals)
+                if eligible:
+                    self._eligible(eligible)
+                self._since_delivery += len(window)
             else:
                 self.clock.set(at)
                 try:
@@ -184,19 +188,29 @@ class Simulation:
             if self._since_delivery >= DELIVER_EVERY:
                 self._flush()
 
-    def _following(self, kind: int, loaded: int) -> list[tuple[datetime, Any]]:
-        """The events of this kind next in time, up to the next delivery, another kind of event, the
-        end, or a day not yet loaded."""
-        taken: list[tuple[datetime, Any]] = []
-        while (
-            self._heap
-            and self._heap[0][2] == kind
-            and self._heap[0][0] <= self.end
-            and (loaded >= self.days or self._heap[0][0] < self._day_start(loaded))
-            and self._since_delivery + len(taken) + 1 < DELIVER_EVERY
-        ):
-            at, _, _, payload = heapq.heappop(self._heap)
-            taken.append((at, payload))
+    def _window(self, at: datetime, kind: int, payload: Any, loaded: int) -> list[tuple[datetime, int, Any]]:
+        """This booking or release eligibility and those next in time within FEED_WINDOW of it, up to
+        the next event of another kind (a request, a move, a pickup, a lapse), the next delivery, the
+        end, a day not yet loaded, or the arrest of a person released in this window (who must leave
+        custody before being booked again). Everyone else's bookings and releases commute: each
+        carries its own time, and a booking's own release eligibility is only known once it is booked."""
+        taken: list[tuple[datetime, int, Any]] = [(at, kind, payload)]
+        leaving = {payload.arrest.person.key} if kind == ELIGIBLE else set()
+        while self._heap:
+            when, _, following, item = self._heap[0]
+            if (
+                following not in FEED
+                or when >= at + FEED_WINDOW
+                or when > self.end
+                or (loaded < self.days and when >= self._day_start(loaded))
+                or self._since_delivery + len(taken) + 1 >= DELIVER_EVERY
+                or (following == ARRIVE and item.person.key in leaving)
+            ):
+                break
+            heapq.heappop(self._heap)
+            taken.append((when, following, item))
+            if following == ELIGIBLE:
+                leaving.add(item.arrest.person.key)
         return taken
 
     def _refused(self, error: CustodyError) -> None:
