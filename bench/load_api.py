@@ -44,6 +44,9 @@ COOK = "ocd-division/country:us/state:il/county:cook"
 MAX_CONNECTIONS = 256
 TIMEOUT = 30.0
 RETRIES = 3
+# uvicorn closes a keep-alive connection idle for 5 s (its timeout_keep_alive); one idle longer than
+# this is closed here instead of being written to and found closed, which counted as an error.
+IDLE_LIMIT = 4.0
 
 
 def log(message: str) -> None:
@@ -56,6 +59,7 @@ def log(message: str) -> None:
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.monotonic()
 
     async def call(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         self.writer.write(head + body)
@@ -95,14 +99,24 @@ class Pool:
             + "\r\n"
         ).encode()
         async with self.free:
-            connection = self.idle.pop() if self.idle else await self._open()
+            connection = self._fresh() or await self._open()
             try:
                 answer = await asyncio.wait_for(connection.call(head, body), TIMEOUT)
             except BaseException:
                 connection.close()
                 raise
+            connection.last_used = time.monotonic()
             self.idle.append(connection)
             return answer
+
+    def _fresh(self) -> Connection | None:
+        """The most recently used idle connection the server has not yet closed for idleness."""
+        while self.idle:
+            connection = self.idle.pop()
+            if time.monotonic() - connection.last_used < IDLE_LIMIT:
+                return connection
+            connection.close()
+        return None
 
     async def _open(self) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
