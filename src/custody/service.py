@@ -89,6 +89,18 @@ class Custody:
             yield unit
 
     @contextmanager
+    def read(self) -> Iterator[Unit]:
+        """A unit to read in: inside ``batch``, the batch's own transaction without a savepoint (a read
+        leaves nothing to take back, and the savepoint's flush, SAVEPOINT and RELEASE cost more than
+        most reads), so it sees what the batch wrote; otherwise a transaction of its own."""
+        open_batch: Unit | None = getattr(self._batch, "unit", None)
+        if open_batch is not None:
+            yield open_batch
+            return
+        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
+            yield unit
+
+    @contextmanager
     def batch(self, all_or_nothing: bool = False) -> Iterator[None]:
         """Ingestion in bulk (the simulator, the benchmark): every command of this thread until the
         block ends runs in one transaction, each under its own savepoint, so a refused command still
@@ -191,13 +203,13 @@ class Custody:
         self, limit: int, offset: int, state: str | None = None, where: ColumnElement[bool] | None = None
     ) -> tuple[int, list[dict[str, Any]]]:
         """Fingerprint identifications, oldest first; ``state='awaiting_examiner'`` is the examiner's queue."""
-        with self.unit() as u:
+        with self.read() as u:
             return identity.identifications(u, limit, offset, state, where)
 
     def issue_request(self, submission: RequestIn) -> FederalRequestRow:
         """The federal side issues a request; inline, the agency has received and decided it on return."""
         issued = self._run(lambda u: requests.issue(u, submission))
-        with self.unit() as unit:
+        with self.read() as unit:
             return requests.get(unit, issued.id)
 
     def respond(self, request_id: str, submission: ResponseIn) -> FederalRequestRow:
@@ -237,7 +249,7 @@ class Custody:
     # --- reading ---------------------------------------------------------------------------
 
     def booking_view(self, booking_id: str) -> dict[str, Any]:
-        with self.unit() as u:
+        with self.read() as u:
             booking = bookings.get(u, booking_id)
             return {
                 **booking_summary(booking),
@@ -275,18 +287,18 @@ class Custody:
             }
 
     def list_bookings(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        with self.unit() as u:
+        with self.read() as u:
             total, rows = page(u.session, select(BookingRow), limit, offset, *BOOKINGS_ORDER)
             return total, [booking_summary(b) for b in rows]
 
     def request_view(self, request_id: str) -> dict[str, Any]:
-        with self.unit() as u:
+        with self.read() as u:
             request = requests.get(u, request_id)
             decision = u.session.get(DecisionRow, request.decision_id)
             return {**request_summary(request), "decision": decision.result if decision else None}
 
     def list_requests(self, limit: int, offset: int, state: str | None = None) -> tuple[int, list[dict[str, Any]]]:
-        with self.unit() as u:
+        with self.read() as u:
             query = select(FederalRequestRow)
             if state:
                 query = query.where(FederalRequestRow.state == state)
@@ -294,13 +306,13 @@ class Custody:
             return total, [request_summary(r) for r in rows]
 
     def events_for(self, party: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        with self.unit() as u:
+        with self.read() as u:
             query = select(EventRow).where(EventRow.to_party == party)
             total, rows = page(u.session, query, limit, offset, EventRow.seq)
             return total, [event_summary(e) for e in rows]
 
     def decision_log(self, decision_id: str) -> dict[str, Any] | None:
-        with self.unit() as u:
+        with self.read() as u:
             row = u.session.get(DecisionRow, decision_id)
             if row is None:
                 return None
@@ -342,7 +354,7 @@ class Custody:
         }
 
     def verify_audit(self) -> list[audit.ChainReport]:
-        with self.unit() as u:
+        with self.read() as u:
             return audit.verify(u.session)
 
 

@@ -405,7 +405,7 @@ class Simulation:
             self._released(case, at)
 
     def _state(self, booking_id: str) -> str:
-        with self.service.unit() as unit:
+        with self.service.read() as unit:
             booking = unit.session.get(BookingRow, booking_id)
             return booking.state if booking else ""
 
