@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -73,6 +73,9 @@ class Custody:
         db.upgrade(engine)
         return cls(engine, clock, actor, transport, inline)
 
+    def _transaction(self) -> AbstractContextManager[Unit]:
+        return unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform)
+
     @contextmanager
     def unit(self) -> Iterator[Unit]:
         """One transaction; inside ``batch``, a savepoint of the batch's transaction (or the batch's
@@ -85,7 +88,7 @@ class Custody:
             with open_batch.savepoint():
                 yield open_batch
             return
-        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
+        with self._transaction() as unit:
             yield unit
 
     @contextmanager
@@ -97,7 +100,7 @@ class Custody:
         if open_batch is not None:
             yield open_batch
             return
-        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
+        with self._transaction() as unit:
             yield unit
 
     @contextmanager
@@ -109,7 +112,7 @@ class Custody:
         that fails fails the whole batch (an API call's change, its answer and its access entry)."""
         if getattr(self._batch, "unit", None) is not None:
             raise RuntimeError("a batch is already open in this thread")
-        with unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform) as unit:
+        with self._transaction() as unit:
             self._batch.unit, self._batch.all_or_nothing = unit, all_or_nothing
             try:
                 yield
