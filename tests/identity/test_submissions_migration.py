@@ -12,6 +12,7 @@ from alembic import command
 from custody.store import db
 from custody.store.models import FederalSubmissionIdentifierRow, FederalSubmissionRow
 from custody.store.types import UTCDateTime
+from tests.store.support import inbox_before_0006
 
 COOK = "ocd-division/country:us/state:il/county:cook"
 NOW = datetime(2017, 8, 16, 12, tzinfo=UTC)
@@ -34,15 +35,7 @@ def test_submissions_in_the_inbox_are_carried_into_the_indexed_table(store_url: 
     engine = db.make_engine(store_url)
     command.upgrade(db.alembic_config(engine), "0002")
     when = UTCDateTime()
-    inbox = sa.table(
-        "inbox",
-        sa.column("party"),
-        sa.column("message_id"),
-        sa.column("type"),
-        sa.column("subject"),
-        sa.column("data", sa.JSON()),
-        sa.column("applied_at", when),
-    )
+    inbox = inbox_before_0006()
     identities = sa.table(
         "federal_identities",
         sa.column("id"),

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from custody.store import db
 from custody.store.models import Base
 from custody.store.types import UTCDateTime
+from tests.store.support import inbox_before_0006
 
 NOW = datetime(2017, 8, 16, 12, tzinfo=UTC)
 SUBMITTED = "gov.custody.booking.fingerprints_submitted.v1"
@@ -31,12 +32,7 @@ def test_the_newest_migration_is_the_schema_of_the_models(store_url: str) -> Non
 
 def _tables() -> tuple[sa.TableClause, sa.TableClause, sa.TableClause]:
     when = UTCDateTime()
-    inbox = sa.table(
-        "inbox",
-        *(sa.column(c) for c in ("party", "message_id", "type", "subject")),
-        sa.column("data", sa.JSON()),
-        sa.column("applied_at", when),
-    )
+    inbox = inbox_before_0006()
     messages = sa.table(
         "messages",
         *(sa.column(c) for c in ("seq", "id", "type", "to_party", "subject", "envelope")),
