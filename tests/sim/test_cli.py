@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,16 @@ def test_bench_e2e_ends_with_its_figures_as_json() -> None:
     assert figures["bookings_per_s"] > 0 and figures["baseline_rows_per_s"] > 0
     assert figures["ratio"] == pytest.approx(figures["baseline_seconds"] / figures["seconds"], rel=0.05)
     assert figures["errors"] == {}
+
+
+def test_bench_e2e_repeated_reports_the_medians_of_its_passes() -> None:
+    result = CliRunner().invoke(app, ["bench", "e2e", "--bookings", "15", "--gallery", "0", "--repeat", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["bookings"], figures["repeat"], len(figures["ratios"])) == (15, 3, 3)
+    assert figures["ratio"] == pytest.approx(statistics.median(figures["ratios"]), abs=1e-4)
+    refused = CliRunner().invoke(app, ["bench", "e2e", "--bookings", "15", "--repeat", "0", "--json"])
+    assert refused.exit_code != 0 and "--repeat" in refused.output
 
 
 @pytest.mark.postgres

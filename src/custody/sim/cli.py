@@ -204,6 +204,13 @@ def bench_e2e(
             help="Identities in the print gallery whose search is measured beside the process (0: skip it).",
         ),
     ] = 1000,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            help="Run the process and its baseline this many times, each on fresh stores; report the medians.",
+        ),
+    ] = 1,
 ) -> None:
     """End-to-end bookings/s on the embedded default (SQLite, in-process) beside the raw-store baseline."""
     from custody.sim.bench import run_e2e
@@ -214,7 +221,11 @@ def bench_e2e(
         raise typer.BadParameter("use inproc or nats", param_hint="--transport")
     if gallery < 0:
         raise typer.BadParameter("0 or more identities", param_hint="--gallery")
-    figures = run_e2e(bookings, seed, stderr, store=store, transport=transport, workers=workers, gallery=gallery)
+    if repeat < 1:
+        raise typer.BadParameter("1 or more passes", param_hint="--repeat")
+    figures = run_e2e(
+        bookings, seed, stderr, store=store, transport=transport, workers=workers, gallery=gallery, repeat=repeat
+    )
     if as_json:
         sys.stdout.write(json.dumps(figures) + "\n")
         return

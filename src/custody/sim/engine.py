@@ -35,6 +35,7 @@ from custody.service import Custody
 from custody.sim import calibration as cal
 from custody.sim.agencies import COUNTY_JAIL_OF
 from custody.sim.arrests import Arrest, ArrestStream, hash_key
+from custody.sim.collector import loaded_objects_frozen
 from custody.store.models import BookingRow
 
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
@@ -142,7 +143,7 @@ class Simulation:
         return datetime.combine(self.stream.start + timedelta(days=offset), time(0), tzinfo=UTC)
 
     def run(self) -> Tally:
-        with self._batch:
+        with loaded_objects_frozen(), self._batch:
             self._open_batch()
             self._loop()
             self.clock.set(self.end)
