@@ -19,7 +19,9 @@ from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow
 
-NOT_OBJECTS = ["[]", '"x"', "[1, 2]", b'["specversion"]']
+# A lone surrogate in a text (not an object either): it must be refused, not raise UnicodeEncodeError
+# where the parser looks the text up among the envelopes it checked itself (issue 8, item 23).
+NOT_OBJECTS = ["[]", '"x"', "[1, 2]", b'["specversion"]', '"\ud800"']
 
 
 @pytest.mark.parametrize("raw", NOT_OBJECTS)

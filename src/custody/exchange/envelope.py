@@ -169,7 +169,9 @@ def _cloud_event(shape: dict[str, Any]) -> CloudEvent:
 
 def parse(raw: bytes | str) -> Message:
     """Read and check an incoming envelope; raise MessageRefused with the reason if it is unusable."""
-    text = raw.encode() if isinstance(raw, str) else raw
+    # A lone surrogate cannot be in a text this process encoded; "surrogatepass" keeps it from
+    # raising here, so that the checks below refuse it as before.
+    text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if _checked.pop(_digest(text), False) is None:
         return _read_checked(text)
     try:
