@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,7 @@ FORMATS = ("date", "date-time")  # the formats the schemas use
 # a message delivered by another process is never read back here, and a miss costs only the checks.
 CHECKED_KEPT = 100_000
 _checked: dict[bytes, None] = {}
+_checked_lock = threading.Lock()  # the API server encodes and reads envelopes on many threads
 
 
 class MessageRefused(Exception):
@@ -125,9 +127,18 @@ def _digest(raw: bytes) -> bytes:
 
 
 def _remember(raw: bytes) -> None:
-    if len(_checked) >= CHECKED_KEPT:
-        del _checked[next(iter(_checked))]
-    _checked[_digest(raw)] = None
+    digest = _digest(raw)
+    with _checked_lock:
+        if len(_checked) >= CHECKED_KEPT:
+            del _checked[next(iter(_checked))]
+        _checked[digest] = None
+
+
+def _was_checked(raw: bytes) -> bool:
+    """Whether this process built, checked and encoded exactly this text (and forget it)."""
+    digest = _digest(raw)
+    with _checked_lock:
+        return _checked.pop(digest, False) is None
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -172,7 +183,7 @@ def parse(raw: bytes | str) -> Message:
     # A lone surrogate cannot be in a text this process encoded; "surrogatepass" keeps it from
     # raising here, so that the checks below refuse it as before.
     text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if _checked.pop(_digest(text), False) is None:
+    if _was_checked(text):
         return _read_checked(text)
     try:
         shape = json.loads(raw)
