@@ -187,7 +187,7 @@ class Custody:
         return submitted[0]
 
     def enrol(self, submission: IdentityIn, prints: list[FingerprintImage] | None = None) -> str:
-        return self._run(lambda u: identity.enrol(u, submission, prints or []).id)
+        return self._run(lambda u: identity.enrol(u, submission, prints or []))
 
     def confirm_identification(
         self, identification_id: str, examiner: str, identity_id: str | None = None

@@ -11,6 +11,7 @@ from custody.access.tokens import Issuer
 from custody.exchange import worker
 from custody.service import Custody
 from tests.access.support import bearer
+from tests.exchange.support import record_takes
 from tests.identity.fingerprints import blank_gallery, gallery, prints  # noqa: F401 (fixtures)
 
 
@@ -226,15 +227,7 @@ def test_law_endpoints_answer_in_json(client: TestClient) -> None:
 def test_a_post_answers_after_what_it_caused_claiming_only_the_queues_with_work(
     client: TestClient, jail: dict[str, str], fed: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    claims: list[tuple[str, int]] = []
-    real = worker.claim
-
-    def claim(custody: Custody, party: str, me: str, limit: int = 50) -> list[worker.Claimed]:
-        batch = real(custody, party, me, limit)
-        claims.append((party, len(batch)))
-        return batch
-
-    monkeypatch.setattr(worker, "claim", claim)
+    claims = record_takes(monkeypatch)
     booking = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-DRAIN"}, headers=jail)
     assert booking.status_code == 201, booking.text
     assert claims == [("federal", 1), (f"local:{COOK}", 1)]  # the identification, then its answer

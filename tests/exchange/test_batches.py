@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 
 from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
-from custody.domain.events import FEDERAL, Event
 from custody.exchange.envelope import MessageRefused, parse
 from custody.exchange.worker import process
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow, DeliveryRow, EventRow, InboxRow, MessageRow
+from tests.exchange.support import send_answer_about_unknown_booking
 
 LOCAL = f"local:{seed_scenarios.COOK}"
 
@@ -50,18 +50,7 @@ def test_a_refused_message_in_a_batch_is_dead_lettered_alone(custody: Custody, c
     queued = _queued(custody, clock)
     first, second = _book(queued, "B-1"), _book(queued, "B-2")
     assert process(queued, "federal") == 2  # the federal side answers both bookings
-    with queued.unit() as unit:  # and a third answer about a booking the agency never made
-        unit.emit(
-            Event(
-                "IdentificationResponded",
-                "booking",
-                "bkg_unknown",
-                clock.now(),
-                {"booking_id": "bkg_unknown", "agency": seed_scenarios.COOK, "hit": False},
-                to_party=LOCAL,
-            ),
-            FEDERAL,
-        )
+    send_answer_about_unknown_booking(queued, clock)  # and a third answer, about a booking never made
     assert process(queued, "local:*") == 3
     assert _count(queued, InboxRow, InboxRow.party == LOCAL) == 2
     with queued.unit() as unit:

@@ -217,3 +217,13 @@ def test_the_remembered_envelopes_are_bounded_oldest_forgotten_first(monkeypatch
     monkeypatch.setattr(envelope, "CHECKED_KEPT", 2)
     texts = [_cancel_envelope(f"req_{i}", "bkg_1").encode() for i in range(3)]
     assert list(envelope._checked) == [envelope._digest(t) for t in texts[1:]]
+
+
+def test_prepare_compiles_every_message_types_schema_before_its_first_message() -> None:
+    envelope._fast_validator.cache_clear()
+    envelope.prepare()
+    assert envelope._fast_validator.cache_info().currsize == len(CATALOGUE)
+    before = envelope._fast_validator.cache_info().misses
+    for message_type in CATALOGUE:
+        envelope._fast_validator(message_type)
+    assert envelope._fast_validator.cache_info().misses == before

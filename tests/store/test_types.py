@@ -27,8 +27,18 @@ def test_sqlite_text_is_sqlalchemys_datetime_text_in_utc(moment: datetime) -> No
     assert OURS(moment) == SQLALCHEMY_DATETIME(moment.astimezone(UTC).replace(tzinfo=None))
 
 
+@given(st.datetimes(timezones=ZONES), st.lists(ZONES, min_size=1, max_size=4))
+def test_the_remembered_text_of_one_instant_is_its_text_in_every_zone(moment: datetime, zones: list[timezone]) -> None:
+    """Seen once in one zone, the same instant in another zone still gets its own (equal) UTC text."""
+    assert OURS is not None and SQLALCHEMY_DATETIME is not None
+    for zone in zones:
+        local = moment.astimezone(zone)
+        assert OURS(local) == SQLALCHEMY_DATETIME(moment.astimezone(UTC).replace(tzinfo=None))
+
+
 def test_sqlite_text_refuses_naive_times_and_keeps_null() -> None:
     assert OURS is not None
+    OURS(datetime(2020, 1, 1, 12, tzinfo=UTC))  # the same fields, remembered as an aware instant
     with pytest.raises(ValueError, match="naive"):
         OURS(datetime(2020, 1, 1, 12))
     assert OURS(None) is None

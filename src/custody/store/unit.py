@@ -3,7 +3,8 @@ audit entry are written together, or not at all."""
 
 from __future__ import annotations
 
-import secrets
+import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,8 +34,14 @@ def new_id(prefix: str) -> str:
     """Milliseconds since the epoch (11 hex digits), then 36 random bits: ids made together sort
     together, so a batch's rows go to the end of each primary-key index instead of dirtying a page
     anywhere in it (about 12 % less CPU at 5,000 bookings on SQLite; issue 8). Ids are not secrets:
-    every read is authorised on the record."""
-    return f"{prefix}_{time.time_ns() // 1_000_000:011x}{secrets.token_hex(5)[:9]}"
+    every read is authorised on the record, so the random bits come from a generator seeded by the
+    operating system once, not from a system call per id (which was 4 % of the benchmark)."""
+    return f"{prefix}_{time.time_ns() // 1_000_000:011x}{_ID_BITS.getrandbits(36):09x}"
+
+
+_ID_BITS = random.Random()  # seeded from os.urandom
+# A forked child (a test's, a server's worker) would otherwise draw the very bits its parent draws next.
+os.register_at_fork(after_in_child=_ID_BITS.seed)
 
 
 @dataclass
