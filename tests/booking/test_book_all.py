@@ -48,6 +48,24 @@ def test_a_feed_books_every_good_arrest_and_refuses_the_rest_alone(custody: Cust
     assert all(r.ok for r in custody.verify_audit())
 
 
+def test_a_number_is_taken_only_within_its_own_agency(custody: Custody) -> None:
+    """Numbers are looked up as (agency, number) pairs: another agency's C-7, or this agency's C-8
+    beside another's C-7, does not make a booking a duplicate."""
+    miami = "ocd-division/country:us/state:fl/county:miami-dade"
+    custody.book(booking("C-7", "2017-08-01T10:00:00-05:00", "Doe", "Jan", {}))
+    custody.book(booking("C-8", "2017-08-01T10:00:00-05:00", "Roe", "Al", {}).model_copy(update={"agency": miami}))
+    outcomes = custody.book_all(
+        [
+            (booking("C-7", "2017-08-01T11:00:00-05:00", "Poe", "Ed", {}).model_copy(update={"agency": miami}), []),
+            (booking("C-8", "2017-08-01T11:00:00-05:00", "Moe", "Cy", {}), []),
+            (booking("C-7", "2017-08-01T11:05:00-05:00", "Noe", "Di", {}), []),  # this one is taken
+        ]
+    )
+    kinds = [type(o).__name__ if isinstance(o, CustodyError) else "booked" for o in outcomes]
+    assert kinds == ["booked", "booked", "Conflict"]
+    assert _numbers(custody) == ["C-7", "C-7", "C-8", "C-8"]
+
+
 def _record(custody: Custody, booking_id: str) -> list[tuple[str, dict[str, Any]]]:
     """A booking's events without what differs between two bookings of the same arrest."""
     with custody.unit() as unit:

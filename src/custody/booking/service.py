@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, tuple_
 
 from custody.audit import chain as audit
 from custody.booking.commands import BookingIn, MoveIn
@@ -21,6 +21,9 @@ from custody.store.models import Base, BookingRow, FingerprintImageRow
 from custody.store.unit import CHUNK, Unit, new_id
 
 BOOKINGS, BOOKING_IDENTIFIERS = (Base.metadata.tables[name] for name in ("bookings", "booking_identifiers"))
+NUMBERS_TAKEN = select(BOOKINGS.c.booking_agency, BOOKINGS.c.booking_number, BOOKINGS.c.id).where(
+    tuple_(BOOKINGS.c.booking_agency, BOOKINGS.c.booking_number).in_(bindparam("pairs", expanding=True))
+)
 
 # A booking time more than this far ahead of the clock is a typing error, not a booking.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -139,17 +142,14 @@ def _values(submission: BookingIn, now: datetime) -> dict[str, Any]:
 
 
 def _booking_numbers_taken(unit: Unit, booked: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """Which of these agencies' booking numbers already name a booking, and which."""
+    """Which of these agencies' booking numbers already name a booking, and which. Asked as (agency,
+    number) pairs, one probe of the unique index each: asked as two lists, SQLite probed every agency
+    with every number (a batch of 60 agencies and 500 numbers: 30,000 probes; issue 8)."""
     taken: dict[tuple[str, str], str] = {}
-    agencies = sorted({v["booking_agency"] for v in booked})
-    numbers = [v["booking_number"] for v in booked]
-    for i in range(0, len(numbers), CHUNK):
-        rows = unit.session.execute(
-            select(BookingRow.booking_agency, BookingRow.booking_number, BookingRow.id).where(
-                BookingRow.booking_agency.in_(agencies), BookingRow.booking_number.in_(numbers[i : i + CHUNK])
-            ),
-            execution_options={"autoflush": False},
-        )
+    pairs = list(dict.fromkeys((v["booking_agency"], v["booking_number"]) for v in booked))
+    connection = unit.session.connection()
+    for i in range(0, len(pairs), CHUNK):
+        rows = connection.execute(NUMBERS_TAKEN, {"pairs": pairs[i : i + CHUNK]})
         taken.update(((agency, number), booking_id) for agency, number, booking_id in rows)
     return taken
 
