@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from custody.booking.commands import BookingIn
+from custody.booking.commands import BookingIn, ScheduleIn
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, CustodyError, NotFound, RefusedByLaw
 from custody.release.commands import ReleaseIn
@@ -96,3 +96,30 @@ def test_a_batch_and_one_by_one_leave_the_same_record(custody: Custody, clock: M
         return [(view["state"], holds), *((e["type"], e["occurred_at"]) for e in view["timeline"])]
 
     assert [record(b) for b in alone] == [record(b) for b in together]
+
+
+def test_in_one_transaction_a_booking_the_session_holds_and_the_others_are_released_alike(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """A booking the transaction has already loaded (scheduled a moment before, in the same batch)
+    and bookings it has not are released alike, each exactly as a release alone leaves it, and the
+    same booking twice in one feed is refused the second time."""
+    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    loaded, *others = [_book(custody, f"S-{i}") for i in range(3)]
+    alone = _book(custody, "S-alone")
+    custody.release_eligible(alone, _eligible())
+    with custody.batch():
+        custody.schedule_release(loaded, ScheduleIn.model_validate({"planned_at": "2017-09-05T08:00:00-05:00"}))
+        outcomes = custody.release_eligible_all([(b, _eligible()) for b in (loaded, *others, others[0])])
+        assert [o.state if not isinstance(o, CustodyError) else "refused" for o in outcomes] == [
+            "released",
+            "released",
+            "released",
+            "refused",  # the same booking twice: its second release eligibility is a conflict
+        ]
+    expected = custody.booking_view(alone)
+    for booking_id in (loaded, *others):
+        view = custody.booking_view(booking_id)
+        for field in ("state", "release_eligible_at", "left_custody_at"):
+            assert view[field] == expected[field], (booking_id, field)
+    assert all(r.ok for r in custody.verify_audit())

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, literal, select
+from sqlalchemy import Table, bindparam, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.audit import chain as audit
-from custody.domain.clock import Clock
+from custody.domain.clock import Clock, isoformat
 from custody.domain.events import FEDERAL, Event
 from custody.exchange import envelope
 from custody.exchange.catalogue import BY_EVENT
@@ -28,6 +28,14 @@ EVENTS, MESSAGES, DELIVERIES, AUDIT_ENTRIES = (
 )
 
 CHUNK = 500  # message ids per statement when their deliveries are queued
+# Built once: every unit of work runs them.
+INSERTS = {table: insert(table) for table in (EVENTS, MESSAGES, AUDIT_ENTRIES)}
+QUEUE_DELIVERIES = insert(DELIVERIES).from_select(
+    ["message_id", "seq", "party", "state", "attempts"],
+    select(MESSAGES.c.id, MESSAGES.c.seq, MESSAGES.c.to_party, literal("pending"), literal(0)).where(
+        MESSAGES.c.id.in_(bindparam("ids", expanding=True))
+    ),
+)
 
 
 def new_id(prefix: str) -> str:
@@ -91,7 +99,7 @@ class Unit:
                 actor=self.actor,
                 action=event.type,
                 subject=f"{event.aggregate}:{event.aggregate_id}",
-                data={"event_id": event_id, "occurred_at": event.occurred_at.isoformat(), **event.data},
+                data={"event_id": event_id, "occurred_at": isoformat(event.occurred_at), **event.data},
             )
         )
         return event_id
@@ -123,19 +131,12 @@ class Unit:
         connection = self.session.connection()
         for table, rows in self.pending.items():
             if rows:
-                connection.execute(insert(table), rows)
+                connection.execute(INSERTS[table], rows)
             if table is MESSAGES and rows and self.inproc:
                 ids = [r["id"] for r in rows]
                 self.recipients.update(r["to_party"] for r in rows)
                 for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
-                    connection.execute(
-                        insert(DELIVERIES).from_select(
-                            ["message_id", "seq", "party", "state", "attempts"],
-                            select(
-                                MESSAGES.c.id, MESSAGES.c.seq, MESSAGES.c.to_party, literal("pending"), literal(0)
-                            ).where(MESSAGES.c.id.in_(chunk)),
-                        )
-                    )
+                    connection.execute(QUEUE_DELIVERIES, {"ids": chunk})
             rows.clear()
         audit.write_heads(self.session)
 
