@@ -1,10 +1,10 @@
 """Instructions the end-to-end benchmark executes, counted by valgrind's callgrind: a figure that does
 not drift with the machine's load (issue 8; the same tree's CPU seconds vary by ±25 % on these shared
-machines, its instruction count by ±0.3 %).
+machines, its instruction count by less than 0.5 % with PYTHONHASHSEED fixed).
 
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=var/process.cg \\
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=var/process.cg \\
         .venv/bin/python bench/instructions.py --bookings 1000 --part process
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=var/baseline.cg \\
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=var/baseline.cg \\
         .venv/bin/python bench/instructions.py --bookings 1000 --part baseline
 
 callgrind prints "Collected : N" on stderr: the instructions of that part alone (the simulation, or
