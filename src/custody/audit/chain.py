@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from custody.domain.clock import isoformat
+from custody.store import db
 from custody.store.json_text import EncodedJSON
 from custody.store.models import AuditChainRow, AuditEntryRow, Base
 
@@ -110,7 +111,9 @@ def read_heads(session: Session, chains: Iterable[str]) -> None:
     wanted = sorted({chain for chain in chains if chain not in heads})
     if not wanted:
         return
-    stored = {chain: (seq, digest) for chain, seq, digest in session.connection().execute(HEADS_OF, {"chains": wanted})}
+    connection = session.connection()
+    db.lock_for_writing(connection)
+    stored = {chain: (seq, digest) for chain, seq, digest in connection.execute(HEADS_OF, {"chains": wanted})}
     for chain in wanted:
         seq, digest = stored.get(chain, (None, GENESIS))
         heads[chain] = Head(seq or 0, digest, seq)

@@ -49,6 +49,18 @@ def begin_before_savepoint(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def lock_for_writing(connection: Connection) -> None:
+    """Take SQLite's write lock now, before a read that the transaction's writes depend on (an audit
+    chain's head): under the driver's late BEGIN that read ran outside any transaction, so another
+    process could append to the chain between it and this transaction's first write, which then
+    failed on the chain's unique sequence (seen in the chaos run on the embedded store). Once the
+    transaction has written, it holds the lock already. PostgreSQL locks the rows it reads instead
+    (``SELECT … FOR UPDATE``)."""
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 JSON_CODEC: dict[str, Any] = {"json_serializer": json_text.dumps, "json_deserializer": json_text.loads}
 
 
