@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_
 
-from custody.audit import chain as audit
 from custody.booking.commands import BookingIn, MoveIn
 from custody.booking.model import CUSTODY, CustodyState
 from custody.domain.divisions import parse_division
@@ -93,7 +92,6 @@ def book_all(
     ]
     if identifiers:
         connection.execute(insert(BOOKING_IDENTIFIERS), identifiers)
-    audit.read_heads(unit.session, (v["booking_agency"] for v, _ in booked))
     for values, (submission, prints) in booked:
         unit.emit(
             Event(

@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, bindparam, insert, select, true, tuple_, u
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from custody.audit import chain as audit
 from custody.booking.service import FingerprintImage
 from custody.domain.errors import InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event, local_party
@@ -558,7 +557,6 @@ def record_identifications(unit: Unit, answers: list[dict[str, Any]]) -> None:
     connection.execute(
         RECORD_IDENTITY, [{"booking": a["booking_id"], "identity": a.get("identity_id")} for a in answers]
     )
-    audit.read_heads(unit.session, chains.values())  # one query for every agency, not one each
     for data in answers:
         booking_id, identity_id = data["booking_id"], data.get("identity_id")
         loaded = unit.session.identity_map.get(identity_key(BookingRow, booking_id))

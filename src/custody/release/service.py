@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from custody.audit import chain as audit
 from custody.booking import service as bookings
 from custody.booking.commands import ScheduleIn
 from custody.booking.model import CustodyState
@@ -109,7 +108,6 @@ def release_eligible_all(unit: Unit, arrivals: Sequence[tuple[str, ReleaseIn]]) 
             (b.id, b) for b in unit.session.scalars(select(BookingRow).where(BookingRow.id.in_(ids[i : i + CHUNK])))
         )
     open_requests = requests.active_for_all(unit, ids)
-    audit.read_heads(unit.session, (b.agency for b in found.values()))
     outcomes: list[BookingRow | CustodyError] = []
     for booking_id, submission in arrivals:
         try:

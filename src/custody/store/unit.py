@@ -92,9 +92,8 @@ class Unit:
         if event.to_party is not None:
             self._send(event_id, event, event.to_party, recorded_at, chain)
         self.pending[AUDIT_ENTRIES].append(
-            audit.next_entry(
-                self.session,
-                chain,
+            audit.unsealed(
+                chain=chain,
                 recorded_at=recorded_at,
                 actor=self.actor,
                 action=event.type,
@@ -130,6 +129,8 @@ class Unit:
         outbox's order."""
         connection = self.session.connection()
         for table, rows in self.pending.items():
+            if table is AUDIT_ENTRIES and rows:
+                audit.seal(self.session, rows)  # the chains' heads are read and locked only now
             if rows:
                 connection.execute(INSERTS[table], rows)
             if table is MESSAGES and rows and self.inproc:
