@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, select
@@ -254,39 +254,23 @@ class Custody:
     def booking_view(self, booking_id: str) -> dict[str, Any]:
         with self.read() as u:
             booking = bookings.get(u, booking_id)
+            requests_of_booking = list(
+                u.session.scalars(
+                    select(FederalRequestRow)
+                    .where(FederalRequestRow.booking_id == booking_id)
+                    .order_by(FederalRequestRow.issued_at)
+                )
+            )
             return {
                 **booking_summary(booking),
                 "person": booking.person,
                 "charges": booking.charges,
                 "convictions": booking.convictions,
-                "requests": [
-                    request_summary(r)
-                    for r in u.session.scalars(
-                        select(FederalRequestRow)
-                        .where(FederalRequestRow.booking_id == booking_id)
-                        .order_by(FederalRequestRow.issued_at)
-                    )
-                ],
+                "requests": [request_summary(r) for r in requests_of_booking],
                 "holds": [
                     hold_summary(h) for h in u.session.scalars(select(HoldRow).where(HoldRow.booking_id == booking_id))
                 ],
-                "timeline": [
-                    event_summary(e)
-                    for e in u.session.scalars(
-                        select(EventRow)
-                        .where(
-                            EventRow.aggregate_id.in_(
-                                [
-                                    booking_id,
-                                    *u.session.scalars(
-                                        select(FederalRequestRow.id).where(FederalRequestRow.booking_id == booking_id)
-                                    ),
-                                ]
-                            )
-                        )
-                        .order_by(EventRow.seq)
-                    )
-                ],
+                "timeline": _timeline(u, [booking_id, *(r.id for r in requests_of_booking)]),
             }
 
     def list_bookings(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
@@ -297,7 +281,7 @@ class Custody:
     def request_view(self, request_id: str) -> dict[str, Any]:
         with self.read() as u:
             request = requests.get(u, request_id)
-            decision = u.session.get(DecisionRow, request.decision_id)
+            decision = u.session.get(DecisionRow, request.decision_id) if request.decision_id else None
             return {**request_summary(request), "decision": decision.result if decision else None}
 
     def list_requests(self, limit: int, offset: int, state: str | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -409,14 +393,23 @@ def hold_summary(h: HoldRow) -> dict[str, Any]:
     }
 
 
+def _timeline(u: Unit, ids: list[str]) -> list[dict[str, Any]]:
+    """The events of a booking and its requests (``ids``), in the order recorded: those stored, then
+    those this transaction recorded and has not written yet (an answer read back inside the
+    transaction of its change, as an ``Idempotency-Key`` POST's is, would otherwise show none)."""
+    stored = u.session.scalars(select(EventRow).where(EventRow.aggregate_id.in_(ids)).order_by(EventRow.seq))
+    return [event_summary(e) for e in stored] + [event_summary(EventRow(**e)) for e in u.events_waiting(ids)]
+
+
 def event_summary(e: EventRow) -> dict[str, Any]:
     return {
         "id": e.id,
         "type": e.type,
         "aggregate": e.aggregate,
         "aggregate_id": e.aggregate_id,
-        "occurred_at": e.occurred_at.isoformat(),
-        "recorded_at": e.recorded_at.isoformat(),
+        # As the store gives them back (in UTC), whether the event is stored yet or not.
+        "occurred_at": e.occurred_at.astimezone(UTC).isoformat(),
+        "recorded_at": e.recorded_at.astimezone(UTC).isoformat(),
         "to_party": e.to_party,
         "data": e.data,
     }

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from custody.access.tokens import Issuer
 from custody.api import idempotency
@@ -21,6 +20,7 @@ from custody.domain.clock import ManualClock
 from custody.service import Custody
 from custody.store import db
 from custody.store.models import AuditEntryRow, BookingRow, IdempotencyKeyRow
+from custody.store.unit import Unit
 from tests.access.support import bearer
 from tests.api.test_api import BOOKING
 
@@ -64,6 +64,38 @@ def test_a_booking_with_a_key_commits_once_with_its_answer_and_access_entry(
     replay = api.post("/bookings", json=BOOKING, headers=headers)
     assert replay.status_code == 201 and replay.json() == first.json()
     assert _count(workers_mode) == 1
+
+
+def test_the_answer_read_back_inside_the_transaction_shows_what_a_later_read_shows(
+    api: TestClient, issuer: Issuer
+) -> None:
+    """The answer is read before the unit writes its events: its timeline must still list them, as
+    the booking read afterwards does (it was empty before)."""
+    jail = bearer(issuer, "jail_officer@cook")
+    answer = api.post("/bookings", json=BOOKING, headers={**jail, "Idempotency-Key": "read-back-1"}).json()
+    assert [e["type"] for e in answer["timeline"]][:1] == ["BookingRecorded"]
+    assert api.get(f"/bookings/{answer['id']}", headers=jail).json() == answer
+
+
+def test_a_keyed_post_reads_and_locks_the_audit_heads_once_for_its_change_and_its_access_entry(
+    api: TestClient, workers_mode: Custody, issuer: Issuer
+) -> None:
+    """The booking's entries (agency chain) and the access entry (reader's chain) are sealed together:
+    one locked read of the heads, not one per chain (issue 9: that lock bounds the load)."""
+    statements: list[str] = []
+    event.listen(
+        workers_mode.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()))
+    )
+    headers = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "heads-once-1"}
+    assert api.post("/bookings", json=BOOKING, headers=headers).status_code == 201
+    assert sum("FROM audit_chains" in s for s in statements) == 1
+    chains = {c for (c,) in _rows(workers_mode, AuditEntryRow.chain)}
+    assert len(chains) == 2 and any(c.startswith(CHAIN_PREFIX) for c in chains)
+
+
+def _rows(service: Custody, *columns: Any) -> list[Any]:
+    with service.engine.connect() as connection:
+        return list(connection.execute(select(*columns)))
 
 
 def test_a_refused_change_stores_no_answer_and_still_logs_the_access(
@@ -117,7 +149,7 @@ def test_when_a_concurrent_request_stored_the_key_first_its_answer_stands_and_no
 
 
 def test_a_failing_access_entry_takes_the_change_back_with_it(workers_mode: Custody) -> None:
-    def failing(session: Session) -> None:
+    def failing(unit: Unit) -> None:
         raise RuntimeError("the access chain could not be written")
 
     def work() -> dict[str, Any]:

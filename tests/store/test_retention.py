@@ -95,17 +95,17 @@ def test_a_dry_run_reports_and_a_run_deletes_only_what_is_past_its_period(
     periods = retention.load_schedule(schedule)
 
     with custody.unit() as unit:
-        early = retention.apply(unit.session, periods, clock.now(), "test", dry_run=True)
+        early = retention.apply(unit, periods, clock.now(), "test", dry_run=True)
     assert [(o.record_class, o.due) for o in early] == [("unidentified_prints", 0), ("adhoc_decisions", 1)]
 
     clock.advance(timedelta(days=11))  # 31 days after release
     with custody.unit() as unit:
-        dry = retention.apply(unit.session, periods, clock.now(), "test", dry_run=True)
+        dry = retention.apply(unit, periods, clock.now(), "test", dry_run=True)
     assert [(o.due, o.deleted) for o in dry] == [(1, 0), (1, 0)]
     assert _prints_of(custody) == {known: 1, unknown: 1} and _adhoc_decisions(custody) == 1
 
     with custody.unit() as unit:
-        done = retention.apply(unit.session, periods, clock.now(), "test", dry_run=False)
+        done = retention.apply(unit, periods, clock.now(), "test", dry_run=False)
     assert [(o.record_class, o.deleted) for o in done] == [("unidentified_prints", 1), ("adhoc_decisions", 1)]
     assert _prints_of(custody) == {known: 1}, "the identified person's prints are not in this class"
     assert _adhoc_decisions(custody) == 0
@@ -119,7 +119,7 @@ def test_a_dry_run_reports_and_a_run_deletes_only_what_is_past_its_period(
     assert logged[0].data["authority"].startswith("Test records schedule, item 1")
 
     with custody.unit() as unit:
-        again = retention.apply(unit.session, periods, clock.now(), "test", dry_run=False)
+        again = retention.apply(unit, periods, clock.now(), "test", dry_run=False)
     assert [o.deleted for o in again] == [0, 0]
 
 

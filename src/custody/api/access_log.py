@@ -19,13 +19,13 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custody.access.roles import Principal, Role
 from custody.audit.access import Access, record, withheld_in
 from custody.service import Custody
+from custody.store.unit import Unit
 
 log = logging.getLogger("custody.api.access")
 LOGGED = "access_logged"  # request state: the status whose entry the route already wrote
@@ -127,7 +127,7 @@ class AccessLog:
 
     def _write(self, access: Access) -> None:
         with self.service.unit() as unit:
-            record(unit.session, access, self.service.clock.now())
+            record(unit, access, self.service.clock.now())
 
 
 def access_of(scope: Scope, status: int) -> Access | None:
@@ -158,18 +158,18 @@ def access_of(scope: Scope, status: int) -> Access | None:
     )
 
 
-def entry_writer(request: Request, service: Custody, status: int) -> Callable[[Session], None]:
+def entry_writer(request: Request, service: Custody, status: int) -> Callable[[Unit], None]:
     """Write the request's entry, as answered with ``status``, in a transaction the route commits
     anyway (the stored answer of an ``Idempotency-Key``): one transaction fewer per POST. The entry
     counts as written only once committed and only for that status; otherwise the middleware
     writes it as before."""
 
-    def write(session: Session) -> None:
+    def write(unit: Unit) -> None:
         access = access_of(request.scope, status)
         if access is not None:
-            record(session, access, service.clock.now())
+            record(unit, access, service.clock.now())
         # Marked only once committed: if the transaction fails, the middleware writes the entry.
-        event.listen(session, "after_commit", lambda _: setattr(request.state, LOGGED, status), once=True)
+        event.listen(unit.session, "after_commit", lambda _: setattr(request.state, LOGGED, status), once=True)
 
     return write
 

@@ -17,12 +17,12 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from custody.domain.errors import Conflict
 from custody.service import Custody
 from custody.store import db
 from custody.store.models import IdempotencyKeyRow
+from custody.store.unit import Unit
 
 log = logging.getLogger("custody.api.idempotency")
 
@@ -34,7 +34,7 @@ def run(
     body: bytes,
     status: int,
     work: Callable[[], Any],
-    also: Callable[[Session], None] | None = None,
+    also: Callable[[Unit], None] | None = None,
 ) -> tuple[int, Any]:
     """Do ``work`` once per key; ``also`` writes beside the stored answer, in its transaction.
 
@@ -65,7 +65,7 @@ def run(
                 with service.unit() as unit:
                     unit.session.add(answer(result))
                     if also is not None:
-                        also(unit.session)
+                        also(unit)
             return result
 
         try:
@@ -85,7 +85,7 @@ def run(
         try:
             with service.unit() as unit:
                 unit.session.add(answer(result))
-                also(unit.session)
+                also(unit)
             return status, result
         except Exception:
             # The answer must be kept for a retry whatever failed: it is stored alone below, and

@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from custody.access.roles import Principal, Role
-from custody.audit.chain import append
+from custody.store.unit import Unit
 
 ACTION = "PersonalDataAccessed"
 CHAIN_PREFIX = "access:"
@@ -85,12 +83,11 @@ def actor_of(access: Access) -> str:
     return "invalid-token" if access.credentials == "invalid" else "anonymous"
 
 
-def record(session: Session, access: Access, at: datetime) -> None:
+def record(unit: Unit, access: Access, at: datetime) -> None:
     """Append the access to its chain, in the caller's transaction."""
     subject = ",".join(f"{name}:{value}" for name, value in sorted(access.records.items())) or access.route
     subject = subject[:SUBJECT_LENGTH]  # the whole path is in the entry's data
-    append(
-        session,
+    unit.record(
         chain_of(access),
         recorded_at=at,
         actor=actor_of(access),

@@ -76,16 +76,6 @@ def _heads(session: Session) -> dict[str, Head]:
     return heads
 
 
-def next_entry(
-    session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    """The values of the chain's next entry, after which the head has advanced past it. The caller
-    inserts the row in the same transaction."""
-    entry = unsealed(chain=chain, recorded_at=recorded_at, actor=actor, action=action, subject=subject, data=data)
-    seal(session, [entry])
-    return entry
-
-
 def seal(session: Session, entries: list[dict[str, Any]]) -> None:
     """Give each of these entries, in their order, its place on its chain: sequence, previous hash
     and hash. The unit of work calls this as it writes them, just before its commit, so the heads
@@ -166,17 +156,6 @@ def mark_heads(session: Session) -> dict[str, Head]:
 
 def restore_heads(session: Session, mark: dict[str, Head]) -> None:
     session.info["audit_heads"] = mark
-
-
-def append(
-    session: Session, chain: str, *, recorded_at: datetime, actor: str, action: str, subject: str, data: dict[str, Any]
-) -> AuditEntryRow:
-    """Add the chain's next entry to the session as a row of its own."""
-    values = next_entry(session, chain, recorded_at=recorded_at, actor=actor, action=action, subject=subject, data=data)
-    # The row object keeps the data as read back, a mapping; the column stores the same text either way.
-    entry = AuditEntryRow(**{**values, "data": json.loads(values["data"])})
-    session.add(entry)
-    return entry
 
 
 @dataclass(frozen=True)

@@ -534,7 +534,7 @@ def retention_apply(
     periods = retention.load_schedule(schedule)
     service = _service()
     with service.unit() as unit:
-        outcomes = retention.apply(unit.session, periods, service.clock.now(), "cli:retention", dry_run)
+        outcomes = retention.apply(unit, periods, service.clock.now(), "cli:retention", dry_run)
     if as_json:
         emit_json({"dry_run": dry_run, "classes": [o.to_json() for o in outcomes]})
         return

@@ -45,4 +45,4 @@ def ids(items: Iterable[dict[str, object]], key: str = "id") -> str:
 
 def _log(service: Custody, access: Access) -> None:
     with service.unit() as unit:
-        record(unit.session, access, service.clock.now())
+        record(unit, access, service.clock.now())

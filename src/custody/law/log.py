@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from custody.audit import chain as audit
 from custody.law.engine import Decision
 from custody.store.models import DecisionRow
 from custody.store.unit import Unit
@@ -35,11 +34,9 @@ def log_decision(unit: Unit, decision: Decision, inputs: dict[str, Any], request
     row = decision_row(decision, inputs, request_id, recorded_at)
     result = row.result
     unit.session.add(row)
-    audit.append(
-        unit.session,
+    unit.record(
         decision.agency,
         recorded_at=recorded_at,
-        actor=unit.actor,
         action="DecisionMade",
         subject=f"decision:{decision.decision_id}",
         data={

@@ -34,9 +34,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import Select, delete, select
-from sqlalchemy.orm import Session
 
-from custody.audit.chain import append
 from custody.domain.errors import InvalidInput
 from custody.store.models import (
     BookingRow,
@@ -45,6 +43,7 @@ from custody.store.models import (
     FingerprintImageRow,
     IdempotencyKeyRow,
 )
+from custody.store.unit import Unit
 
 SCHEDULE_ENV = "CUSTODY_RETENTION_SCHEDULE"
 CHAIN = "retention"
@@ -175,9 +174,10 @@ class Outcome:
         return self.__dict__.copy()
 
 
-def apply(session: Session, periods: list[Period], now: datetime, actor: str, dry_run: bool) -> list[Outcome]:
-    """Find (and unless ``dry_run``, delete) every row past its period, in the caller's transaction;
+def apply(unit: Unit, periods: list[Period], now: datetime, actor: str, dry_run: bool) -> list[Outcome]:
+    """Find (and unless ``dry_run``, delete) every row past its period, in the unit's transaction;
     each deletion is recorded on the ``retention`` audit chain."""
+    session = unit.session
     outcomes = []
     for period in periods:
         kind = CLASSES[period.record_class]
@@ -185,8 +185,7 @@ def apply(session: Session, periods: list[Period], now: datetime, actor: str, dr
         keys = list(session.scalars(kind.due(cutoff)))
         if keys and not dry_run:
             session.execute(delete(kind.table).where(kind.key.in_(keys)))
-            append(
-                session,
+            unit.record(
                 CHAIN,
                 recorded_at=now,
                 actor=actor,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,17 +91,43 @@ class Unit:
         )
         if event.to_party is not None:
             self._send(event_id, event, event.to_party, recorded_at, chain)
+        self.record(
+            chain,
+            recorded_at=recorded_at,
+            action=event.type,
+            subject=f"{event.aggregate}:{event.aggregate_id}",
+            data={"event_id": event_id, "occurred_at": isoformat(event.occurred_at), **event.data},
+        )
+        return event_id
+
+    def record(
+        self,
+        chain: str,
+        *,
+        action: str,
+        subject: str,
+        data: dict[str, Any],
+        recorded_at: datetime | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Add an entry to an audit chain (an event's, a decision's, a read of personal data). It
+        waits with the others and all are sealed together when the unit writes: one locked read of
+        the chains' heads per transaction, however many chains and entries it touches."""
         self.pending[AUDIT_ENTRIES].append(
             audit.unsealed(
                 chain=chain,
-                recorded_at=recorded_at,
-                actor=self.actor,
-                action=event.type,
-                subject=f"{event.aggregate}:{event.aggregate_id}",
-                data={"event_id": event_id, "occurred_at": isoformat(event.occurred_at), **event.data},
+                recorded_at=recorded_at or self.clock.now(),
+                actor=actor or self.actor,
+                action=action,
+                subject=subject,
+                data=data,
             )
         )
-        return event_id
+
+    def events_waiting(self, aggregate_ids: Collection[str]) -> list[dict[str, Any]]:
+        """The events of these aggregates this unit has recorded but not yet written, in their order:
+        a read inside the same transaction (an answer's timeline) must show them too."""
+        return [e for e in self.pending[EVENTS] if e["aggregate_id"] in aggregate_ids]
 
     def _send(self, event_id: str, event: Event, to_party: str, recorded_at: datetime, chain: str) -> None:
         """The outbox: the message is written in the same transaction as the event that causes it."""
