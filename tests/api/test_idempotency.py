@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import Connection, event, func, insert, select
 
 from custody.access.tokens import Issuer
 from custody.api import idempotency
@@ -52,11 +52,14 @@ def test_a_booking_with_a_key_commits_once_with_its_answer_and_access_entry(
     api: TestClient, workers_mode: Custody, issuer: Issuer
 ) -> None:
     commits: list[int] = []
+    checkouts: list[int] = []
     event.listen(workers_mode.engine, "commit", lambda _: commits.append(1))
+    event.listen(workers_mode.engine, "checkout", lambda *_: checkouts.append(1))
     headers = {**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "one-transaction-1"}
     first = api.post("/bookings", json=BOOKING, headers=headers)
     assert first.status_code == 201, first.text
     assert len(commits) == 1, "the booking, its answer and its access entry commit together"
+    assert len(checkouts) == 1, "the key is looked up on the connection that stores it"
     assert first.json()["booking_number"] == BOOKING["booking_number"]  # read back inside the transaction
     assert _count(workers_mode) == 1
     assert _count(workers_mode, table=IdempotencyKeyRow) == 1
@@ -114,28 +117,29 @@ def test_a_refused_change_stores_no_answer_and_still_logs_the_access(
 def test_when_a_concurrent_request_stored_the_key_first_its_answer_stands_and_nothing_of_ours_is_kept(
     workers_mode: Custody, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The other request commits between our look-up and our commit: our whole transaction (the
-    change included) rolls back on the key, and the caller gets the stored answer."""
+    """The other request commits between our look-up (in our transaction) and our commit: our whole
+    transaction (the change included) rolls back on the key, and the caller gets the stored answer."""
     body = b'{"same": "body"}'
     stored_first = {"id": "theirs"}
     real_stored = idempotency._stored
     looked: list[int] = []
 
-    def stored_meanwhile(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+    def stored_meanwhile(connection: Connection, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
         looked.append(1)
         if len(looked) == 1:  # our first look finds nothing; then the other request commits
-            with service.unit() as unit:
-                unit.session.add(
-                    IdempotencyKeyRow(
-                        key=full_key,
-                        request_hash=digest,
-                        status_code=201,
-                        response=stored_first,
-                        created_at=service.clock.now(),
-                    )
+            with workers_mode.engine.begin() as theirs:
+                theirs.execute(
+                    insert(IdempotencyKeyRow),
+                    {
+                        "key": full_key,
+                        "request_hash": digest,
+                        "status_code": 201,
+                        "response": stored_first,
+                        "created_at": workers_mode.clock.now(),
+                    },
                 )
             return None
-        return real_stored(service, full_key, key, digest)
+        return real_stored(connection, full_key, key, digest)
 
     monkeypatch.setattr(idempotency, "_stored", stored_meanwhile)
     booking = {**BOOKING, "booking_number": "RACE-1"}

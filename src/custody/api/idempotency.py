@@ -4,8 +4,8 @@ stored response again; the same key with another body is a 409.
 The access log's entry for the first answer (``custody.api.access_log.entry_writer``) goes in the
 transaction that stores it, so a POST with a key costs no transaction of its own for its entry.
 When the messages are left to `custody worker` (the server does not deliver them inline), the
-change itself, the answer read back and the stored answer with its entry are one transaction: the
-key is kept only with the change it answers, and a POST commits once."""
+key's look-up, the change itself, the answer read back and the stored answer with its entry are one
+transaction: the key is kept only with the change it answers, and a POST commits once."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from custody.domain.errors import Conflict
@@ -25,6 +25,9 @@ from custody.store.models import IdempotencyKeyRow
 from custody.store.unit import Unit
 
 log = logging.getLogger("custody.api.idempotency")
+STORED = select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.status_code, IdempotencyKeyRow.response).where(
+    IdempotencyKeyRow.key == bindparam("key")
+)
 
 
 def run(
@@ -48,9 +51,6 @@ def run(
         return status, jsonable_encoder(work())
     full_key = f"{scope}:{key}"
     digest = hashlib.sha256(body).hexdigest()
-    seen = _stored(service, full_key, key, digest)
-    if seen is not None:
-        return seen
 
     def answer(result: Any) -> IdempotencyKeyRow:
         return IdempotencyKeyRow(
@@ -59,24 +59,33 @@ def run(
 
     if not service.inline:
 
-        def once() -> Any:
-            with service.batch(all_or_nothing=True):
+        def once() -> tuple[int, Any]:
+            # The key is looked up in the transaction that will store it: one connection and one
+            # transaction per POST, not a look-up on a connection of its own first (issue 9).
+            with service.batch(all_or_nothing=True), service.unit() as unit:
+                seen = _stored(unit.session.connection(), full_key, key, digest)
+                if seen is not None:
+                    return seen
                 result = jsonable_encoder(work())
-                with service.unit() as unit:
-                    unit.session.add(answer(result))
-                    if also is not None:
-                        also(unit)
-            return result
+                unit.session.add(answer(result))
+                if also is not None:
+                    also(unit)
+            return status, result
 
         try:
-            return status, db.with_retries(once)
+            return db.with_retries(once)
         except IntegrityError:
             # Rolled back whole: if a concurrent request with this key committed first, its answer
             # stands; otherwise the conflict was the change's own, and is answered as such.
-            seen = _stored(service, full_key, key, digest)
+            with service.engine.connect() as connection:
+                seen = _stored(connection, full_key, key, digest)
             if seen is None:
                 raise
             return seen
+    with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
+        seen = _stored(connection, full_key, key, digest)
+    if seen is not None:
+        return seen
     # Inline delivery: the change commits and its messages are applied before the answer is read,
     # so that the answer shows what they did (a request decided, a booking identified).
     result = jsonable_encoder(work())
@@ -99,14 +108,9 @@ def run(
     return status, result
 
 
-def _stored(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+def _stored(connection: Connection, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
     """The answer stored under this key, if any; a 409 if the key came with another body."""
-    with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
-        seen = connection.execute(
-            select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.status_code, IdempotencyKeyRow.response).where(
-                IdempotencyKeyRow.key == full_key
-            )
-        ).first()
+    seen = connection.execute(STORED, {"key": full_key}).first()
     if seen is None:
         return None
     if seen.request_hash != digest:
