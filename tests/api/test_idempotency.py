@@ -22,7 +22,7 @@ from custody.store import db
 from custody.store.models import AuditEntryRow, BookingRow, IdempotencyKeyRow
 from custody.store.unit import Unit
 from tests.access.support import bearer
-from tests.api.test_api import BOOKING
+from tests.api.test_api import BOOKING, _request
 
 
 @pytest.fixture
@@ -94,6 +94,25 @@ def test_a_keyed_post_reads_and_locks_the_audit_heads_once_for_its_change_and_it
     assert sum("FROM audit_chains" in s for s in statements) == 1
     chains = {c for (c,) in _rows(workers_mode, AuditEntryRow.chain)}
     assert len(chains) == 2 and any(c.startswith(CHAIN_PREFIX) for c in chains)
+
+
+def test_a_request_is_checked_against_its_booking_on_the_connection_that_issues_it(
+    api: TestClient, workers_mode: Custody, issuer: Issuer
+) -> None:
+    """The federal officer's right to the booking is read in the POST's own transaction (off the
+    event loop, where it blocked every other connection of the server), and checked before a stored
+    answer is given again: an officer of another area gets a 403, not the answer."""
+    booking = api.post("/bookings", json=BOOKING, headers=bearer(issuer, "jail_officer@cook")).json()
+    checkouts: list[int] = []
+    event.listen(workers_mode.engine, "checkout", lambda *_: checkouts.append(1))
+    headers = {**bearer(issuer, "federal_officer@il"), "Idempotency-Key": "checked-1"}
+    issued = api.post("/federal/requests", json=_request(booking["id"]), headers=headers)
+    assert issued.status_code == 201, issued.text
+    assert len(checkouts) == 1
+    assert api.post("/federal/requests", json=_request(booking["id"]), headers=headers).json() == issued.json()
+    elsewhere = {**bearer(issuer, "federal_officer@fl"), "Idempotency-Key": "checked-1"}
+    refused = api.post("/federal/requests", json=_request(booking["id"]), headers=elsewhere)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
 
 
 def _rows(service: Custody, *columns: Any) -> list[Any]:

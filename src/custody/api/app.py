@@ -97,20 +97,31 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     async def post(
-        request: Request, svc: Custody, key: str | None, status: int, work: Callable[[], Any]
+        request: Request,
+        svc: Custody,
+        key: str | None,
+        status: int,
+        work: Callable[[], Any],
+        check: Callable[[], None] | None = None,
     ) -> JSONResponse:
-        """``work`` runs on ``svc``, the facade acting for the user, which also stores the answer."""
+        """``work`` runs on ``svc``, the facade acting for the user, which also stores the answer.
+        ``check`` (may the user act on that record?) runs first, off the event loop, in the
+        transaction of the change when there is one (its read shares the change's connection)."""
         body = await request.body()
         access = entry_writer(request, service, status)
-        code, result = await run_in_threadpool(idempotency.run, svc, key, request.url.path, body, status, work, access)
+        code, result = await run_in_threadpool(
+            idempotency.run, svc, key, request.url.path, body, status, work, access, check
+        )
         return JSONResponse(result, status_code=code)
 
-    def on_booking(who: Principal, booking_id: str, resource: Resource, op: Op, holder_only: bool = True) -> None:
-        agency, booked_by = queries.booking_places(service, booking_id)
+    def on_booking(
+        who: Principal, booking_id: str, resource: Resource, op: Op, holder_only: bool = True, via: Custody = service
+    ) -> None:
+        agency, booked_by = queries.booking_places(via, booking_id)
         authorise(who, resource, op, agency if holder_only else (agency, booked_by))
 
-    def on_request(who: Principal, request_id: str, resource: Resource, op: Op) -> None:
-        authorise(who, resource, op, queries.request_place(service, request_id))
+    def on_request(who: Principal, request_id: str, resource: Resource, op: Op, via: Custody = service) -> None:
+        authorise(who, resource, op, queries.request_place(via, request_id))
 
     @app.get("/health", tags=["web"], summary="Liveness")
     def health() -> dict[str, str]:
@@ -212,10 +223,14 @@ def create_app(
     ) -> JSONResponse:
         """Every image stored with the booking goes to the federal side as a new submission; use it
         after adding prints the booking did not have (refused captures retaken)."""
-        on_booking(who, booking_id, Resource.booking, Op.update)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 202, lambda: {"booking_id": booking_id, "prints": svc.submit_prints(booking_id)}
+            request,
+            svc,
+            key,
+            202,
+            lambda: {"booking_id": booking_id, "prints": svc.submit_prints(booking_id)},
+            check=lambda: on_booking(who, booking_id, Resource.booking, Op.update, via=svc),
         )
 
     @app.post("/bookings/{booking_id}/moves", tags=["bookings"], summary="Move the person to another local agency")
@@ -226,10 +241,14 @@ def create_app(
         who: Annotated[Principal, need(Resource.booking, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_booking(who, booking_id, Resource.booking, Op.update)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 200, lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1],
+            check=lambda: on_booking(who, booking_id, Resource.booking, Op.update, via=svc),
         )
 
     @app.post("/bookings/{booking_id}/release-schedule", tags=["release"], summary="Schedule a release")
@@ -240,7 +259,6 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_booking(who, booking_id, Resource.release, Op.update)
         svc = acting(service, who)
         return await post(
             request,
@@ -248,6 +266,7 @@ def create_app(
             key,
             200,
             lambda: (svc.schedule_release(booking_id, submission), svc.booking_view(booking_id))[1],
+            check=lambda: on_booking(who, booking_id, Resource.release, Op.update, via=svc),
         )
 
     @app.post(
@@ -262,7 +281,6 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_booking(who, booking_id, Resource.release, Op.update)
         svc = acting(service, who)
         return await post(
             request,
@@ -270,6 +288,7 @@ def create_app(
             key,
             200,
             lambda: (svc.release_eligible(booking_id, submission), svc.booking_view(booking_id))[1],
+            check=lambda: on_booking(who, booking_id, Resource.release, Op.update, via=svc),
         )
 
     @app.post("/bookings/{booking_id}/transfer", tags=["release"], summary="Federal officers take custody")
@@ -280,10 +299,14 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.transfer)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_booking(who, booking_id, Resource.release, Op.transfer)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 200, lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1],
+            check=lambda: on_booking(who, booking_id, Resource.release, Op.transfer, via=svc),
         )
 
     @app.get("/release/queue", tags=["release"], summary="Who is due out: holds, open requests, notices")
@@ -329,9 +352,15 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.create)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_booking(who, submission.booking_id, Resource.request, Op.create)
         svc = acting(service, who)
-        return await post(request, svc, key, 201, lambda: svc.request_view(svc.issue_request(submission).id))
+        return await post(
+            request,
+            svc,
+            key,
+            201,
+            lambda: svc.request_view(svc.issue_request(submission).id),
+            check=lambda: on_booking(who, submission.booking_id, Resource.request, Op.create, via=svc),
+        )
 
     @app.get("/federal/requests", tags=["federal"], summary="List federal requests in your jurisdiction")
     def list_requests(
@@ -357,10 +386,14 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.respond)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_request(who, request_id, Resource.request, Op.respond)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 200, lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1],
+            check=lambda: on_request(who, request_id, Resource.request, Op.respond, via=svc),
         )
 
     @app.post("/federal/requests/{request_id}/service", tags=["requests"], summary="A copy was served on the person")
@@ -371,10 +404,14 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.serve)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_request(who, request_id, Resource.request, Op.serve)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 200, lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1],
+            check=lambda: on_request(who, request_id, Resource.request, Op.serve, via=svc),
         )
 
     @app.post("/federal/requests/{request_id}/cancellation", tags=["federal"], summary="Withdraw a request")
@@ -385,10 +422,14 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.cancel)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        on_request(who, request_id, Resource.request, Op.cancel)
         svc = acting(service, who)
         return await post(
-            request, svc, key, 200, lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1]
+            request,
+            svc,
+            key,
+            200,
+            lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1],
+            check=lambda: on_request(who, request_id, Resource.request, Op.cancel, via=svc),
         )
 
     @app.get("/federal/messages", tags=["federal"], summary="Messages sent to the federal side, oldest first")

@@ -38,8 +38,11 @@ def run(
     status: int,
     work: Callable[[], Any],
     also: Callable[[Unit], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> tuple[int, Any]:
     """Do ``work`` once per key; ``also`` writes beside the stored answer, in its transaction.
+    ``check`` runs before anything else, the stored answer included (a replay is answered only to
+    whoever may make the request), in the same transaction as the rest when there is one.
 
     Without inline delivery, ``work`` should run on ``service`` so that it shares that transaction;
     if the transaction fails, nothing of it is kept, and a concurrent request's stored answer, if
@@ -48,6 +51,8 @@ def run(
     failed), the answer is stored alone and ``also`` is not retried. Either way ``also``'s writer
     must notice whether it was committed."""
     if not key:
+        if check is not None:
+            check()
         return status, jsonable_encoder(work())
     full_key = f"{scope}:{key}"
     digest = hashlib.sha256(body).hexdigest()
@@ -63,6 +68,8 @@ def run(
             # The key is looked up in the transaction that will store it: one connection and one
             # transaction per POST, not a look-up on a connection of its own first (issue 9).
             with service.batch(all_or_nothing=True), service.unit() as unit:
+                if check is not None:
+                    check()
                 seen = _stored(unit.session.connection(), full_key, key, digest)
                 if seen is not None:
                     return seen
@@ -82,6 +89,8 @@ def run(
             if seen is None:
                 raise
             return seen
+    if check is not None:
+        check()
     with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
         seen = _stored(connection, full_key, key, digest)
     if seen is not None:
