@@ -278,7 +278,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.booking, Op.update)
         assert who is not None
-        authorise(who, Resource.booking, Op.update, queries.booking_places(service, booking_id)[0])
+        authorise(
+            who, Resource.booking, Op.update, (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
+        )
         images: list[FingerprintImage] = []
         if nist is not None and nist.filename:
             try:
@@ -299,7 +301,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     async def desk_submit_prints(booking_id: str, who: Caller) -> RedirectResponse:
         authorise(who, Resource.booking, Op.update)
         assert who is not None
-        authorise(who, Resource.booking, Op.update, queries.booking_places(service, booking_id)[0])
+        authorise(
+            who, Resource.booking, Op.update, (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
+        )
         sent = await run_in_threadpool(acting(who).submit_prints, booking_id)
         return back(f"/desk/{booking_id}", f"submitted {sent} print(s) for a new federal search")
 
@@ -335,7 +339,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.request, Op.serve)
         assert who is not None
-        agency = queries.request_place(service, request_id)
+        agency = await run_in_threadpool(queries.request_place, service, request_id)
         authorise(who, Resource.request, Op.serve, agency)
         submission = ServeIn(at=parse_local(at, agency, service.clock.now()))
         await once(request, idempotency_key, lambda: (acting(who).serve(request_id, submission), {})[1])
@@ -347,7 +351,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.request, Op.respond)
         assert who is not None
-        agency = queries.request_place(service, request_id)
+        agency = await run_in_threadpool(queries.request_place, service, request_id)
         authorise(who, Resource.request, Op.respond, agency)
         form = await request.form()
         answers = {a.value: str(form[f"answer_{a.value}"]) for a in Action if form.get(f"answer_{a.value}")}
@@ -404,7 +408,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.release, Op.update)
         assert who is not None
-        agency = queries.booking_places(service, booking_id)[0]
+        agency = (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
         authorise(who, Resource.release, Op.update, agency)
         present = {"name": officer} if officer and officer.strip() else None
 
@@ -430,7 +434,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.release, Op.transfer)
         assert who is not None
-        agency = queries.booking_places(service, booking_id)[0]
+        agency = (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
         authorise(who, Resource.release, Op.transfer, agency)
         submission = TransferIn.model_validate(
             {"at": parse_local(at, agency, service.clock.now()).isoformat(), "officer": {"name": officer}}
@@ -496,7 +500,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> RedirectResponse:
         authorise(who, Resource.request, Op.create)
         assert who is not None
-        agency = queries.booking_places(service, booking_id)[0]
+        agency = (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
         authorise(who, Resource.request, Op.create, agency)
 
         submission = parse_input(
