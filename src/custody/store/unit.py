@@ -127,7 +127,8 @@ class Unit:
     def events_waiting(self, aggregate_ids: Collection[str]) -> list[dict[str, Any]]:
         """The events of these aggregates this unit has recorded but not yet written, in their order:
         a read inside the same transaction (an answer's timeline) must show them too."""
-        return [e for e in self.pending[EVENTS] if e["aggregate_id"] in aggregate_ids]
+        wanted = set(aggregate_ids)
+        return [e for e in self.pending[EVENTS] if e["aggregate_id"] in wanted]
 
     def _send(self, event_id: str, event: Event, to_party: str, recorded_at: datetime, chain: str) -> None:
         """The outbox: the message is written in the same transaction as the event that causes it."""
