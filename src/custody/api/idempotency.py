@@ -84,15 +84,13 @@ def run(
         except IntegrityError:
             # Rolled back whole: if a concurrent request with this key committed first, its answer
             # stands; otherwise the conflict was the change's own, and is answered as such.
-            with service.engine.connect() as connection:
-                seen = _stored(connection, full_key, key, digest)
+            seen = _stored_apart(service, full_key, key, digest)
             if seen is None:
                 raise
             return seen
     if check is not None:
         check()
-    with service.engine.connect() as connection:  # a plain read: no unit of work, no audit heads
-        seen = _stored(connection, full_key, key, digest)
+    seen = _stored_apart(service, full_key, key, digest)
     if seen is not None:
         return seen
     # Inline delivery: the change commits and its messages are applied before the answer is read,
@@ -115,6 +113,12 @@ def run(
     except IntegrityError:
         pass  # a concurrent retry stored it first; the effect happened once either way
     return status, result
+
+
+def _stored_apart(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+    """``_stored`` on a connection of its own: a plain read, no unit of work, no audit heads."""
+    with service.engine.connect() as connection:
+        return _stored(connection, full_key, key, digest)
 
 
 def _stored(connection: Connection, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
