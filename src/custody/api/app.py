@@ -123,6 +123,27 @@ def create_app(
     def on_request(who: Principal, request_id: str, resource: Resource, op: Op, via: Custody = service) -> None:
         authorise(who, resource, op, queries.request_place(via, request_id))
 
+    async def changed(
+        request: Request,
+        who: Principal,
+        key: str | None,
+        record: tuple[str, Callable[..., None], Callable[[Custody, str], dict[str, Any]]],
+        right: tuple[Resource, Op],
+        act: Callable[[Custody], object],
+    ) -> JSONResponse:
+        """A change to a record (its id, the check of the user's ``right`` on it, and its view), by
+        the facade acting for the user, answered with the record as it then stands."""
+        record_id, check, show = record
+        svc = acting(service, who)
+        return await post(
+            request,
+            svc,
+            key,
+            200,
+            lambda: (act(svc), show(svc, record_id))[1],
+            check=lambda: check(who, record_id, *right, via=svc),
+        )
+
     @app.get("/health", tags=["web"], summary="Liveness")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -241,14 +262,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.booking, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.move(booking_id, submission), svc.booking_view(booking_id))[1],
-            check=lambda: on_booking(who, booking_id, Resource.booking, Op.update, via=svc),
+            (booking_id, on_booking, Custody.booking_view),
+            (Resource.booking, Op.update),
+            lambda svc: svc.move(booking_id, submission),
         )
 
     @app.post("/bookings/{booking_id}/release-schedule", tags=["release"], summary="Schedule a release")
@@ -259,14 +279,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.schedule_release(booking_id, submission), svc.booking_view(booking_id))[1],
-            check=lambda: on_booking(who, booking_id, Resource.release, Op.update, via=svc),
+            (booking_id, on_booking, Custody.booking_view),
+            (Resource.release, Op.update),
+            lambda svc: svc.schedule_release(booking_id, submission),
         )
 
     @app.post(
@@ -281,14 +300,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.release_eligible(booking_id, submission), svc.booking_view(booking_id))[1],
-            check=lambda: on_booking(who, booking_id, Resource.release, Op.update, via=svc),
+            (booking_id, on_booking, Custody.booking_view),
+            (Resource.release, Op.update),
+            lambda svc: svc.release_eligible(booking_id, submission),
         )
 
     @app.post("/bookings/{booking_id}/transfer", tags=["release"], summary="Federal officers take custody")
@@ -299,14 +317,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.release, Op.transfer)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.transfer(booking_id, submission), svc.booking_view(booking_id))[1],
-            check=lambda: on_booking(who, booking_id, Resource.release, Op.transfer, via=svc),
+            (booking_id, on_booking, Custody.booking_view),
+            (Resource.release, Op.transfer),
+            lambda svc: svc.transfer(booking_id, submission),
         )
 
     @app.get("/release/queue", tags=["release"], summary="Who is due out: holds, open requests, notices")
@@ -386,14 +403,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.respond)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.respond(request_id, submission), svc.request_view(request_id))[1],
-            check=lambda: on_request(who, request_id, Resource.request, Op.respond, via=svc),
+            (request_id, on_request, Custody.request_view),
+            (Resource.request, Op.respond),
+            lambda svc: svc.respond(request_id, submission),
         )
 
     @app.post("/federal/requests/{request_id}/service", tags=["requests"], summary="A copy was served on the person")
@@ -404,14 +420,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.serve)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.serve(request_id, submission), svc.request_view(request_id))[1],
-            check=lambda: on_request(who, request_id, Resource.request, Op.serve, via=svc),
+            (request_id, on_request, Custody.request_view),
+            (Resource.request, Op.serve),
+            lambda svc: svc.serve(request_id, submission),
         )
 
     @app.post("/federal/requests/{request_id}/cancellation", tags=["federal"], summary="Withdraw a request")
@@ -422,14 +437,13 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.cancel)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        svc = acting(service, who)
-        return await post(
+        return await changed(
             request,
-            svc,
+            who,
             key,
-            200,
-            lambda: (svc.cancel(request_id, submission), svc.request_view(request_id))[1],
-            check=lambda: on_request(who, request_id, Resource.request, Op.cancel, via=svc),
+            (request_id, on_request, Custody.request_view),
+            (Resource.request, Op.cancel),
+            lambda svc: svc.cancel(request_id, submission),
         )
 
     @app.get("/federal/messages", tags=["federal"], summary="Messages sent to the federal side, oldest first")
