@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from custody.domain.clock import ManualClock
 from custody.domain.events import FEDERAL, Event
-from custody.exchange import worker
+from custody.exchange import nats, worker
 from custody.service import Custody
 from custody.sim import seed_scenarios
+from tests.conftest import skip_or_fail
 
 Takes = list[tuple[str, int]]
 
@@ -41,3 +44,29 @@ def send_answer_about_unknown_booking(service: Custody, clock: ManualClock) -> N
             ),
             FEDERAL,
         )
+
+
+def nats_available() -> None:
+    """Skip (fail under CI) where no NATS JetStream server answers."""
+
+    async def probe() -> None:
+        client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+        await client.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        skip_or_fail(f"NATS JetStream not reachable at {nats.DEFAULT_URL}: {type(exc).__name__}")
+
+
+def delete_stream(prefix: str) -> None:
+    """Remove the JetStream stream a test made under its own prefix."""
+
+    async def delete() -> None:
+        client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+        try:
+            await client.jetstream().delete_stream(nats.stream_name(prefix))
+        finally:
+            await client.close()
+
+    asyncio.run(delete())

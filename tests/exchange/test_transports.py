@@ -15,7 +15,7 @@ from custody.exchange import chaos, nats, worker
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeliveryRow, InboxRow, MessageRow
-from tests.conftest import skip_or_fail
+from tests.exchange.support import nats_available
 
 
 def _pending(custody: Custody) -> int:
@@ -65,20 +65,9 @@ def test_a_message_claimed_by_a_worker_that_died_is_taken_over_when_its_lease_ru
     assert types == ["gov.custody.booking.fingerprints_submitted.v1", "gov.custody.identification.responded.v1"]
 
 
-def _nats_available() -> None:
-    async def probe() -> None:
-        client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
-        await client.close()
-
-    try:
-        asyncio.run(probe())
-    except Exception as exc:
-        skip_or_fail(f"NATS JetStream not reachable at {nats.DEFAULT_URL}: {type(exc).__name__}")
-
-
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 def test_the_nats_transport_delivers_once_in_effect_even_when_published_twice(custody: Custody) -> None:
-    _nats_available()
+    nats_available()
     prefix = f"test{uuid.uuid4().hex[:8]}"
     custody.inline, custody.transport = False, "nats"
 

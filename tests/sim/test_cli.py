@@ -62,9 +62,9 @@ def test_bench_e2e_repeated_reports_the_medians_of_its_passes() -> None:
 def test_bench_e2e_runs_on_postgres_and_nats_with_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The deployed shape: every message applied by `custody worker` processes, none lost or doubled."""
     from tests.conftest import POSTGRES_URL
-    from tests.exchange.test_transports import _nats_available
+    from tests.exchange.support import nats_available
 
-    _nats_available()
+    nats_available()
     monkeypatch.setenv("CUSTODY_DATABASE_URL", POSTGRES_URL)  # the PostgreSQL its scratch stores go in
     args = ["bench", "e2e", "--bookings", "20", "--json", "--store", "postgres", "--transport", "nats"]
     result = CliRunner().invoke(app, [*args, "--workers", "1"])

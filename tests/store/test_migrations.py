@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -82,4 +83,27 @@ def test_0006_keeps_an_applied_message_once_and_its_downgrade_restores_the_copie
     with engine.connect() as connection:
         restored = connection.execute(sa.select(inbox.c.message_id, inbox.c.type, inbox.c.subject, inbox.c.data)).all()
     assert restored == [("msg_applied", SUBMITTED, "bkg_1", data)]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_0007_makes_postgresql_announce_new_messages_and_its_downgrade_stops_it(store_url: str) -> None:
+    """The outbox's trigger is there at the newest schema, gone after a downgrade to 0006, and back
+    after the upgrade (SQLite has no notifications: 0007 changes nothing there)."""
+    engine = db.make_engine(store_url)
+    db.upgrade(engine)
+    triggers = sa.text(
+        "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE t.tgname = 'messages_written' AND c.relnamespace = current_schema()::regnamespace"
+    )
+
+    def announced() -> bool:
+        with engine.connect() as connection:
+            return bool(connection.scalar(triggers))
+
+    assert announced()
+    command.downgrade(db.alembic_config(engine), "0006")
+    assert not announced()
+    db.upgrade(engine)
+    assert announced()
     engine.dispose()

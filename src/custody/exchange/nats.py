@@ -77,7 +77,14 @@ class NatsTransport:
         await ensure_stream(self._js, self.prefix)
 
     async def close(self) -> None:
+        """Leave the pull subscriptions first: a fetch that ran out leaves the server's timeout
+        status in the subscription's queue, which no one reads, and draining waited on it for the
+        whole drain timeout (30 s) before a stopped worker could exit. A message fetched and not
+        acknowledged is redelivered by JetStream, so nothing is lost by leaving."""
         if self._client is not None:
+            for subscription in self._subscriptions.values():
+                await subscription.unsubscribe()
+            self._subscriptions.clear()
             await self._client.drain()
 
     @property

@@ -7,10 +7,15 @@ import asyncio
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
+from custody.exchange.wakeup import STOP_CHECK, Wakeup
 from custody.exchange.webhooks import deliver_due
 from custody.exchange.worker import process, worker_id
 from custody.service import Custody
+
+if TYPE_CHECKING:
+    from custody.exchange.nats import NatsTransport
 
 log = logging.getLogger("custody.worker")
 
@@ -23,6 +28,23 @@ def _timers(custody: Custody, party: str) -> int:
     return len(custody.tick(agency=None if division == "*" else division))
 
 
+class Every:
+    """Due once every ``seconds``: the hold timers run at that pace however busy the worker is (a
+    transaction each round they ran in, while a busy worker's rounds follow each other closely),
+    and a hold still lapses no later than when the worker polled an empty queue."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
+
+
 def run(
     custody: Custody,
     party: str,
@@ -30,41 +52,81 @@ def run(
     nats_url: str | None = None,
     stop: threading.Event | None = None,
     poll: float = 0.2,
+    nats_prefix: str | None = None,
 ) -> None:
+    """Work until ``stop``: after a round that found nothing, wait until a message is committed
+    (PostgreSQL wakes the worker at once) or ``poll`` seconds have passed. ``nats_prefix``: the
+    JetStream stream's subject prefix (default: ``CUSTODY_NATS_PREFIX``, else ``custody``)."""
     stop = stop or threading.Event()
-    if transport == "nats":
-        asyncio.run(_run_nats(custody, party, nats_url, stop, poll))
-        return
+    wakeup = Wakeup(custody.engine, stop)
+    try:
+        if transport == "nats":
+            asyncio.run(_run_nats(custody, party, nats_url, nats_prefix, stop, poll, wakeup))
+        else:
+            _run_inproc(custody, party, stop, poll, wakeup)
+    finally:
+        wakeup.close()
+
+
+def _run_inproc(custody: Custody, party: str, stop: threading.Event, poll: float, wakeup: Wakeup) -> None:
     me = worker_id()
+    timers = Every(poll)
     log.info("worker %s serving %s over the in-process transport", me, party)
     while not stop.is_set():
         try:
             if party == "webhooks":
                 busy = deliver_due(custody)
             else:
-                busy = process(custody, party, me) + _timers(custody, party)
+                busy = process(custody, party, me) + (_timers(custody, party) if timers.due() else 0)
         except Exception:
             log.exception("worker round failed; retrying")
             busy = 0
         if not busy:
-            time.sleep(poll)
+            wakeup.wait(poll)
 
 
-async def _run_nats(custody: Custody, party: str, url: str | None, stop: threading.Event, poll: float) -> None:
-    from custody.exchange.nats import DEFAULT_URL, NatsTransport
+async def _run_nats(
+    custody: Custody,
+    party: str,
+    url: str | None,
+    prefix: str | None,
+    stop: threading.Event,
+    poll: float,
+    wakeup: Wakeup,
+) -> None:
+    """Two loops side by side: one relays the outbox to JetStream as soon as a message is written,
+    the other pulls the party's messages (JetStream's fetch returns as soon as one arrives) and
+    runs the timers. In one loop, the relay waited behind an empty fetch."""
+    from custody.exchange.nats import DEFAULT_URL, PREFIX, NatsTransport
 
-    transport = NatsTransport(custody, url or DEFAULT_URL)
+    transport = NatsTransport(custody, url or DEFAULT_URL, prefix or PREFIX)
     await transport.start()
     log.info("worker serving %s over NATS JetStream at %s", party, transport.url)
     try:
-        while not stop.is_set():
-            try:
-                busy = await transport.relay() + await transport.consume(party)
-                busy += await asyncio.to_thread(_timers, custody, party)
-            except Exception:
-                log.exception("worker round failed; retrying")
-                busy = 0
-            if not busy:
-                await asyncio.sleep(poll)
+        await asyncio.gather(_relaying(transport, stop, poll, wakeup), _consuming(transport, party, stop, poll))
     finally:
         await transport.close()
+
+
+async def _relaying(transport: NatsTransport, stop: threading.Event, poll: float, wakeup: Wakeup) -> None:
+    while not stop.is_set():
+        try:
+            relayed = await transport.relay()
+        except Exception:
+            log.exception("relay round failed; retrying")
+            relayed = 0
+        if not relayed:
+            await asyncio.to_thread(wakeup.wait, poll)
+
+
+async def _consuming(transport: NatsTransport, party: str, stop: threading.Event, poll: float) -> None:
+    timers = Every(poll)
+    while not stop.is_set():
+        try:
+            # JetStream answers the fetch as soon as a message comes, so the fetch is the wait.
+            await transport.consume(party, timeout=min(poll, STOP_CHECK))
+            if timers.due():
+                await asyncio.to_thread(_timers, transport.custody, party)
+        except Exception:
+            log.exception("worker round failed; retrying")
+            await asyncio.sleep(poll)
