@@ -59,6 +59,10 @@ def run(
     JetStream stream's subject prefix (default: ``CUSTODY_NATS_PREFIX``, else ``custody``)."""
     stop = stop or threading.Event()
     wakeup = Wakeup(custody.engine, stop)
+    if wakeup.listening:
+        log.info("woken by each new message (PostgreSQL LISTEN), polling every %s s besides", poll)
+    else:
+        log.info("polling for new messages every %s s", poll)
     try:
         if transport == "nats":
             asyncio.run(_run_nats(custody, party, nats_url, nats_prefix, stop, poll, wakeup))
