@@ -161,3 +161,24 @@ def test_the_timers_run_once_a_period_however_busy_the_worker() -> None:
     every = runner.Every(3600)
     assert [every.due() for _ in range(5)] == [True, False, False, False, False]
     assert runner.Every(0).due() and runner.Every(0).due()
+
+
+def test_with_the_server_down_a_worker_polls_and_asks_again_only_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = db.make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")  # nothing listens on port 1
+    attempts: list[float] = []
+    real_connect = engine.connect
+
+    def connect() -> Any:
+        attempts.append(time.monotonic())
+        return real_connect()
+
+    monkeypatch.setattr(engine, "connect", connect)
+    wakeup = Wakeup(engine)
+    assert not wakeup.listening
+    assert [wakeup.wait(0.01) for _ in range(5)] == [False] * 5
+    assert len(attempts) == 1  # not once a wait: the next attempt waits RETRY seconds
+    monkeypatch.setattr(wakeup, "_next_attempt", 0.0)  # as if RETRY seconds had passed
+    assert wakeup.wait(0.01) is False and len(attempts) == 2
+    engine.dispose()

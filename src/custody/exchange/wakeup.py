@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 log = logging.getLogger("custody.exchange.wakeup")
 CHANNEL = "custody_messages"
 STOP_CHECK = 0.5  # seconds: how soon a waiting worker notices it was told to stop
+RETRY = 30.0  # seconds between two attempts to listen again after a failure
 
 
 class Wakeup:
@@ -32,6 +33,7 @@ class Wakeup:
         self._stop = stop or threading.Event()
         self._listening: Connection | None = None
         self._schema = ""
+        self._next_attempt = 0.0
         self.listen()
 
     @property
@@ -39,15 +41,23 @@ class Wakeup:
         return self._listening is not None
 
     def listen(self) -> None:
-        """Start listening (PostgreSQL only); on failure the worker polls until the next attempt."""
+        """Start listening (PostgreSQL only); on failure the worker polls, and tries again no sooner
+        than ``RETRY`` seconds later (a server that is down is not asked five times a second)."""
         if self._engine.dialect.name != "postgresql" or self._listening is not None:
             return
+        if time.monotonic() < self._next_attempt:
+            return
+        self._next_attempt = time.monotonic() + RETRY
+        connection: Connection | None = None
         try:
             connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._schema = str(connection.exec_driver_sql("SELECT current_schema()").scalar())
             connection.exec_driver_sql(f"LISTEN {CHANNEL}")
         except SQLAlchemyError:
-            log.warning("cannot listen for new messages; polling instead", exc_info=True)
+            log.warning("cannot listen for new messages; polling instead, trying again in %s s", RETRY, exc_info=True)
+            if connection is not None:
+                connection.invalidate()
+                connection.close()
             return
         self._listening = connection
 
@@ -71,6 +81,7 @@ class Wakeup:
         except (psycopg.Error, OSError):  # the connection is gone; notifies() raises the driver's own errors
             log.warning("lost the connection listening for new messages; polling until it is back", exc_info=True)
             self.close()
+            self._next_attempt = 0.0  # the server may well be there: try at the next wait
             self._stop.wait(max(0.0, deadline - time.monotonic()))
         return False
 
