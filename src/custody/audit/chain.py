@@ -32,6 +32,12 @@ HEADS_OF = (
     .order_by(HEADS.c.chain)
     .with_for_update()
 )
+NEW_HEADS = insert(HEADS)
+MOVE_HEADS = (
+    update(HEADS)
+    .where(HEADS.c.chain == bindparam("moved"))
+    .values(head_seq=bindparam("seq"), head_hash=bindparam("hash"))
+)
 
 
 # Built once: ``json.dumps`` with options builds a new encoder on every call.
@@ -137,14 +143,9 @@ def write_heads(session: Session) -> None:
     ]
     connection = session.connection()
     if new:
-        connection.execute(insert(HEADS), new)
+        connection.execute(NEW_HEADS, new)
     if moved:
-        connection.execute(
-            update(HEADS)
-            .where(HEADS.c.chain == bindparam("moved"))
-            .values(head_seq=bindparam("seq"), head_hash=bindparam("hash")),
-            moved,
-        )
+        connection.execute(MOVE_HEADS, moved)
     for chain, head in heads.items():
         heads[chain] = Head(head.seq, head.hash, head.seq)
 

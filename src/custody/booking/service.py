@@ -20,6 +20,8 @@ from custody.store.models import Base, BookingRow, FingerprintImageRow
 from custody.store.unit import CHUNK, Unit, new_id
 
 BOOKINGS, BOOKING_IDENTIFIERS = (Base.metadata.tables[name] for name in ("bookings", "booking_identifiers"))
+# Hot statements are built once: a statement built at each call also pays for its cache key (issue 8).
+RECORD_BOOKINGS, RECORD_IDENTIFIERS = insert(BOOKINGS), insert(BOOKING_IDENTIFIERS)
 NUMBERS_TAKEN = select(BOOKINGS.c.booking_agency, BOOKINGS.c.booking_number, BOOKINGS.c.id).where(
     tuple_(BOOKINGS.c.booking_agency, BOOKINGS.c.booking_number).in_(bindparam("pairs", expanding=True))
 )
@@ -84,14 +86,14 @@ def book_all(
     if not booked:
         return outcomes
     connection = unit.session.connection()
-    connection.execute(insert(BOOKINGS), [v for v, _ in booked])
+    connection.execute(RECORD_BOOKINGS, [v for v, _ in booked])
     identifiers = [
         {"booking_id": v["id"], "id_type": id_type, "value": value}
         for v, (submission, _) in booked
         for id_type, value in submission.person.identifiers.items()
     ]
     if identifiers:
-        connection.execute(insert(BOOKING_IDENTIFIERS), identifiers)
+        connection.execute(RECORD_IDENTIFIERS, identifiers)
     for values, (submission, prints) in booked:
         unit.emit(
             Event(

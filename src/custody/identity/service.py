@@ -56,6 +56,12 @@ CARRIED = select(IDENTIFIERS.c.identity_id, IDENTIFIERS.c.id_type, IDENTIFIERS.c
 )
 
 ENROL_IDENTITY, ENROL_IDENTIFIERS = insert(IDENTITIES), insert(IDENTIFIERS)  # built once, like every hot statement
+RECEIVE_SUBMISSIONS, RECEIVE_IDENTIFIERS = insert(SUBMISSIONS), insert(SUBMISSION_IDENTIFIERS)
+LINK = (
+    update(SUBMISSIONS)
+    .where(SUBMISSIONS.c.booking_id == bindparam("booking"))
+    .values(identity_id=bindparam("identity"))
+)
 
 # The local side's write of every answer: the booking's identity.
 RECORD_IDENTITY = (
@@ -197,7 +203,7 @@ def _receive_all(unit: Unit, submitted: list[dict[str, Any]]) -> list[Submission
     connection = unit.session.connection()
     now = unit.clock.now()
     connection.execute(
-        insert(SUBMISSIONS),
+        RECEIVE_SUBMISSIONS,
         [
             {
                 "booking_id": s.booking_id,
@@ -216,7 +222,7 @@ def _receive_all(unit: Unit, submitted: list[dict[str, Any]]) -> list[Submission
         for t, v in s.data["person"]["identifiers"].items()
     ]
     if identifiers:
-        connection.execute(insert(SUBMISSION_IDENTIFIERS), identifiers)
+        connection.execute(RECEIVE_IDENTIFIERS, identifiers)
     return submissions
 
 
@@ -453,9 +459,7 @@ def _answer(
 def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> None:
     """The booking belongs to the identity; a name the identity was not known by becomes an alias."""
     submission.identity_id = identity.id
-    unit.session.connection().execute(
-        update(SUBMISSIONS).where(SUBMISSIONS.c.booking_id == submission.booking_id).values(identity_id=identity.id)
-    )
+    unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity.id})
     person = submission.data["person"]
     known = {n.casefold() for n in [*identity.names, *identity.aliases]}
     given = [f"{person['last_name']}, {person['first_name']}".upper(), *person.get("aliases", [])]
@@ -474,31 +478,45 @@ def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> N
     )
 
 
+# The rap sheet's query, built once: a booking of the same identity, or carrying any of the same
+# identifiers, received before this one. Building it at every hit was most of its cost (issue 8).
+RAP_SHEET = (
+    select(SUBMISSIONS.c.booking_id, SUBMISSIONS.c.agency, SUBMISSIONS.c.data)
+    .where(
+        SUBMISSIONS.c.booking_id.in_(
+            union(
+                select(SUBMISSIONS.c.booking_id).where(SUBMISSIONS.c.identity_id == bindparam("identity")),
+                select(SUBMISSION_IDENTIFIERS.c.booking_id).where(
+                    tuple_(SUBMISSION_IDENTIFIERS.c.id_type, SUBMISSION_IDENTIFIERS.c.value).in_(
+                        bindparam("pairs", expanding=True)
+                    )
+                ),
+            )
+        ),
+        SUBMISSIONS.c.booked_at < bindparam("before", type_=SUBMISSIONS.c.booked_at.type),
+        SUBMISSIONS.c.booking_id != bindparam("booking"),
+    )
+    .order_by(SUBMISSIONS.c.booked_at)
+)
+
+
 def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
     """The earlier submissions the federal side received for the same person (the same identity, or
     any shared identifier): the bookings that make up the record it sends back, oldest first.
 
     One query, through the identity and identifier indexes only: its cost follows the person's
     own bookings, not the number of submissions the federal side holds."""
-    same_person = []
-    if submission.identity_id is not None:
-        same_person.append(select(SUBMISSIONS.c.booking_id).where(SUBMISSIONS.c.identity_id == submission.identity_id))
-    for id_type, value in submission.data["person"]["identifiers"].items():
-        same_person.append(
-            select(SUBMISSION_IDENTIFIERS.c.booking_id).where(
-                SUBMISSION_IDENTIFIERS.c.id_type == id_type, SUBMISSION_IDENTIFIERS.c.value == value
-            )
-        )
-    if not same_person:
+    pairs = list(submission.data["person"]["identifiers"].items())
+    if submission.identity_id is None and not pairs:
         return []
     earlier = unit.session.connection().execute(
-        select(SUBMISSIONS.c.booking_id, SUBMISSIONS.c.agency, SUBMISSIONS.c.data)
-        .where(
-            SUBMISSIONS.c.booking_id.in_(union(*same_person)),
-            SUBMISSIONS.c.booked_at < submission.booked_at,
-            SUBMISSIONS.c.booking_id != submission.booking_id,
-        )
-        .order_by(SUBMISSIONS.c.booked_at)
+        RAP_SHEET,
+        {
+            "identity": submission.identity_id,  # None matches no row: the identifiers alone decide
+            "pairs": pairs,
+            "before": submission.booked_at,
+            "booking": submission.booking_id,
+        },
     )
     return [
         {

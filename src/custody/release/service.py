@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from custody.booking import service as bookings
 from custody.booking.commands import ScheduleIn
@@ -21,6 +21,8 @@ from custody.requests import service as requests
 from custody.requests.model import RequestState
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
 from custody.store.unit import CHUNK, Unit, new_id
+
+BOOKINGS_BY_ID = select(BookingRow).where(BookingRow.id.in_(bindparam("ids", expanding=True)))  # built once
 
 
 def _answered(open_requests: list[FederalRequestRow]) -> list[FederalRequestRow]:
@@ -104,9 +106,7 @@ def release_eligible_all(unit: Unit, arrivals: Sequence[tuple[str, ReleaseIn]]) 
     ids = list(dict.fromkeys(booking_id for booking_id, _ in arrivals))
     found: dict[str, BookingRow] = {}
     for i in range(0, len(ids), CHUNK):
-        found.update(
-            (b.id, b) for b in unit.session.scalars(select(BookingRow).where(BookingRow.id.in_(ids[i : i + CHUNK])))
-        )
+        found.update((b.id, b) for b in unit.session.scalars(BOOKINGS_BY_ID, {"ids": ids[i : i + CHUNK]}))
     open_requests = requests.active_for_all(unit, ids)
     outcomes: list[BookingRow | CustodyError] = []
     for booking_id, submission in arrivals:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from custody.booking import service as bookings
 from custody.booking.model import PERSON_FLAGS, CustodyState
@@ -41,6 +41,15 @@ _RECEIVED_EVENT = {
     "notification_request": "NotificationRequestReceived",
     "transfer_request": "TransferRequestReceived",
 }
+# The open requests of a list of bookings, oldest first: built once (issue 8).
+OPEN_REQUESTS_OF = (
+    select(FederalRequestRow)
+    .where(
+        FederalRequestRow.booking_id.in_(bindparam("ids", expanding=True)),
+        FederalRequestRow.state.in_([s.value for s in ACTIVE]),
+    )
+    .order_by(FederalRequestRow.issued_at)
+)
 
 
 def get(unit: Unit, request_id: str) -> FederalRequestRow:
@@ -58,14 +67,7 @@ def active_for_all(unit: Unit, booking_ids: Sequence[str]) -> dict[str, list[Fed
     """The open requests of each of these bookings, oldest first (bookings with none are left out)."""
     found: dict[str, list[FederalRequestRow]] = {}
     for i in range(0, len(booking_ids), CHUNK):
-        for row in unit.session.scalars(
-            select(FederalRequestRow)
-            .where(
-                FederalRequestRow.booking_id.in_(booking_ids[i : i + CHUNK]),
-                FederalRequestRow.state.in_([s.value for s in ACTIVE]),
-            )
-            .order_by(FederalRequestRow.issued_at)
-        ):
+        for row in unit.session.scalars(OPEN_REQUESTS_OF, {"ids": booking_ids[i : i + CHUNK]}):
             found.setdefault(row.booking_id, []).append(row)
     return found
 
