@@ -17,11 +17,11 @@ from custody.booking.commands import BookingIn
 from custody.exchange import runner
 from custody.exchange.wakeup import Wakeup
 from custody.service import Custody
-from custody.sim import seed_scenarios
 from custody.store import db
 from custody.store.models import InboxRow, MessageRow
 from tests.conftest import _drop_schema, _postgres_schema_url
 from tests.exchange.support import delete_stream, nats_available
+from tests.identity.fingerprints import booking
 
 # The store fixture on PostgreSQL only (it skips, or fails under CI, when the server is absent).
 POSTGRES_STORE = pytest.mark.parametrize(
@@ -30,15 +30,7 @@ POSTGRES_STORE = pytest.mark.parametrize(
 
 
 def _booking(number: str) -> BookingIn:
-    return BookingIn.model_validate(
-        {
-            "agency": seed_scenarios.COOK,
-            "booking_number": number,
-            "booked_at": "2017-08-16T01:00:00-05:00",
-            "person": {"last_name": "Wake", "first_name": "Pat", "date_of_birth": "1990-01-01"},
-            "charges": [{"offense": "theft", "level": "misdemeanor"}],
-        }
-    )
+    return booking(number, "2017-08-16T01:00:00-05:00", "Wake", "Pat", {})
 
 
 @pytest.fixture

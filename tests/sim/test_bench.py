@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 
-from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.exchange import worker
 from custody.service import Custody
@@ -14,6 +13,7 @@ from custody.sim import seed_scenarios
 from custody.sim.bench import wait_for_workers
 from custody.store.clock import StoredClock
 from custody.store.models import InboxRow, MessageRow
+from tests.identity.fingerprints import booking
 
 
 def test_the_wait_is_not_fooled_by_a_worker_answering_while_it_counts(custody: Custody, clock: ManualClock) -> None:
@@ -21,17 +21,7 @@ def test_the_wait_is_not_fooled_by_a_worker_answering_while_it_counts(custody: C
     counted and the moment the applied ones are: counted one statement after the other, the wait saw
     1 sent and 1 applied and returned with the answer still waiting (seen in CI: 24 of 40 applied)."""
     custody.inline = False
-    custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": seed_scenarios.COOK,
-                "booking_number": "WAIT-1",
-                "booked_at": "2017-08-16T01:00:00-05:00",
-                "person": {"last_name": "Wait", "first_name": "Pat", "date_of_birth": "1990-01-01"},
-                "charges": [{"offense": "theft", "level": "misdemeanor"}],
-            }
-        )
-    )
+    custody.book(booking("WAIT-1", "2017-08-16T01:00:00-05:00", "Wait", "Pat", {}))
     parties = ["federal", f"local:{seed_scenarios.COOK}"]
     stepping: list[bool] = []  # the worker's own statements read the inbox too: no step inside a step
 
