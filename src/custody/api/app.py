@@ -27,7 +27,7 @@ from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
 from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
-from custody.api.auth import Caller, need
+from custody.api.auth import Allowed, Caller, allowed, need
 from custody.api.params import Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
@@ -125,23 +125,23 @@ def create_app(
 
     async def changed(
         request: Request,
-        who: Principal,
+        user: Allowed,
         key: str | None,
         record: tuple[str, Callable[..., None], Callable[[Custody, str], dict[str, Any]]],
-        right: tuple[Resource, Op],
         act: Callable[[Custody], object],
     ) -> JSONResponse:
-        """A change to a record (its id, the check of the user's ``right`` on it, and its view), by
-        the facade acting for the user, answered with the record as it then stands."""
+        """A change to a record (its id, the check of the user's right on it, and its view), by the
+        facade acting for the user, answered with the record as it then stands. The right checked on
+        the record is the one the route's signature asked for (``allowed``)."""
         record_id, check, show = record
-        svc = acting(service, who)
+        svc = acting(service, user.who)
         return await post(
             request,
             svc,
             key,
             200,
             lambda: (act(svc), show(svc, record_id))[1],
-            check=lambda: check(who, record_id, *right, via=svc),
+            check=lambda: check(user.who, record_id, user.resource, user.op, via=svc),
         )
 
     @app.get("/health", tags=["web"], summary="Liveness")
@@ -259,7 +259,7 @@ def create_app(
         request: Request,
         booking_id: str,
         submission: MoveIn,
-        who: Annotated[Principal, need(Resource.booking, Op.update)],
+        who: Annotated[Allowed, allowed(Resource.booking, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -267,7 +267,6 @@ def create_app(
             who,
             key,
             (booking_id, on_booking, Custody.booking_view),
-            (Resource.booking, Op.update),
             lambda svc: svc.move(booking_id, submission),
         )
 
@@ -276,7 +275,7 @@ def create_app(
         request: Request,
         booking_id: str,
         submission: ScheduleIn,
-        who: Annotated[Principal, need(Resource.release, Op.update)],
+        who: Annotated[Allowed, allowed(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -284,7 +283,6 @@ def create_app(
             who,
             key,
             (booking_id, on_booking, Custody.booking_view),
-            (Resource.release, Op.update),
             lambda svc: svc.schedule_release(booking_id, submission),
         )
 
@@ -297,7 +295,7 @@ def create_app(
         request: Request,
         booking_id: str,
         submission: ReleaseIn,
-        who: Annotated[Principal, need(Resource.release, Op.update)],
+        who: Annotated[Allowed, allowed(Resource.release, Op.update)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -305,7 +303,6 @@ def create_app(
             who,
             key,
             (booking_id, on_booking, Custody.booking_view),
-            (Resource.release, Op.update),
             lambda svc: svc.release_eligible(booking_id, submission),
         )
 
@@ -314,7 +311,7 @@ def create_app(
         request: Request,
         booking_id: str,
         submission: TransferIn,
-        who: Annotated[Principal, need(Resource.release, Op.transfer)],
+        who: Annotated[Allowed, allowed(Resource.release, Op.transfer)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -322,7 +319,6 @@ def create_app(
             who,
             key,
             (booking_id, on_booking, Custody.booking_view),
-            (Resource.release, Op.transfer),
             lambda svc: svc.transfer(booking_id, submission),
         )
 
@@ -400,7 +396,7 @@ def create_app(
         request: Request,
         request_id: str,
         submission: ResponseIn,
-        who: Annotated[Principal, need(Resource.request, Op.respond)],
+        who: Annotated[Allowed, allowed(Resource.request, Op.respond)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -408,7 +404,6 @@ def create_app(
             who,
             key,
             (request_id, on_request, Custody.request_view),
-            (Resource.request, Op.respond),
             lambda svc: svc.respond(request_id, submission),
         )
 
@@ -417,7 +412,7 @@ def create_app(
         request: Request,
         request_id: str,
         submission: ServeIn,
-        who: Annotated[Principal, need(Resource.request, Op.serve)],
+        who: Annotated[Allowed, allowed(Resource.request, Op.serve)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -425,7 +420,6 @@ def create_app(
             who,
             key,
             (request_id, on_request, Custody.request_view),
-            (Resource.request, Op.serve),
             lambda svc: svc.serve(request_id, submission),
         )
 
@@ -434,7 +428,7 @@ def create_app(
         request: Request,
         request_id: str,
         submission: CancelIn,
-        who: Annotated[Principal, need(Resource.request, Op.cancel)],
+        who: Annotated[Allowed, allowed(Resource.request, Op.cancel)],
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await changed(
@@ -442,7 +436,6 @@ def create_app(
             who,
             key,
             (request_id, on_request, Custody.request_view),
-            (Resource.request, Op.cancel),
             lambda svc: svc.cancel(request_id, submission),
         )
 

@@ -7,6 +7,7 @@ anonymous and 403 to the wrong role or jurisdiction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -50,13 +51,37 @@ def caller(
 Caller = Annotated[Principal | None, Depends(caller)]
 
 
+def _holding(who: Principal | None, resource: Resource, op: Op) -> Principal:
+    authorise(who, resource, op)
+    assert who is not None
+    return who
+
+
 def need(resource: Resource, op: Op) -> object:
     """A dependency: the caller must hold ``op`` on ``resource`` somewhere; the route then checks the
     jurisdiction of the particular record."""
 
     def check(who: Caller) -> Principal:
-        authorise(who, resource, op)
-        assert who is not None
-        return who
+        return _holding(who, resource, op)
+
+    return Depends(check)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A caller who holds ``op`` on ``resource`` somewhere, with that right: a route that changes a
+    record checks the same right on that record, so the right is declared once, in the route's
+    signature, and the two checks cannot drift apart."""
+
+    who: Principal
+    resource: Resource
+    op: Op
+
+
+def allowed(resource: Resource, op: Op) -> object:
+    """``need``, for the routes that change one record: the dependency also carries the right."""
+
+    def check(who: Caller) -> Allowed:
+        return Allowed(_holding(who, resource, op), resource, op)
 
     return Depends(check)
