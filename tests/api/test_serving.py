@@ -5,11 +5,13 @@ protocol number is 0: there, each answer's body waited 40 ms for the client's de
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from typer.testing import CliRunner
 from uvicorn.config import Config
 
@@ -60,10 +62,18 @@ def test_the_protocol_uvicorn_loads_is_ours() -> None:
 def test_serve_runs_uvicorn_with_the_protocol(workers: str, tmp_path: Path, monkeypatch: Any) -> None:
     import uvicorn
 
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
     monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'custody.db'}")
     monkeypatch.setenv(EXCHANGE_ENV, "inline")  # serve sets it for its processes; restored afterwards
     result = CliRunner().invoke(app, ["serve", "--port", "8799", "--workers", workers])
     assert result.exit_code == 0, result.output
-    assert [c["http"] for c in calls] == [PROTOCOL]
+    [(args, kwargs)] = calls
+    assert kwargs["http"] == PROTOCOL and kwargs["port"] == 8799
+    if workers == "1":
+        assert isinstance(args[0], FastAPI)  # the application itself, served in this process
+    else:
+        # each worker process builds the application from the environment, by the factory uvicorn imports
+        assert args[0] == "custody.api.app:from_environment" and kwargs["factory"] is True and kwargs["workers"] == 2
+        module, _, name = args[0].partition(":")
+        assert callable(getattr(importlib.import_module(module), name))

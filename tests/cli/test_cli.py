@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command as click_command
 
+from custody.cli.main import app
 from custody.law.contract import validate
 
 DOC = {
@@ -40,6 +43,19 @@ def test_law_decide_prints_one_decision_as_json(tmp_path: Path) -> None:
     assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
 
 
+
+def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_was_not_logged(tmp_path: Path) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(DOC))
+    blocked = tmp_path / "var"
+    blocked.write_text("a file where the store's folder should be")
+    done = custody("law", "decide", str(path), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    validate("decision", json.loads(done.stdout))
+    assert "warning: decision not logged" in done.stderr and "CUSTODY_VAR" in done.stderr
+    logged = custody("law", "decide", str(path), tmp_path=tmp_path / "elsewhere")
+    assert logged.returncode == 0 and "not logged" not in logged.stderr
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
@@ -60,8 +76,12 @@ def test_law_decide_refuses_invalid_input_with_exit_2_and_one_line(tmp_path: Pat
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
     done = custody("--help", tmp_path=tmp_path)
-    for command in ("serve", "book", "request", "respond", "release", "transfer", "tick", "law", "audit"):
-        assert command in done.stdout
+    # the names in the Commands panel: the first word of each row (a row's own continuation has none)
+    panel = done.stdout.split("Commands", 1)[1]
+    listed = {m.group(1) for m in re.finditer(r"^\S (\S+)\s{2,}", panel, re.MULTILINE)}
+    registered = set(click_command(app).commands)  # type: ignore[attr-defined]
+    assert listed == registered
+    assert {"serve", "book", "request", "respond", "release", "transfer", "tick", "law", "audit"} <= listed
 
 
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
