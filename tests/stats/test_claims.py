@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 
 import pytest
 
+from custody.stats import claims as claims_module
 from custody.stats.claims import SPEECH_DATE, Verdict, check_claims
 from custody.stats.datasets import CHICAGO, DATA_DIR, FTE_2015, UCR
-from custody.stats.published import PUBLISHED
+from custody.stats.published import PUBLISHED, Published
 from custody.stats.warehouse import Warehouse
 from tests.conftest import need_shared
 from tests.stats.conftest import read_csv
@@ -96,3 +98,74 @@ def test_published_figures_each_carry_a_source_and_an_honest_tag() -> None:
     assert len({p.id for p in PUBLISHED}) == len(PUBLISHED)
     populations = [p for p in PUBLISHED if p.id.endswith("_population_2016")]
     assert populations and all(p.tag == "M" for p in populations)
+
+
+# --- the explanation follows the verdict: other figures, the other verdict, and words that agree with it
+
+
+def _with_figure(monkeypatch: pytest.MonkeyPatch, figure_id: str, value: float) -> None:
+    original = claims_module.published
+
+    def published(wanted: str) -> Published:
+        found = original(wanted)
+        return replace(found, value=value) if wanted == figure_id else found
+
+    monkeypatch.setattr(claims_module, "published", published)
+
+
+@pytest.mark.parametrize(
+    ("check", "figure_id", "value", "before", "verdict", "after"),
+    [
+        # the FBI's 2016 figure an 11% rise would match: the claim would then be supported outright
+        ("national_rate", "us_murders_change_2016", 11.2, "and does not match calendar 2016", Verdict.SUPPORTED,
+         "and matches calendar 2016"),
+        ("one_third", "miami_dade_homicides_2016", 600, "are both close to one third", Verdict.NOT_SUPPORTED,
+         "are not both close to one third"),
+        ("comparable_size", "miami_dade_population_2016", 5_400_000, "The county as a whole is about Chicago's size",
+         Verdict.NOT_SUPPORTED, "The county as a whole is not Chicago's size"),
+        ("three_times", "chicago_homicides_2016", 2_000, "Miami-Dade's murders, near three times",
+         Verdict.NOT_SUPPORTED, "Miami-Dade's murders, not near three times"),
+    ],
+)  # fmt: skip
+def test_the_explanation_follows_the_verdict_when_a_published_figure_changes(
+    warehouse: Warehouse,
+    monkeypatch: pytest.MonkeyPatch,
+    check: str,
+    figure_id: str,
+    value: float,
+    before: str,
+    verdict: Verdict,
+    after: str,
+) -> None:
+    claim = getattr(claims_module, check)
+    assert before in claim(warehouse).why
+    _with_figure(monkeypatch, figure_id, value)
+    changed = claim(warehouse)
+    assert changed.verdict is verdict
+    assert after in changed.why and before not in changed.why
+
+
+def test_climbing_each_year_explanation_follows_a_series_that_only_rises(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claims_module, "series", lambda *_: [(1975 + i, 100.0 + i) for i in range(41)])
+    after = claims_module.chicago_climbs_each_year(warehouse)
+    assert after.verdict is Verdict.SUPPORTED
+    assert after.why == "The rate rose in every one of the 40 year-to-year changes."
+    assert "fell every year" not in after.figure
+
+
+def test_down_and_up_explanation_follows_a_miami_dade_that_did_not_fall(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flat = [(year, 20.0) for year in range(1975, 2016)]
+    real = claims_module.series
+    monkeypatch.setattr(
+        claims_module,
+        "series",
+        lambda w, ori, measure: flat if ori == claims_module.MIAMI_DADE_ORI else real(w, ori, measure),
+    )
+    after = claims_module.miami_dade_down_chicago_up(warehouse)
+    assert after.verdict is Verdict.NOT_SUPPORTED
+    assert "100% of its 1980s average (not less than half)" in after.why
+    assert "did not fall from 2014 to 2015" in after.why

@@ -96,9 +96,9 @@ def comparable_size(w: Warehouse) -> Claim:
         f"Chicago police area {chicago.population:,} and Miami-Dade police area {police_area.population:,} (UCR 2015)",
         source=f"{city.source} [{city.tag}]; {_ucr_source()}",
         verdict=verdict,
-        why=f"The county as a whole is about Chicago's size (ratio {county_ratio:.2f}, a figure tagged [M]), but the "
-        f"Miami-Dade police department, whose murder counts are compared, covers {area_ratio:.0%} of Chicago's "
-        "population.",
+        why=f"The county as a whole is {'about' if comparable_county else 'not'} Chicago's size (ratio "
+        f"{county_ratio:.2f}, a figure tagged [M]), {'but' if area_ratio < 0.9 else 'and'} the Miami-Dade police "
+        f"department, whose murder counts are compared, covers {area_ratio:.0%} of Chicago's population.",
     )
 
 
@@ -118,9 +118,10 @@ def three_times(w: Warehouse) -> Claim:
         f"({area_ratio:.1f}x; per 100,000 {rate_ratio:.1f}x)",
         source=f"{chicago_2016.source}; {county_2016.source} [{county_2016.tag}]; {_ucr_source()}",
         verdict=verdict,
-        why=f"Chicago had several times Miami-Dade's murders in every source, but the ratio depends on the area and "
-        f"year ({county_ratio:.1f}x county-wide in 2016, {area_ratio:.1f}x against the smaller police area in "
-        "2015), and no shipped or published figure gives Miami-Dade's count for the same weeks of 2017.",
+        why=f"County-wide in 2016 Chicago had {county_ratio:.1f} times Miami-Dade's murders, "
+        f"{'near' if verdict is Verdict.PARTLY else 'not near'} three times; the ratio depends on the area and year "
+        f"({area_ratio:.1f}x against the police area in 2015), and no shipped or published figure gives Miami-Dade's "
+        "count for the same weeks of 2017.",
     )
 
 
@@ -146,9 +147,11 @@ def miami_dade_down_chicago_up(w: Warehouse) -> Claim:
         f"{chi[2015]:.1f}, 2016 about {chi_2016:.1f} (762 homicides, Census population)",
         source=f"{_ucr_source()}; {published('chicago_homicides_2016').source}",
         verdict=verdict,
-        why="Miami-Dade's rate is far below its 1980s level and Chicago's rose in 2015 and sharply in 2016, but "
-        f"Chicago's had also fallen by {1 - chi[2015] / chi[chi_peak_year]:.0%} from its {chi_peak_year} peak, "
-        "Miami-Dade's did not fall from 2014 to 2015, and the 2016 Chicago rate uses a population tagged [M].",
+        why=f"Miami-Dade's 2015 rate is {md[2015] / md_80s:.0%} of its 1980s average "
+        f"({'less' if md_fell else 'not less'} than half), Chicago's {'rose' if chi_rose else 'did not rise'} in both "
+        f"2015 and 2016; Chicago's 2015 rate was {1 - chi[2015] / chi[chi_peak_year]:.0%} below its {chi_peak_year} "
+        f"peak, Miami-Dade's {'fell' if md[2015] < md[2014] else 'did not fall'} from 2014 to 2015, and the 2016 "
+        "Chicago rate uses a population tagged [M].",
     )
 
 
@@ -170,8 +173,10 @@ def most_cities_up(w: Warehouse) -> Claim:
         f"{fte15[1]} cities of 250,000+ in 2015 and in {fte16[0]} of {fte16[1]} in 2016 to date (preliminary)",
         source=f"{_ucr_source()}; {FTE_2015.cite()}; {FTE_2016.cite()}",
         verdict=verdict,
-        why="Majorities of large cities saw more violent crime in 2015 and more murders in 2015 and early 2016, the "
-        "latest years in the data; the data says nothing about 2017, when the claim was made in the present tense.",
+        why=f"Shares of large cities where crime rose: violent crime 2015 {majorities[0]:.0%}, murders 2015 "
+        f"{majorities[1]:.0%}, murders early 2016 {majorities[2]:.0%}: "
+        f"{'a majority in each' if verdict is Verdict.PARTLY else 'not a majority in each'}, in the latest years in "
+        "the data; the data says nothing about 2017, when the claim was made in the present tense.",
     )
 
 
@@ -188,6 +193,8 @@ def national_rate(w: Warehouse) -> Claim:
     change_2016 = published("us_murders_change_2016")
     matches_2015 = abs(rate_2015 - 11) < 1 or abs(count_2015 - 11) < 1
     matches_2016 = abs(change_2016.value - 11) < 1
+    rate_2016_figure = published("us_murder_rate_2016")
+    rate_2016 = (rate_2016_figure.value - r15) / r15 * 100
     verdict = Verdict.SUPPORTED if matches_2016 else Verdict.PARTLY if matches_2015 else Verdict.NOT_SUPPORTED
     return Claim(
         claim="The national murder rate rose 11 percent last year.",
@@ -196,8 +203,10 @@ def national_rate(w: Warehouse) -> Claim:
         f"({rate_2015:+.1f}%); 2016: murders {change_2016.value:+.1f}% (FBI)",
         source=f"{_ucr_source()} (national rows); {change_2016.source} [{change_2016.tag}]",
         verdict=verdict,
-        why=f"An 11% rise matches 2015, the latest FBI year when the speech was given (16 Aug 2017), but not "
-        f"calendar 2016, when the FBI later reported murders up {change_2016.value}% (rate up about 8%).",
+        why=f"An 11% rise {'matches' if matches_2015 else 'does not match'} 2015, the latest FBI year when the speech "
+        f"was given (16 Aug 2017), and {'matches' if matches_2016 else 'does not match'} calendar 2016, when the FBI "
+        f"later reported murders up {change_2016.value}% (the rate up {rate_2016:.0f}%, {r15} to "
+        f"{rate_2016_figure.value} per 100,000).",
     )
 
 
@@ -234,8 +243,9 @@ def one_third(w: Warehouse) -> Claim:
         f"county-wide homicides 2016 {now.value:.0f} vs 1981 peak {peak.value:.0f} ({count_share:.0%})",
         source=f"{_ucr_source()}; {now.source} [{now.tag}]",
         verdict=Verdict.SUPPORTED if near_third else Verdict.NOT_SUPPORTED,
-        why=f"Both the police area's rate ({rate_share:.0%} of its 1980s average) and the county-wide count "
-        f"({count_share:.0%} of the 1981 peak) are close to one third.",
+        why=f"The police area's rate ({rate_share:.0%} of its 1980s average) and the county-wide count "
+        f"({count_share:.0%} of the 1981 peak) are {'both' if near_third else 'not both'} close to one third "
+        "(between 25% and 42%).",
     )
 
 
@@ -248,12 +258,17 @@ def chicago_climbs_each_year(w: Warehouse) -> Claim:
     return Claim(
         claim="Chicago's crime rates climb each year.",
         quote="allow crime rates to climb each year.",
-        figure=f"Chicago's violent-crime rate rose in {len(rises)} of {changes} year-to-year changes 1975–2015, "
-        f"most recently in {', '.join(str(y) for y in rises[-3:])}; it fell every year from {run[0]} to {run[1]}",
+        figure=f"Chicago's violent-crime rate rose in {len(rises)} of {changes} year-to-year changes 1975–2015"
+        + (f", most recently in {', '.join(str(y) for y in rises[-3:])}" if rises else "")
+        + (f"; it fell every year from {run[0]} to {run[1]}" if run[1] >= run[0] else ""),
         source=_ucr_source(),
         verdict=Verdict.SUPPORTED if len(rises) == changes else Verdict.NOT_SUPPORTED,
-        why=f"The rate fell in {changes - len(rises)} of {changes} years, including every year from {run[0]} to "
-        f"{run[1]}, so it does not climb each year, even though it rose in {rises[-1]}.",
+        why=(
+            f"The rate rose in every one of the {changes} year-to-year changes."
+            if len(rises) == changes
+            else f"The rate fell in {changes - len(rises)} of {changes} years, including every year from {run[0]} to "
+            f"{run[1]}, so it does not climb each year" + (f", even though it rose in {rises[-1]}." if rises else ".")
+        ),
     )
 
 
