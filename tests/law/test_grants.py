@@ -9,8 +9,8 @@ import pytest
 
 from custody.domain.divisions import parse_division
 from custody.domain.errors import InvalidInput
-from custody.law.grants import check
-from custody.law.loader import default_library
+from custody.law.grants import GRANTS, _checked, check
+from custody.law.loader import default_library, read_yaml
 
 
 def _by_id(report: dict[str, Any]) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def test_cook_county_law_conflicts_with_the_notice_and_access_conditions() -> No
     report = check(default_library(), parse_division("ocd-division/country:us/state:il/county:cook"), 2017)
     conditions = _by_id(report)
     assert report["on"] == "2017-07-25" and report["circuit"] == "7"
+    assert report["circuit_citation"] == "28 U.S.C. 41"
     assert conditions["notice"]["conflict"] == "conflicts"
     assert conditions["notice"]["citations"][0] == "Cook County Code § 46-37(b)"
     assert conditions["access"]["conflict"] == "conflicts"
@@ -48,3 +49,23 @@ def test_rulings_are_marked_by_how_they_bear_on_the_jurisdiction_and_whether_the
 def test_an_unencoded_fiscal_year_is_refused_with_the_years_that_are() -> None:
     with pytest.raises(InvalidInput, match="encoded: 2017"):
         check(default_library(), parse_division("ocd-division/country:us/state:il"), 2016)
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda p: p["conditions"][1].pop("citation"), r"conditions\[1\]: missing citation"),
+        (lambda p: p.pop("circuits_citation"), "missing circuits_citation"),
+        (lambda p: p["conditions"][0].update(checks="detain"), r"conditions\[0\]: checks 'detain' is not one of"),
+        (lambda p: p["rulings"][0].update(circuit="5"), r"rulings\[0\]: circuit '5' is not in the circuits table"),
+        (lambda p: p["rulings"][0].update(conditions=["notice", "sanctuary"]), r"\['sanctuary'\] are not conditions"),
+        (lambda p: p["rulings"][2].update(holdings="x"), r"rulings\[2\]: unknown keys holdings"),
+    ],
+)
+def test_a_grant_file_without_a_citation_or_with_an_unknown_place_is_refused_by_name(change: Any, refusal: str) -> None:
+    """Grant conditions load as the law library does: nothing without its citation, nothing unknown."""
+    program = read_yaml(GRANTS / "byrne-jag-fy2017.yaml")
+    _checked(program, "fy2017")  # the shipped file passes
+    change(program)
+    with pytest.raises(InvalidInput, match=refusal):
+        _checked(program, "fy2017")

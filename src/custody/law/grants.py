@@ -16,7 +16,8 @@ from typing import Any
 from custody.domain.divisions import Division, Level
 from custody.domain.errors import InvalidInput
 from custody.law.engine import decide
-from custody.law.loader import Library, read_yaml
+from custody.law.loader import Library, read_yaml, take
+from custody.law.model import Action
 
 GRANTS = Path(__file__).parent / "grants"
 
@@ -32,7 +33,30 @@ def grant_program(fiscal_year: int) -> dict[str, Any]:
     if not path.exists():
         years = sorted(p.stem.rsplit("fy", 1)[1] for p in GRANTS.glob("byrne-jag-fy*.yaml"))
         raise InvalidInput(f"no grant conditions encoded for fiscal year {fiscal_year}; encoded: {', '.join(years)}")
-    program: dict[str, Any] = read_yaml(path)
+    return _checked(read_yaml(path), path.name)
+
+
+def _checked(program: dict[str, Any], where: str) -> dict[str, Any]:
+    """The grant file as the library loader takes a law: every condition, ruling and the circuits
+    table with its citation, and nothing unknown, or a refusal naming the place."""
+    required = {"program", "citation", "fiscal_year", "announced", "conditions", "rulings"}
+    take(program, where, required | {"circuits", "circuits_citation"}, {"verification", "circuits_verification"})
+    checks = {"status_information", *(a.value for a in Action)}
+    ids = set()
+    for i, condition in enumerate(program["conditions"]):
+        place = f"{where}: conditions[{i}]"
+        take(condition, place, {"id", "name", "says", "citation", "checks"}, set())
+        if condition["checks"] not in checks:
+            raise InvalidInput(f"{place}: checks '{condition['checks']}' is not one of {', '.join(sorted(checks))}")
+        ids.add(condition["id"])
+    for i, ruling in enumerate(program["rulings"]):
+        place = f"{where}: rulings[{i}]"
+        required = {"id", "case", "court", "circuit", "date", "conditions", "holding"}
+        take(ruling, place, required, {"parties", "verified"})
+        if ruling["circuit"] not in program["circuits"]:
+            raise InvalidInput(f"{place}: circuit '{ruling['circuit']}' is not in the circuits table")
+        if not set(ruling["conditions"]) <= ids:
+            raise InvalidInput(f"{place}: conditions {sorted(set(ruling['conditions']) - ids)} are not conditions here")
     return program
 
 
@@ -55,6 +79,7 @@ def check(library: Library, division: Division, fiscal_year: int, on: date | Non
         "fiscal_year": fiscal_year,
         "on": when.isoformat(),
         "circuit": circuit,
+        "circuit_citation": program["circuits_citation"],
         "law_revision": library.revision,
         "note": "Grant conditions are reporting obligations; they do not change what the jurisdiction's law "
         "allows. Courts in most circuits held the FY2017 notice and access conditions unlawful.",

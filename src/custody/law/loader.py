@@ -88,7 +88,9 @@ class Library:
         return self.jurisdictions.get(division)
 
 
-def _take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+def take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    """``data`` if it holds every required key, filled in, and no key beyond the optional ones: a
+    clause without its citation, or a misspelt key, is refused at load with the file and place named."""
     if not isinstance(data, dict):
         raise InvalidInput(f"{where}: expected a mapping")
     missing = {k for k in required if data.get(k) in (None, "")}
@@ -145,13 +147,13 @@ _EXC_OPTIONAL = {"max_hours", "verified", "verification"}
 
 
 def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: OffenseLists) -> Rule:
-    _take(data, where, _RULE_REQUIRED, _RULE_OPTIONAL)
+    take(data, where, _RULE_REQUIRED, _RULE_OPTIONAL)
     where = f"{where} rule {data['id']}"
     applies = compile_condition(data.get("applies_when"), lists, where)
     exceptions = []
     for index, exc in enumerate(_list(data.get("exceptions"), f"{where} exceptions")):
         exc_where = f"{where} exception {index + 1}"
-        _take(exc, exc_where, _EXC_REQUIRED, _EXC_OPTIONAL)
+        take(exc, exc_where, _EXC_REQUIRED, _EXC_OPTIONAL)
         exc_where = f"{where} exception {exc['id']}"
         exceptions.append(
             Exception_(
@@ -197,7 +199,7 @@ def _offense_lists(data: dict[str, Any], path: Path) -> list[OffenseList]:
     lists = []
     for index, entry in enumerate(_list(data.get("offense_lists"), f"{path} offense_lists")):
         where = f"{path} offense list {index + 1}"
-        _take(entry, where, {"id", "citation", "says", "statutes"}, {"fallback_flags", "verified", "verification"})
+        take(entry, where, {"id", "citation", "says", "statutes"}, {"fallback_flags", "verified", "verification"})
         lists.append(
             OffenseList(
                 id=entry["id"],
@@ -212,7 +214,7 @@ def _offense_lists(data: dict[str, Any], path: Path) -> list[OffenseList]:
 
 
 def _instrument(path: Path, data: dict[str, Any], division: Division, lists: OffenseLists) -> Instrument:
-    meta = _take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
+    meta = take(data["instrument"], f"{path} instrument", _INSTRUMENT_REQUIRED, _INSTRUMENT_OPTIONAL)
     where = f"{path}"
     verified = bool(meta.get("verified", True))
     rules = tuple(_rule(r, where, verified, lists) for r in _list(data["rules"], f"{where} rules"))
@@ -240,11 +242,11 @@ def _instrument(path: Path, data: dict[str, Any], division: Division, lists: Off
 
 def _forms(path: Path) -> dict[str, Form]:
     data = read_yaml(path)
-    _take(data, str(path), {"forms"}, set())
+    take(data, str(path), {"forms"}, set())
     forms = {}
     for index, entry in enumerate(_list(data["forms"], f"{path} forms")):
         where = f"{path} form {index + 1}"
-        _take(
+        take(
             entry,
             where,
             {"name", "title", "citation", "requires_administrative_warrant"},
@@ -283,7 +285,7 @@ def load_library(root: Path = LIBRARY) -> Library:
         if not meta_path.exists():
             continue
         division = parse_division(folder.relative_to(root).as_posix())
-        meta = _take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes"})
+        meta = take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes"})
         if parse_division(meta["division"]) != division:
             raise InvalidInput(f"{meta_path}: division {meta['division']} does not match its folder")
         files = []
@@ -295,7 +297,7 @@ def load_library(root: Path = LIBRARY) -> Library:
             if path.name == FORMS_FILE:
                 forms.update(_forms(path))
                 continue
-            data = _take(read_yaml(path), str(path), {"instrument", "rules"}, {"offense_lists"})
+            data = take(read_yaml(path), str(path), {"instrument", "rules"}, {"offense_lists"})
             for offense_list in _offense_lists(data, path):
                 if offense_list.id in offense_lists:
                     raise InvalidInput(f"{path}: offense list id '{offense_list.id}' is used twice")
