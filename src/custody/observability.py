@@ -2,7 +2,7 @@
 
 Every log record passes through ``SecretMask`` before any handler formats it, so a secret that
 slips into a message or an exception (a connection URL in a database error, say) comes out as
-``***``. `custody serve` and `custody worker` configure it.
+``***``. `custody serve` and `custody worker` configure it, at the level ``CUSTODY_LOG_LEVEL`` names.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterable
 
+from custody.domain.errors import InvalidInput
 from custody.store import crypto
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
@@ -47,9 +48,23 @@ def known_secrets() -> list[str]:
     return found
 
 
-def configure_logging(level: int = logging.INFO) -> SecretMask:
+LEVEL_ENV = "CUSTODY_LOG_LEVEL"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level() -> int:
+    """The level named in ``CUSTODY_LOG_LEVEL``, INFO when unset: a benchmark quiets the worker
+    processes it starts with WARNING, an operator chasing a fault asks for DEBUG."""
+    name = os.environ.get(LEVEL_ENV, "").strip().upper() or "INFO"
+    if name not in LEVELS:
+        raise InvalidInput(f"{LEVEL_ENV}={name!r} is not a log level; use one of {', '.join(LEVELS)}")
+    return logging.getLevelName(name)  # type: ignore[no-any-return]
+
+
+def configure_logging(level: int | None = None) -> SecretMask:
     mask = SecretMask(known_secrets())
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    chosen = log_level() if level is None else level
+    logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(mask)
     return mask
