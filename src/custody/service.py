@@ -73,6 +73,13 @@ class Custody:
         db.upgrade(engine)
         return cls(engine, clock, actor, transport, inline)
 
+    def acting_for(self, actor: str, inline: bool | None = None) -> Custody:
+        """This facade on the same store, clock and transport, acting for ``actor`` (the audit log names
+        them); ``inline`` as this one's unless given."""
+        return Custody(
+            self.engine, self.clock, actor, self.transport, self.inline if inline is None else inline, self.reform
+        )
+
     def _transaction(self) -> AbstractContextManager[Unit]:
         return unit_of_work(self._sessions, self.clock, self.actor, self.transport == "inproc", self.reform)
 
@@ -284,9 +291,12 @@ class Custody:
             decision = u.session.get(DecisionRow, request.decision_id) if request.decision_id else None
             return {**request_summary(request), "decision": decision.result if decision else None}
 
-    def list_requests(self, limit: int, offset: int, state: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    def list_requests(
+        self, limit: int, offset: int, state: str | None = None, where: ColumnElement[bool] | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Requests newest first; ``where``: only those within it (the API's caller's jurisdiction)."""
         with self.read() as u:
-            query = select(FederalRequestRow)
+            query = select(FederalRequestRow) if where is None else select(FederalRequestRow).where(where)
             if state:
                 query = query.where(FederalRequestRow.state == state)
             total, rows = page(u.session, query, limit, offset, *REQUESTS_ORDER)

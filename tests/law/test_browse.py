@@ -49,3 +49,15 @@ def test_diff_names_each_instrument_that_took_effect_or_ended_in_date_order() ->
 def test_diff_refuses_dates_in_the_wrong_order() -> None:
     with pytest.raises(InvalidInput, match="before --from"):
         diff(default_library(), CHICAGO, date(2020, 1, 1), date(2019, 1, 1))
+
+
+def test_an_instrument_shows_its_notes_where_it_has_them() -> None:
+    """The library's note on how an instrument sits beside the others (here: a 287(g) agreement
+    yields to a state's prohibition) is shown with it; an instrument without one shows none."""
+    view = in_force(default_library(), CHICAGO, date(2017, 8, 16))
+    notes = {i["id"]: i["notes"] for i in view["instruments"]}  # type: ignore[index, union-attr]
+    assert "that prohibition prevails" in notes["us-8-usc-1357-g"]
+    assert "  " not in notes["us-8-usc-1357-g"]  # folded to one line, as written in the library
+    assert "switches off the whole section" in notes["us-il-chicago-welcoming-city-2012"]
+    later = in_force(default_library(), CHICAGO, date(2021, 1, 27))
+    assert {i["id"]: i["notes"] for i in later["instruments"]}["us-il-chicago-welcoming-city-2021"] is None  # type: ignore[index, union-attr]

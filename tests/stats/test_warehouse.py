@@ -93,3 +93,9 @@ def test_progress_is_reported_while_a_file_is_checked() -> None:
     size = (DATA_DIR / UCR.filename).stat().st_size
     assert ("checking ucr-1975-2015", size, size) in seen
     assert seen[-1] == ("loading ucr-1975-2015", 1, 1)
+
+
+def test_duckdb_draws_no_progress_bar_on_stdout(warehouse: Warehouse) -> None:
+    """DuckDB's own bar goes to stdout for any query over two seconds, even off a terminal, which
+    would break a --json answer; custody turns it off on every connection."""
+    assert warehouse.rows("SELECT current_setting('enable_progress_bar')") == [(False,)]

@@ -51,6 +51,11 @@ class Principal:
         object.__setattr__(self, "area", tuple(parse_division(a).id for a in self.area))
 
     @property
+    def actor(self) -> str:
+        """How the audit log names this user: role and subject."""
+        return f"{self.role.value}:{self.subject}"
+
+    @property
     def jurisdiction(self) -> str:
         """A short description of where this user's authority runs, for pages and error messages."""
         if self.agency:

@@ -50,12 +50,11 @@ TICK_SECONDS = 30.0
 EXCHANGE_ENV = "CUSTODY_EXCHANGE"
 # Pages anyone may open; signed in, they show more (the landing page lists recent bookings).
 PUBLIC_PAGES = frozenset({"/", "/signin", "/law"})
-AnyPrincipal = Principal
 
 
 def acting(service: Custody, who: Principal) -> Custody:
     """The facade acting for the signed-in user, so the audit log names them."""
-    return Custody(service.engine, service.clock, f"{who.role.value}:{who.subject}", service.transport, service.inline)
+    return service.acting_for(who.actor)
 
 
 def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from custody.access.policy import Scope
 from custody.access.roles import Principal, Role
 from custody.access.withholding import redact, sharing_for
+from custody.booking import service as booking_service
 from custody.booking.model import CustodyState
-from custody.domain.errors import NotFound
 from custody.domain.events import FEDERAL
+from custody.requests import service as request_service
 from custody.service import (
     BOOKINGS_ORDER,
-    REQUESTS_ORDER,
     Custody,
     booking_summary,
     event_summary,
@@ -44,30 +44,22 @@ def within(column: InstrumentedAttribute[str], who: Principal, scope: Scope) -> 
 
 def booking_places(service: Custody, booking_id: str) -> tuple[str, str]:
     """The agency holding the person now, and the one that booked them."""
-    with service.unit() as u:
-        row = u.session.get(BookingRow, booking_id)
-        if row is None:
-            raise NotFound(f"no booking '{booking_id}'; list the bookings you may see with GET /bookings")
+    with service.read() as u:
+        row = booking_service.get(u, booking_id)
         return row.agency, row.booking_agency
 
 
 def request_place(service: Custody, request_id: str) -> str:
-    with service.unit() as u:
-        row = u.session.get(FederalRequestRow, request_id)
-        if row is None:
-            raise NotFound(f"no federal request '{request_id}'; list the ones you may see with GET /federal/requests")
-        return row.agency
+    with service.read() as u:
+        return request_service.get(u, request_id).agency
 
 
 def federal_booking(service: Custody, booking_id: str, view: dict[str, Any]) -> dict[str, Any]:
     """A booking view as a federal officer may see it: the local timeline is replaced by the messages
     the federal side received about the booking, and law-withheld fields are null."""
-    with service.unit() as u:
-        booking = u.session.get(BookingRow, booking_id)
-        if booking is None:
-            raise NotFound(f"no booking '{booking_id}'")
-        requests = list(u.session.scalars(select(FederalRequestRow).where(FederalRequestRow.booking_id == booking_id)))
-        sharing = sharing_for(booking, requests)
+    with service.read() as u:
+        booking = booking_service.get(u, booking_id)
+        sharing = sharing_for(booking, _requests_of(u.session, [booking_id]).get(booking_id, []))
     shown = {k: v for k, v in view.items() if k != "timeline"}
     shown["messages"] = [e for e in view.get("timeline", []) if e["to_party"] == FEDERAL]
     return redact(shown, sharing)
@@ -93,12 +85,7 @@ def _requests_of(session: Any, booking_ids: list[str]) -> dict[str, list[Federal
 def list_requests(
     service: Custody, who: Principal, scope: Scope, limit: int, offset: int, state: str | None = None
 ) -> Page:
-    with service.unit() as u:
-        query = select(FederalRequestRow).where(within(FederalRequestRow.agency, who, scope))
-        if state:
-            query = query.where(FederalRequestRow.state == state)
-        total, rows = page(u.session, query, limit, offset, *REQUESTS_ORDER)
-        return total, [request_summary(r) for r in rows]
+    return service.list_requests(limit, offset, state, within(FederalRequestRow.agency, who, scope))
 
 
 def federal_messages(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:

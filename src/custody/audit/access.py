@@ -79,7 +79,7 @@ def actor_of(access: Access) -> str:
     if access.operator is not None:
         return access.operator
     if access.reader is not None:
-        return f"{access.reader.role.value}:{access.reader.subject}"
+        return access.reader.actor
     return "invalid-token" if access.credentials == "invalid" else "anonymous"
 
 

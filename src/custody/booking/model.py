@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 
 from custody.domain.statemachine import StateMachine
@@ -45,23 +43,6 @@ CUSTODY = StateMachine[CustodyState](
         (S.held_on_detainer, "lapse_hold"): S.released,
     },
 )
-
-
-@dataclass(frozen=True)
-class Person:
-    """The booked person as the booking desk records them."""
-
-    last_name: str
-    first_name: str
-    date_of_birth: date
-    middle_name: str | None = None
-    aliases: tuple[str, ...] = ()
-    identifiers: dict[str, str] = field(default_factory=dict)
-    flags: dict[str, bool] = field(default_factory=dict)
-
-    def age_on(self, day: date) -> int:
-        years = day.year - self.date_of_birth.year
-        return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
 
 
 PERSON_FLAGS = (

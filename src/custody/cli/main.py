@@ -15,8 +15,8 @@ from rich.table import Table
 
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
-from custody.cli.output import emit_json, err, out
-from custody.cli.reads import ids, logged_read
+from custody.cli.output import JsonFlag, emit_json, err, out
+from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput
@@ -27,7 +27,6 @@ from custody.identity.commands import IdentityIn
 from custody.identity.prints.cli import app as prints_app
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
-from custody.service import Custody
 from custody.sim.cli import bench_app, simulate
 from custody.stats.cli import app as stats_app
 
@@ -59,12 +58,7 @@ retention_app = typer.Typer(
 )
 app.add_typer(retention_app, name="retention")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 At = Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601 with offset); default now.")]
-
-
-def _service() -> Custody:
-    return Custody.open(actor="cli")
 
 
 def _when(text: str | None) -> str:
@@ -113,7 +107,7 @@ def serve(
     if exchange not in ("inline", "workers"):
         raise typer.BadParameter("use inline or workers", param_hint="--exchange")
     os.environ[EXCHANGE_ENV] = exchange  # read by each server process (custody.api.app.from_environment)
-    service = _service()
+    service = cli_service()
     service.inline = exchange == "inline"
     if demo:
         from custody.sim.demo import load_demo
@@ -141,7 +135,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
-    _service()
+    cli_service()
     err.print("store is at the newest schema")
 
 
@@ -150,7 +144,7 @@ def demo() -> None:
     """Load the demo scenario (the seed article's three cases) into the store."""
     from custody.sim.demo import load_demo
 
-    load_demo(_service(), quiet=False)
+    load_demo(cli_service(), quiet=False)
 
 
 @app.command()
@@ -166,7 +160,7 @@ def book(
     """Book an arrest; the person is checked against the federal repository at once."""
     submission = parse_input(BookingIn, _read_json(file))
     images = [_print_file(p) for p in prints or []]
-    service = _service()
+    service = cli_service()
     row = service.book(submission, images)
     _show(service.booking_view(row.id), as_json, f"Booking {row.id}")
 
@@ -191,7 +185,7 @@ def enrol(
 ) -> None:
     """Enrol an identity in the federal repository (federal side), with its prints if given."""
     submission = parse_input(IdentityIn, _read_json(file))
-    identity_id = _service().enrol(submission, [_print_file(p) for p in prints or []])
+    identity_id = cli_service().enrol(submission, [_print_file(p) for p in prints or []])
     out.print(identity_id)
 
 
@@ -220,7 +214,7 @@ def request(
             "issued_at": _when(issued_at),
         },
     )
-    service = _service()
+    service = cli_service()
     row = service.issue_request(submission)
     view = service.request_view(row.id)
     if as_json:
@@ -251,7 +245,7 @@ def respond(
 ) -> None:
     """Record the agency's answer; required and prohibited actions follow the law unless given."""
     answers = {a: "honor" for a in honor or []} | {a: "decline" for a in decline or []}
-    service = _service()
+    service = cli_service()
     service.respond(request_id, parse_input(ResponseIn, {"answers": answers, "at": _when(at)}))
     _show(service.request_view(request_id), as_json, f"Request {request_id}")
 
@@ -259,7 +253,7 @@ def respond(
 @app.command("serve-copy")
 def serve_copy(request_id: Annotated[str, typer.Argument()], at: At = None) -> None:
     """Record that a copy of the detainer was served on the person (an I-247A takes effect only then)."""
-    _service().serve(request_id, parse_input(ServeIn, {"at": _when(at)}))
+    cli_service().serve(request_id, parse_input(ServeIn, {"at": _when(at)}))
     err.print(f"request {request_id}: copy served")
 
 
@@ -270,7 +264,7 @@ def cancel(
     at: At = None,
 ) -> None:
     """Cancel a federal request (federal side); a hold on it ends."""
-    _service().cancel(request_id, parse_input(CancelIn, {"at": _when(at), "reason": reason}))
+    cli_service().cancel(request_id, parse_input(CancelIn, {"at": _when(at), "reason": reason}))
     err.print(f"request {request_id}: cancelled")
 
 
@@ -282,7 +276,7 @@ def move(
     at: At = None,
 ) -> None:
     """Move the person to another local agency; open requests follow and are decided anew."""
-    service = _service()
+    service = cli_service()
     service.move(booking_id, parse_input(MoveIn, {"to_agency": to, "agency_kind": kind, "at": _when(at)}))
     err.print(f"booking {booking_id}: now held by {to}")
 
@@ -294,7 +288,7 @@ def schedule_release(
     at: At = None,
 ) -> None:
     """Schedule a release; a notice goes to the federal side only where the answer honored it."""
-    _service().schedule_release(booking_id, parse_input(ScheduleIn, {"planned_at": planned_at, "at": _when(at)}))
+    cli_service().schedule_release(booking_id, parse_input(ScheduleIn, {"planned_at": planned_at, "at": _when(at)}))
     err.print(f"booking {booking_id}: release scheduled")
 
 
@@ -307,7 +301,7 @@ def release(
     as_json: JsonFlag = False,
 ) -> None:
     """The person becomes eligible for release: held, handed over or released, as the answer allows."""
-    service = _service()
+    service = cli_service()
     officers = {"name": federal_officer} if federal_officer else None
     service.release_eligible(
         booking_id, parse_input(ReleaseIn, {"reason": reason, "at": _when(at), "federal_officers_present": officers})
@@ -322,21 +316,21 @@ def transfer(
     at: At = None,
 ) -> None:
     """Federal officers take custody during a hold."""
-    _service().transfer(booking_id, parse_input(TransferIn, {"at": _when(at), "officer": {"name": officer}}))
+    cli_service().transfer(booking_id, parse_input(TransferIn, {"at": _when(at), "officer": {"name": officer}}))
     err.print(f"booking {booking_id}: transferred to federal custody")
 
 
 @app.command()
 def tick(now: Annotated[str | None, typer.Option(help="Run timers as of this time; default now.")] = None) -> None:
     """Run due timers: holds past their legal limit lapse and the person is released."""
-    lapsed = _service().tick(parse_time(now) if now else None)
+    lapsed = cli_service().tick(parse_time(now) if now else None)
     err.print(f"{len(lapsed)} hold(s) lapsed")
 
 
 @app.command()
 def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
     """A booking with its requests, holds and timeline."""
-    service = _service()
+    service = cli_service()
     named = {"booking_id": booking_id}
     view = logged_read(service, "show", lambda: service.booking_view(booking_id), lambda _: {}, named)
     if as_json:
@@ -354,7 +348,7 @@ def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False
 @app.command()
 def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> None:
     """List bookings, newest first."""
-    service = _service()
+    service = cli_service()
     total, rows = logged_read(
         service,
         "bookings",
@@ -368,7 +362,7 @@ def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> Non
 @app.command()
 def requests(limit: int = 20, offset: int = 0, state: str | None = None, as_json: JsonFlag = False) -> None:
     """List federal requests, newest first."""
-    service = _service()
+    service = cli_service()
     total, rows = logged_read(
         service,
         "requests",
@@ -393,16 +387,23 @@ def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[s
 
 @law_app.command("decide")
 def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")]) -> None:
-    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input); the decision is logged."""
+    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input); the decision is
+    logged in the store. Where the store cannot be opened or written (a read-only checkout, a database
+    down), the decision is still printed, and stderr says it was not logged and what to do."""
     from custody.law.engine import decide
 
     document = _read_json(file)
     try:
-        result = _service().decide(document)
+        result = cli_service().decide(document)
     except CustodyError:
         raise
     except Exception as exc:
-        err.print(f"warning: decision not logged ({type(exc).__name__}: {exc})")
+        # Deciding needs only the law library; a lawyer or reporter checking a decision should get it
+        # whatever the store's state, told plainly that this one is in no decision log.
+        err.print(
+            f"warning: decision not logged ({type(exc).__name__}: {exc}); point CUSTODY_VAR at a writable "
+            "folder or CUSTODY_DATABASE_URL at a reachable database to log it"
+        )
         result = decide(document).to_contract()
     emit_json(result)
 
@@ -429,6 +430,8 @@ def law_show(
         flag = "" if instrument["verified"] else "  [yellow](not verified)[/yellow]"
         out.print(f"\n[bold]{instrument['name']}[/bold]{flag}\n  {instrument['citation']}  {instrument['url']}")
         out.print(f"  in force from {instrument['effective_from']}; binds: {instrument['binds']}")
+        if instrument["notes"]:
+            out.print(f"  note: {instrument['notes']}", markup=False)
         for rule in instrument["rules"]:
             out.print(f"  - {rule['citation']}: {', '.join(rule['actions'])} {rule['effect']}. {rule['says']}")
             for exc in rule.get("exceptions", []):
@@ -462,7 +465,7 @@ def law_diff(
 @law_app.command("explain")
 def law_explain(decision_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False) -> None:
     """The trace of a logged decision: each instrument and rule considered, fired or not, and why."""
-    service = _service()
+    service = cli_service()
     view = logged_read(
         service, "law explain", lambda: service.explain(decision_id), lambda _: {}, {"decision_id": decision_id}
     )
@@ -509,7 +512,7 @@ def grants_check(
 @audit_app.command("verify")
 def audit_verify(as_json: JsonFlag = False) -> None:
     """Check every agency's audit chain; name the first broken entry. Exit 1 if any is broken."""
-    reports = _service().verify_audit()
+    reports = cli_service().verify_audit()
     if as_json:
         emit_json([r.__dict__ for r in reports])
     else:
@@ -532,7 +535,7 @@ def retention_apply(
     from custody.store import retention
 
     periods = retention.load_schedule(schedule)
-    service = _service()
+    service = cli_service()
     with service.unit() as unit:
         outcomes = retention.apply(unit, periods, service.clock.now(), "cli:retention", dry_run)
     if as_json:

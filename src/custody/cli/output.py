@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
 err = Console(stderr=True)
 out = Console()
 
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 
-def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+def emit_json(value: Any, one_line: bool = False) -> None:
+    """``value`` as JSON on stdout, indented for reading, or on one line for a machine to take the last."""
+    sys.stdout.write(json.dumps(value, indent=None if one_line else 2, ensure_ascii=False, default=str) + "\n")

@@ -15,6 +15,11 @@ Shown = TypeVar("Shown")
 SERVER_ERROR = 500
 
 
+def cli_service() -> Custody:
+    """The store as the command line opens it: what it changes and reads is logged as the command line's."""
+    return Custody.open(actor="cli")
+
+
 def logged_read(
     service: Custody,
     command: str,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from custody.cli.output import emit_json, err, out
+from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.cli.reads import ids, logged_read
 
 exchange_app = typer.Typer(help="The inter-agency exchange: dead letters, chaos runs.", no_args_is_help=True)
@@ -51,7 +51,7 @@ def worker(
 
 
 @exchange_app.command("dead-letters")
-def dead_letters(limit: int = 50, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def dead_letters(limit: int = 50, as_json: JsonFlag = False) -> None:
     """Messages that could never be applied, with the reason, newest first."""
     from sqlalchemy import select
 

@@ -58,16 +58,8 @@ def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[
             readable.append((image.position, decode(image.data, name=image.filename), image.filename))
         except UnreadableImage as exc:
             refused.append({"position": image.position, "reason": str(exc)})
-    templates: dict[int, Template] = {}
-    positions = [position for position, _capture, _name in readable]
-    for position, result in zip(
-        positions, pool.extract([(capture, name) for _p, capture, name in readable]), strict=True
-    ):
-        if isinstance(result, str):
-            refused.append({"position": position, "reason": result})
-        else:
-            templates[position] = result
-    return templates, refused
+    templates, unusable = pool.templates_by_finger(readable, replaces=lambda _new, _kept: True)
+    return templates, refused + [{"position": position, "reason": reason} for position, _name, reason in unusable]
 
 
 def enrol(settings: SearchSettings, identity: Identity, images: Sequence[FingerprintImage]) -> list[int]:

@@ -14,20 +14,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from custody.cli.output import emit_json, out
-from custody.cli.reads import ids, logged_read
+from custody.cli.output import JsonFlag, emit_json, out
+from custody.cli.reads import cli_service, ids, logged_read
 from custody.service import Custody
 
 Examiner = Annotated[str, typer.Option("--examiner", help="Your name, as the audit log will show it.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
-
-
-def _service() -> Custody:
-    return Custody.open(actor="cli")
 
 
 def _decided(work: Callable[[Custody], dict[str, Any]], as_json: bool) -> None:
-    identification = work(_service())
+    identification = work(cli_service())
     if as_json:
         emit_json(identification)
         return
@@ -39,10 +34,10 @@ def queue(
         str, typer.Option("--state", help="awaiting_examiner (default), confirmed or rejected.")
     ] = "awaiting_examiner",
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List identifications by prints, oldest first: by default those waiting for an examiner."""
-    service = _service()
+    service = cli_service()
     total, items = logged_read(
         service,
         "prints queue",
@@ -85,7 +80,7 @@ def confirm(
     identity: Annotated[
         str | None, typer.Option("--identity", help="The candidate you confirm (default: the best one).")
     ] = None,
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Confirm that the booked person is the candidate: the agency gets the hit and the record."""
     _decided(lambda s: s.confirm_identification(identification_id, examiner, identity), as_json)
@@ -95,7 +90,7 @@ def reject(
     identification_id: Annotated[str, typer.Argument(help="The identification (idf_…), from `custody prints queue`.")],
     examiner: Examiner,
     reason: Annotated[str, typer.Option("--reason", help="Why none of the candidates is the person.")],
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Reject every candidate: the booking is answered as if the prints had found no one."""
     _decided(lambda s: s.reject_identification(identification_id, examiner, reason), as_json)

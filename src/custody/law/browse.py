@@ -53,6 +53,8 @@ def instrument_view(instrument: Instrument, with_rules: bool = True) -> dict[str
         "repealed_by": instrument.repealed_by,
         "binds": sorted(instrument.binds) if instrument.binds else "every agency of this government",
         "verified": instrument.verified,
+        # How the instrument sits beside the others (what prevails, what is not encoded and why).
+        "notes": instrument.notes or None,
     }
     if with_rules:
         view["rules"] = [_rule_view(r) for r in instrument.rules]

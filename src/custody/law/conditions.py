@@ -101,10 +101,6 @@ def condition(name: str, meaning: str) -> Callable[[Compiler], Compiler]:
     return register
 
 
-def known_conditions() -> dict[str, str]:
-    return {name: meaning for name, (_, meaning) in sorted(_REGISTRY.items())}
-
-
 def _flag(*path: str) -> Compiler:
     """A yes/no fact of the request; one with a default in the DecisionRequest schema is asserted
     by its absence, one without is missing when absent."""

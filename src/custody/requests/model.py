@@ -6,7 +6,6 @@ custodial agency then answers it under the law decision custody made for that ag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -83,13 +82,6 @@ DEFAULT_ACTIONS = {
     RequestKind.notification_request: (Action.notify,),
     RequestKind.transfer_request: (Action.transfer,),
 }
-
-
-@dataclass(frozen=True)
-class Officer:
-    name: str
-    title: str = "Immigration Officer"
-    office: str | None = None
 
 
 def check_form(form: Form, day: date, warrant: Warrant) -> None:

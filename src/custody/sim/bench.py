@@ -132,8 +132,9 @@ def worker_processes(url: str, transport: str, per_party: int, prefix: str) -> I
     agency, on the store's shared clock; stopped (SIGTERM) when the block ends."""
     env = {**os.environ, "CUSTODY_DATABASE_URL": url, "CUSTODY_NATS_PREFIX": prefix, "CUSTODY_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-c", "from custody.cli.main import main; main()", "worker", "--clock", "stored"]
+    # stdout is the benchmark's own (its --json figures); the workers' warnings and errors go to stderr.
     workers = [
-        subprocess.Popen([*command, "--party", party, "--transport", transport], env=env, stderr=subprocess.DEVNULL)
+        subprocess.Popen([*command, "--party", party, "--transport", transport], env=env, stdout=subprocess.DEVNULL)
         for party in ("federal", "local:*")
         for _ in range(per_party)
     ]

@@ -5,24 +5,20 @@ Progress bars and notes go to stderr; the report (or, with --json, only JSON) to
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.domain.errors import InvalidInput
 from custody.sim.engine import Progress as ProgressCallback
 
 bench_app = typer.Typer(help="Benchmarks of the whole process against a raw baseline.", no_args_is_help=True)
-stderr = Console(stderr=True)
-stdout = Console()
 
 
 @contextmanager
@@ -33,7 +29,7 @@ def _progress(days: int, reform: bool) -> Iterator[ProgressCallback]:
         MofNCompleteColumn(),
         TextColumn("{task.fields[note]}"),
         TimeElapsedColumn(),
-        console=stderr,
+        console=err,
         transient=False,
     ) as progress:
         run = {"label": "baseline"}
@@ -77,7 +73,7 @@ def simulate(
             help="DIVISION=LAW_OF_OTHER_DIVISION@DATE: the same arrests again, DIVISION under that law; side by side.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Simulate synthetic arrests through the whole exchange under the library's law, and report the outcomes."""
     from custody.sim.reform import Reform
@@ -102,7 +98,7 @@ def simulate(
     with _progress(days, reform is not None) as progress:
         result = run_simulation(options, progress)
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        emit_json(result)
         return
     _print_report(result)
 
@@ -128,13 +124,13 @@ def _cell(value: Any) -> str:
 
 def _print_report(result: dict[str, Any]) -> None:
     o, s = result["outcomes"], result["simulator"]
-    stdout.print(
+    out.print(
         f"[bold]Simulated {result['days']} day(s) from {result['start']}, {result['scale']}, "
         f"seed {result['seed']}[/bold] "
         f"({result['store']}, {result['transport']})"
     )
-    stdout.print(f"Agencies: {result['agencies']}.", highlight=False)
-    stdout.print(
+    out.print(f"Agencies: {result['agencies']}.", highlight=False)
+    out.print(
         _table(
             "Outcomes of the process",
             [
@@ -164,21 +160,21 @@ def _print_report(result: dict[str, Any]) -> None:
     )
     status_rows = [{"action": a, **v} for a, v in o["decision_status"].items()]
     if status_rows:
-        stdout.print(_table("Law decisions by status (each request's final decision)", status_rows))
+        out.print(_table("Law decisions by status (each request's final decision)", status_rows))
     if result["by_policy"]:
-        stdout.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
+        out.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
     if s["errors"]:
-        stdout.print(f"[red]refused by the process: {s['errors']} first: {s['first_errors']}[/red]")
+        out.print(f"[red]refused by the process: {s['errors']} first: {s['first_errors']}[/red]")
     if "reform" in result:
         r = result["reform"]
-        stdout.print(f"\n[bold]Reform: {r['reform']}[/bold]")
-        stdout.print(
+        out.print(f"\n[bold]Reform: {r['reform']}[/bold]")
+        out.print(
             f"Policy: {r['division_policy']['baseline']} → {r['division_policy']['reform']}. {r['how']}.",
             highlight=False,
         )
-        stdout.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
-    stdout.print(f"[italic]{result['caveat']}[/italic]")
-    stdout.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
+        out.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
+    out.print(f"[italic]{result['caveat']}[/italic]")
+    out.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
 
 
 @bench_app.command("e2e")
@@ -187,7 +183,7 @@ def bench_e2e(
         int, typer.Option("--bookings", help="How many bookings to run through the whole process.")
     ] = 2000,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Last line on stdout: the figures as one JSON object.")
+        bool, typer.Option("--json", help="Only JSON on stdout: the figures as one JSON object, on one line.")
     ] = False,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     store: Annotated[
@@ -224,9 +220,9 @@ def bench_e2e(
     if repeat < 1:
         raise typer.BadParameter("1 or more passes", param_hint="--repeat")
     figures = run_e2e(
-        bookings, seed, stderr, store=store, transport=transport, workers=workers, gallery=gallery, repeat=repeat
+        bookings, seed, err, store=store, transport=transport, workers=workers, gallery=gallery, repeat=repeat
     )
     if as_json:
-        sys.stdout.write(json.dumps(figures) + "\n")
+        emit_json(figures, one_line=True)
         return
-    stdout.print(_table("custody bench e2e", [{"figure": k, "value": v} for k, v in figures.items()]))
+    out.print(_table("custody bench e2e", [{"figure": k, "value": v} for k, v in figures.items()]))

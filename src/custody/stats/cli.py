@@ -6,8 +6,6 @@ so output can be piped into other tools.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
+from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.domain.clock import parse_day
 from custody.stats import charts, claims, crime, detainers
 from custody.stats.datasets import DATASETS, dataset
@@ -26,10 +24,6 @@ from custody.stats.published import PUBLISHED
 from custody.stats.warehouse import Warehouse
 
 app = typer.Typer(help="Statistics: public crime and detainer data, measures, claims, charts.", no_args_is_help=True)
-stderr = Console(stderr=True)
-stdout = Console()
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 Ori = Annotated[str, typer.Option("--agency-ori", help="The agency's ORI, e.g. ILCPD00 (`custody stats agencies`).")]
 Year = Annotated[int, typer.Option("--year", help="Calendar year: 1975–2015 (UCR), or 2019 for cities in FBI Table 8.")]
 
@@ -38,7 +32,7 @@ Year = Annotated[int, typer.Option("--year", help="Calendar year: 1975–2015 (U
 def _warehouse() -> Iterator[Warehouse]:
     """The statistics store, with a progress bar on stderr while a data set is checked and loaded."""
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=stderr, transient=True
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err, transient=True
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -56,7 +50,7 @@ def _warehouse() -> Iterator[Warehouse]:
 
 def _emit(value: Any, as_json: bool, title: str) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+        emit_json(value)
         return
     rows = value if isinstance(value, list) else None
     if rows:
@@ -69,7 +63,7 @@ def _emit(value: Any, as_json: bool, title: str) -> None:
         table = Table(title=title, show_header=False)
         for key, item in value.items():
             table.add_row(key, _cell(item))
-    stdout.print(table)
+    out.print(table)
 
 
 def _cell(value: Any) -> str:
@@ -182,7 +176,7 @@ def travis_detainers(as_json: JsonFlag = False) -> None:
         _emit(data, True, "")
         return
     _emit(data["by_year"], False, "Travis County: ICE detainers by year")
-    stderr.print("\n".join(f"note: {c}" for c in data["caveats"]))
+    err.print("\n".join(f"note: {c}" for c in data["caveats"]))
 
 
 @app.command("claims")
@@ -194,12 +188,12 @@ def list_claims(as_json: JsonFlag = False) -> None:
         _emit({"claims": [c.as_dict() for c in checked]}, True, "")
         return
     for number, c in enumerate(checked, start=1):
-        stdout.print(f"[bold]{number}. {c.claim}[/bold]  [{_colour(c.verdict)}]{c.verdict.value}[/]")
-        stdout.print(f"   quote:  “{c.quote}”", highlight=False)
-        stdout.print(f"   figure: {c.figure}", highlight=False)
-        stdout.print(f"   why:    {c.why}", highlight=False)
-        stdout.print(f"   source: {c.source}\n", highlight=False, style="dim")
-    stdout.print(claims.COMPARISON_NOTE, highlight=False)
+        out.print(f"[bold]{number}. {c.claim}[/bold]  [{_colour(c.verdict)}]{c.verdict.value}[/]")
+        out.print(f"   quote:  “{c.quote}”", highlight=False)
+        out.print(f"   figure: {c.figure}", highlight=False)
+        out.print(f"   why:    {c.why}", highlight=False)
+        out.print(f"   source: {c.source}\n", highlight=False, style="dim")
+    out.print(claims.COMPARISON_NOTE, highlight=False)
 
 
 def _colour(verdict: claims.Verdict) -> str:
@@ -221,7 +215,7 @@ def chart(
     """Draw a chart of a measure to a PNG or SVG file."""
     with _warehouse() as w:
         written = charts.render(w, name, out)
-    stderr.print(f"wrote {written}")
+    err.print(f"wrote {written}")
 
 
 @app.command("outcomes")
@@ -240,7 +234,7 @@ def process_outcomes(
         _emit(result, True, "")
         return
     _emit({k: v for k, v in result.items() if k != "caveats"}, False, "Outcomes of custody's process")
-    stderr.print("\n".join(f"note: {c}" for c in result["caveats"]))
+    err.print("\n".join(f"note: {c}" for c in result["caveats"]))
 
 
 @app.command("policy")
@@ -269,7 +263,7 @@ def agreements_287g(
         _emit(result, True, "")
         return
     _emit(result["counties"], False, f"287(g) agreements by county ({result['agreements']} in all)")
-    stderr.print("\n".join(f"note: {c}" for c in result["caveats"]))
+    err.print("\n".join(f"note: {c}" for c in result["caveats"]))
 
 
 @app.command("grants")

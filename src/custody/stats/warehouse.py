@@ -114,6 +114,9 @@ class Warehouse:
             raise Conflict(
                 f"cannot open the statistics store {path}: {exc}; is another custody process using it?"
             ) from exc
+        # DuckDB draws its own bar on stdout for any query over two seconds, terminal or not: it would
+        # break a --json answer. Long work shows custody's progress on stderr instead.
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS stats_provenance (key VARCHAR PRIMARY KEY, path VARCHAR, sha256 VARCHAR, "
             "rows BIGINT, loaded_at VARCHAR, source VARCHAR, licence VARCHAR, shipped BOOLEAN)"

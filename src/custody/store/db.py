@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,10 +83,6 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     command.upgrade(alembic_config(engine), "head")
-
-
-def is_current(engine: Engine) -> bool:
-    return inspect(engine).has_table("alembic_version")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -116,7 +116,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         )
 
     def acting(who: Principal) -> Custody:
-        return Custody(service.engine, service.clock, f"{who.role.value}:{who.subject}", service.transport, True)
+        return service.acting_for(who.actor, inline=True)
 
     async def once(request: Request, key: str | None, work: Any) -> Any:
         """Run a form's work once per idempotency key (a double submission replays the first)."""

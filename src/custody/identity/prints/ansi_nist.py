@@ -27,7 +27,6 @@ _BINARY_COMPRESSION = {0: "NONE", 1: "WSQ", 2: "JPEGB", 3: "JPEGL", 4: "JP2", 5:
 _BILEVEL_COMPRESSION = {0: "NONE", 1: "FAX"}  # Types 5 and 6: BCA 1 is ANSI/EIA-538 facsimile coding
 _TAGGED_COMPRESSION = {"WSQ20": "WSQ", "WSQ": "WSQ", "NONE": "NONE", "JPEGB": "JPEGB", "JPEGL": "JPEGL"}
 _TAGGED_COMPRESSION |= {"JP2": "JP2", "JP2L": "JP2L", "PNG": "PNG"}
-COMPRESSION_CODES = {name: code for code, name in _BINARY_COMPRESSION.items()}
 
 
 class NistFormatError(ValueError):

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from custody.service import Custody
+    pass
 
-from custody.cli.output import emit_json, err
-from custody.cli.reads import ids, logged_read
+from custody.cli.output import JsonFlag, emit_json, err
+from custody.cli.reads import cli_service, ids, logged_read
 from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
@@ -43,7 +43,7 @@ def _fail(message: str) -> typer.Exit:
 @app.command()
 def inspect(
     file: Annotated[Path, typer.Argument(help="An ANSI/NIST-ITL transaction (traditional encoding).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """List every record of a transaction and every finger image in it."""
     try:
@@ -110,7 +110,6 @@ Source = Annotated[
 Fingers = Annotated[
     list[str] | None, typer.Option("--finger", help="POSITION=IMAGE, e.g. 2=right_index.png (repeatable).")
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 
 
 @app.command()
@@ -123,7 +122,7 @@ def enroll(
     record: Annotated[str, typer.Option("--record", help="The repository's record as a JSON object.")] = "{}",
     gallery: GalleryPath = Path("var/gallery"),
     workers: Workers_ = None,
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Enrol an identity: its prints per finger position, names, aliases and record."""
     try:
@@ -150,7 +149,7 @@ def enroll(
 
         # the identity's names and record go into the repository and back to the screen: logged first
         logged_read(
-            _service(),
+            cli_service(),
             "prints enroll",
             enrol,
             lambda _: {"identities": identity_id},
@@ -188,7 +187,7 @@ def search(
     ] = DEFAULT_SHORTLIST,
     top: Annotated[int, typer.Option("--top", help="Candidates returned.")] = 10,
     workers: Workers_ = None,
-    as_json: AsJson = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Search prints against the gallery: ranked candidates with fused scores and a decision."""
     captures, _names = _captures(source, finger or [])
@@ -203,7 +202,7 @@ def search(
         err.print(f"searching {len(store)} identities with fingers {sorted(templates)}")
         # the candidates' names and records are personal data: the read is logged before they print
         result = logged_read(
-            _service(),
+            cli_service(),
             "prints search",
             lambda: store.search(
                 templates,
@@ -222,13 +221,6 @@ def search(
     sys.stdout.write(f"{result.decision} ({result.compared} of {result.gallery_size} identities compared)\n")
     for c in result.candidates:
         sys.stdout.write(f"  {c.score:8.1f}  {c.identity.id}  {'; '.join(c.identity.names)}  [{c.status}]\n")
-
-
-def _service() -> Custody:
-    """The store whose access log records the command line's reads."""
-    from custody.service import Custody
-
-    return Custody.open(actor="cli")
 
 
 def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, Capture | str, str]], list[str]]:
@@ -277,13 +269,10 @@ def _extract_with(
     refused: list[dict[str, object]] = [
         {"position": p, "source": n, "reason": c} for p, c, n in captures if isinstance(c, str)
     ]
-    templates: dict[int, Template] = {}
-    for (position, _capture, name), result in zip(
-        readable, pool.extract([(c, n) for _p, c, n in readable]), strict=True
-    ):
-        if isinstance(result, str):
-            refused.append({"position": position, "source": name, "reason": result})
-            sys.stderr.write(result + "\n")
-        elif position not in templates or len(result.minutiae) > len(templates[position].minutiae):
-            templates[position] = result
+    templates, unusable = pool.templates_by_finger(
+        readable, replaces=lambda new, kept: len(new.minutiae) > len(kept.minutiae)
+    )
+    for position, name, reason in unusable:
+        refused.append({"position": position, "source": name, "reason": reason})
+        sys.stderr.write(reason + "\n")
     return templates, refused

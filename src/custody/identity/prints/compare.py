@@ -115,12 +115,16 @@ def _pool(factory: MatcherFactory, workers: int, features: Sequence[Any] = ()) -
     return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory, features))
 
 
-def _extract_capture(item: tuple[Capture, str]) -> Any:
-    capture, name = item
+def _features_or_reason(matcher: Matcher[Any], capture: Capture, name: str) -> Any:
+    """The capture's features, or why it cannot be used (one refused finger does not stop the rest)."""
     try:
-        return _extract(_matcher(), capture, name)
+        return _extract(matcher, capture, name)
     except UnusableCapture as exc:
         return str(exc)
+
+
+def _extract_capture(item: tuple[Capture, str]) -> Any:
+    return _features_or_reason(_matcher(), *item)
 
 
 class Workers:
@@ -156,14 +160,24 @@ class Workers:
 
     def extract(self, captures: list[tuple[Capture, str]]) -> list[Any]:
         if self._pool is None:
-            return [self._extract_here(capture, name) for capture, name in captures]
+            return [_features_or_reason(self._matcher(), capture, name) for capture, name in captures]
         return list(self._pool.map(_extract_capture, captures))
 
-    def _extract_here(self, capture: Capture, name: str) -> Any:
-        try:
-            return _extract(self._matcher(), capture, name)
-        except UnusableCapture as exc:
-            return str(exc)
+    def templates_by_finger(
+        self, readable: Sequence[tuple[int, Capture, str]], replaces: Callable[[Template, Template], bool]
+    ) -> tuple[dict[int, Template], list[tuple[int, str, str]]]:
+        """One template per finger position from (position, capture, name) — where a position has
+        several usable ones, a later one takes the place of the one kept when ``replaces(new, kept)``
+        — and every capture refused, as (position, name, reason)."""
+        templates: dict[int, Template] = {}
+        refused: list[tuple[int, str, str]] = []
+        extracted = self.extract([(capture, name) for _position, capture, name in readable])
+        for (position, _capture, name), result in zip(readable, extracted, strict=True):
+            if isinstance(result, str):
+                refused.append((position, name, result))
+            elif position not in templates or replaces(result, templates[position]):
+                templates[position] = result
+        return templates, refused
 
     def _matcher(self) -> Matcher[Any]:
         if self._local is None:
