@@ -8,6 +8,7 @@ from pathlib import Path
 
 from custody.booking.model import CUSTODY
 from custody.identity.model import IDENTIFICATION
+from custody.release.model import HOLD
 from custody.requests.model import REQUEST
 
 HEADER = """# State machines
@@ -19,7 +20,8 @@ and the tables differ. An event not drawn here is refused with the events allowe
 
 `src/custody/booking/model.py`. `release` happens at release eligibility when no hold or hand-over
 is allowed; `start_hold` when the agency honored a hold and the law allows more than 0 hours;
-`lapse_hold` when the hold reaches its legal limit (the person is released at that limit);
+`lapse_hold` when the hold ends without a hand-over: it reached its legal limit (the person is
+released at that limit) or the request it rested on was cancelled (released at the cancellation);
 `transfer_to_federal` when federal officers take custody during a hold or at release.
 
 ```mermaid
@@ -30,8 +32,8 @@ is allowed; `start_hold` when the agency honored a hold and the law allows more 
 
 `src/custody/requests/model.py`. The federal side issues a request; it reaches the agency as a
 message (`receive`) and is decided under the law at once (`decide`), and decided anew for the new
-agency when the person moves (`relay`); a request withdrawn before it arrives is `cancel`led from
-`issued`; the agency's answer
+agency when the person moves (`relay`); the federal side may withdraw it (`cancel`) at any point
+before it ends, which ends a hold resting on it; the agency's answer
 (`respond`) must agree with the decision; a hold ends it as `fulfil` (handed over) or `lapse`; a
 release without hold or hand-over ends it as `close`.
 
@@ -50,11 +52,27 @@ search confirms its best candidate at once, recorded as automatic. See docs/fing
 ```mermaid
 {identification}
 ```
+
+## Detainer hold: the hours past release
+
+`src/custody/release/model.py`. A hold starts `active` when the person reaches release eligibility
+and the agency honored a hold the law allows (its expiry from the hold clock, docs/law.md); it ends
+once: `hand_over` when federal officers take custody before the expiry, `lapse` when the expiry
+passes (`custody tick`, or a worker's timer), `cancel` when the federal side withdraws the request.
+
+```mermaid
+{hold}
+```
 """
 
 
 def render() -> str:
-    return HEADER.format(custody=CUSTODY.mermaid(), request=REQUEST.mermaid(), identification=IDENTIFICATION.mermaid())
+    return HEADER.format(
+        custody=CUSTODY.mermaid(),
+        request=REQUEST.mermaid(),
+        identification=IDENTIFICATION.mermaid(),
+        hold=HOLD.mermaid(),
+    )
 
 
 if __name__ == "__main__":

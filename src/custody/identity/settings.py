@@ -29,8 +29,13 @@ class SearchSettings:
     confirmation: ExaminerConfirmation
 
 
+def gallery_path() -> Path:
+    """The gallery directory: ``CUSTODY_GALLERY``, else ``gallery`` in the store's folder."""
+    return Path(os.environ.get("CUSTODY_GALLERY") or Path(os.environ.get("CUSTODY_VAR", "var")) / "gallery")
+
+
 def from_environment() -> SearchSettings:
-    gallery = os.environ.get("CUSTODY_GALLERY") or str(Path(os.environ.get("CUSTODY_VAR", "var")) / "gallery")
+    gallery = gallery_path()
     raw_threshold = os.environ.get("CUSTODY_MATCH_THRESHOLD", str(DEFAULT_THRESHOLD))
     try:
         threshold = float(raw_threshold)
@@ -41,4 +46,4 @@ def from_environment() -> SearchSettings:
         confirmation = ExaminerConfirmation(raw_confirmation)
     except ValueError:
         raise InvalidInput(f"CUSTODY_EXAMINER_CONFIRMATION={raw_confirmation!r}: choose 'required' or 'auto'") from None
-    return SearchSettings(Path(gallery), threshold, confirmation)
+    return SearchSettings(gallery, threshold, confirmation)

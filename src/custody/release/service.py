@@ -17,6 +17,7 @@ from custody.domain.events import FEDERAL, Event
 from custody.law.model import Action, HoldClock
 from custody.release.clock import hold_expires_at
 from custody.release.commands import ReleaseIn, TransferIn
+from custody.release.model import HOLD, HoldState
 from custody.requests import service as requests
 from custody.requests.model import RequestState
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
@@ -175,7 +176,7 @@ def _start_hold(
         expires_at=expires,
         max_hours=hours,
         hold_clock=clock.value,
-        state="active",
+        state=HOLD.initial.value,
     )
     unit.session.add(hold)
     unit.emit(
@@ -199,9 +200,13 @@ def _start_hold(
     )
 
 
+def _end(hold: HoldRow, event: str, at: datetime) -> None:
+    hold.state, hold.ended_at = HOLD.fire(HoldState(hold.state), event).value, at
+
+
 def active_hold(unit: Unit, booking_id: str) -> HoldRow | None:
     return unit.session.scalars(
-        select(HoldRow).where(HoldRow.booking_id == booking_id, HoldRow.state == "active")
+        select(HoldRow).where(HoldRow.booking_id == booking_id, HoldRow.state == HoldState.active)
     ).first()
 
 
@@ -227,7 +232,7 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
 def _transfer(unit: Unit, booking: BookingRow, request: FederalRequestRow, submission: TransferIn) -> None:
     hold = active_hold(unit, booking.id)
     if hold is not None:
-        hold.state, hold.ended_at = "transferred", submission.at
+        _end(hold, "hand_over", submission.at)
     bookings.transition(unit, booking, "transfer_to_federal")
     booking.left_custody_at = submission.at
     requests.transition(request, "fulfil")
@@ -284,7 +289,7 @@ def _release(
 
 def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> list[str]:
     """Every hold whose legal limit has passed ends, and the person is released at that limit."""
-    query = select(HoldRow).where(HoldRow.state == "active", HoldRow.expires_at <= now)
+    query = select(HoldRow).where(HoldRow.state == HoldState.active, HoldRow.expires_at <= now)
     if agency is not None:
         query = query.join(BookingRow, BookingRow.id == HoldRow.booking_id).where(BookingRow.agency == agency)
     query = query.order_by(HoldRow.expires_at).limit(200)
@@ -294,7 +299,7 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
     for hold in due:
         booking = bookings.get(unit, hold.booking_id)
         request = requests.get(unit, hold.request_id)
-        hold.state, hold.ended_at = "lapsed", hold.expires_at
+        _end(hold, "lapse", hold.expires_at)
         unit.emit(
             Event(
                 "DetainerHoldLapsed",
@@ -322,10 +327,10 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
 def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     """A cancelled request ends its hold; the person goes free unless another request holds them."""
     hold = unit.session.scalars(
-        select(HoldRow).where(HoldRow.request_id == request.id, HoldRow.state == "active")
+        select(HoldRow).where(HoldRow.request_id == request.id, HoldRow.state == HoldState.active)
     ).first()
     if hold is None:
         return
-    hold.state, hold.ended_at = "cancelled", at
+    _end(hold, "cancel", at)
     booking = bookings.get(unit, hold.booking_id)
     _release(unit, booking, at, "lapse_hold", "request_cancelled", requests.active_for(unit, booking.id), "close")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from custody.identity.prints.ansi_nist import Record, finger_image
@@ -144,3 +145,36 @@ def test_compare_names_the_engines_when_given_an_unknown_one(tmp_path: Path) -> 
     done = prints("compare", "--pairs", str(pairs), "--matcher", "sourceafis")
     assert done.returncode == 2
     assert "custody, nbis" in done.stderr
+
+
+def test_enroll_and_search_default_to_the_gallery_a_bookings_prints_are_searched_in(
+    tmp_path: Path, booking_file: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --gallery, the gallery of the store's folder (CUSTODY_VAR), as the search a booking
+    triggers uses; CUSTODY_GALLERY names another for both."""
+    from custody.identity.settings import from_environment
+
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(booking_file)
+    var = tmp_path / "var"
+    env = {**os.environ, "CUSTODY_VAR": str(var), "CUSTODY_DATABASE_URL": f"sqlite:///{tmp_path / 'custody.db'}"}
+    env.pop("CUSTODY_GALLERY", None)
+    run = [sys.executable, "-m", "custody", "prints"]
+    done = subprocess.run([*run, "enroll", str(booking), "--id", "FBI-9"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (var / "gallery").is_dir()
+    monkeypatch.setenv("CUSTODY_VAR", str(var))
+    monkeypatch.delenv("CUSTODY_GALLERY", raising=False)
+    assert from_environment().gallery == var / "gallery"  # the booking-triggered search's gallery
+    elsewhere = tmp_path / "elsewhere"
+    env["CUSTODY_GALLERY"] = str(elsewhere)
+    found = subprocess.run(
+        [*run, "search", "--finger", f"1={DATA / 'p1_2.png'}", "--json"], capture_output=True, text=True, env=env
+    )
+    assert found.returncode != 0 and str(elsewhere) in found.stderr  # no gallery there: named in the refusal
+    del env["CUSTODY_GALLERY"]
+    found = subprocess.run(
+        [*run, "search", "--finger", f"1={DATA / 'p1_2.png'}", "--json"], capture_output=True, text=True, env=env
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["candidates"][0]["id"] == "FBI-9"

@@ -26,6 +26,7 @@ from custody.identity.prints.images import Capture, UnreadableImage, from_record
 from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.pipeline import DEFAULT_MATCHER, MATCHERS, matcher_factory
 from custody.identity.prints.templates import Template
+from custody.identity.settings import gallery_path
 
 app = typer.Typer(help="Fingerprints: ANSI/NIST-ITL files, comparison, enrolment and 1:N search.", no_args_is_help=True)
 
@@ -102,7 +103,13 @@ def _factory(engine: str) -> MatcherFactory:
 
 
 GalleryPath = Annotated[
-    Path, typer.Option("--gallery", help="Directory of the federal repository's gallery.", envvar="CUSTODY_GALLERY")
+    Path | None,
+    typer.Option(
+        "--gallery",
+        help="Directory of the federal repository's gallery [default: $CUSTODY_GALLERY, else $CUSTODY_VAR/gallery, "
+        "the one a booking's prints are searched in].",
+        show_default=False,
+    ),
 ]
 Source = Annotated[
     Path | None, typer.Argument(help="An ANSI/NIST-ITL transaction whose finger records are used.", show_default=False)
@@ -120,7 +127,7 @@ def enroll(
     name: Annotated[list[str] | None, typer.Option("--name", help="Name (repeatable; the first is primary).")] = None,
     alias: Annotated[list[str] | None, typer.Option("--alias", help="Alias (repeatable).")] = None,
     record: Annotated[str, typer.Option("--record", help="The repository's record as a JSON object.")] = "{}",
-    gallery: GalleryPath = Path("var/gallery"),
+    gallery: GalleryPath = None,
     workers: Workers_ = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -138,6 +145,7 @@ def enroll(
     if not names:
         raise _fail("--name: give at least one name (or a transaction with field 2.018)")
     try:
+        gallery = gallery or gallery_path()
         store = Gallery.open_or_create(gallery, extractor=NbisMatcher.version)
         if identity_id in store:
             raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
@@ -174,7 +182,7 @@ def enroll(
 def search(
     source: Source = None,
     finger: Fingers = None,
-    gallery: GalleryPath = Path("var/gallery"),
+    gallery: GalleryPath = None,
     threshold: Annotated[float, typer.Option("--threshold", help="Fused score at which a candidate is a hit.")] = (
         DEFAULT_THRESHOLD
     ),
@@ -192,6 +200,7 @@ def search(
     """Search prints against the gallery: ranked candidates with fused scores and a decision."""
     captures, _names = _captures(source, finger or [])
     try:
+        gallery = gallery or gallery_path()
         store = Gallery.open(gallery)
     except GalleryError as exc:
         raise _fail(str(exc)) from None
