@@ -145,6 +145,9 @@ def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     assert shown["state"] == "released" and shown["holds"][0]["state"] == "lapsed"
     verify = custody("audit", "verify", tmp_path=tmp_path)
     assert verify.returncode == 0 and "BROKEN" not in verify.stdout
+    counted = dict(re.findall(r"^(\S+): (1 entry|\d+ entries), ok$", verify.stdout, re.MULTILINE))
+    assert counted["access:cli"] == "1 entry"  # the one read of personal data: `show`
+    assert counted["ocd-division/country:us/state:fl/county:miami-dade"].endswith(" entries")
 
 
 def test_law_show_diff_explain_and_grants_from_the_command_line(tmp_path: Path) -> None:

@@ -518,7 +518,8 @@ def audit_verify(as_json: JsonFlag = False) -> None:
     else:
         for report in reports:
             mark = "ok" if report.ok else f"BROKEN at entry {report.first_broken}: {report.problem}"
-            out.print(f"{report.chain}: {report.entries} entries, {mark}")
+            entries = "1 entry" if report.entries == 1 else f"{report.entries} entries"
+            out.print(f"{report.chain}: {entries}, {mark}")
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
