@@ -146,6 +146,17 @@ def test_bad_input_is_a_problem_and_writes_nothing(
 def test_malformed_json_is_a_problem(client: TestClient, jail: dict[str, str]) -> None:
     response = client.post("/bookings", content=b'{"agency": ', headers={**jail, "content-type": "application/json"})
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "the body is not valid JSON (at character 11); send a JSON object"
+    as_text = client.post("/bookings", content=b"agency=x", headers={**jail, "content-type": "text/plain"})
+    assert as_text.status_code == 422
+    assert as_text.json()["detail"] == "the body must be a JSON object, sent with Content-Type: application/json"
+
+
+def test_a_request_state_that_is_not_one_is_refused_with_the_states(client: TestClient, fed: dict[str, str]) -> None:
+    response = client.get("/federal/requests", params={"state": "bogus"}, headers=fed)
+    assert response.status_code == 422 and "state:" in response.json()["detail"]
+    assert "'decided'" in response.json()["detail"]
+    assert client.get("/federal/requests", params={"state": "decided"}, headers=fed).status_code == 200
 
 
 def test_a_form_outside_its_period_is_refused_and_the_request_not_stored(

@@ -43,7 +43,6 @@ def test_law_decide_prints_one_decision_as_json(tmp_path: Path) -> None:
     assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
 
 
-
 def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_was_not_logged(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(DOC))
@@ -55,6 +54,7 @@ def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_wa
     assert "warning: decision not logged" in done.stderr and "CUSTODY_VAR" in done.stderr
     logged = custody("law", "decide", str(path), tmp_path=tmp_path / "elsewhere")
     assert logged.returncode == 0 and "not logged" not in logged.stderr
+
 
 @pytest.mark.parametrize(
     ("document", "message"),
@@ -148,6 +148,42 @@ def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     counted = dict(re.findall(r"^(\S+): (1 entry|\d+ entries), ok$", verify.stdout, re.MULTILINE))
     assert counted["access:cli"] == "1 entry"  # the one read of personal data: `show`
     assert counted["ocd-division/country:us/state:fl/county:miami-dade"].endswith(" entries")
+
+
+def test_mistakes_at_the_command_line_are_one_line_refusals(tmp_path: Path) -> None:
+    """No traceback for a time without its offset, a year out of range, an action both honored and
+    declined, a state or page size that is not one, or a store that cannot be opened."""
+    for args, said in (
+        (["tick", "--now", "2017-08-16T06:05:00"], "has no time zone"),
+        (["tick", "--now", "9999-12-31T23:59:59-05:00"], "is out of range; check the year"),
+        (["respond", "req_x", "--honor", "notify", "--decline", "notify"], "both honored and declined"),
+        (["requests", "--state", "bogus"], "'bogus' is not one of"),
+        (["bookings", "--limit", "0"], "--limit"),
+        (["token", "--role", "analyst", "--hours", "nan"], "more than 0 and at most a year"),
+    ):
+        done = custody(*args, tmp_path=tmp_path)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+    (tmp_path / "blocked").write_text("a file where the store's folder should be")
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "blocked")}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "custody", "bookings"], capture_output=True, text=True, env=env)
+    assert (
+        done.returncode == 2
+        and done.stderr.startswith("error: cannot open the store (")
+        and "CUSTODY_VAR" in done.stderr
+    )
+
+
+def test_an_unforeseen_fault_is_one_line_and_its_trace_only_at_debug(tmp_path: Path) -> None:
+    crash = "import sys; from custody.cli import main; main.app = lambda: 1 / 0; sys.argv = ['custody']; main.main()"
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
+    done = subprocess.run([sys.executable, "-c", crash], capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: custody failed unexpectedly (ZeroDivisionError: division by zero)")
+    debug = subprocess.run(
+        [sys.executable, "-c", crash], capture_output=True, text=True, env={**env, "CUSTODY_LOG_LEVEL": "DEBUG"}
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
 def test_law_show_diff_explain_and_grants_from_the_command_line(tmp_path: Path) -> None:

@@ -22,7 +22,6 @@ def test_the_packaged_contracts_equal_the_shared_ones() -> None:
         assert json.loads((CONTRACTS / name).read_text()) == json.loads((shared / name).read_text()), name
 
 
-
 def test_each_packaged_contract_matches_the_checksum_in_its_provenance() -> None:
     """Runs without ../shared too: the copies are the files whose checksums PROVENANCE.md records."""
     provenance = (CONTRACTS / "PROVENANCE.md").read_text(encoding="utf-8")
@@ -30,6 +29,7 @@ def test_each_packaged_contract_matches_the_checksum_in_its_provenance() -> None
     assert set(recorded) == {p.name for p in CONTRACTS.glob("*.json")}
     for name, digest in recorded.items():
         assert hashlib.sha256((CONTRACTS / name).read_bytes()).hexdigest() == digest, name
+
 
 _valid = {
     "agency": "ocd-division/country:us/state:il/county:cook",

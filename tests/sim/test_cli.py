@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,8 +56,11 @@ def test_bench_e2e_repeated_reports_the_medians_of_its_passes() -> None:
     figures = json.loads(result.stdout)  # JSON only on stdout
     assert (figures["bookings"], figures["repeat"], len(figures["ratios"])) == (15, 3, 3)
     assert figures["ratio"] == pytest.approx(statistics.median(figures["ratios"]), abs=1e-4)
-    refused = CliRunner().invoke(app, ["bench", "e2e", "--bookings", "15", "--repeat", "0", "--json"])
-    assert refused.exit_code != 0 and "--repeat" in refused.output
+    for wrong, named in (("--repeat", "0"), ("--bookings", "0"), ("--workers", "-1"), ("--gallery", "-2")):
+        args = ["bench", "e2e", "--bookings", "15", "--json", wrong, named]
+        refused = subprocess.run([sys.executable, "-m", "custody", *args], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and refused.stdout == "", refused.stderr  # refused at once, by name
+        assert wrong in refused.stderr and "Traceback" not in refused.stderr
 
 
 @pytest.mark.postgres

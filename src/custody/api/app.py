@@ -39,6 +39,7 @@ from custody.law.grants import check as check_grants
 from custody.law.loader import default_library
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.requests.model import RequestState
 from custody.service import Custody
 from custody.stats.outcomes import outcomes
 
@@ -379,7 +380,7 @@ def create_app(
         who: Annotated[Principal, need(Resource.request, Op.read)],
         limit: Limit = 50,
         offset: Offset = 0,
-        state: str | None = None,
+        state: RequestState | None = None,
     ) -> dict[str, Any]:
         scope = authorise(who, Resource.request, Op.read)
         total, items = queries.list_requests(service, who, scope, limit, offset, state)

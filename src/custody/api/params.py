@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import Query
 
 from custody.domain.divisions import US_STATES
+from custody.store.paging import MAX_OFFSET, MAX_PAGE
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size")]
 # Pages show shorter lists than the API.
 PageLimit = Annotated[int, Query(ge=1, le=200, description="Rows on the page")]
-# Bounded so a huge offset is a 422, never a database overflow (found by schemathesis).
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 # A division the API can place under a state's law: the country, a state, or a county or place of one
 # (custody.domain.divisions.parse_division), so the contract itself says which strings are divisions.
 DIVISION_PATTERN = (

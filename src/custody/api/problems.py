@@ -6,17 +6,21 @@ A 401 carries ``WWW-Authenticate``."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from custody.domain.errors import CustodyError
+from custody.store.db import describe
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("custody.api")
 
 
 def problem(status: int, title: str, detail: str, instance: str | None = None, **extra: Any) -> JSONResponse:
@@ -57,13 +61,37 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
         return answer(
             request,
             422,
             "Invalid input",
-            f"{where}: {first['msg']}; correct it and send again",
+            _what_is_wrong(first),
             errors=[{"loc": list(map(str, e["loc"])), "msg": e["msg"]} for e in errors],
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _store(request: Request, exc: OperationalError) -> Response:
+        log.error("the store could not be reached answering %s %s: %s", request.method, request.url.path, describe(exc))
+        return answer(
+            request,
+            503,
+            "Store unavailable",
+            "custody cannot reach its store just now; nothing was done. Try again shortly (a POST with the same "
+            "Idempotency-Key is never applied twice)",
+            {"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # A fault custody did not foresee: the trace goes to the server's log, never to the caller.
+        log.error("unexpected failure answering %s %s", request.method, request.url.path, exc_info=exc)
+        return answer(
+            request,
+            500,
+            "Internal error",
+            f"custody could not complete this request because of a fault of its own ({type(exc).__name__}, "
+            "logged on the server). Retry with the same Idempotency-Key, which is never applied twice, or "
+            "report the time and path",
         )
 
     @app.exception_handler(HTTPException)
@@ -74,6 +102,19 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}; /docs lists the methods each path takes"
         return answer(request, exc.status_code, _TITLES.get(exc.status_code, "Error"), detail, dict(exc.headers or {}))
+
+
+def _what_is_wrong(error: Any) -> str:
+    """The first validation error in words a caller can act on: a body that is not JSON, or not a
+    JSON object, is said to be so (pydantic names a character position or a Python type instead)."""
+    kind, location = error.get("type"), [str(p) for p in error["loc"]]
+    if kind == "json_invalid":
+        at = location[1] if len(location) > 1 else "?"
+        return f"the body is not valid JSON (at character {at}); send a JSON object"
+    if location == ["body"] and kind in ("model_attributes_type", "dict_type"):
+        return "the body must be a JSON object, sent with Content-Type: application/json"
+    where = ".".join(p for p in location if p != "body") or "body"
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}; correct it and send again"
 
 
 _TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden", 409: "Conflict"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,16 +20,20 @@ from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
-from custody.domain.errors import CustodyError, InvalidInput
+from custody.domain.errors import CustodyError, InvalidInput, StoreUnavailable
 from custody.domain.inputs import parse_input
 from custody.exchange.cli import exchange_app, worker
 from custody.identity.cli import add_examiner_commands
 from custody.identity.commands import IdentityIn
 from custody.identity.prints.cli import app as prints_app
+from custody.observability import LEVEL_ENV
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.requests.model import RequestState
 from custody.sim.cli import bench_app, simulate
 from custody.stats.cli import app as stats_app
+from custody.store import db
+from custody.store.paging import MAX_OFFSET, MAX_PAGE
 
 app = typer.Typer(
     help="custody: booking, identification, federal requests, decisions under cited law, release and transfer.",
@@ -59,6 +64,9 @@ retention_app = typer.Typer(
 app.add_typer(retention_app, name="retention")
 
 At = Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601 with offset); default now.")]
+HOURS_A_YEAR = 24 * 366
+PageSize = Annotated[int, typer.Option(min=1, max=MAX_PAGE, help="At most this many.")]
+Skip = Annotated[int, typer.Option(min=0, max=MAX_OFFSET, help="Skip this many first.")]
 
 
 def _when(text: str | None) -> str:
@@ -70,6 +78,8 @@ def _read_json(path: str) -> Any:
         raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -244,6 +254,9 @@ def respond(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the agency's answer; required and prohibited actions follow the law unless given."""
+    both = sorted(set(honor or []) & set(decline or []))
+    if both:
+        raise InvalidInput(f"{', '.join(both)}: both honored and declined; give each action one answer")
     answers = {a: "honor" for a in honor or []} | {a: "decline" for a in decline or []}
     service = cli_service()
     service.respond(request_id, parse_input(ResponseIn, {"answers": answers, "at": _when(at)}))
@@ -346,7 +359,7 @@ def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False
 
 
 @app.command()
-def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> None:
+def bookings(limit: PageSize = 20, offset: Skip = 0, as_json: JsonFlag = False) -> None:
     """List bookings, newest first."""
     service = cli_service()
     total, rows = logged_read(
@@ -360,7 +373,12 @@ def bookings(limit: int = 20, offset: int = 0, as_json: JsonFlag = False) -> Non
 
 
 @app.command()
-def requests(limit: int = 20, offset: int = 0, state: str | None = None, as_json: JsonFlag = False) -> None:
+def requests(
+    limit: PageSize = 20,
+    offset: Skip = 0,
+    state: Annotated[RequestState | None, typer.Option(help="Only requests in this state.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """List federal requests, newest first."""
     service = cli_service()
     total, rows = logged_read(
@@ -393,17 +411,22 @@ def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON fi
     from custody.law.engine import decide
 
     document = _read_json(file)
+    # Deciding needs only the law library: a lawyer or reporter checking a decision gets it whatever
+    # the store's state, told plainly that this one is in no decision log.
+    unlogged: str | None = None
     try:
         result = cli_service().decide(document)
+    except StoreUnavailable as exc:
+        unlogged = exc.detail
     except CustodyError:
         raise
     except Exception as exc:
-        # Deciding needs only the law library; a lawyer or reporter checking a decision should get it
-        # whatever the store's state, told plainly that this one is in no decision log.
-        err.print(
-            f"warning: decision not logged ({type(exc).__name__}: {exc}); point CUSTODY_VAR at a writable "
-            "folder or CUSTODY_DATABASE_URL at a reachable database to log it"
+        unlogged = (
+            f"{db.describe(exc)}; point CUSTODY_VAR at a writable folder or CUSTODY_DATABASE_URL at a "
+            "reachable database to log it"
         )
+    if unlogged is not None:
+        err.print(f"warning: decision not logged: {unlogged}", markup=False)
         result = decide(document).to_contract()
     emit_json(result)
 
@@ -555,6 +578,16 @@ def main() -> None:
     except CustodyError as exc:
         sys.stderr.write(f"error: {exc.detail}\n")
         sys.exit(2)
+    except Exception as exc:
+        # A fault custody did not foresee: one line for the person at the desk, the trace for whoever
+        # runs it again at DEBUG.
+        sys.stderr.write(
+            f"error: custody failed unexpectedly ({db.describe(exc)}); report it with the command you ran "
+            f"(run it again with {LEVEL_ENV}=DEBUG to see where it failed)\n"
+        )
+        if os.environ.get(LEVEL_ENV, "").strip().upper() == "DEBUG":
+            traceback.print_exc()
+        sys.exit(1)
 
 
 def token(
@@ -580,6 +613,8 @@ def token(
 
     if role not in {r.value for r in Role}:
         raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(r.value for r in Role)}")
+    if not 0 < hours <= HOURS_A_YEAR:  # also refuses nan
+        raise InvalidInput(f"--hours {hours}: give the hours until it expires, more than 0 and at most a year")
     try:
         principal = Principal(
             subject=subject or f"cli-{role}",

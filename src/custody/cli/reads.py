@@ -4,12 +4,16 @@ printed, as on the API. A refused read (an unknown booking) is logged with its r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from custody.audit.access import Access, from_command_line, record
-from custody.domain.errors import CustodyError
+from custody.domain.errors import CustodyError, StoreUnavailable
 from custody.service import Custody
+from custody.store import db
 
 Shown = TypeVar("Shown")
 SERVER_ERROR = 500
@@ -17,7 +21,11 @@ SERVER_ERROR = 500
 
 def cli_service() -> Custody:
     """The store as the command line opens it: what it changes and reads is logged as the command line's."""
-    return Custody.open(actor="cli")
+    try:
+        return Custody.open(actor="cli")
+    except (OSError, SQLAlchemyError) as exc:
+        where = "CUSTODY_DATABASE_URL" if os.environ.get("CUSTODY_DATABASE_URL") else "CUSTODY_VAR (a writable folder)"
+        raise StoreUnavailable(f"cannot open the store ({db.describe(exc)}); check {where}") from None
 
 
 def logged_read(

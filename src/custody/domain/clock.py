@@ -44,7 +44,10 @@ def as_utc(moment: datetime) -> datetime:
     """Naive datetimes are refused: a custody record without a time zone cannot be checked later."""
     if moment.tzinfo is None:
         raise ValueError(f"time {moment.isoformat()} has no time zone; give an offset such as Z or -05:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a ValueError, so that input validation reports it as one
+        raise ValueError(f"time {moment.isoformat()} is out of range; check the year") from None
 
 
 def isoformat(moment: datetime) -> str:
@@ -62,12 +65,16 @@ def _isoformat(moment: datetime, offset: timedelta | None) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an ISO 8601 time with an offset (``2017-08-16T09:30:00-05:00`` or ``...Z``)."""
+    """Parse an ISO 8601 time with an offset (``2017-08-16T09:30:00-05:00`` or ``...Z``), as typed
+    on the command line: a refusal says what to write instead."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{text}' is not an ISO 8601 time such as 2017-08-16T09:30:00-05:00") from None
+    try:
+        return as_utc(moment)
     except ValueError as exc:
-        raise ValueError(f"'{text}' is not an ISO 8601 time such as 2017-08-16T09:30:00-05:00") from exc
-    return as_utc(moment)
+        raise InvalidInput(str(exc)) from None
 
 
 def parse_day(text: str, what: str = "date") -> date:

@@ -38,3 +38,11 @@ class RefusedByLaw(CustodyError):
 
     status = 409
     title = "Refused by law"
+
+
+class StoreUnavailable(CustodyError):
+    """The store cannot be opened or reached: nothing was done, and the fix is in the deployment
+    (the folder, the database's address, its server), not in the request."""
+
+    status = 503
+    title = "Store unavailable"

@@ -241,6 +241,11 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
     """Record the agency's answer to each action; the law decides what the answer may be."""
     if request.state != RequestState.decided:
         transition(request, "respond")  # raises with what is allowed now
+    if submission.at < request.issued_at:
+        raise InvalidInput(
+            f"the answer ({submission.at.isoformat()}) cannot come before the request was issued "
+            f"({request.issued_at.isoformat()}); check the time of the answer"
+        )
     decision = decision_of(unit, request)
     unknown = set(submission.answers) - {Action(a) for a in request.actions}
     if unknown:

@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine, func, insert, select
 
 from custody.domain.clock import ManualClock
+from custody.domain.errors import InvalidInput
 from custody.exchange import envelope
 from custody.law import engine as law_engine
 from custody.service import Custody
@@ -233,10 +234,11 @@ def run_e2e(
     ``repeat``: the process and its baseline run this many times, one after the other, each on fresh
     stores; the figures are the medians, the ratios each pass's own (a shared machine's speed drifts
     by a quarter within a minute, and one pass of each can land on either side of it)."""
-    if bookings < 1:
-        raise ValueError("--bookings must be at least 1")
-    if repeat < 1:
-        raise ValueError("--repeat must be at least 1")
+    for name, value, least in (("--bookings", bookings, 1), ("--repeat", repeat, 1), ("--workers", workers, 0)):
+        if value < least:
+            raise InvalidInput(f"{name} must be at least {least}, not {value}")
+    if gallery < 0:
+        raise InvalidInput(f"--gallery must be 0 (not measured) or more, not {gallery}")
     folder = Path(workdir or tempfile.mkdtemp(prefix="custody-bench-"))
     # A sample of the nation whose day holds about the bookings asked for (the library's always kept).
     per_day = cal.ADMISSIONS_PER_YEAR.value / 365

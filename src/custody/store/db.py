@@ -85,6 +85,13 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+def describe(exc: BaseException) -> str:
+    """An error in one line for a person: its kind and first line, without SQLAlchemy's statement,
+    parameters or link (a store's internals, and possibly its data, are not for the screen)."""
+    first = (str(exc).strip().splitlines() or [""])[0].split(" (Background on this error", 1)[0].strip()
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -7,6 +7,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+# The bounds of every list's page, in the API and on the command line: a page of at most 500, and an
+# offset small enough that no store overflows on it (found by schemathesis).
+MAX_PAGE = 500
+MAX_OFFSET = 1_000_000_000
+
 
 def page(
     session: Session, query: Select[Any] | Select[Any, Any], limit: int, offset: int, *order: Any, entities: bool = True

@@ -436,8 +436,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         assert who is not None
         agency = (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
         authorise(who, Resource.release, Op.transfer, agency)
-        submission = TransferIn.model_validate(
-            {"at": parse_local(at, agency, service.clock.now()).isoformat(), "officer": {"name": officer}}
+        submission = parse_input(
+            TransferIn, {"at": parse_local(at, agency, service.clock.now()).isoformat(), "officer": {"name": officer}}
         )
         await once(request, idempotency_key, lambda: (acting(who).transfer(booking_id, submission), {})[1])
         target = "/federal" if who.role == Role.federal_officer else "/release"
