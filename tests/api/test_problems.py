@@ -57,3 +57,20 @@ def test_a_store_that_cannot_be_reached_is_a_503_to_retry(faulty: TestClient) ->
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     assert answer.json()["title"] == "Store unavailable" and "Try again shortly" in answer.json()["detail"]
     assert "bkg_secret" not in answer.text
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(custody: Custody, issuer: Issuer) -> None:
+    from tests.access.support import bearer
+
+    with TestClient(create_app(custody, tick_seconds=None, issuer=issuer)) as client:
+        jail = bearer(issuer, "jail_officer@cook")
+        huge = b'{"aliases": "' + b"x" * (1 << 20) + b'"}'
+        answer = client.post("/bookings", content=huge, headers={**jail, "content-type": "application/json"})
+        assert answer.status_code == 413 and answer.headers["content-type"] == "application/problem+json"
+        assert "at most 1,048,576" in answer.json()["detail"]
+        assert client.get("/bookings", headers=jail).json()["total"] == 0
+        # a file upload of the same size is under its own, larger limit, and reaches the route
+        upload = client.post(
+            "/bookings/bkg_none/fingerprints", files={"image": ("p.png", huge)}, data={"position": "2"}, headers=jail
+        )
+        assert upload.status_code == 404

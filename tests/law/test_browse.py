@@ -47,7 +47,7 @@ def test_diff_names_each_instrument_that_took_effect_or_ended_in_date_order() ->
 
 
 def test_diff_refuses_dates_in_the_wrong_order() -> None:
-    with pytest.raises(InvalidInput, match="before --from"):
+    with pytest.raises(InvalidInput, match="is before its start"):
         diff(default_library(), CHICAGO, date(2020, 1, 1), date(2019, 1, 1))
 
 

@@ -195,3 +195,11 @@ def test_an_offense_condition_the_engine_cannot_read_is_refused_when_the_library
         root = write_library(tmp_path / str(index), {"law.yaml": law})
         with pytest.raises(InvalidInput, match=rf"law\.yaml rule test-1-1-a exception test-1-1-b: .*{message}"):
             load_library(root)
+
+
+def test_a_forms_period_reads_as_the_library_gives_it() -> None:
+    """A refusal names when the form could be issued: an open start is "until", an open end "from"."""
+    forms = default_library().forms
+    assert forms["I-247"].period() == "until 2015-07-01"
+    assert forms["I-247D"].period() == "from 2015-07-02 to 2017-04-01"
+    assert forms["I-247A"].period() == "from 2017-04-02"

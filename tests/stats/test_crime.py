@@ -83,3 +83,9 @@ def test_chicago_records_between_two_dates_match_the_city_file(warehouse: Wareho
     count = chicago_murders(warehouse, date(2016, 1, 1), date(2016, 3, 31))
     assert count.records == len(rows)
     assert count.cases == len({r["Case Number"] for r in rows})
+
+
+@pytest.mark.parametrize("year", [1975, 2019, 1900])
+def test_a_change_without_both_years_names_the_years_that_have_one(warehouse: Warehouse, year: int) -> None:
+    with pytest.raises(NotFound, match=f"no change into {year}: .* give a year from 1976 to 2015"):
+        change(warehouse, "ILCPD00", year, Measure.MURDERS)

@@ -28,6 +28,7 @@ from custody.access.tokens import Issuer
 from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
 from custody.api.auth import Allowed, Caller, allowed, need
+from custody.api.limits import BodyLimit
 from custody.api.params import Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
@@ -94,6 +95,7 @@ def create_app(
     problems.install(app, TEMPLATES)
     app.include_router(examiner.router)
     app.add_middleware(AccessLog, service=service)
+    app.add_middleware(BodyLimit)  # outermost: an oversized body is refused before anything reads it
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
 
     async def post(

@@ -86,7 +86,7 @@ def in_force(library: Library, division: Division, on: date) -> dict[str, Any]:
 def diff(library: Library, division: Division, start: date, end: date) -> dict[str, Any]:
     """Instruments that took effect or ended after ``start`` and up to ``end``, in date order."""
     if end < start:
-        raise InvalidInput(f"--to {end} is before --from {start}")
+        raise InvalidInput(f"the end of the range ({end}) is before its start ({start}); give the earlier date first")
     changes = []
     for instrument in _instruments(library, division):
         events = [("took effect", instrument.effective_from)]

@@ -128,6 +128,10 @@ class Form:
         return self.in_use_from or earliest, self.in_use_to or latest
 
     def period(self) -> str:
-        start = self.in_use_from.isoformat() if self.in_use_from else "before 2012"
-        end = self.in_use_to.isoformat() if self.in_use_to else "today"
-        return f"{start} to {end}"
+        """When it could be issued, in words: "from A to B", "until B" (no start in the library), or
+        "from A" (still in use)."""
+        if self.in_use_from and self.in_use_to:
+            return f"from {self.in_use_from.isoformat()} to {self.in_use_to.isoformat()}"
+        if self.in_use_to:
+            return f"until {self.in_use_to.isoformat()}"
+        return f"from {self.in_use_from.isoformat()}" if self.in_use_from else "at any date"

@@ -149,6 +149,12 @@ def measure(w: Warehouse, ori: str, year: int, which: Measure) -> dict[str, Any]
 def change(w: Warehouse, ori: str, year: int, which: Measure) -> dict[str, Any]:
     """Year-over-year change in count and rate; both years' caveats travel with it, since a change
     in coverage (months reported, boundaries, definitions) can look like a change in crime."""
+    if year - 1 not in UCR_YEARS or year not in UCR_YEARS:
+        first, last = UCR_YEARS[0] + 1, UCR_YEARS[-1]
+        raise NotFound(
+            f"no change into {year}: a year's change needs it and the year before in the UCR file, so give a year "
+            f"from {first} to {last}"
+        )
     before, after = agency_year(w, ori, year - 1), agency_year(w, ori, year)
     count_before, count_after = before.count(which), after.count(which)
     rate_before, rate_after = before.per_100k(which), after.per_100k(which)

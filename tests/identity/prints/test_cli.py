@@ -64,6 +64,7 @@ def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
         (str(DATA / "p1_1.png"), str(DATA / "p2_1.png")),
         ("no/such/print.png", str(DATA / "p1_2.png")),
         (str(DATA / "p2_2.png"), str(DATA / "p2_1.png")),
+        ("", str(DATA / "p1_2.png")),
     ]
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("probe,reference\n" + "".join(f"{a},{b}\n" for a, b in rows))
@@ -73,8 +74,9 @@ def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
     assert out[0] == ["probe", "reference", "score"]
     assert [(r[0], r[1]) for r in out[1:]] == rows
     scores = [r[2] for r in out[1:]]
-    assert scores[2] == ""
+    assert scores[2] == "" and scores[4] == ""
     assert "no/such/print.png" in done.stderr
+    assert ",{}: no image named (an empty cell)".format(DATA / "p1_2.png") in done.stderr
     mate, non_mate, other_mate = float(scores[0]), float(scores[1]), float(scores[3])
     assert min(mate, other_mate) > non_mate
 

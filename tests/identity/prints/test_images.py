@@ -27,9 +27,10 @@ def test_broken_wsq_is_an_unreadable_image(samples: dict[str, Capture]) -> None:
         wsq_decode(data[: len(data) // 3], name="cut.wsq")
 
 
-def test_non_image_bytes_are_refused() -> None:
-    with pytest.raises(UnreadableImage, match="not a readable image"):
+def test_non_image_bytes_are_refused_naming_what_is_read() -> None:
+    with pytest.raises(UnreadableImage, match=r"notes.txt: not an image custody reads \(PNG, JPEG") as refused:
         decode(b"this is text", name="notes.txt")
+    assert "BytesIO" not in str(refused.value)  # Pillow's words for the buffer, not the user's file
 
 
 @pytest.mark.parametrize(("recorded", "read"), [((96, 96), 500), ((72, 72), 500), ((1000, 1000), 1000), (None, 500)])

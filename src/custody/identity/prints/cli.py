@@ -30,7 +30,9 @@ from custody.identity.settings import gallery_path
 
 app = typer.Typer(help="Fingerprints: ANSI/NIST-ITL files, comparison, enrolment and 1:N search.", no_args_is_help=True)
 
-Workers_ = Annotated[int | None, typer.Option("--workers", help="Processes to compare with (default: every core).")]
+Workers_ = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Processes to compare with (default: every core).")
+]
 Engine = Annotated[
     str, typer.Option("--matcher", help="'custody' (enhanced, cylinders; default) or 'nbis' (mindtct + bozorth3).")
 ]

@@ -57,6 +57,8 @@ def _matcher() -> Matcher[Any]:
 
 def extract_file(path: str) -> Any:
     """The features of one image file, or the reason (a str) there are none."""
+    if not path.strip():
+        return "no image named (an empty cell)"
     try:
         return _extract(_matcher(), load(Path(path)), path)
     except (UnreadableImage, UnusableCapture) as exc:

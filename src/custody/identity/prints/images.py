@@ -54,7 +54,9 @@ def decode(data: bytes, *, name: str = "image") -> Capture:
         with Image.open(io.BytesIO(data)) as image:
             grey = image.convert("L")
             dpi = float(image.info.get("dpi", (DEFAULT_PPI, DEFAULT_PPI))[0])
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise UnreadableImage(f"{name}: not an image custody reads (PNG, JPEG, TIFF, BMP or WSQ)") from None
+    except (OSError, ValueError) as exc:
         raise UnreadableImage(f"{name}: not a readable image ({exc})") from None
     return Capture(np.asarray(grey, dtype=np.uint8), ppi=_scanner_ppi(dpi))
 
@@ -74,8 +76,8 @@ def _scanner_ppi(recorded: float) -> int:
 def load(path: Path) -> Capture:
     try:
         data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableImage(f"{path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL byte in it
+        raise UnreadableImage(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
     return decode(data, name=str(path))
 
 
