@@ -160,6 +160,9 @@ def test_mistakes_at_the_command_line_are_one_line_refusals(tmp_path: Path) -> N
         (["requests", "--state", "bogus"], "'bogus' is not one of"),
         (["bookings", "--limit", "0"], "--limit"),
         (["token", "--role", "analyst", "--hours", "nan"], "more than 0 and at most a year"),
+        (["worker", "--party", "local:bogus"], "'bogus' is not an Open Civic Data division id"),
+        (["simulate", "--days", "1", "--url", "garbage"], "cannot open the store (ArgumentError"),
+        (["stats", "chicago-murders", "--from", "1900-01-01", "--to", "1900-02-01"], "extract holds records from"),
     ):
         done = custody(*args, tmp_path=tmp_path)
         assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)

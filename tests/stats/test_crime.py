@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from custody.domain.errors import NotFound
+from custody.domain.errors import InvalidInput, NotFound
 from custody.stats.crime import Measure, agency_year, change, chicago_murders, measure
 from custody.stats.datasets import DATA_DIR, FBI_2019, UCR
 from custody.stats.warehouse import Warehouse
@@ -89,3 +89,11 @@ def test_chicago_records_between_two_dates_match_the_city_file(warehouse: Wareho
 def test_a_change_without_both_years_names_the_years_that_have_one(warehouse: Warehouse, year: int) -> None:
     with pytest.raises(NotFound, match=f"no change into {year}: .* give a year from 1976 to 2015"):
         change(warehouse, "ILCPD00", year, Measure.MURDERS)
+
+
+def test_a_murder_count_is_given_only_for_days_the_extract_holds(warehouse: Warehouse) -> None:
+    """Asked of 1900 the answer is not "0 murders" but that the extract does not reach back so far."""
+    with pytest.raises(InvalidInput, match=r"the City's extract holds records from 20\d\d-\d\d-\d\d to "):
+        chicago_murders(warehouse, date(1900, 1, 1), date(1900, 2, 1))
+    with pytest.raises(InvalidInput, match="is before its start"):
+        chicago_murders(warehouse, date(2016, 3, 1), date(2016, 1, 1))

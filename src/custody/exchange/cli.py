@@ -18,10 +18,12 @@ def worker(
     party: Annotated[str, typer.Option(help="federal, local:DIVISION, local:* for every local agency, or webhooks.")],
     transport: Annotated[str, typer.Option(help="inproc (the store is the queue) or nats (JetStream).")] = "inproc",
     clock: Annotated[str, typer.Option(help="system, or stored: the store's shared simulated clock.")] = "system",
-    nats_url: Annotated[str, typer.Option(help="NATS server.")] = "nats://127.0.0.1:4222",
+    nats_url: Annotated[str, typer.Option(help="NATS server.", envvar="CUSTODY_NATS_URL")] = "nats://127.0.0.1:4222",
 ) -> None:
     """Run one worker of a party until Ctrl-C or SIGTERM: apply its messages, run its timers."""
+    from custody.domain.divisions import parse_division
     from custody.exchange.runner import run
+    from custody.exchange.worker import EVERY_LOCAL
     from custody.observability import configure_logging
     from custody.service import Custody
     from custody.store.clock import StoredClock
@@ -31,6 +33,8 @@ def worker(
         raise typer.BadParameter("use inproc or nats", param_hint="--transport")
     if not (party in ("federal", "webhooks") or party.startswith("local:")):
         raise typer.BadParameter("use federal, local:DIVISION, local:* or webhooks", param_hint="--party")
+    if party.startswith("local:") and party != EVERY_LOCAL:
+        parse_division(party.removeprefix("local:"))  # a mistyped division is refused, not served forever
     configure_logging()
     engine = make_engine()
     upgrade(engine)

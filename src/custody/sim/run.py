@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from custody.domain.clock import ManualClock
-from custody.domain.errors import Conflict, InvalidInput
+from custody.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from custody.service import Custody
 from custody.sim import agencies as agency_set
 from custody.sim import calibration as cal
@@ -82,8 +83,13 @@ def reform_url(url: str, seed: int) -> str:
 
 
 def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
-    engine = db.make_engine(url)
-    db.upgrade(engine)
+    try:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+    except (SQLAlchemyError, ImportError, OSError) as exc:  # ImportError: a database custody has no driver for
+        raise StoreUnavailable(
+            f"cannot open the store ({db.describe(exc)}); give sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+        ) from None
     return Custody(
         engine, clock, actor="simulator", transport=transport, inline=False, reform=reform.apply if reform else None
     )

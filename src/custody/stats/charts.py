@@ -148,11 +148,15 @@ def render(w: Warehouse, name: str, out: Path) -> Path:
         raise NotFound(f"no chart '{name}': choose one of {', '.join(CHARTS)}")
     if out.suffix.lower() not in FORMATS:
         raise InvalidInput(f"{out}: write the chart to a .png or .svg file")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"{out}: the folder {out.parent} does not exist; create it or write elsewhere")
     figure = CHARTS[name](w)
-    out.parent.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
     with matplotlib.rc_context({"svg.hashsalt": "custody", "svg.fonttype": "none"}):
         metadata = {"Date": None} if out.suffix.lower() == ".svg" else {"Software": None}
-        figure.savefig(out, format=out.suffix.lower()[1:], metadata=metadata)
+        try:
+            figure.savefig(out, format=out.suffix.lower()[1:], metadata=metadata)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {out}: {exc.strerror or exc}") from None
     return out

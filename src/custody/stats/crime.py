@@ -235,8 +235,15 @@ class ChicagoCount:
 def chicago_murders(w: Warehouse, start: date, end: date) -> ChicagoCount:
     """First-degree murder records in the City of Chicago's extract from ``start`` to ``end`` inclusive."""
     if end < start:
-        raise InvalidInput(f"--to {end} is before --from {start}")
+        raise InvalidInput(f"the end of the range ({end}) is before its start ({start}); give the earlier date first")
     table = w.table(CHICAGO)
+    first, last = w.rows(f"SELECT CAST(min(date) AS DATE), CAST(max(date) AS DATE) FROM {table}")[0]
+    if start < first or end > last:
+        # A count over days the extract does not hold would read as a count of zero murders.
+        raise InvalidInput(
+            f"the City's extract holds records from {first} to {last}; {start} to {end} is not within it, so "
+            "no count can be given for those days"
+        )
     records, cases = w.rows(
         f"SELECT count(*), count(DISTINCT case_number) FROM {table} WHERE CAST(date AS DATE) BETWEEN ? AND ?",
         [start, end],
