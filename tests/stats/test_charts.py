@@ -40,11 +40,11 @@ def test_unknown_chart_or_format_is_refused(warehouse: Warehouse, tmp_path: Path
         render(warehouse, "pie", tmp_path / "x.png")
     with pytest.raises(InvalidInput, match=r"\.png or \.svg"):
         render(warehouse, "murders-chicago-miami-dade", tmp_path / "x.pdf")
-    with pytest.raises(InvalidInput, match="the folder .*/no-such does not exist; create it"):
+    with pytest.raises(InvalidInput, match=r"the folder .*/no-such does not exist; create it"):
         render(warehouse, "murders-chicago-miami-dade", tmp_path / "no-such" / "x.png")
     assert not (tmp_path / "no-such").exists()  # not made behind the user's back
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(InvalidInput, match="does not exist|cannot write"):
+    with pytest.raises(InvalidInput, match=r"does not exist|cannot write"):
         render(warehouse, "murders-chicago-miami-dade", tmp_path / "a-file" / "x.png")
 
 
