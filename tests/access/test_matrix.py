@@ -394,8 +394,9 @@ def test_a_forged_or_foreign_token_is_401(world: World, tmp_path: Path) -> None:
     forged = world.client.get("/bookings", headers=bearer(stranger, "administrator"))
     assert forged.status_code == 401 and 'error="invalid_token"' in forged.headers["www-authenticate"]
     assert "sign in again" in forged.json()["detail"]
+    assert "its signature does not match this issuer's key" in forged.json()["detail"]
     garbage = world.client.get("/bookings", headers={"Authorization": "Bearer not-a-jwt"})
-    assert garbage.status_code == 401
+    assert garbage.status_code == 401 and "it cannot be read as a signed JWT" in garbage.json()["detail"]
 
 
 def _b64(data: bytes) -> str:
@@ -413,7 +414,8 @@ def test_an_expired_tampered_or_unsigned_token_is_401(world: World) -> None:
     tampered = f"{header}.{_b64(json.dumps(raised).encode())}.{signature}"
     none = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     unsigned = f"{none}.{_b64(json.dumps(raised).encode())}."
-    for token in (tampered, unsigned):
+    for token, why in ((tampered, "its signature does not match"), (unsigned, "an algorithm custody does not accept")):
         refused = world.client.get("/bookings", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+        assert why in refused.json()["detail"], refused.json()["detail"]
     assert world.client.get("/bookings", headers=bearer(world.issuer, "analyst")).status_code == 403

@@ -100,7 +100,7 @@ class Issuer:
             ) from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(
-                f"the token is not valid here ({exc}); sign in again (/signin) or mint one with `custody token`"
+                f"the token is not valid here ({_why(exc)}); sign in again (/signin) or mint one with `custody token`"
             ) from None
         try:
             return Principal(
@@ -130,3 +130,18 @@ class Issuer:
             "id_token_signing_alg_values_supported": [ALGORITHM],
             "claims_supported": ["sub", "name", "custody_role", "custody_agency", "custody_area", "custody_office"],
         }
+
+
+def _why(exc: jwt.PyJWTError) -> str:
+    """Why a token was refused, in words (the library's own message can be a codec's)."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"it has no '{exc.claim}' claim"
+    reasons: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+        (jwt.InvalidSignatureError, "its signature does not match this issuer's key"),
+        (jwt.InvalidAudienceError, "it was issued for another audience"),
+        (jwt.InvalidIssuerError, "another issuer made it"),
+        (jwt.ImmatureSignatureError, "it is not valid yet"),
+        (jwt.InvalidAlgorithmError, "it is signed with an algorithm custody does not accept"),
+        (jwt.DecodeError, "it cannot be read as a signed JWT"),
+    )
+    return next((words for kind, words in reasons if isinstance(exc, kind)), "it cannot be verified")
