@@ -274,3 +274,12 @@ def test_prints_stored_after_booking_are_submitted_again_on_request(
     assert [e["data"].get("resubmission", False) for e in sent] == [False, True, True]
     # searched each time (an empty gallery finds no one), answered by identifiers each time
     assert sum(e["type"] == "IdentificationReceived" for e in timeline) == 3
+
+
+@pytest.mark.parametrize("path", ["/grants/check", "/law/in-force"])
+def test_a_date_in_a_query_is_a_calendar_day_not_a_number(client: TestClient, path: str) -> None:
+    """``?on=0`` is not 1 January 1970 (pydantic reads a number as seconds since then)."""
+    cook = "ocd-division/country:us/state:il/county:cook"
+    refused = client.get(path, params={"division": cook, "on": "0"})
+    assert refused.status_code == 422 and "'0' is not a date; write YYYY-MM-DD" in refused.json()["detail"]
+    assert client.get(path, params={"division": cook, "on": "2017-08-16"}).status_code == 200

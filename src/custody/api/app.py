@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +28,7 @@ from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
 from custody.api.auth import Allowed, Caller, allowed, need
 from custody.api.limits import BodyLimit
-from custody.api.params import Division, Limit, Offset
+from custody.api.params import Day, Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import parse_division
@@ -464,17 +463,17 @@ def create_app(
         return explained
 
     @app.get("/law/in-force", tags=["law"], summary="The rules in force for a division's agencies on a date (public)")
-    def law_in_force(division: Division, on: date) -> dict[str, Any]:
+    def law_in_force(division: Division, on: Day) -> dict[str, Any]:
         return in_force(default_library(), parse_division(division), on)
 
     @app.get("/law/diff", tags=["law"], summary="What changed between two dates, and by which instrument (public)")
     def law_diff(
-        division: Division, start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
+        division: Division, start: Annotated[Day, Query(alias="from")], end: Annotated[Day, Query(alias="to")]
     ) -> dict[str, Any]:
         return diff(default_library(), parse_division(division), start, end)
 
     @app.get("/grants/check", tags=["law"], summary="Grant conditions checked against a jurisdiction's law (public)")
-    def grants_check(division: Division, fiscal_year: int = 2017, on: date | None = None) -> dict[str, Any]:
+    def grants_check(division: Division, fiscal_year: int = 2017, on: Day | None = None) -> dict[str, Any]:
         return check_grants(default_library(), parse_division(division), fiscal_year, on)
 
     @app.get("/stats/outcomes", tags=["stats"], summary="Aggregate outcomes of the process (no personal data)")

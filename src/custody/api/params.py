@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import BeforeValidator
 
 from custody.domain.divisions import US_STATES
 from custody.store.paging import MAX_OFFSET, MAX_PAGE
@@ -24,3 +27,14 @@ Division = Annotated[
         pattern=DIVISION_PATTERN, description="Open Civic Data id, e.g. ocd-division/country:us/state:il/county:cook"
     ),
 ]
+
+
+def _calendar_day(value: Any) -> Any:
+    """A date in a query is written YYYY-MM-DD: pydantic alone would also take a number, as seconds
+    since 1970 (``?on=0`` read as 1 January 1970; found by schemathesis)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"'{value}' is not a date; write YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_calendar_day)]

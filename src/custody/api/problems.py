@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from custody.domain.errors import CustodyError
+from custody.domain.inputs import problem_text
 from custody.store.db import describe
 
 PROBLEM = "application/problem+json"
@@ -113,8 +114,7 @@ def _what_is_wrong(error: Any) -> str:
         return f"the body is not valid JSON (at character {at}); send a JSON object"
     if location == ["body"] and kind in ("model_attributes_type", "dict_type"):
         return "the body must be a JSON object, sent with Content-Type: application/json"
-    where = ".".join(p for p in location if p != "body") or "body"
-    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}; correct it and send again"
+    return f"{problem_text(error, skip=('body',))}; correct it and send again"
 
 
 _TITLES = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized", 403: "Forbidden", 409: "Conflict"}

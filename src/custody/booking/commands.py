@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -46,9 +47,12 @@ class PersonIn(Strict):
         return {k.lower(): v.strip() for k, v in value.items()}
 
 
+AgencyKind = Literal["jail", "police", "prison"]
+
+
 class BookingIn(Strict):
     agency: str = Field(description="OCD division of the government running the booking agency")
-    agency_kind: str | None = Field(None, pattern="^(jail|police|prison)$")
+    agency_kind: AgencyKind | None = None
     booking_number: str = Field(min_length=1, max_length=64)
     booked_at: AwareTime
     person: PersonIn
@@ -60,7 +64,7 @@ class BookingIn(Strict):
 
 class MoveIn(Strict):
     to_agency: str
-    agency_kind: str | None = Field(None, pattern="^(jail|police|prison)$")
+    agency_kind: AgencyKind | None = None
     at: AwareTime
 
     _agency = field_validator("to_agency")(agency_division)

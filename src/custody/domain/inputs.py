@@ -40,6 +40,11 @@ def parse_input(model: type[Strict], data: Any) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InvalidInput(f"{where}: {first['msg']}") from None
+        raise InvalidInput(problem_text(exc.errors()[0])) from None
+
+
+def problem_text(error: Any, skip: tuple[str, ...] = ()) -> str:
+    """A validation error as "where: what" (the location's parts in ``skip`` left out), without
+    pydantic's "Value error, " before the words custody's own validators wrote."""
+    where = ".".join(str(p) for p in error["loc"] if p not in skip) or "(top level)"
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -19,7 +20,7 @@ class OfficerIn(Strict):
 
 class RequestIn(Strict):
     booking_id: str
-    form: str = Field(pattern="^I-247[ADNX]?$", description="I-247, I-247D, I-247N, I-247X or I-247A")
+    form: Literal["I-247", "I-247D", "I-247N", "I-247X", "I-247A"] = Field(description="The DHS form")
     kind: RequestKind | None = Field(None, description="Defaults from the form")
     actions: list[Action] | None = Field(None, min_length=1, description="Defaults from the kind of request")
     warrant: Warrant = Warrant.none

@@ -26,7 +26,7 @@ from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.api import idempotency, queries
 from custody.api.access_log import note_withheld
 from custody.api.auth import COOKIE, Caller
-from custody.api.params import Offset, PageLimit
+from custody.api.params import Day, Offset, PageLimit
 from custody.booking.commands import BookingIn
 from custody.booking.model import ReleaseReason
 from custody.booking.service import FingerprintImage
@@ -536,7 +536,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
 
     @app.get("/law", response_class=HTMLResponse, tags=["web"], summary="Law browser")
     def law_browser(
-        request: Request, who: Caller, division: str | None = None, on: date | None = None, decision: str | None = None
+        request: Request, who: Caller, division: str | None = None, on: Day | None = None, decision: str | None = None
     ) -> HTMLResponse:
         library = default_library()
         divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
