@@ -93,8 +93,10 @@ def test_non_numeric_image_size_is_named(booking_records: list[Record]) -> None:
 
 
 def test_garbage_is_refused_at_the_type1_length() -> None:
-    with pytest.raises(NistFormatError, match=r"record 1 \(Type-1\), field 1\.001 LEN"):
+    with pytest.raises(NistFormatError, match=r"record 1 \(Type-1\), field 1\.001 LEN: missing: the file does not"):
         read_transaction(b"\x89PNG not a transaction")
+    with pytest.raises(NistFormatError, match="the file is empty, so it is not an ANSI/NIST-ITL transaction"):
+        read_transaction(b"")
 
 
 _text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=40)

@@ -188,6 +188,11 @@ def _int_field(record: TaggedRecord, number: int, where: str, *, first_item: boo
 
 def read_transaction(data: bytes) -> Transaction:
     """Parse a whole file; raises :class:`NistFormatError` naming the first record/field at fault."""
+    if not data.startswith(b"1.001:"):
+        what = "the file is empty" if not data else "missing: the file does not start with it"
+        raise NistFormatError(
+            "record 1 (Type-1), field 1.001 LEN", f"{what}, so it is not an ANSI/NIST-ITL transaction"
+        )
     type1, pos = _read_tagged(data, 0, 1, "record 1 (Type-1)")
     version = type1.text(2)
     if not re.fullmatch(r"\d{4}", version):
@@ -270,7 +275,8 @@ def _separator(data: bytes, pos: int, end: int | None = None) -> int:
 
 def _length(raw: bytes, where: str) -> int:
     if not raw.isdigit() or int(raw) <= 0:
-        raise NistFormatError(where, f"expected a byte count, found {raw[:20]!r}")
+        found = repr(raw[:20].decode("latin-1")) if raw else "the end of the file"
+        raise NistFormatError(where, f"expected a byte count, found {found}")
     return int(raw)
 
 
