@@ -77,8 +77,8 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
             request,
             503,
             "Store unavailable",
-            "custody cannot reach its store just now; nothing was done. Try again shortly (a POST with the same "
-            "Idempotency-Key is never applied twice)",
+            "custody cannot reach its store just now. Try again shortly: a POST sent again with the same "
+            "Idempotency-Key is never applied twice",
             {"Retry-After": "5"},
         )
 
