@@ -33,18 +33,27 @@ def test_each_transition_is_allowed_only_where_the_table_lists_it(
 ) -> None:
     target = machine.transitions.get((state, event))
     if target is None:
-        with pytest.raises(IllegalTransition, match=f"'{event}' cannot happen now"):
+        with pytest.raises(IllegalTransition, match=f"'{event.replace('_', ' ')}' cannot happen now"):
             machine.fire(state, event)
     else:
         assert machine.fire(state, event) == target
 
 
+def test_a_refusal_is_worded_as_an_officer_says_it() -> None:
+    with pytest.raises(IllegalTransition) as refused:
+        CUSTODY.fire(CustodyState.in_custody, "lapse_hold")
+    assert str(refused.value) == (
+        "the booking is in custody: 'lapse hold' cannot happen now (allowed now: move to agency, release, "
+        "schedule release, start hold, transfer to federal)"
+    )
+
+
 def test_terminal_states_allow_nothing() -> None:
     for state in (CustodyState.released, CustodyState.transferred):
-        with pytest.raises(IllegalTransition, match="no further event is allowed"):
+        with pytest.raises(IllegalTransition, match="nothing further can happen to it"):
             CUSTODY.fire(state, "release")
     for req_state in (RequestState.fulfilled, RequestState.lapsed, RequestState.cancelled, RequestState.closed):
-        with pytest.raises(IllegalTransition, match="no further event is allowed"):
+        with pytest.raises(IllegalTransition, match="nothing further can happen to it"):
             REQUEST.fire(req_state, "respond")
 
 

@@ -110,7 +110,7 @@ def test_a_decided_identification_cannot_be_decided_again(custody: Custody) -> N
     custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
     waiting = _waiting(custody)
     custody.confirm_identification(waiting["id"], "K. Examiner")
-    with pytest.raises(Conflict, match="'confirmed': 'reject' cannot happen now"):
+    with pytest.raises(Conflict, match="is confirmed: 'reject' cannot happen now"):
         custody.reject_identification(waiting["id"], "A. Other", "second thoughts")
 
 

@@ -67,4 +67,4 @@ def test_an_examiner_confirms_from_the_command_line(tmp_path: Path) -> None:
 
     refused = _custody("prints", "reject", waiting["id"], "--examiner", "A. Other", "--reason", "x", tmp_path=tmp_path)
     assert refused.returncode == 2 and refused.stdout == ""
-    assert "'confirmed': 'reject' cannot happen now" in refused.stderr
+    assert "is confirmed: 'reject' cannot happen now" in refused.stderr

@@ -15,7 +15,8 @@ from custody.release.model import HOLD, HoldState
 def test_an_active_hold_ends_once(event: str, ended: HoldState) -> None:
     assert HOLD.fire(HoldState.active, event) is ended
     for again in HOLD.events():
-        with pytest.raises(IllegalTransition, match=f"hold is '{ended.value}': '{again}' cannot happen now"):
+        said = again.replace("_", " ")
+        with pytest.raises(IllegalTransition, match=f"hold is {ended.value}: '{said}' cannot happen now"):
             HOLD.fire(ended, again)
 
 

@@ -26,9 +26,11 @@ class StateMachine(Generic[S]):
         try:
             return self.transitions[(state, event)]
         except KeyError:
-            allowed = sorted(e for (s, e) in self.transitions if s == state)
-            hint = f"allowed now: {', '.join(allowed)}" if allowed else "no further event is allowed"
-            raise IllegalTransition(f"{self.name} is '{state.value}': '{event}' cannot happen now ({hint})") from None
+            allowed = sorted(_words(e) for (s, e) in self.transitions if s == state)
+            hint = f"allowed now: {', '.join(allowed)}" if allowed else "nothing further can happen to it"
+            raise IllegalTransition(
+                f"the {self.name} is {_words(state.value)}: '{_words(event)}' cannot happen now ({hint})"
+            ) from None
 
     def events(self) -> set[str]:
         return {e for (_, e) in self.transitions}
@@ -39,3 +41,8 @@ class StateMachine(Generic[S]):
         for (source, event), target in self.transitions.items():
             lines.append(f"    {source.value} --> {target.value}: {event}")
         return "\n".join(lines)
+
+
+def _words(name: str) -> str:
+    """A state's or event's name as the officer reading the refusal says it ('lapse hold')."""
+    return name.replace("_", " ")

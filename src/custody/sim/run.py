@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from custody.domain.clock import ManualClock
@@ -26,6 +26,7 @@ from custody.sim.arrests import ArrestStream
 from custody.sim.engine import Progress, Simulation, Tally
 from custody.store import db
 from custody.store.models import BookingRow
+from custody.store.scratch import scratch_store
 
 DEFAULT_START = date(2019, 10, 1)  # the first day of federal FY2020, after Florida SB 168 took effect
 NATIONAL_SAMPLE = 0.1
@@ -65,21 +66,11 @@ def store_url(store: str, url: str | None) -> str:
 
 
 def reform_url(url: str, seed: int) -> str:
-    """A fresh store of the same kind for the reformed run, beside the main one."""
+    """A fresh store of the same kind for the reformed run, beside the main one (replaced on each run)."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
-        scratch = path.with_name(f"{path.stem}.reform-{seed}.db")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{scratch}"
-    schema = f"custody_sim_reform_{seed}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+        return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False)
+    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}", base=url, unique=False)
 
 
 def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
