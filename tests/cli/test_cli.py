@@ -60,7 +60,24 @@ def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_wa
     ("document", "message"),
     [
         ("{not json", "not valid JSON"),
-        (json.dumps({**DOC, "on": "2017-02-30"}), "on: '2017-02-30' is not a 'date'"),
+        (json.dumps({**DOC, "on": "2017-02-30"}), "on: '2017-02-30' is not a 'date' that exists; write YYYY-MM-DD"),
+        ('{"agency": ' + "[" * 1000 + "]" * 1000 + "}", "nested too deeply"),
+        (
+            json.dumps(
+                {
+                    **DOC,
+                    "person": {
+                        **DOC["person"],
+                        "convictions": [{"offense": "b", "level": "felony", "date": "2030-01-01"}],
+                    },
+                }
+            ),
+            "person.convictions[0].date 2030-01-01 is after the decision date",
+        ),
+        (
+            json.dumps({**DOC, "agency": "ocd-division/country:us/state:IL/county:cook"}),
+            "is not written as the contract asks: The division",
+        ),
         (json.dumps({**DOC, "agency": "ocd-division/country:us/state:il/ward:1"}), "not a US state, county or place"),
         (json.dumps({k: v for k, v in DOC.items() if k != "person"}), "'person' is a required property"),
         (json.dumps({**DOC, "request": {**DOC["request"], "form": "I-999"}}), "request/form"),

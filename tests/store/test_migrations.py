@@ -107,3 +107,29 @@ def test_0007_makes_postgresql_announce_new_messages_and_its_downgrade_stops_it(
     db.upgrade(engine)
     assert announced()
     engine.dispose()
+
+
+def _upgrade(url: str) -> str:
+    engine = db.make_engine(url)
+    try:
+        db.upgrade(engine)
+        return "ok"
+    except Exception as exc:  # reported to the parent, which asserts on it
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        engine.dispose()
+
+
+def test_processes_starting_on_a_new_store_at_once_all_find_it_migrated(store_url: str) -> None:
+    """Six first runs in parallel (a script deciding six requests at once on a new CUSTODY_VAR): one
+    migrates while the others wait for its lock; without the lock one failed on a table the other
+    had just made, about one run in three."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        outcomes = pool.map(_upgrade, [store_url] * 6)
+    assert outcomes == ["ok"] * 6
+    engine = db.make_engine(store_url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() is not None
+    engine.dispose()

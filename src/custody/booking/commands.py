@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from custody.domain.divisions import parse_division
+from custody.domain.divisions import local_zone, parse_division
 from custody.domain.inputs import AwareTime, OffenseIn, Strict
 
 
@@ -60,6 +60,19 @@ class BookingIn(Strict):
     convictions: list[OffenseIn] = Field(default_factory=list, description="Prior convictions on record")
 
     _agency = field_validator("agency")(agency_division)
+
+    @model_validator(mode="after")
+    def _nothing_after_the_booking(self) -> BookingIn:
+        """A charge, conviction or release dated after the booking's own day (the agency's local
+        date) cannot be on record yet; the law decision would otherwise count it."""
+        booked_on = self.booked_at.astimezone(local_zone(parse_division(self.agency))).date()
+        for group, offenses in (("charges", self.charges), ("convictions", self.convictions)):
+            for index, offense in enumerate(offenses):
+                for name in ("date", "released_on"):
+                    when = getattr(offense, name)
+                    if when is not None and when > booked_on:
+                        raise ValueError(f"{group}[{index}].{name} {when} is after the booking on {booked_on}")
+        return self
 
 
 class MoveIn(Strict):

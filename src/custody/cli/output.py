@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the terminal's width
 out = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]

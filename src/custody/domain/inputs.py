@@ -6,7 +6,7 @@ import datetime as dt
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from custody.domain.clock import as_utc
 from custody.domain.errors import InvalidInput
@@ -34,6 +34,12 @@ class OffenseIn(Strict):
     date: dt.date | None = Field(None, description="Date of conviction, or of charge for a pending charge")
     released_on: dt.date | None = None
 
+    @model_validator(mode="after")
+    def _released_after_convicted(self) -> OffenseIn:
+        if self.date is not None and self.released_on is not None and self.released_on < self.date:
+            raise ValueError(f"released_on {self.released_on} is before its date {self.date}; a release follows it")
+        return self
+
 
 def parse_input(model: type[Strict], data: Any) -> Any:
     """Validate input, turning the first problem into one line a user can act on."""
@@ -46,5 +52,6 @@ def parse_input(model: type[Strict], data: Any) -> Any:
 def problem_text(error: Any, skip: tuple[str, ...] = ()) -> str:
     """A validation error as "where: what" (the location's parts in ``skip`` left out), without
     pydantic's "Value error, " before the words custody's own validators wrote."""
-    where = ".".join(str(p) for p in error["loc"] if p not in skip) or "(top level)"
-    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+    where = ".".join(str(p) for p in error["loc"] if p not in skip)
+    what = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {what}" if where else what  # a check of the whole names its own fields

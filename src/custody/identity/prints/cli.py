@@ -39,7 +39,7 @@ Engine = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    sys.stderr.write(message.replace("\n", " ") + "\n")
+    sys.stderr.write("error: " + message.replace("\n", " ") + "\n")
     return typer.Exit(2)
 
 
@@ -71,7 +71,12 @@ def inspect(
 
 @app.command()
 def compare(
-    pairs: Annotated[Path, typer.Option("--pairs", help="CSV with header 'probe,reference' (image paths).")],
+    pairs: Annotated[
+        Path,
+        typer.Option(
+            "--pairs", help="CSV with header 'probe,reference': image paths, relative ones from the current directory."
+        ),
+    ],
     workers: Workers_ = None,
     engine: Engine = DEFAULT_MATCHER,
 ) -> None:
@@ -83,10 +88,13 @@ def compare(
         with pairs.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet may start with a BOM
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or not {"probe", "reference"} <= set(reader.fieldnames):
-                raise _fail(f"{pairs}: the header must be 'probe,reference'")
+                found = ",".join(reader.fieldnames or []) or "nothing"
+                raise _fail(f"{pairs}: the header must be 'probe,reference' (found '{found}')")
             rows = [(row["probe"] or "", row["reference"] or "") for row in reader]
     except OSError as exc:
         raise _fail(f"{pairs}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{pairs} is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
     factory = _factory(engine)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["probe", "reference", "score"])
