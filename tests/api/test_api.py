@@ -223,6 +223,20 @@ def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(
     assert "us-il-cook-46-37-a" in decided.text and "prohibited" in decided.text
 
 
+def test_law_known_but_not_encoded_is_shown_on_the_page_and_in_json(client: TestClient) -> None:
+    new_york = "ocd-division/country:us/state:ny/place:new_york"
+    page = client.get("/law", params={"division": new_york, "on": "2013-06-01"})
+    assert page.status_code == 200 and "In force but not encoded" in page.text
+    assert "Local Law 62 of 2011" in page.text
+    shown = client.get("/law/in-force", params={"division": new_york, "on": "2013-06-01"}).json()
+    assert {g["citation"].split(" (")[0] for g in shown["not_encoded"]} == {
+        "N.Y.C. Local Law 62 of 2011 and Local Law 22 of 2013",
+        "N.Y.C. Local Law 21 of 2013",
+    }
+    later = client.get("/law/in-force", params={"division": new_york, "on": "2015-06-01"}).json()
+    assert later["not_encoded"] == []
+
+
 def test_law_endpoints_answer_in_json(client: TestClient) -> None:
     shown = client.get("/law/in-force", params={"division": COOK, "on": "2017-08-16"}).json()
     assert {"us-8-cfr-287-7", "us-il-cook-ord-11-O-73"} <= {i["id"] for i in shown["instruments"]}

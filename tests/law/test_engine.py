@@ -74,6 +74,12 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     for key, strategy in optional.items():
         if draw(st.booleans()):
             doc[key] = draw(strategy)
+    for offense in [*doc["person"]["convictions"], *doc["person"]["pending_charges"]]:
+        # possible facts only: nothing after the decision, no release before its conviction
+        if offense.get("date", "") > doc["on"]:
+            offense["date"] = doc["on"]
+        if "released_on" in offense:
+            offense["released_on"] = min(max(offense["released_on"], offense.get("date", "")), doc["on"])
     return doc
 
 
@@ -203,3 +209,26 @@ def test_a_forms_period_reads_as_the_library_gives_it() -> None:
     assert forms["I-247"].period() == "until 2015-07-01"
     assert forms["I-247D"].period() == "from 2015-07-02 to 2017-04-01"
     assert forms["I-247A"].period() == "from 2017-04-02"
+
+
+@pytest.mark.parametrize(
+    ("group", "offense", "refusal"),
+    [
+        ("convictions", {"date": "2017-08-17"}, r"person.convictions\[0\].date 2017-08-17 is after the decision date"),
+        ("pending_charges", {"date": "2018-01-01"}, r"person.pending_charges\[0\].date 2018-01-01 is after"),
+        ("convictions", {"date": "2010-01-01", "released_on": "2009-12-31"}, "is before its date 2010-01-01"),
+        ("convictions", {"date": "2010-01-01", "released_on": "2019-01-01"}, "released_on 2019-01-01 is after"),
+    ],
+)
+def test_impossible_dates_are_refused_not_decided(group: str, offense: dict[str, str], refusal: str) -> None:
+    """A conviction after the decision would otherwise count as 'within five years' (issue 2, §9)."""
+    doc = {
+        "agency": "ocd-division/country:us/state:il/place:chicago",
+        "on": "2017-08-16",
+        "request": {"form": "I-247A", "actions": ["hold"], "warrant": "administrative"},
+        "person": {"convictions": [], "pending_charges": [], group: [{"offense": "b", "level": "felony", **offense}]},
+    }
+    with pytest.raises(InvalidInput, match=refusal):
+        decide(doc)
+    doc["person"][group][0] = {"offense": "b", "level": "felony", "date": "2017-08-16"}  # the same day is possible
+    assert decide(doc).to_contract()["actions"]["hold"]["status"]

@@ -65,18 +65,38 @@ def test_legal_example(case: dict[str, Any], request_doc: dict[str, Any]) -> Non
             assert got["citations"], "a decided action carries at least one citation"
 
 
-def test_every_instrument_has_examples() -> None:
-    """Each instrument of the library is named by at least one legal example's clause."""
+CASE_KEYS = {"name", "checks", "request", "expect", "refused"}
+
+
+def test_every_example_says_only_what_the_runner_reads() -> None:
+    """A misplaced key (a date beside the request instead of in it) would be ignored silently."""
+    for path in EXAMPLES.rglob("*.yaml"):
+        for case in yaml.safe_load(path.read_text())["cases"]:
+            assert set(case) <= CASE_KEYS, (path.name, case["name"], set(case) - CASE_KEYS)
+
+
+def test_every_rule_and_exception_decides_a_legal_example() -> None:
+    """Each rule of the library, and each exception to it, is the one that fires in at least one
+    legal example: a clause no example reaches is a clause no one has checked."""
     from custody.law.loader import default_library
 
-    checked = " ".join(
-        case["checks"] for path in EXAMPLES.rglob("*.yaml") for case in yaml.safe_load(path.read_text())["cases"]
-    )
     library = default_library()
-    instruments = {i.id: i for j in library.jurisdictions.values() for i in j.instruments}
-    untested = [
-        i.id
-        for i in instruments.values()
-        if not any(r.citation.split(";")[0].split("(")[0].strip() in checked for r in i.rules)
-    ]
-    assert not untested, f"instruments without a legal example: {untested}"
+    clauses = {
+        clause.id: instrument.id
+        for jurisdiction in library.jurisdictions.values()
+        for instrument in jurisdiction.instruments
+        for rule in instrument.rules
+        for clause in (rule, *rule.exceptions)
+    }
+    reached: set[str] = set()
+    for param in _cases():
+        case, request_doc = param.values
+        if "refused" in case:
+            continue
+        decision = decide({**request_doc, "on": str(request_doc["on"])})
+        for ruling in decision.to_contract()["actions"].values():
+            reached.update(ruling["rules"])
+        for steps in decision.trace()["actions"].values():
+            reached.update(step["rule"] for step in steps if step["fired"] is True)  # preemptions too
+    unreached = sorted(f"{clauses[c]}: {c}" for c in set(clauses) - reached)
+    assert not unreached, f"rules or exceptions no legal example reaches: {unreached}"

@@ -70,3 +70,32 @@ def test_no_hold_ever_runs_past_its_limit(start: datetime, hours: float) -> None
     legacy_end = hold_expires_at(start, hours, HoldClock.excluding_weekends_and_holidays, CHICAGO)
     # Never longer than the hours plus the weekend and holiday days it may skip (at most 5 in a row).
     assert legacy_end - start <= timedelta(hours=hours) + timedelta(days=5)
+
+
+NEWARK = ZoneInfo("America/New_York")
+
+
+def test_a_hold_until_the_end_of_the_release_day_ends_at_11_59_pm_local_time() -> None:
+    """New Jersey's directive as reported: a qualifying detainee may be kept only until 11:59 p.m. of
+    the day of release eligibility, however many hours the detainer asks for."""
+    afternoon = datetime(2019, 3, 15, 14, 30, tzinfo=NEWARK)
+    expires = hold_expires_at(afternoon, 48, HoldClock.until_end_of_release_day, NEWARK)
+    assert expires == datetime(2019, 3, 15, 23, 59, tzinfo=NEWARK)
+    # Fewer hours than are left in the day: the hours end it first.
+    assert hold_expires_at(afternoon, 2, HoldClock.until_end_of_release_day, NEWARK) == afternoon + timedelta(hours=2)
+    # Eligible in the day's last minute: no time is left to hold.
+    late = datetime(2019, 3, 15, 23, 59, 30, tzinfo=NEWARK)
+    assert hold_expires_at(late, 48, HoldClock.until_end_of_release_day, NEWARK) == late
+
+
+@settings(max_examples=100, deadline=None)
+@given(moments, st.floats(min_value=24, max_value=48))
+def test_the_strictest_clock_ends_a_hold_no_later_than_any_other(start: datetime, hours: float) -> None:
+    """Where a form and a law each set a clock, the decision keeps the strictest: for limits of 24
+    hours or more its hold ends first whatever the day (HoldClock.strictest)."""
+    ends = {clock: hold_expires_at(start, hours, clock, CHICAGO) for clock in HoldClock}
+    strictest = HoldClock.strictest(list(HoldClock))
+    assert strictest is not None and ends[strictest] == min(ends.values())
+    assert HoldClock.strictest([HoldClock.excluding_weekends_and_holidays, HoldClock.clock_hours]) is (
+        HoldClock.clock_hours
+    )

@@ -73,6 +73,15 @@ def _when(text: str | None) -> str:
     return (parse_time(text) if text else datetime.now().astimezone()).isoformat()
 
 
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice would silently keep its last value: which one the writer meant is unknown."""
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise InvalidInput(f"the key '{repeated[0]}' is given twice in one object; keep one")
+    return dict(pairs)
+
+
 def _read_json(path: str) -> Any:
     try:
         raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -81,9 +90,11 @@ def _read_json(path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_no_repeated_keys)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidInput(f"{path} is nested too deeply to be a request (arrays or objects in each other)") from None
 
 
 def _show(value: dict[str, Any], as_json: bool, title: str) -> None:
@@ -405,9 +416,11 @@ def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[s
 
 @law_app.command("decide")
 def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")]) -> None:
-    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input); the decision is
-    logged in the store. Where the store cannot be opened or written (a read-only checkout, a database
-    down), the decision is still printed, and stderr says it was not logged and what to do."""
+    """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input).
+
+    The decision is logged in the store. Where the store cannot be opened or written (a read-only
+    checkout, a database down), the decision is still printed, and stderr says it was not logged and
+    what to do."""
     from custody.law.engine import decide
 
     document = _read_json(file)
@@ -449,6 +462,14 @@ def law_show(
     for layer in view["layers"]:
         if not layer["encoded"]:
             out.print(f"  [yellow]no law of {layer['division']} is encoded[/yellow]")
+    for gap in view["not_encoded"]:
+        binds = gap["binds"] if isinstance(gap["binds"], str) else ", ".join(gap["binds"])
+        out.print("  [yellow]in force but not encoded:[/yellow]", end=" ")
+        out.print(
+            f"{gap['citation']} ({', '.join(gap['actions'])}; binds {binds}): {gap['why']}; "
+            "decisions it touches are undetermined",
+            markup=False,
+        )
     for instrument in view["instruments"]:
         flag = "" if instrument["verified"] else "  [yellow](not verified)[/yellow]"
         out.print(f"\n[bold]{instrument['name']}[/bold]{flag}\n  {instrument['citation']}  {instrument['url']}")

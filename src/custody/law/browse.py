@@ -79,6 +79,18 @@ def in_force(library: Library, division: Division, on: date) -> dict[str, Any]:
         "law_revision": library.revision,
         "layers": layers,
         "instruments": [instrument_view(i) for i in _instruments(library, division) if i.in_force(on)],
+        "not_encoded": [
+            {
+                "citation": gap.citation,
+                "actions": sorted(a.value for a in gap.actions),
+                "binds": sorted(gap.binds) if gap.binds else "every agency",
+                "why": gap.why,
+            }
+            for layer in division.layers()
+            if (jurisdiction := library.jurisdiction(layer)) is not None
+            for gap in jurisdiction.not_encoded
+            if gap.in_force(on)
+        ],
         "forms_in_use": [f.name for f in library.forms.values() if f.in_use(on)],
     }
 

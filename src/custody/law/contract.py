@@ -42,7 +42,22 @@ def validate(name: str, document: Any) -> None:
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        raise InvalidInput(f"{where}: {first.message}")
+        raise InvalidInput(f"{where}: {_in_words(first)}")
+
+
+def _in_words(error: jsonschema.ValidationError) -> str:
+    """The schema's complaint as a person can act on it: a date to write as YYYY-MM-DD, a field's
+    own description instead of its regular expression, and a long value cut short."""
+    shown = repr(error.instance)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    keyword = str(error.validator)  # the schema keyword that failed ('format', 'pattern', ...)
+    if keyword == "format" and error.validator_value == "date":
+        return f"{shown} is not a 'date' that exists; write YYYY-MM-DD"
+    if keyword == "pattern":
+        described = error.schema.get("description") if isinstance(error.schema, dict) else None
+        first_sentence = described.split(". ")[0].rstrip(".") if described else ""
+        return f"{shown} is not written as the contract asks" + (f": {first_sentence}" if first_sentence else "")
+    return error.message if len(error.message) <= 300 else error.message[:297] + "..."
 
 
 def _is_date(text: object) -> bool:
@@ -130,9 +145,27 @@ def facts_from_request(document: Any) -> dict[str, Any]:
         raise InvalidInput(str(exc)) from None
     except RecursionError:
         raise InvalidInput("the request is nested too deeply to be a DecisionRequest") from None
+    _refuse_impossible_dates(document)
     facts: dict[str, Any] = {**document, "on": date.fromisoformat(document["on"])}
     facts.setdefault("agency_kind", _default_agency_kind(document["agency"]))
     return facts
+
+
+def _refuse_impossible_dates(document: dict[str, Any]) -> None:
+    """A conviction, charge or release dated after the decision, or a release before its conviction,
+    cannot be: the law would be applied to facts no one could have had (ISO dates compare as text)."""
+    on = document["on"]
+    person = document.get("person") or {}
+    for group in ("convictions", "pending_charges"):
+        for index, offense in enumerate(person.get(group) or ()):
+            where = f"person.{group}[{index}]"
+            when, released = offense.get("date"), offense.get("released_on")
+            if when is not None and when > on:
+                raise InvalidInput(f"{where}.date {when} is after the decision date {on}; give the date it happened")
+            if released is not None and released > on:
+                raise InvalidInput(f"{where}.released_on {released} is after the decision date {on}")
+            if released is not None and when is not None and released < when:
+                raise InvalidInput(f"{where}.released_on {released} is before its date {when}; a release follows it")
 
 
 def _field(document: dict[str, Any], path: tuple[str, ...]) -> Any:

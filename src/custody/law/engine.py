@@ -37,7 +37,7 @@ from custody.domain.errors import InvalidInput
 from custody.law.conditions import Facts
 from custody.law.contract import facts_from_request
 from custody.law.loader import Library, default_library
-from custody.law.model import Action, Effect, Exception_, Form, HoldClock, Instrument, Rule, Status
+from custody.law.model import Action, Effect, Exception_, Form, HoldClock, Instrument, NotEncoded, Rule, Status
 
 _PRECEDENCE = {Effect.permitted: 0, Effect.required: 1, Effect.prohibited: 2}
 _STATUS_WORDS = {
@@ -160,6 +160,11 @@ class Outcome:
         return exc.max_hours if exc else self.rule.max_hours
 
     @property
+    def hold_clock(self) -> HoldClock | None:
+        exc = self._exception
+        return exc.hold_clock if exc and exc.hold_clock else self.rule.hold_clock
+
+    @property
     def verified(self) -> bool:
         exc = self._exception
         return self.rule.verified and self.instrument.verified and (exc is None or exc.verified)
@@ -225,6 +230,8 @@ class Plan:
     uncovered: tuple[str, ...]  # the layers with no law in the library
     # The rules that speak to each action, of the instruments that bind, in the order above.
     rules: dict[Action, tuple[tuple[Rule, Instrument], ...]]
+    # Law known to govern each action on these dates that the library does not encode.
+    not_encoded: dict[Action, tuple[NotEncoded, ...]] = field(default_factory=dict)
 
     @cached_property
     def state_missing(self) -> tuple[str, ...]:
@@ -247,6 +254,7 @@ class _Stretches:
     layers: tuple[Instrument, ...]
     uncovered: tuple[str, ...]
     changes: list[date]
+    not_encoded: tuple[NotEncoded, ...] = ()
     plans: dict[int, Plan] = field(default_factory=dict)
 
 
@@ -254,14 +262,17 @@ class _Stretches:
 def _stretches(library: Library, agency: str, kind: str) -> _Stretches:
     layers: list[Instrument] = []
     uncovered: list[str] = []
+    gaps: list[NotEncoded] = []
     for layer in parse_division(agency).layers():
         jurisdiction = library.jurisdiction(layer)
         if jurisdiction is None:
             uncovered.append(layer.id)
         else:
             layers.extend(jurisdiction.instruments)
-    changes = {when for i in layers for when in (i.effective_from, i.effective_to) if when is not None}
-    return _Stretches(tuple(layers), tuple(uncovered), sorted(changes))
+            gaps.extend(g for g in jurisdiction.not_encoded if g.binds is None or kind in g.binds)
+    spans = [*((i.effective_from, i.effective_to) for i in layers), *((g.effective_from, g.effective_to) for g in gaps)]
+    changes = {when for span in spans for when in span if when is not None}
+    return _Stretches(tuple(layers), tuple(uncovered), sorted(changes), tuple(gaps))
 
 
 def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
@@ -272,7 +283,9 @@ def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
         considered = tuple((i, _why(i, on, kind)) for i in stretches.layers)
         binding = [i for i, why in considered if why == _BINDS]
         rules = {a: tuple((rule, i) for i in binding for rule in i.rules if a in rule.actions) for a in Action}
-        plan = stretches.plans[stretch] = Plan(considered, stretches.uncovered, rules)
+        gaps = [g for g in stretches.not_encoded if g.in_force(on)]
+        not_encoded = {a: tuple(g for g in gaps if a in g.actions) for a in Action}
+        plan = stretches.plans[stretch] = Plan(considered, stretches.uncovered, rules, not_encoded)
     return plan
 
 
@@ -417,6 +430,8 @@ def _decide_action(
     if decided is None:
         outcomes = [Outcome(rule, instrument, v) for (rule, instrument), v in zip(rules, given, strict=True)]
         decided = _judge(action, outcomes, form, plan.uncovered)
+        if plan.not_encoded.get(action):
+            decided = _not_encoded(decided, plan.not_encoded[action])
         if len(_decided) >= _KEPT_DECISIONS:
             _decided.clear()
         _decided[key] = decided
@@ -478,7 +493,8 @@ def _judge(action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[
             if form.hold_hours is not None:
                 limits.append(form.hold_hours)
             max_hours = min(limits) if limits else None
-            hold_clock = form.hold_clock
+            clocks = [o.hold_clock for o in live if o.hold_clock is not None]
+            hold_clock = HoldClock.strictest([*clocks, *([form.hold_clock] if form.hold_clock else [])])
     return ActionDecision(
         status=status,
         citations=tuple(dict.fromkeys(c for o in deciding for c in o.citations)),
@@ -487,6 +503,24 @@ def _judge(action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[
         max_hours=max_hours,
         hold_clock=hold_clock,
         outcomes=tuple(outcomes),
+    )
+
+
+def _not_encoded(encoded: ActionDecision, gaps: tuple[NotEncoded, ...]) -> ActionDecision:
+    """Undetermined, naming the law the library lacks: what the encoded law alone gives is said
+    beside it, for the reader who has the missing text, but is not the decision."""
+    cited = [g.citation for g in gaps]
+    return ActionDecision(
+        status=Status.undetermined,
+        citations=tuple(dict.fromkeys([*cited, *encoded.citations])),
+        rules=encoded.rules,
+        explanation=(
+            f"Undetermined: {cited[0]} also governed this on this date, and custody's library does not "
+            f"encode it ({gaps[0].why}); decide from its text. The encoded law alone gives "
+            f"{encoded.status.value}: {encoded.explanation}"
+        ),
+        missing=tuple(f"law:{c}" for c in cited),
+        outcomes=encoded.outcomes,
     )
 
 

@@ -33,6 +33,7 @@ from custody.law.model import (
     HoldClock,
     Instrument,
     Jurisdiction,
+    NotEncoded,
     Rule,
 )
 
@@ -143,7 +144,7 @@ def _actions(value: Any, where: str) -> frozenset[Action]:
 _RULE_REQUIRED = {"id", "citation", "says", "actions", "effect"}
 _RULE_OPTIONAL = {"applies_when", "max_hours", "hold_clock", "exceptions", "verified", "verification"}
 _EXC_REQUIRED = {"id", "citation", "says", "when", "effect"}
-_EXC_OPTIONAL = {"max_hours", "verified", "verification"}
+_EXC_OPTIONAL = {"max_hours", "hold_clock", "verified", "verification"}
 
 
 def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: OffenseLists) -> Rule:
@@ -164,6 +165,7 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: Off
                 test=compile_condition(exc["when"], lists, exc_where),
                 effect=_enum(Effect, exc["effect"], exc_where),
                 max_hours=exc.get("max_hours"),
+                hold_clock=_enum(HoldClock, exc["hold_clock"], exc_where) if exc.get("hold_clock") else None,
                 verified=bool(exc.get("verified", inherited_verified)),
             )
         )
@@ -240,6 +242,26 @@ def _instrument(path: Path, data: dict[str, Any], division: Division, lists: Off
     )
 
 
+def _not_encoded(entries: Any, division: Division) -> tuple[NotEncoded, ...]:
+    gaps = []
+    for index, entry in enumerate(_list(entries, f"{division.id} not_encoded")):
+        where = f"{division.id} not_encoded {index + 1}"
+        take(entry, where, {"citation", "actions", "effective_from", "why"}, {"effective_to", "binds"})
+        effective_from = _date(entry["effective_from"], where)
+        assert effective_from is not None
+        gaps.append(
+            NotEncoded(
+                citation=entry["citation"],
+                actions=_actions(entry["actions"], where),
+                effective_from=effective_from,
+                why=_text(entry, "why", where),
+                effective_to=_date(entry.get("effective_to"), where),
+                binds=frozenset(entry["binds"]) if entry.get("binds") else None,
+            )
+        )
+    return tuple(gaps)
+
+
 def _forms(path: Path) -> dict[str, Form]:
     data = read_yaml(path)
     take(data, str(path), {"forms"}, set())
@@ -285,7 +307,7 @@ def load_library(root: Path = LIBRARY) -> Library:
         if not meta_path.exists():
             continue
         division = parse_division(folder.relative_to(root).as_posix())
-        meta = take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes"})
+        meta = take(read_yaml(meta_path), str(meta_path), {"division", "name"}, {"aliases", "notes", "not_encoded"})
         if parse_division(meta["division"]) != division:
             raise InvalidInput(f"{meta_path}: division {meta['division']} does not match its folder")
         files = []
@@ -320,6 +342,7 @@ def load_library(root: Path = LIBRARY) -> Library:
             name=folder_read.meta["name"],
             aliases=tuple(parse_division(a) for a in folder_read.meta.get("aliases") or []),
             instruments=tuple(instruments),
+            not_encoded=_not_encoded(folder_read.meta.get("not_encoded"), folder_read.division),
         )
         jurisdictions[jurisdiction.division] = jurisdiction
         for alias in jurisdiction.aliases:

@@ -41,10 +41,20 @@ class Status(StrEnum):
 
 
 class HoldClock(StrEnum):
-    """How a hold's 48 hours are counted."""
+    """How a hold's hours are counted, strictest first: where a form and a law both set one, the hold
+    ends at the earlier moment, so the decision keeps the strictest (``strictest``)."""
 
+    until_end_of_release_day = "until_end_of_release_day"  # and never past 11:59 p.m. of that local day
     clock_hours = "clock_hours"
     excluding_weekends_and_holidays = "excluding_weekends_and_holidays"
+
+    @staticmethod
+    def strictest(clocks: list[HoldClock]) -> HoldClock | None:
+        """For limits of at least 24 hours this is exact: a hold ending at the end of its first day ends
+        before 24 clock hours, and clock hours run out no later than hours that skip weekends. Below
+        24 hours it can only end a hold earlier than the law would, never later."""
+        order = list(HoldClock)
+        return min(clocks, key=order.index) if clocks else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Exception_:
     test: Test = field(compare=False, repr=False)  # ``when``, compiled when the library loads
     effect: Effect
     max_hours: float | None = None
+    hold_clock: HoldClock | None = None
     verified: bool = True
 
 
@@ -99,11 +110,29 @@ class Instrument:
 
 
 @dataclass(frozen=True)
+class NotEncoded:
+    """Law known to have governed some actions for a span of dates that custody's library does not
+    encode (its text was not seen): a decision it touches is undetermined and names it, rather than
+    decided as if it did not exist."""
+
+    citation: str
+    actions: frozenset[Action]
+    effective_from: date
+    why: str
+    effective_to: date | None = None
+    binds: frozenset[str] | None = None
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+
+
+@dataclass(frozen=True)
 class Jurisdiction:
     division: Division
     name: str
     aliases: tuple[Division, ...] = ()
     instruments: tuple[Instrument, ...] = ()
+    not_encoded: tuple[NotEncoded, ...] = ()
 
 
 @dataclass(frozen=True)

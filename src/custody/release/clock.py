@@ -4,7 +4,8 @@ The I-247A and the 2015 forms ask to keep a person "not to exceed 48 hours beyon
 she would otherwise have been released": 48 clock hours. 8 CFR 287.7(d) and the pre-2015 I-247
 count 48 hours "excluding Saturdays, Sundays, and holidays": hours that fall on a weekend or a
 federal holiday (in the agency's own time zone) do not count. Either way the law decision may
-allow fewer hours, often none.
+allow fewer hours, often none, or end the hold with the day the person became eligible for release
+(``until_end_of_release_day``: 11:59 p.m. local time, as New Jersey's directive is reported to say).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def hold_expires_at(eligible_at: datetime, hours: float, clock: HoldClock, zone:
     """The last moment a person may be held who became eligible for release at ``eligible_at``."""
     if hours <= 0:
         return eligible_at
+    if clock is HoldClock.until_end_of_release_day:
+        local_day = eligible_at.astimezone(zone).date()
+        last_minute = datetime.combine(local_day, time(23, 59), tzinfo=zone)
+        return max(eligible_at, min(eligible_at + timedelta(hours=hours), last_minute))
     if clock is HoldClock.clock_hours:
         return eligible_at + timedelta(hours=hours)
     # Arithmetic in UTC: local days are 23 or 25 hours long when daylight saving time changes.

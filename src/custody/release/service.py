@@ -220,8 +220,8 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         )
     if submission.at > hold.expires_at:
         raise RefusedByLaw(
-            f"the hold ended at {hold.expires_at.isoformat()} ({hold.max_hours:g} hours, {hold.hold_clock}); "
-            "the person must be released, not transferred"
+            f"the hold ended at {hold.expires_at.isoformat()} ({hold.max_hours:g} hours, "
+            f"{hold.hold_clock.replace('_', ' ')}); the person must be released, not transferred"
         )
     if submission.at < hold.starts_at:
         raise InvalidInput("the transfer cannot come before the hold started")
