@@ -107,3 +107,28 @@ def test_a_federal_officer_outside_the_area_is_refused_and_the_page_names_the_pr
     assert refused.status_code == 403 and "outside your area" in refused.json()["detail"]
     page = client.get(f"/federal/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@il"))
     assert page.status_code == 200 and "Withheld" in page.text and "Cook County Code § 46-37(b)" in page.text
+
+
+def test_a_request_issued_days_after_the_booking_is_weighed_on_its_own_day(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    """The federal view asks the law on the latest request's day: asked on the booking's day, a request
+    issued two days later was refused as 'issued after the decision date' and the view failed."""
+    clock.set(datetime.fromisoformat("2017-08-20T12:00:00-05:00"))
+    booking_id = _book(client, issuer, COOK, "2017-08-16T23:00:00-05:00")
+    issued = client.post(
+        "/federal/requests",
+        json={
+            "booking_id": booking_id,
+            "form": "I-247A",
+            "warrant": "I-200",
+            "officer": {"name": "O"},
+            "issued_at": "2017-08-18T10:00:00-05:00",
+        },
+        headers=bearer(issuer, "federal_officer@il"),
+    )
+    assert issued.status_code == 201, issued.text
+    seen = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@il"))
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["sharing"]["on"] == "2017-08-18"
+    assert set(seen.json()["sharing"]["withheld"]) == {"release_date", "custody_status"}

@@ -46,6 +46,39 @@ def test_rulings_are_marked_by_how_they_bear_on_the_jurisdiction_and_whether_the
     assert ny["bearing"] == "another circuit (persuasive)" and ny["in_effect_on_date"] is False
 
 
+def test_a_city_is_judged_by_its_jail_as_well_as_its_police() -> None:
+    """New York City's Department of Correction may not tell ICE of release dates (§ 9-131); its police
+    may: the city runs both, so the notice condition conflicts, and the report says which decided."""
+    notice = _by_id(check(default_library(), parse_division("ocd-division/country:us/state:ny/place:new_york"), 2017))[
+        "notice"
+    ]
+    assert notice["conflict"] == "conflicts" and notice["agency_kind"] == "jail"
+    assert notice["citations"][0].startswith("N.Y.C. Admin. Code § 9-131")
+    assert notice["why"].startswith("For the jail:") and "police: permitted" in notice["why"]
+
+
+@pytest.mark.parametrize(
+    ("division", "case", "bearing"),
+    [
+        # every plaintiff is a party, by any of its ids; a party state's counties are not
+        ("state:nj", "State of New York v.", "party"),
+        ("state:ny/county:kings", "State of New York v.", "party"),  # New York City, by a borough's county id
+        ("state:ny/county:erie", "State of New York v.", "binding in this circuit"),
+        # the Ninth Circuit's relief reaches every California entity
+        (
+            "state:ca/county:santa_clara",
+            "City and County of San Francisco v. Barr",
+            "the relief covers this jurisdiction",
+        ),
+        ("state:or", "City and County of San Francisco v. Barr", "binding in this circuit"),
+    ],
+)
+def test_a_ruling_bears_as_party_relief_or_circuit_law(division: str, case: str, bearing: str) -> None:
+    report = check(default_library(), parse_division(f"ocd-division/country:us/{division}"), 2017)
+    (ruling,) = [r for r in _by_id(report)["notice"]["rulings"] if r["case"].startswith(case)]
+    assert ruling["bearing"] == bearing
+
+
 def test_an_unencoded_fiscal_year_is_refused_with_the_years_that_are() -> None:
     with pytest.raises(InvalidInput, match="encoded: 2017"):
         check(default_library(), parse_division("ocd-division/country:us/state:il"), 2016)

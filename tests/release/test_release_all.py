@@ -21,7 +21,7 @@ def _book(custody: Custody, number: str) -> str:
             {
                 "agency": HARRIS,
                 "booking_number": number,
-                "booked_at": "2017-09-05T01:00:00-05:00",
+                "booked_at": "2017-10-05T01:00:00-05:00",
                 "person": {"last_name": "Doe", "first_name": number, "date_of_birth": "1990-01-01"},
                 "charges": [{"offense": "theft", "level": "misdemeanor"}],
             }
@@ -37,28 +37,28 @@ def _detainer(custody: Custody, booking_id: str) -> str:
                 "form": "I-247A",
                 "warrant": "I-205",
                 "officer": {"name": "O"},
-                "issued_at": "2017-09-05T02:00:00-05:00",
+                "issued_at": "2017-10-05T02:00:00-05:00",
             }
         )
     ).id
 
 
-def _eligible(at: str = "2017-09-05T09:00:00-05:00") -> ReleaseIn:
+def _eligible(at: str = "2017-10-05T09:00:00-05:00") -> ReleaseIn:
     return ReleaseIn.model_validate({"reason": "bail", "at": at})
 
 
 def test_each_booking_is_decided_as_alone(custody: Custody, clock: ManualClock) -> None:
     """Texas requires honoring a detainer (SB 4): the served one is held, the unserved one is refused
     by law, the unanswered one must be answered first; the others go free or are already gone."""
-    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
     free, held, unserved, unanswered, gone = (_book(custody, n) for n in ("H-1", "H-2", "H-3", "H-4", "H-5"))
     for booking_id in (held, unserved):
         request = _detainer(custody, booking_id)
         if booking_id == held:
-            custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-09-05T02:30:00-05:00")))
-        custody.respond(request, ResponseIn(at=datetime.fromisoformat("2017-09-05T03:00:00-05:00")))
+            custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-10-05T02:30:00-05:00")))
+        custody.respond(request, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     _detainer(custody, unanswered)
-    custody.release_eligible(gone, _eligible("2017-09-05T05:00:00-05:00"))
+    custody.release_eligible(gone, _eligible("2017-10-05T05:00:00-05:00"))
     unserved_before = custody.booking_view(unserved)
 
     outcomes = custody.release_eligible_all(
@@ -80,12 +80,12 @@ def test_each_booking_is_decided_as_alone(custody: Custody, clock: ManualClock) 
 
 
 def test_a_batch_and_one_by_one_leave_the_same_record(custody: Custody, clock: ManualClock) -> None:
-    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
     alone, together = [_book(custody, f"A-{i}") for i in range(3)], [_book(custody, f"T-{i}") for i in range(3)]
     for booking_id in (alone[1], together[1]):
         request = _detainer(custody, booking_id)
-        custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-09-05T02:30:00-05:00")))
-        custody.respond(request, ResponseIn(at=datetime.fromisoformat("2017-09-05T03:00:00-05:00")))
+        custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-10-05T02:30:00-05:00")))
+        custody.respond(request, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     for booking_id in alone:
         custody.release_eligible(booking_id, _eligible())
     custody.release_eligible_all([(b, _eligible()) for b in together])
@@ -104,12 +104,12 @@ def test_in_one_transaction_a_booking_the_session_holds_and_the_others_are_relea
     """A booking the transaction has already loaded (scheduled a moment before, in the same batch)
     and bookings it has not are released alike, each exactly as a release alone leaves it, and the
     same booking twice in one feed is refused the second time."""
-    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
     loaded, *others = [_book(custody, f"S-{i}") for i in range(3)]
     alone = _book(custody, "S-alone")
     custody.release_eligible(alone, _eligible())
     with custody.batch():
-        custody.schedule_release(loaded, ScheduleIn.model_validate({"planned_at": "2017-09-05T08:00:00-05:00"}))
+        custody.schedule_release(loaded, ScheduleIn.model_validate({"planned_at": "2017-10-05T08:00:00-05:00"}))
         outcomes = custody.release_eligible_all([(b, _eligible()) for b in (loaded, *others, others[0])])
         assert [o.state if not isinstance(o, CustodyError) else "refused" for o in outcomes] == [
             "released",

@@ -31,3 +31,19 @@ def test_agreements_are_counted_per_county_as_the_file_lists_them(warehouse: War
         and (not r["active_to"] or date.fromisoformat(r["active_to"]) >= on)
     ]
     assert by_county(warehouse, on=on)["agreements"] == len(active)
+
+
+def test_a_county_with_an_agreement_still_open_has_no_last_day(warehouse: Warehouse) -> None:
+    """An agreement not terminated was in force when the list was made; the list's cut-off is not its end."""
+    path = need_shared() / "data" / "policy" / POLICY_287G.filename
+    warehouse.load(POLICY_287G, path)
+    rows = read_csv(path)
+    open_counties = {(r["state"], r["county_name"]) for r in rows if r["terminated"] == "FALSE"}
+    ended = {(r["state"], r["county_name"]) for r in rows} - open_counties
+    counties = {(c["state"], c["county"]): c for c in by_county(warehouse)["counties"]}
+    assert open_counties and ended
+    for key in open_counties:
+        assert counties[key]["in_force_at_end_of_list"] is True and counties[key]["last_in_force"] is None
+    for key in ended:
+        last = max(r["active_to"] for r in rows if (r["state"], r["county_name"]) == key and r["terminated"] == "TRUE")
+        assert counties[key]["in_force_at_end_of_list"] is False and counties[key]["last_in_force"] == last

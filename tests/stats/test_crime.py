@@ -69,7 +69,18 @@ def test_year_over_year_change_is_computed_from_both_rows(warehouse: Warehouse) 
     m0, m1 = int(before["homs_sum"]), int(after["homs_sum"])
     assert (result["from"], result["to"], result["change"]) == (m0, m1, m1 - m0)
     assert result["change_percent"] == round((m1 - m0) / m0 * 100, 1)
-    assert any("2014 population" in c for c in result["caveats"])
+    assert int(before["total_pop"]) != int(after["total_pop"])  # Chicago's 2015 row has the FBI's 2015 estimate
+    assert not any("same population" in c for c in result["caveats"])
+    assert any("Crime in the U.S. 2015" in c for c in result["caveats"])  # the row's own source column
+
+
+def test_a_2015_rate_on_the_2014_population_says_so(warehouse: Warehouse) -> None:
+    """Miami-Dade's 2015 row repeats its 2014 population; Chicago's does not, and is not said to."""
+    before, after = _ucr("FL01300", 2014), _ucr("FL01300", 2015)
+    assert before["total_pop"] == after["total_pop"]
+    caveats = agency_year(warehouse, "FL01300", 2015).caveats
+    assert any("same population as 2014" in c for c in caveats)
+    assert not any("same population" in c for c in agency_year(warehouse, "FL01300", 2014).caveats)
 
 
 def test_a_year_without_data_is_refused(warehouse: Warehouse) -> None:

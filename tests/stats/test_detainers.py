@@ -60,10 +60,14 @@ def test_an_unknown_county_is_refused(imported: Warehouse) -> None:
 
 def test_travis_totals_by_year_match_the_file(imported: Warehouse) -> None:
     totals: Counter[int] = Counter()
+    months: Counter[int] = Counter()
     blanks = 0
     for r in read_csv(shared_file(TRAVIS.filename)):
         totals[int(r["month"][:4])] += int(r["total"])
+        months[int(r["month"][:4])] += 1
         blanks += not r["has_at_least_one_felony"] or not r["has_at_least_one_violent_crime"]
     data = travis_monthly(imported)
     assert {y["year"]: y["detainers"] for y in data["by_year"]} == dict(totals)
+    assert {y["year"]: y["months"] for y in data["by_year"]} == dict(months)  # partial years show as such
+    assert any(y["months"] < 12 for y in data["by_year"])
     assert data["caveats"][0].startswith(f"{blanks} month(s) have blank")

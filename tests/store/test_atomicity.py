@@ -28,13 +28,13 @@ def _counts(custody: Custody) -> dict[str, int]:
 def test_a_refusal_late_in_a_release_rolls_back_everything_before_it(custody: Custody, clock: ManualClock) -> None:
     """The I-247A was never served, so the hold cannot start; the release notice and eligibility
     events written before that check must vanish with it."""
-    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
     booking = custody.book(
         BookingIn.model_validate(
             {
                 "agency": "ocd-division/country:us/state:tx/county:harris",
                 "booking_number": "H-1",
-                "booked_at": "2017-09-05T01:00:00-05:00",
+                "booked_at": "2017-10-05T01:00:00-05:00",
                 "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
                 "charges": [{"offense": "theft", "level": "misdemeanor"}],
             }
@@ -47,15 +47,15 @@ def test_a_refusal_late_in_a_release_rolls_back_everything_before_it(custody: Cu
                 "form": "I-247A",
                 "warrant": "I-205",
                 "officer": {"name": "O"},
-                "issued_at": "2017-09-05T02:00:00-05:00",
+                "issued_at": "2017-10-05T02:00:00-05:00",
             }
         )
     )
-    custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-09-05T03:00:00-05:00")))
+    custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     before = _counts(custody)
     with pytest.raises(RefusedByLaw, match="has not been served"):
         custody.release_eligible(
-            booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-09-05T09:00:00-05:00"})
+            booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"})
         )
     assert _counts(custody) == before
     assert custody.booking_view(booking.id)["state"] == "in_custody"
@@ -103,7 +103,7 @@ def test_a_refused_command_in_a_batch_leaves_nothing_and_the_others_commit(
 ) -> None:
     """In a batch each command has its own savepoint: the rows it wrote, flushed or still waiting
     for the bulk insert, go with it; the audit chain continues from the last command that stood."""
-    clock.set(datetime.fromisoformat("2017-09-05T10:00:00-05:00"))
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
     booking = custody.book(_booking("K-1", "ocd-division/country:us/state:tx/county:harris"))
     request = custody.issue_request(
         RequestIn.model_validate(
@@ -112,16 +112,16 @@ def test_a_refused_command_in_a_batch_leaves_nothing_and_the_others_commit(
                 "form": "I-247A",
                 "warrant": "I-205",
                 "officer": {"name": "O"},
-                "issued_at": "2017-09-05T02:00:00-05:00",
+                "issued_at": "2017-10-05T02:00:00-05:00",
             }
         )
     )
-    custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-09-05T03:00:00-05:00")))
+    custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     with custody.batch():
         before = custody.book(_booking("K-2"))
         with pytest.raises(RefusedByLaw, match="has not been served"):  # refused after its first event
             custody.release_eligible(
-                booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-09-05T09:00:00-05:00"})
+                booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"})
             )
         after = custody.book(_booking("K-3"))
     assert custody.booking_view(booking.id)["state"] == "in_custody"

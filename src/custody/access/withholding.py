@@ -82,8 +82,12 @@ def _local_day(division: str, moment: datetime) -> date:
 
 def decision_document(booking: BookingRow, request: FederalRequestRow | None) -> dict[str, Any]:
     """The DecisionRequest for ``notify`` and ``share_info`` on this person, at the holding agency,
-    on the booking's local date; the latest request's form and warrant if there is one."""
+    on the booking's local date or, if later, the day the latest request was issued (a request is
+    often issued days after the booking, and the law cannot be asked about a request not yet made);
+    the latest request's form and warrant if there is one."""
     on = _local_day(booking.agency, booking.booked_at)
+    if request is not None:
+        on = max(on, _local_day(booking.agency, request.issued_at))
     library = default_library()
     if request is not None:
         form, warrant = request.form, Warrant(request.warrant).contract

@@ -1,9 +1,13 @@
 """Federal grant conditions checked against a jurisdiction's encoded law.
 
 A condition is a reporting obligation, not an override: custody reports, per condition, whether the
-law binding the jurisdiction's jail conflicts with it (by deciding the generic federal request the
-condition concerns under the law in force), and lists the court rulings bearing on the condition —
-binding where the ruling's circuit covers the state, persuasive elsewhere.
+law binding the jurisdiction's places of custody conflicts with it (by deciding the generic federal
+request the condition concerns under the law in force), and lists the court rulings bearing on the
+condition — binding where the ruling's circuit covers the state, persuasive elsewhere.
+
+Which places of custody: a state's prisons, a county's jail, and for a city both a jail and the
+police's lockups, since cities run either (New York City's Department of Correction, Chicago's
+police lockups) and their laws may treat the two differently; any of them in conflict is a conflict.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ GRANTS = Path(__file__).parent / "grants"
 # use, backed by an administrative warrant — the case in which local limits bite.
 _PROBE_PERSON: dict[str, Any] = {"convictions": [], "pending_charges": []}
 _DETAINER_FORMS = ("I-247A", "I-247D", "I-247")
+_CUSTODY_KINDS = {Level.state: ("prison",), Level.county: ("jail",), Level.place: ("jail", "police")}
 
 
 @cache
@@ -52,7 +57,7 @@ def _checked(program: dict[str, Any], where: str) -> dict[str, Any]:
     for i, ruling in enumerate(program["rulings"]):
         place = f"{where}: rulings[{i}]"
         required = {"id", "case", "court", "circuit", "date", "conditions", "holding"}
-        take(ruling, place, required, {"parties", "verified"})
+        take(ruling, place, required, {"parties", "covers", "verified"})
         if ruling["circuit"] not in program["circuits"]:
             raise InvalidInput(f"{place}: circuit '{ruling['circuit']}' is not in the circuits table")
         if not set(ruling["conditions"]) <= ids:
@@ -87,6 +92,9 @@ def check(library: Library, division: Division, fiscal_year: int, on: date | Non
     }
 
 
+_VERDICTS = {"prohibited": "conflicts", "required": "no conflict", "permitted": "no conflict"}
+
+
 def _condition(
     library: Library,
     division: Division,
@@ -111,30 +119,35 @@ def _condition(
             citations=[],
         )
     else:
-        doc = {
-            "agency": division.id,
-            "on": when.isoformat(),
-            "request": {"form": form, "actions": [action], "warrant": "administrative"},
-            "person": _PROBE_PERSON,
-        }
-        ruling = decide(doc, library).to_contract()["actions"][action]
-        verdict = {"prohibited": "conflicts", "required": "no conflict", "permitted": "no conflict"}.get(
-            ruling["status"], "not determinable"
-        )
+        by_kind = {}
+        for kind in _CUSTODY_KINDS[division.level]:
+            doc = {
+                "agency": division.id,
+                "agency_kind": kind,
+                "on": when.isoformat(),
+                "request": {"form": form, "actions": [action], "warrant": "administrative"},
+                "person": _PROBE_PERSON,
+            }
+            by_kind[kind] = decide(doc, library).to_contract()["actions"][action]
+        verdicts = {kind: _VERDICTS.get(r["status"], "not determinable") for kind, r in by_kind.items()}
+        # the first in conflict decides, else the first not determinable, else the first
+        kind = min(verdicts, key=lambda k: ("conflicts", "not determinable", "no conflict").index(verdicts[k]))
+        ruling = by_kind[kind]
+        others = [f"{k}: {r['status']}" for k, r in by_kind.items() if k != kind]
         result.update(
-            conflict=verdict,
+            conflict=verdicts[kind],
+            agency_kind=kind,
             law_status=ruling["status"],
-            why=ruling["explanation"],
+            why=f"For the {kind}: {ruling['explanation']}"
+            + (f" (Also decided, {'; '.join(others)}.)" if others else ""),
             citations=ruling["citations"],
         )
     result["rulings"] = [
         {
             "case": r["case"],
             "date": r["date"].isoformat(),
-            "holding": r["holding"],
-            "bearing": "party"
-            if division.id in r.get("parties", []) or any(division.id.startswith(p + "/") for p in r.get("parties", []))
-            else ("binding in this circuit" if r["circuit"] == circuit else "another circuit (persuasive)"),
+            "holding": " ".join(str(r["holding"]).split()),
+            "bearing": _bearing(library, division, r, circuit),
             "in_effect_on_date": r["date"] <= when,
             "verified": r.get("verified", True),
         }
@@ -142,3 +155,18 @@ def _condition(
         if condition["id"] in r["conditions"]
     ]
     return result
+
+
+def _bearing(library: Library, division: Division, ruling: dict[str, Any], circuit: str | None) -> str:
+    """How a ruling bears on the jurisdiction: it was a party (by any of its division ids: a
+    consolidated city-county's county is its place), the relief covers its state's subdivisions, or
+    only the circuit's law reaches it. A state's party status does not make its counties parties."""
+    jurisdiction = library.jurisdiction(division)
+    names = {division.id} | (
+        {jurisdiction.division.id, *(a.id for a in jurisdiction.aliases)} if jurisdiction else set()
+    )
+    if names & set(ruling.get("parties", [])):
+        return "party"
+    if any(division.id == c or division.id.startswith(c + "/") for c in ruling.get("covers", [])):
+        return "the relief covers this jurisdiction"
+    return "binding in this circuit" if ruling["circuit"] == circuit else "another circuit (persuasive)"

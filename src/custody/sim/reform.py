@@ -75,6 +75,14 @@ class Reform:
         reformed["on"] = self.on.isoformat()
         reformed["request"]["form"] = self.form_on(document["request"]["form"])
         reformed["request"]["issued_on"] = self.on.isoformat()
+        # The law is read as of its date while the arrests are later: a charge or conviction dated after
+        # that date is treated as of it (recent), since the engine refuses facts that postdate `on`.
+        law_day = self.on.isoformat()
+        for group in ("convictions", "pending_charges"):
+            for offense in reformed["person"].get(group) or ():
+                for name in ("date", "released_on"):
+                    if offense.get(name) and str(offense[name]) > law_day:
+                        offense[name] = law_day
         return reformed
 
     def apply(self, agency: str, document: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ def by_county(w: Warehouse, state: str | None = None, on: date | None = None) ->
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = w.rows(
         f"SELECT state, county_name, county_fips_5digit, count(*), string_agg(DISTINCT models, '; '), "
-        f"min(first_signed_best), max(coalesce(active_to, latest_signed)) FROM {table} {clause} "
+        f"min(first_signed_best), max(active_to) FILTER (WHERE terminated), bool_or(NOT terminated) "
+        f"FROM {table} {clause} "
         f"GROUP BY state, county_name, county_fips_5digit ORDER BY state, county_name",
         params,
     )
@@ -35,9 +36,12 @@ def by_county(w: Warehouse, state: str | None = None, on: date | None = None) ->
             "agreements": n,
             "models": m,
             "first_signed": first.isoformat() if first else None,
-            "last_in_force": last.isoformat() if last else None,
+            # An agreement not terminated was in force when the list was made: its active_to is the
+            # list's cut-off (2017-08-01), not an end, so no last day is known.
+            "in_force_at_end_of_list": bool(still),
+            "last_in_force": None if still or last is None else last.isoformat(),
         }
-        for s, c, f, n, m, first, last in rows
+        for s, c, f, n, m, first, last, still in rows
     ]
     return {
         "counties": counties,

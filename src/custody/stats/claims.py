@@ -113,13 +113,15 @@ def three_times(w: Warehouse) -> Claim:
         claim="Nearly three times as many people were murdered in Chicago as in Miami-Dade.",
         quote="Nearly three times as many people have been murdered in Chicago than Maimi-Dade despite their "
         "comparable size.",
-        figure=f"2016 county-wide: {chicago_2016.value:.0f} vs {county_2016.value:.0f} ({county_ratio:.1f}x); "
+        figure=f"2016: Chicago's police count {chicago_2016.value:.0f} vs the Miami-Dade Medical Examiner's "
+        f"county-wide {county_2016.value:.0f} ({county_ratio:.1f}x); "
         f"2015 police areas: {chicago.count(Measure.MURDERS)} vs {police_area.count(Measure.MURDERS)} "
         f"({area_ratio:.1f}x; per 100,000 {rate_ratio:.1f}x)",
         source=f"{chicago_2016.source}; {county_2016.source} [{county_2016.tag}]; {_ucr_source()}",
         verdict=verdict,
-        why=f"County-wide in 2016 Chicago had {county_ratio:.1f} times Miami-Dade's murders, "
-        f"{'near' if verdict is Verdict.PARTLY else 'not near'} three times; the ratio depends on the area and year "
+        why=f"In 2016 Chicago's police counted {county_ratio:.1f} times the homicides Miami-Dade County's Medical "
+        f"Examiner counted county-wide, {'near' if verdict is Verdict.PARTLY else 'not near'} three times, though the "
+        "two counters define a homicide differently; the ratio depends on the area and year "
         f"({area_ratio:.1f}x against the police area in 2015), and no shipped or published figure gives Miami-Dade's "
         "count for the same weeks of 2017.",
     )
@@ -189,24 +191,29 @@ def national_rate(w: Warehouse) -> Claim:
         )
     )
     (m14, r14), (m15, r15) = rows[2014], rows[2015]
-    count_2015, rate_2015 = (m15 - m14) / m14 * 100, (r15 - r14) / r14 * 100
+    count_2015 = (m15 - m14) / m14 * 100
+    # The national rows give rates rounded to one decimal and no population: 4.4 and 4.9 allow a rise
+    # anywhere between these two, so the rate is read as a range, not as 4.9 / 4.4.
+    rate_low = ((r15 - 0.05) - (r14 + 0.05)) / (r14 + 0.05) * 100
+    rate_high = ((r15 + 0.05) - (r14 - 0.05)) / (r14 - 0.05) * 100
     change_2016 = published("us_murders_change_2016")
-    matches_2015 = abs(rate_2015 - 11) < 1 or abs(count_2015 - 11) < 1
+    matches_2015 = abs(count_2015 - 11) < 1 and rate_low <= 11 <= rate_high
     matches_2016 = abs(change_2016.value - 11) < 1
     rate_2016_figure = published("us_murder_rate_2016")
-    rate_2016 = (rate_2016_figure.value - r15) / r15 * 100
     verdict = Verdict.SUPPORTED if matches_2016 else Verdict.PARTLY if matches_2015 else Verdict.NOT_SUPPORTED
     return Claim(
         claim="The national murder rate rose 11 percent last year.",
         quote="The national murder rate was up 11 percent last year.",
-        figure=f"2015: murders {m14:,}→{m15:,} ({count_2015:+.1f}%), rate {r14}→{r15} per 100,000 "
-        f"({rate_2015:+.1f}%); 2016: murders {change_2016.value:+.1f}% (FBI)",
+        figure=f"2015: murders {m14:,}→{m15:,} ({count_2015:+.1f}%), rate {r14}→{r15} per 100,000 as rounded in "
+        f"the file (a rise between {rate_low:+.1f}% and {rate_high:+.1f}%); 2016: murders {change_2016.value:+.1f}% "
+        "(FBI)",
         source=f"{_ucr_source()} (national rows); {change_2016.source} [{change_2016.tag}]",
         verdict=verdict,
         why=f"An 11% rise {'matches' if matches_2015 else 'does not match'} 2015, the latest FBI year when the speech "
-        f"was given (16 Aug 2017), and {'matches' if matches_2016 else 'does not match'} calendar 2016, when the FBI "
-        f"later reported murders up {change_2016.value}% (the rate up {rate_2016:.0f}%, {r15} to "
-        f"{rate_2016_figure.value} per 100,000).",
+        f"was given (16 Aug 2017): murders rose {count_2015:+.1f}%, and the file's rounded rates allow a rise of "
+        f"{rate_low:+.1f}% to {rate_high:+.1f}%. It {'matches' if matches_2016 else 'does not match'} calendar "
+        f"2016, when the FBI later reported murders up {change_2016.value}% (the rate {r15} to "
+        f"{rate_2016_figure.value} per 100,000, as rounded).",
     )
 
 
@@ -235,17 +242,21 @@ def one_third(w: Warehouse) -> Claim:
     rate_share = md[2015] / md_80s
     now, peak = published("miami_dade_homicides_2016"), published("miami_dade_homicides_1981")
     count_share = now.value / peak.value
-    near_third = all(0.25 <= share <= 0.42 for share in (rate_share, count_share))
+    near_third = 0.25 <= rate_share <= 0.42
     return Claim(
         claim="Miami-Dade's murder rate is now a third of its 1980s level.",
         quote="the murder rate in Miami-Dade is now one-third of what it was in the 1980s.",
         figure=f"police-area rate 2015 {md[2015]:.1f} vs 1980s average {md_80s:.1f} per 100,000 ({rate_share:.0%}); "
-        f"county-wide homicides 2016 {now.value:.0f} vs 1981 peak {peak.value:.0f} ({count_share:.0%})",
+        f"county-wide homicides 2016 {now.value:.0f} vs the 1981 peak's {peak.value:.0f} ({count_share:.0%}, counts "
+        "of a single year, not rates)",
         source=f"{_ucr_source()}; {now.source} [{now.tag}]",
-        verdict=Verdict.SUPPORTED if near_third else Verdict.NOT_SUPPORTED,
-        why=f"The police area's rate ({rate_share:.0%} of its 1980s average) and the county-wide count "
-        f"({count_share:.0%} of the 1981 peak) are {'both' if near_third else 'not both'} close to one third "
-        "(between 25% and 42%).",
+        # Only the police area has a 1980s rate; the county-wide figures are one peak year's count against
+        # one recent count, which neither a rate nor "the 1980s" is, so at best the claim holds in part.
+        verdict=Verdict.PARTLY if near_third else Verdict.NOT_SUPPORTED,
+        why=f"The Miami-Dade police area's rate is {rate_share:.0%} of its 1980s average, "
+        f"{'close to' if near_third else 'not close to'} one third (between 25% and 42%); county-wide, no 1980s rate "
+        f"can be computed (only the 1981 peak count is known, and 2016's count is {count_share:.0%} of it, with the "
+        "population grown since), so the claim can hold only for the police area.",
     )
 
 

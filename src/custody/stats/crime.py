@@ -28,7 +28,9 @@ AGENCY_NOTES = {
     "whole county: its population here is about 1.2 million of the county's 2.7 million; the City of Miami "
     "(ORI FL01306) and other cities have their own police.",
     "ILCPD00": "The FBI excluded Chicago's rape counts from 1984 because of its definition; The Marshall Project "
-    "filled them in from the Chicago Police Department, so violent-crime totals jump between 1983 and 1984.",
+    "filled them in from the Chicago Police Department. Chicago's violent-crime counts also jump in 1983 and 1984 "
+    "(26,404 in 1982, 39,776 in 1983, 60,579 in 1984), mostly aggravated assaults and robberies, which the file's "
+    "README does not explain: changes across those years may reflect recording, not crime.",
 }
 
 
@@ -75,25 +77,32 @@ def agency_year(w: Warehouse, ori: str, year: int) -> AgencyYear:
 def _ucr(w: Warehouse, ori: str, year: int) -> AgencyYear:
     table = w.table(UCR)
     found = w.rows(
-        f"SELECT line, department_name, homs_sum, violent_crime, total_pop, months_reported, months_reported_raw "
-        f"FROM {table} WHERE ori = ? AND year = ?",
+        f"SELECT line, department_name, homs_sum, violent_crime, total_pop, months_reported, months_reported_raw, "
+        f"source, (SELECT p.total_pop FROM {table} p WHERE p.ori = t.ori AND p.year = t.year - 1) "
+        f"FROM {table} t WHERE ori = ? AND year = ?",
         [ori, year],
     )
     if not found:
         raise NotFound(f"no UCR row for ORI {ori} in {year}: `custody stats agencies` lists the ORIs the file covers")
-    line, name, murders, violent, population, months, months_raw = found[0]
+    line, name, murders, violent, population, months, months_raw, row_source, population_before = found[0]
     if population is None:
         raise NotFound(f"{name} ({ori}) {year}: the UCR file gives no population, so no rate can be computed")
     caveats = []
     if months is None:
-        caveats.append(f"months reported not stated ({months_raw}); for 2015 the figures came from the agency")
+        caveats.append(f"months reported not stated ({months_raw})")
     elif months < 12:
         caveats.append(
             f"the FBI file records {months} of 12 months reported; The Marshall Project filled full-year counts "
             "where it could find them"
         )
-    if year == 2015:
-        caveats.append("2015 rates use the FBI's 2014 population estimate (The Marshall Project README)")
+    if row_source:
+        # The file's own source column: the FBI's 2015 tables, or an agency or newspaper that filled a gap.
+        caveats.append(f"this row's figures are from {row_source} (the file's source column), not the UCR database")
+    if year == 2015 and population == population_before:
+        caveats.append(
+            "the 2015 rate divides by the same population as 2014 (The Marshall Project used the 2014 estimate "
+            "where it had no 2015 one)"
+        )
     if ori in AGENCY_NOTES:
         caveats.append(AGENCY_NOTES[ori])
     elif "County" in name:

@@ -81,6 +81,9 @@ def texas_around_sb4(w: Warehouse, county: str | None = None) -> dict[str, Any]:
             *(f"{r}: probably a copy, not a count, so it is left out of the means" for r in repeated),
             "a before/after difference cannot separate SB 4 from other changes in the same months, such as the "
             "federal enforcement priorities of January 2017; it shows what changed, not why",
+            "a federal court's preliminary injunction of parts of SB 4 (City of El Cenizo v. Texas, W.D. Tex. 30 Aug "
+            "2017) stood until the Fifth Circuit stayed it in part on 25 Sep 2017, so September 2017 is counted as "
+            "after though the detainer mandate may not yet have been in force",
         ],
         "months": months,
     }
@@ -98,12 +101,13 @@ def travis_monthly(w: Warehouse) -> dict[str, Any]:
         {"month": m.isoformat()[:7], "detainers": t, "with_felony_charge": f, "with_violent_charge": v}
         for m, t, f, v, _ in rows
     ]
-    by_year: dict[int, int] = {}
+    by_year: dict[int, list[int]] = {}
     for m, total, *_ in rows:
-        by_year[m.year] = by_year.get(m.year, 0) + total
+        by_year.setdefault(m.year, []).append(total)
     return {
         "place": "Travis County, Texas",
-        "by_year": [{"year": y, "detainers": n} for y, n in sorted(by_year.items())],
+        # a year's total is only as whole as its months: the count of months says which years are partial
+        "by_year": [{"year": y, "detainers": sum(n), "months": len(n)} for y, n in sorted(by_year.items())],
         "months": months,
         "source": TRAVIS.cite(),
         "caveats": [
@@ -111,7 +115,7 @@ def travis_monthly(w: Warehouse) -> dict[str, Any]:
             "(the source does not say what a blank means)",
             f"covers {months[0]['month']} to {months[-1]['month']}; the first and last years are partial",
             f"{_span(rows[0][0], rows[-1][0]) - len(rows)} month(s) in that span have no row; they are shown as "
-            "absent, not as zero",
+            "absent, not as zero, and a year with fewer than 12 months is a partial total, not a year's count",
         ],
     }
 
