@@ -11,7 +11,7 @@ import pytest
 
 from custody.domain.divisions import parse_division
 from custody.domain.errors import InvalidInput
-from custody.law.browse import in_force
+from custody.law.browse import diff, in_force
 from custody.law.engine import decide
 from custody.law.loader import load_library
 from tests.law.scratch_library import I_247A, RULE, write_library
@@ -102,3 +102,12 @@ def test_the_law_in_force_lists_it(library: Any) -> None:
 def test_a_malformed_entry_is_refused_when_the_library_loads(tmp_path: Path, gap: str, refusal: str) -> None:
     with pytest.raises(InvalidInput, match=refusal):
         _library(tmp_path, gap)
+
+
+def test_the_diff_says_when_it_began_and_ended(library: Any) -> None:
+    changes = diff(library, parse_division(COUNTY), date(2017, 1, 1), date(2018, 6, 1))["not_encoded_changes"]
+    assert [(c["change"], c["on"]) for c in changes] == [
+        ("in force, not encoded", "2017-06-01"),
+        ("ended", "2018-01-01"),
+    ]
+    assert diff(library, parse_division(COUNTY), date(2018, 6, 1), date(2019, 1, 1))["not_encoded_changes"] == []

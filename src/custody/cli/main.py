@@ -504,6 +504,11 @@ def law_diff(
         out.print(f"{change['on']}  {change['change']}: [bold]{change['name']}[/bold] ({change['citation']})")
         for rule in change["rules"]:
             out.print(f"    {rule['citation']}: {', '.join(rule['actions'])} {rule['effect']}")
+    for gap in view["not_encoded_changes"]:
+        out.print(
+            f"{gap['on']}  {gap['change']}: {gap['citation']} ({', '.join(gap['actions'])}; decisions undetermined)",
+            markup=False,
+        )
 
 
 @law_app.command("explain")

@@ -125,4 +125,21 @@ def diff(library: Library, division: Division, start: date, end: date) -> dict[s
         "to": end.isoformat(),
         "law_revision": library.revision,
         "changes": changes,
+        "not_encoded_changes": _gap_changes(library, division, start, end),
     }
+
+
+def _gap_changes(library: Library, division: Division, start: date, end: date) -> list[dict[str, Any]]:
+    """Law known but not encoded that began or ended in the range: decisions across it change to or
+    from undetermined, which a reader of the diff should see as much as an instrument's change."""
+    found = []
+    for layer in division.layers():
+        jurisdiction = library.jurisdiction(layer)
+        for gap in jurisdiction.not_encoded if jurisdiction else ():
+            for change, when in (("in force, not encoded", gap.effective_from), ("ended", gap.effective_to)):
+                if when is not None and start < when <= end:
+                    actions = sorted(a.value for a in gap.actions)
+                    found.append(
+                        {"change": change, "on": when.isoformat(), "citation": gap.citation, "actions": actions}
+                    )
+    return sorted(found, key=lambda c: (c["on"], c["citation"]))
