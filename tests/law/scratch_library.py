@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from custody.law.engine import decide
 
 # A well-formed instrument: one rule with one exception.
 RULE = """
@@ -48,3 +51,54 @@ def write_library(root: Path, files: dict[str, str], state: str | None = None, f
     if forms:
         (federal / "forms.yaml").write_text(I_247A)
     return root
+
+
+def instrument(ident: str, citation: str, effective_from: str, says: str, actions: str, effect: str) -> str:
+    """An instrument of one rule, cited as ``citation``'s subsection (a)."""
+    return f"""
+instrument:
+  id: {ident}
+  name: {ident}
+  citation: {citation}
+  url: https://example.org/{ident}
+  effective_from: {effective_from}
+rules:
+  - id: {ident}-a
+    citation: {citation}(a)
+    says: {says}
+    actions: [{actions}]
+    effect: {effect}
+"""
+
+
+# Federal law as custody's library has it, in one rule: a detainer may be honored.
+FEDERAL_PERMITS = instrument(
+    "federal-detainers", "Fed. Reg. 1", "2000-01-01", "An agency may honor.", "hold, notify", "permitted"
+)
+
+
+def add_county(root: Path, state: str, county: str, files: dict[str, str], meta: str = "") -> str:
+    """A county folder under a library :func:`write_library` made, with the federal rule and form
+    beside it; returns the county's division id."""
+    division = f"ocd-division/country:us/state:{state}/county:{county}"
+    folder = root / "ocd-division" / "country:us" / f"state:{state}" / f"county:{county}"
+    folder.mkdir()
+    (folder / "jurisdiction.yaml").write_text(f"division: {division}\nname: {county}\n{meta}")
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    (root / "ocd-division" / "country:us" / "forms.yaml").write_text(I_247A)
+    (root / "ocd-division" / "country:us" / "federal.yaml").write_text(FEDERAL_PERMITS)
+    return division
+
+
+def decided(library: Any, agency: str, on: str, **extra: Any) -> dict[str, Any]:
+    """The contract's actions for a detainer's hold and notice on a person with no record."""
+    doc = {
+        "agency": agency,
+        "on": on,
+        "request": {"form": "I-247A", "actions": ["hold", "notify"], "warrant": "administrative"},
+        "person": {"convictions": [], "pending_charges": []},
+        **extra,
+    }
+    actions: dict[str, Any] = decide(doc, library).to_contract()["actions"]
+    return actions

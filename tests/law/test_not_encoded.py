@@ -12,9 +12,8 @@ import pytest
 from custody.domain.divisions import parse_division
 from custody.domain.errors import InvalidInput
 from custody.law.browse import diff, in_force
-from custody.law.engine import decide
 from custody.law.loader import load_library
-from tests.law.scratch_library import I_247A, RULE, write_library
+from tests.law.scratch_library import RULE, add_county, decided, write_library
 
 COUNTY = "ocd-division/country:us/state:ny/county:x"
 GAP = """not_encoded:
@@ -29,18 +28,7 @@ GAP = """not_encoded:
 
 def _library(root: Path, gap: str = GAP) -> Any:
     write_library(root, {"law.yaml": RULE.replace("effective_from: 2015-01-01", "effective_from: 2019-01-01")}, "ny")
-    county = root / "ocd-division" / "country:us" / "state:ny" / "county:x"
-    county.mkdir()
-    (county / "jurisdiction.yaml").write_text(f"division: {COUNTY}\nname: X County\n{gap}")
-    (root / "ocd-division" / "country:us" / "forms.yaml").write_text(I_247A)
-    (root / "ocd-division" / "country:us" / "federal.yaml").write_text(
-        RULE.replace("test-ordinance", "federal-rule")
-        .replace("test-1-1-a", "federal-1")
-        .replace("test-1-1-b", "federal-1-b")
-        .replace("Test Code 1-1", "Fed. Reg. 1")
-        .replace("effect: prohibited", "effect: permitted")
-        .replace("actions: [hold]", "actions: [hold, notify]")
-    )
+    add_county(root, "ny", "x", {}, meta=gap)
     return load_library(root)
 
 
@@ -50,14 +38,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def _actions(library: Any, on: str, kind: str = "jail") -> dict[str, Any]:
-    doc = {
-        "agency": COUNTY,
-        "agency_kind": kind,
-        "on": on,
-        "request": {"form": "I-247A", "actions": ["hold", "notify"], "warrant": "administrative"},
-        "person": {"convictions": [], "pending_charges": []},
-    }
-    return decide(doc, library).to_contract()["actions"]
+    return decided(library, COUNTY, on, agency_kind=kind)
 
 
 def test_a_decision_the_unencoded_law_touches_is_undetermined_and_names_it(library: Any) -> None:
