@@ -613,22 +613,20 @@ def _invariants(custody: Custody, clock: StoredClock, n: int, request_ids: list[
         ).all()
         duplicated = sum(count - 1 for _, _, count in groups)
         # One submission, one record: no booking number stored twice, no booking with two requests.
-        twice = (
-            select(func.count())
-            .select_from(FederalRequestRow)
+        twice = session.execute(
+            select(FederalRequestRow.booking_id, func.count())
             .where(FederalRequestRow.booking_id.in_(booking_ids))
             .group_by(FederalRequestRow.booking_id)
             .having(func.count() > 1)
-        )
-        duplicated += sum(count - 1 for count in session.scalars(twice))
-        numbers = (
-            select(func.count())
-            .select_from(BookingRow)
+        ).all()
+        duplicated += sum(count - 1 for _, count in twice)
+        numbers = session.execute(
+            select(BookingRow.booking_number, func.count())
             .where(BookingRow.booking_number.like("CH-%"))
             .group_by(BookingRow.booking_agency, BookingRow.booking_number)
             .having(func.count() > 1)
-        )
-        duplicated += sum(count - 1 for count in session.scalars(numbers))
+        ).all()
+        duplicated += sum(count - 1 for _, count in numbers)
         overdue = (
             session.scalar(
                 select(func.count())
@@ -651,6 +649,8 @@ def _invariants(custody: Custody, clock: StoredClock, n: int, request_ids: list[
         )
         dead_letters = session.scalar(select(func.count()).select_from(DeadLetterRow)) or 0
     details = [f"{t} {a} ×{c}" for t, a, c in groups[:10]]
+    details += [f"booking {b} has {c} requests" for b, c in twice[:10]]
+    details += [f"booking number {n} stored ×{c}" for n, c in numbers[:10]]
     return Report(lost, duplicated, overdue, decided, n, dead_letters, 0, 0.0, details)
 
 
