@@ -20,6 +20,7 @@ from custody.release.commands import ReleaseIn, TransferIn
 from custody.release.model import HOLD, HoldState
 from custody.requests import service as requests
 from custody.requests.model import RequestState
+from custody.store import db
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
 from custody.store.unit import CHUNK, Unit, new_id
 
@@ -296,6 +297,13 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
     if unit.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=HoldRow)
     due = list(unit.session.scalars(query))
+    if due and unit.session.get_bind().dialect.name == "sqlite":
+        # Every worker runs the timers. On SQLite the read above ran outside a transaction, so two
+        # workers could both find a hold due and both lapse it (seen once in the chaos run: the hold
+        # lapsed and the person released twice). Take the write lock, then read again: a hold another
+        # worker lapsed meanwhile is no longer due.
+        db.lock_for_writing(unit.session.connection())
+        due = list(unit.session.scalars(query.execution_options(populate_existing=True)))
     for hold in due:
         booking = bookings.get(unit, hold.booking_id)
         request = requests.get(unit, hold.request_id)
