@@ -75,8 +75,18 @@ def render() -> str:
     )
 
 
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/state-machines.md")
+def write_generated(text: str, module: str, default: str, argv: list[str]) -> int:
+    """``python -m <module> [FILE]``: write a generated document to FILE (or its usual place). An
+    option is not a file name: ``--help`` once wrote a file called "--help"."""
+    if len(argv) > 2 or any(a.startswith("-") for a in argv[1:]):
+        print(f"usage: python -m {module} [FILE]   (default: {default})", file=sys.stderr)
+        return 0 if argv[1:2] in (["--help"], ["-h"]) else 2
+    target = Path(argv[1]) if len(argv) > 1 else Path(default)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render())
+    target.write_text(text)
     print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(write_generated(render(), "custody.docs", "docs/state-machines.md", sys.argv))

@@ -43,6 +43,19 @@ def test_law_decide_prints_one_decision_as_json(tmp_path: Path) -> None:
     assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
 
 
+def test_json_is_accepted_wherever_a_reader_would_try_it(tmp_path: Path) -> None:
+    """`law decide` always prints JSON, and says so when asked for it; `tick --json` gives the lapsed
+    holds on stdout (its count went to stderr only)."""
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(DOC))
+    done = custody("law", "decide", str(path), "--json", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["actions"]["hold"]["status"] == "prohibited"
+    ticked = custody("tick", "--json", tmp_path=tmp_path)
+    assert ticked.returncode == 0, ticked.stderr
+    assert json.loads(ticked.stdout) == {"lapsed": []}
+
+
 def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_was_not_logged(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(DOC))

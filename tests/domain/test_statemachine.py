@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from custody.booking.model import CUSTODY, CustodyState
+from custody.docs import write_generated
 from custody.domain.errors import IllegalTransition
 from custody.domain.statemachine import StateMachine
 from custody.requests.model import REQUEST, RequestState
@@ -72,3 +73,16 @@ def test_every_state_is_reachable_from_the_initial_state(machine: StateMachine[A
 @pytest.mark.parametrize(("machine", "states"), MACHINES)
 def test_the_docs_draw_the_tables_in_code(machine: StateMachine[Any], states: type[StrEnum]) -> None:
     assert machine.mermaid() in DOCS.read_text(), "regenerate docs/state-machines.md (`python -m custody.docs`)"
+
+
+def test_a_generator_asked_for_help_writes_no_file_named_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m custody.docs --help` once wrote the diagrams to a file called "--help"."""
+    monkeypatch.chdir(tmp_path)
+    assert write_generated("text", "custody.docs", "docs/x.md", ["docs.py", "--help"]) == 0
+    assert write_generated("text", "custody.docs", "docs/x.md", ["docs.py", "a", "b"]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert "usage: python -m custody.docs [FILE]" in capsys.readouterr().err
+    assert write_generated("text", "custody.docs", "docs/x.md", ["docs.py"]) == 0
+    assert (tmp_path / "docs" / "x.md").read_text() == "text"

@@ -31,6 +31,9 @@ def test_a_well_formed_instrument_loads(tmp_path: Path) -> None:
         (("    effect: prohibited\n", "    effect: prohibited\n    applies_when: moon_phase\n"), "unknown condition"),
         (("  name: Test ordinance\n", "  name: Test ordinance\n  name: Again\n"), "duplicate key 'name'"),
         (("    actions: [hold]\n", "    actions: [fly]\n"), "'fly' is not a valid Action"),
+        # "24 hours" and "48 hours excluding weekends" end days apart: a limit says how it counts.
+        (("    effect: prohibited\n", "    effect: permitted\n    max_hours: 24\n"), "max_hours 24 needs hold_clock"),
+        (("        effect: permitted\n", "        effect: permitted\n        max_hours: 12\n"), "needs hold_clock"),
     ],
 )
 def test_the_loader_refuses_uncited_or_malformed_law(tmp_path: Path, change: tuple[str, str], message: str) -> None:

@@ -16,7 +16,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 def _counted_hours(start: datetime, end: datetime, zone: ZoneInfo) -> float:
     """Hours between start and end that fall on a working day, counted minute by minute."""
-    minutes, cursor = 0, start
+    minutes, cursor, end = 0, start.astimezone(UTC), end.astimezone(UTC)
     while cursor < end:
         if not is_excluded_day(cursor.astimezone(zone).date()):
             minutes += 1
@@ -65,11 +65,23 @@ def test_the_weekend_rule_counts_exactly_the_hours_on_working_days(start: dateti
 @settings(max_examples=200, deadline=None)
 @given(moments, st.floats(min_value=0, max_value=48))
 def test_no_hold_ever_runs_past_its_limit(start: datetime, hours: float) -> None:
+    # Elapsed time is measured in UTC: Python subtracts two times of one zone on the wall clock.
     clock_end = hold_expires_at(start, hours, HoldClock.clock_hours, CHICAGO)
-    assert clock_end - start == timedelta(hours=hours)
+    assert clock_end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=hours)
     legacy_end = hold_expires_at(start, hours, HoldClock.excluding_weekends_and_holidays, CHICAGO)
     # Never longer than the hours plus the weekend and holiday days it may skip (at most 5 in a row).
-    assert legacy_end - start <= timedelta(hours=hours) + timedelta(days=5)
+    assert legacy_end.astimezone(UTC) - start.astimezone(UTC) <= timedelta(hours=hours) + timedelta(days=5)
+
+
+def test_48_clock_hours_across_the_autumn_change_are_48_elapsed_hours() -> None:
+    """Saturday 2 November 2024, 8 p.m. in Chicago: clocks go back at 2 a.m. on Sunday, so 48 elapsed
+    hours end at 7 p.m. local time on Monday, not 8 p.m. (a zoned time plus 48 hours would give 8 p.m.,
+    an hour past the limit; 47 hours in the spring)."""
+    saturday = datetime(2024, 11, 2, 20, 0, tzinfo=CHICAGO)
+    expires = hold_expires_at(saturday, 48, HoldClock.clock_hours, CHICAGO)
+    assert expires.astimezone(CHICAGO) == datetime(2024, 11, 4, 19, 0, tzinfo=CHICAGO)
+    spring = hold_expires_at(datetime(2024, 3, 9, 20, 0, tzinfo=CHICAGO), 48, HoldClock.clock_hours, CHICAGO)
+    assert spring.astimezone(CHICAGO) == datetime(2024, 3, 11, 21, 0, tzinfo=CHICAGO)
 
 
 NEWARK = ZoneInfo("America/New_York")

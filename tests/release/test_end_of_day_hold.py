@@ -6,47 +6,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
-from custody.law.model import Action
 from custody.release.commands import ReleaseIn
-from custody.requests.commands import Answer, RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
+from tests.release.detainer import honored_detainer
 
 ESSEX = "ocd-division/country:us/state:nj/county:essex"
 
 
 def test_a_new_jersey_hold_ends_at_11_59_pm_of_the_release_day(custody: Custody, clock: ManualClock) -> None:
     clock.set(datetime.fromisoformat("2019-06-03T08:00:00-04:00"))
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": ESSEX,
-                "booking_number": "NJ-1",
-                "booked_at": "2019-06-03T01:00:00-04:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
-                "charges": [{"offense": "arson", "level": "felony", "serious": True}],
-            }
-        )
-    ).id
-    request = custody.issue_request(
-        RequestIn.model_validate(
-            {
-                "booking_id": booking,
-                "form": "I-247A",
-                "warrant": "I-200",
-                "officer": {"name": "O"},
-                "issued_at": "2019-06-03T02:00:00-04:00",
-            }
-        )
-    ).id
-    custody.serve(request, ServeIn(at=datetime.fromisoformat("2019-06-03T02:30:00-04:00")))
-    custody.respond(
-        request,
-        ResponseIn(
-            answers={a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)},
-            at=datetime.fromisoformat("2019-06-03T03:00:00-04:00"),
-        ),
+    booking, _ = honored_detainer(
+        custody,
+        ESSEX,
+        "NJ-1",
+        "2019-06-03T01:00:00-04:00",
+        "2019-06-03T02:00:00-04:00",
+        {"offense": "arson", "level": "felony", "serious": True},
     )
     eligible = datetime.fromisoformat("2019-06-03T14:30:00-04:00")
     custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": eligible.isoformat()}))

@@ -78,3 +78,29 @@ def test_bench_e2e_runs_on_postgres_and_nats_with_worker_processes(monkeypatch: 
     assert (figures["bookings"], figures["worker_processes"], figures["errors"]) == (20, 2, {})
     tables = figures["rows_by_table"]
     assert tables["inbox"] == tables["messages"] >= 40 and "dead_letters" not in tables
+
+
+def test_a_report_table_puts_each_count_under_its_own_heading() -> None:
+    """Rows with different keys (found by a walk-through: transfer's 'permitted 2, prohibited 1,
+    required 1' printed under 'prohibited | required | (blank)', the first row's headings)."""
+    from rich.console import Console
+
+    from custody.sim.cli import _table
+
+    console = Console(width=120, record=True)
+    console.print(
+        _table(
+            "t",
+            [
+                {"action": "hold", "prohibited": 5, "required": 7},
+                {"action": "transfer", "permitted": 2, "prohibited": 1},
+            ],
+        )
+    )
+    lines = console.export_text().splitlines()
+    (header,) = [line.split("┃")[1:-1] for line in lines if line.count("┃") > 2]
+    rows = [line.split("│")[1:-1] for line in lines if line.count("│") > 2]
+    columns = [h.strip() for h in header]
+    assert columns == ["action", "prohibited", "required", "permitted"]
+    transfer = dict(zip(columns, (c.strip() for c in rows[1]), strict=True))
+    assert transfer == {"action": "transfer", "prohibited": "1", "required": "", "permitted": "2"}

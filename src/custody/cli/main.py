@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
-from custody.cli.output import JsonFlag, emit_json, err, out
+from custody.cli.output import JsonFlag, emit_json, err, out, output_table
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
@@ -101,7 +100,7 @@ def _show(value: dict[str, Any], as_json: bool, title: str) -> None:
     if as_json:
         emit_json(value)
         return
-    table = Table(title=title, show_header=False)
+    table = output_table(title, ("field", "value"), show_header=False)
     for key, item in value.items():
         if key in ("timeline", "person", "charges", "convictions", "response", "decision", "officer"):
             continue
@@ -248,9 +247,10 @@ def request(
 def _print_decision(decision: dict[str, Any] | None) -> None:
     if not decision:
         return
-    table = Table(title=f"Decision {decision['decision_id']} (law {decision['law_revision']}, {decision['on']})")
-    for column in ("action", "status", "citations", "explanation"):
-        table.add_column(column, overflow="fold")
+    table = output_table(
+        f"Decision {decision['decision_id']} (law {decision['law_revision']}, {decision['on']})",
+        ("action", "status", "citations", "explanation"),
+    )
     for action, ruling in decision["actions"].items():
         table.add_row(action, ruling["status"], "\n".join(ruling["citations"]), ruling["explanation"])
     out.print(table)
@@ -345,9 +345,15 @@ def transfer(
 
 
 @app.command()
-def tick(now: Annotated[str | None, typer.Option(help="Run timers as of this time; default now.")] = None) -> None:
+def tick(
+    now: Annotated[str | None, typer.Option(help="Run timers as of this time; default now.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Run due timers: holds past their legal limit lapse and the person is released."""
     lapsed = cli_service().tick(parse_time(now) if now else None)
+    if as_json:
+        emit_json({"lapsed": lapsed})
+        return
     err.print(f"{len(lapsed)} hold(s) lapsed")
 
 
@@ -361,9 +367,7 @@ def show(booking_id: Annotated[str, typer.Argument()], as_json: JsonFlag = False
         emit_json(view)
         return
     _show(view, False, f"Booking {booking_id}")
-    table = Table(title="Timeline")
-    for column in ("occurred_at", "event", "to"):
-        table.add_column(column)
+    table = output_table("Timeline", ("occurred_at", "event", "to"))
     for event in view["timeline"]:
         table.add_row(event["occurred_at"], event["type"], event["to_party"] or "")
     out.print(table)
@@ -406,16 +410,19 @@ def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[s
     if as_json:
         emit_json({"total": total, "items": rows})
         return
-    table = Table(title=f"{len(rows)} of {total}")
-    for column in columns:
-        table.add_column(column)
+    table = output_table(f"{len(rows)} of {total}", columns)
     for row in rows:
         table.add_row(*(str(row[c]) for c in columns))
     out.print(table)
 
 
 @law_app.command("decide")
-def law_decide(file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")]) -> None:
+def law_decide(
+    file: Annotated[str, typer.Argument(help="DecisionRequest JSON file; - for stdin.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Accepted for symmetry with the other commands: the Decision is always JSON.")
+    ] = False,
+) -> None:
     """Decide a DecisionRequest and print the Decision as JSON (exit 2 on invalid input).
 
     The decision is logged in the store. Where the store cannot be opened or written (a read-only

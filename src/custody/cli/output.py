@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the terminal's width
-out = Console()
+# Piped or redirected, Rich would lay tables out for 80 columns; a file has no width to fit.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 
@@ -18,3 +21,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdou
 def emit_json(value: Any, one_line: bool = False) -> None:
     """``value`` as JSON on stdout, indented for reading, or on one line for a machine to take the last."""
     sys.stdout.write(json.dumps(value, indent=None if one_line else 2, ensure_ascii=False, default=str) + "\n")
+
+
+def output_table(title: str, columns: Sequence[str] = (), **options: Any) -> Table:
+    """A table whose cells are never cut short: an id shown as "bkg_1a24fa845…" cannot be pasted
+    into the next command, so a value too long for its column folds onto the next line instead."""
+    shown = Table(title=title, **options)
+    for column in columns:
+        shown.add_column(column, overflow="fold")
+    return shown

@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from custody.domain.errors import InvalidInput
 
@@ -203,5 +206,32 @@ STATE_TIMEZONES = {
 }
 
 
+@lru_cache(maxsize=4096)
 def local_zone(division: Division) -> ZoneInfo:
-    return ZoneInfo(STATE_TIMEZONES.get(division.state or "", "UTC"))
+    """The agency's own time zone: its place's or county's where that differs from its state's main
+    zone (El Paso keeps Mountain time, Pensacola Central, Knoxville Eastern; zones.yaml cites the
+    sources of each), else the state's."""
+    own = _own_zones()
+    state = division.state or ""
+    for level, slug in (("place", division.place), ("county", division.county)):
+        if slug and (zone := own.get((state, level, _key(slug)))):
+            return ZoneInfo(zone)
+    return ZoneInfo(STATE_TIMEZONES.get(state, "UTC"))
+
+
+def _key(slug: str) -> str:
+    """Slugs compared by letters and digits only: "la_porte", "laporte" and "st._joseph", "st_joseph"
+    name the same county in the ids people write."""
+    return re.sub(r"[^a-z0-9]", "", slug)
+
+
+@cache
+def _own_zones() -> dict[tuple[str, str, str], str]:
+    data = yaml.safe_load((Path(__file__).parent / "zones.yaml").read_text(encoding="utf-8"))
+    zones: dict[tuple[str, str, str], str] = {}
+    sections = (("county", "counties"), ("county", "main_zone_counties_with_distinct_tz"), ("place", "places"))
+    for level, section in sections:
+        for entry in data[section]:
+            if entry.get("verified", True):
+                zones[(entry["state"], level, _key(entry[level]))] = entry["zone"]
+    return zones

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -78,6 +77,6 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/asyncapi.yaml")
-    target.write_text(render())
-    print(f"wrote {target}")
+    from custody.docs import write_generated
+
+    sys.exit(write_generated(render(), "custody.exchange.asyncapi", "docs/asyncapi.yaml", sys.argv))

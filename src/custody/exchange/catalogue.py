@@ -69,6 +69,13 @@ CATALOGUE: tuple[MessageType, ...] = (
         "The agency's answer to each action: honor or decline, with the decision's citations.",
     ),
     MessageType(
+        "gov.custody.request.redecided.v1",
+        "RequestRedecided",
+        Sender.local,
+        "At release, what the law in force that day no longer allows of the agency's answer: the actions"
+        " withdrawn or the hold shortened, with the new decision's citations.",
+    ),
+    MessageType(
         "gov.custody.release.notified.v1",
         "ReleaseNoticeSent",
         Sender.local,

@@ -48,6 +48,7 @@ HANDLERS: dict[str, Handler] = {
     "gov.custody.transfer_request.issued.v1": _each(_receive),
     "gov.custody.request.cancelled.v1": _each(_cancel),
     "gov.custody.request.responded.v1": _each(_record_only),
+    "gov.custody.request.redecided.v1": _each(_record_only),
     "gov.custody.release.notified.v1": _each(_record_only),
     "gov.custody.hold.started.v1": _each(_record_only),
     "gov.custody.custody.transferred.v1": _each(_record_only),

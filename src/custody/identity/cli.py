@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from custody.cli.output import JsonFlag, emit_json, out
+from custody.cli.output import JsonFlag, emit_json, out, output_table
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.service import Custody
 
@@ -48,9 +47,9 @@ def queue(
     if as_json:
         emit_json({"total": total, "items": items})
         return
-    table = Table(title=f"{total} identification(s) {state}")
-    for column in ("identification", "booking", "agency", "best candidate", "score"):
-        table.add_column(column)
+    table = output_table(
+        f"{total} identification(s) {state}", ("identification", "booking", "agency", "best candidate", "score")
+    )
     for item in items:
         best = item["candidates"][0]
         table.add_row(

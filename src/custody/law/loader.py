@@ -164,8 +164,7 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: Off
                 when=exc["when"],
                 test=compile_condition(exc["when"], lists, exc_where),
                 effect=_enum(Effect, exc["effect"], exc_where),
-                max_hours=exc.get("max_hours"),
-                hold_clock=_enum(HoldClock, exc["hold_clock"], exc_where) if exc.get("hold_clock") else None,
+                **_hold_limit(exc, exc_where),
                 verified=bool(exc.get("verified", inherited_verified)),
             )
         )
@@ -178,11 +177,23 @@ def _rule(data: dict[str, Any], where: str, inherited_verified: bool, lists: Off
         effect=_enum(Effect, data["effect"], where),
         applies=applies,
         applies_when=data.get("applies_when"),
-        max_hours=data.get("max_hours"),
-        hold_clock=_enum(HoldClock, data["hold_clock"], where) if data.get("hold_clock") else None,
+        **_hold_limit(data, where),
         exceptions=tuple(exceptions),
         verified=verified,
     )
+
+
+def _hold_limit(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """A rule or exception that limits a hold's hours says how they are counted: "24 hours" and
+    "48 hours excluding Saturdays, Sundays and holidays" end days apart, and a limit without its
+    clock would take the request form's, which may be the looser one."""
+    hours, clock = data.get("max_hours"), data.get("hold_clock")
+    if hours and clock is None:
+        raise InvalidInput(
+            f"{where}: max_hours {hours} needs hold_clock (one of {', '.join(c.value for c in HoldClock)}), "
+            "as the clause counts its hours"
+        )
+    return {"max_hours": hours, "hold_clock": _enum(HoldClock, clock, where) if clock else None}
 
 
 _INSTRUMENT_REQUIRED = {"id", "name", "citation", "url", "effective_from"}

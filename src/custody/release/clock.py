@@ -32,15 +32,16 @@ def hold_expires_at(eligible_at: datetime, hours: float, clock: HoldClock, zone:
     """The last moment a person may be held who became eligible for release at ``eligible_at``."""
     if hours <= 0:
         return eligible_at
+    # Arithmetic in UTC: hours are elapsed hours, and local days are 23 or 25 hours long when daylight
+    # saving time changes (adding hours to a zoned time would add wall-clock hours instead).
+    cursor = eligible_at.astimezone(UTC)
     if clock is HoldClock.until_end_of_release_day:
         local_day = eligible_at.astimezone(zone).date()
-        last_minute = datetime.combine(local_day, time(23, 59), tzinfo=zone)
-        return max(eligible_at, min(eligible_at + timedelta(hours=hours), last_minute))
+        last_minute = datetime.combine(local_day, time(23, 59), tzinfo=zone).astimezone(UTC)
+        return max(cursor, min(cursor + timedelta(hours=hours), last_minute))
     if clock is HoldClock.clock_hours:
-        return eligible_at + timedelta(hours=hours)
-    # Arithmetic in UTC: local days are 23 or 25 hours long when daylight saving time changes.
+        return cursor + timedelta(hours=hours)
     remaining = timedelta(hours=hours)
-    cursor = eligible_at.astimezone(UTC)
     while True:
         local_day = cursor.astimezone(zone).date()
         day_end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)

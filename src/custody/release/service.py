@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -24,6 +25,9 @@ from custody.store import db
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
 from custody.store.unit import CHUNK, Unit, new_id
 
+log = logging.getLogger("custody.release")
+# A hold's timer runs every poll interval (0.2 s by default); later than this, someone must be told.
+LATE = timedelta(minutes=5)
 BOOKINGS_BY_ID = select(BookingRow).where(BookingRow.id.in_(bindparam("ids", expanding=True)))  # built once
 
 
@@ -87,6 +91,7 @@ def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
     bookings.transition(unit, booking, "schedule_release")
     booking.release_planned_at = submission.planned_at
     occurred = submission.at or unit.clock.now()
+    requests.recheck(unit, booking, open_requests, occurred)
     unit.emit(
         Event("ReleaseScheduled", "booking", booking.id, occurred, {"planned_at": submission.planned_at.isoformat()}),
         booking.agency,
@@ -134,6 +139,7 @@ def _release_eligible(
     _answered(open_requests)
     if booking.state not in (CustodyState.in_custody, CustodyState.release_scheduled):
         raise Conflict(f"booking {booking.id} is {booking.state}; release eligibility was already recorded")
+    requests.recheck(unit, booking, open_requests, submission.at)
     booking.release_reason = submission.reason.value
     booking.release_eligible_at = submission.at
     unit.emit(
@@ -307,6 +313,7 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
     for hold in due:
         booking = bookings.get(unit, hold.booking_id)
         request = requests.get(unit, hold.request_id)
+        _warn_if_late(hold, booking, now)
         _end(hold, "lapse", hold.expires_at)
         unit.emit(
             Event(
@@ -330,6 +337,25 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
         others = [r for r in open_requests if r.id != request.id]
         _release(unit, booking, hold.expires_at, "lapse_hold", "hold_lapsed", others, "close")
     return [h.id for h in due]
+
+
+def _warn_if_late(hold: HoldRow, booking: BookingRow, now: datetime) -> None:
+    """The record says the hold ended at its legal limit, which is when the person had to go free; if
+    the timer ran well after it (no worker or server running, or release eligibility entered late),
+    the person may have been kept past the limit, and the jail must know now. The events' recorded_at
+    keeps when the lapse was recorded."""
+    late = now - hold.expires_at
+    if late > LATE:
+        log.warning(
+            "hold %s of booking %s (%s) reached its legal limit at %s but its lapse was recorded %s later; "
+            "release the person now if still held, and check that `custody worker` or `custody serve` "
+            "runs the hold timers",
+            hold.id,
+            booking.id,
+            booking.agency,
+            hold.expires_at.isoformat(),
+            str(late).split(".")[0],
+        )
 
 
 def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:

@@ -17,7 +17,7 @@ from custody.identity.service import FEDERAL_CHAIN
 from custody.law.engine import Decision, decide, new_decision_id
 from custody.law.loader import default_library
 from custody.law.log import log_decision
-from custody.law.model import Action, Status
+from custody.law.model import Action, HoldClock, Status
 from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.requests.model import (
     ACTIVE,
@@ -199,16 +199,28 @@ def decision_request(booking: BookingRow, request: FederalRequestRow, moment: da
     }
 
 
+def _decision(
+    unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime
+) -> tuple[dict[str, Any], Decision]:
+    """The law in force for the agency now holding the person on the day of ``moment``: its inputs
+    and its decision (a reform's replacement law, in a simulation of one)."""
+    inputs = decision_request(booking, request, moment)
+    if unit.reform is not None:
+        inputs = unit.reform(booking.agency, inputs)
+    return inputs, decide(inputs, decision_id=new_decision_id())
+
+
+def _adopt(unit: Unit, request: FederalRequestRow, inputs: dict[str, Any], decision: Decision) -> None:
+    log_decision(unit, decision, inputs, request.id)
+    request.decision_id = decision.decision_id
+
+
 def record_decision(
     unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime, event: str
 ) -> Decision:
     """Decide under the law in force for the agency now holding the person, and log the decision."""
-    inputs = decision_request(booking, request, moment)
-    if unit.reform is not None:
-        inputs = unit.reform(booking.agency, inputs)
-    decision = decide(inputs, decision_id=new_decision_id())
-    log_decision(unit, decision, inputs, request.id)
-    request.decision_id = decision.decision_id
+    inputs, decision = _decision(unit, request, booking, moment)
+    _adopt(unit, request, inputs, decision)
     request.agency = booking.agency
     request.response = None
     transition(request, event)
@@ -265,7 +277,8 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
             else:
                 raise InvalidInput(
                     f"'{name}' is permitted but not required ({cited}); the agency must choose: "
-                    f"answer {name}=honor or {name}=decline"
+                    f"honor or decline it (`--honor {name}` or `--decline {name}` on the command line; "
+                    f'"{name}": "honor" or "decline" in the answers of POST /federal/requests/{request.id}/response)'
                 )
         if answer is Answer.honor and status is Status.prohibited:
             raise RefusedByLaw(f"'{name}' cannot be honored: {ruling['explanation']}")
@@ -305,6 +318,73 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
         ),
         booking.agency,
     )
+
+
+def recheck(unit: Unit, booking: BookingRow, open_requests: list[FederalRequestRow], moment: datetime) -> None:
+    """The agency acts at release under the law in force on that day, which may not be the law of the
+    day it decided the request: New Jersey's directive, in force from 15 March 2019, forbids holding a
+    person on a detainer received on 10 March; a conviction may have aged past a rule's look-back.
+    What the agency honored and the law of the day no longer allows (prohibited, or undetermined) is
+    withdrawn; an honored hold keeps the fewer hours and the stricter clock of the two decisions. The
+    agency's other answers stand: an action newly required is not imposed on an answer already given
+    and acted on. Nothing is written when the law of the day allows every answer as given."""
+    for request in open_requests:
+        answers: dict[str, Any] = (request.response or {}).get("answers", {})
+        kept = [name for name, answer in answers.items() if answer["answer"] == Answer.honor.value]
+        if not kept:
+            continue
+        inputs, decision = _decision(unit, request, booking, moment)
+        rulings = decision.to_contract()["actions"]
+        revised = {name: r for name in kept if (r := _revised(answers[name], rulings[name], inputs["on"])) is not None}
+        if not revised:
+            continue
+        _adopt(unit, request, inputs, decision)
+        request.response = {**(request.response or {}), "answers": {**answers, **revised}}
+        unit.emit(
+            Event(
+                "RequestRedecided",
+                "request",
+                request.id,
+                moment,
+                {
+                    "request_id": request.id,
+                    "booking_id": booking.id,
+                    "agency": booking.agency,
+                    "decision_id": decision.decision_id,
+                    "on": decision.on.isoformat(),
+                    "law_revision": decision.law_revision,
+                    "answers": revised,
+                },
+                to_party=FEDERAL,
+            ),
+            booking.agency,
+        )
+
+
+def _revised(answer: dict[str, Any], ruling: dict[str, Any], on: str) -> dict[str, Any] | None:
+    """An honored answer as the law of ``on`` allows it, or None if it allows it as given."""
+    status = Status(ruling["status"])
+    if status in (Status.prohibited, Status.undetermined):
+        return {
+            "answer": Answer.decline.value,
+            "status": status.value,
+            "citations": ruling["citations"],
+            "reason": f"Honored earlier; the law in force on {on} no longer allows it. {ruling['explanation']}",
+        }
+    if answer.get("max_hours") is None:
+        return None  # not a hold
+    hours = min(float(answer["max_hours"]), float(ruling.get("max_hours") or answer["max_hours"]))
+    clock = HoldClock.strictest([HoldClock(c) for c in (answer.get("hold_clock"), ruling.get("hold_clock")) if c])
+    if hours == float(answer["max_hours"]) and (clock.value if clock else None) == answer.get("hold_clock"):
+        return None
+    return {
+        **answer,
+        "status": status.value,
+        "citations": list(dict.fromkeys([*answer["citations"], *ruling["citations"]])),
+        "reason": f"Honored earlier; the law in force on {on} allows a shorter hold. {ruling['explanation']}",
+        "max_hours": hours,
+        "hold_clock": clock.value if clock else None,
+    }
 
 
 def honored(request: FederalRequestRow, action: Action) -> bool:

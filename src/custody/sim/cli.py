@@ -16,6 +16,7 @@ from rich.table import Table
 
 from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.domain.errors import InvalidInput
+from custody.law.model import Status
 from custody.sim.engine import Progress as ProgressCallback
 
 bench_app = typer.Typer(help="Benchmarks of the whole process against a raw baseline.", no_args_is_help=True)
@@ -104,11 +105,15 @@ def simulate(
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> Table:
+    """Columns are every key of every row, in order of first appearance, and each value goes under its
+    own key (a row without a key leaves its cell blank): the first row's keys used to name every
+    column, so an action without a 'permitted' decision showed its counts under other headings."""
     table = Table(title=title, title_justify="left")
-    for number, key in enumerate(rows[0] if rows else []):
-        table.add_column(key.replace("_", " "), justify="left" if number == 0 else "right")
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    for number, key in enumerate(keys):
+        table.add_column(key.replace("_", " "), justify="left" if number == 0 else "right", overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
+        table.add_row(*(_cell(row[key]) if key in row else "" for key in keys))
     return table
 
 
@@ -158,7 +163,8 @@ def _print_report(result: dict[str, Any]) -> None:
             ],
         )
     )
-    status_rows = [{"action": a, **v} for a, v in o["decision_status"].items()]
+    statuses = [st.value for st in Status if any(st.value in v for v in o["decision_status"].values())]
+    status_rows = [{"action": a, **{st: v.get(st, 0) for st in statuses}} for a, v in o["decision_status"].items()]
     if status_rows:
         out.print(_table("Law decisions by status (each request's final decision)", status_rows))
     if result["by_policy"]:

@@ -14,9 +14,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
-from rich.table import Table
 
-from custody.cli.output import JsonFlag, emit_json, err, out
+from custody.cli.output import JsonFlag, emit_json, err, out, output_table
 from custody.domain.clock import parse_day
 from custody.stats import charts, claims, crime, detainers
 from custody.stats.datasets import DATASETS, dataset
@@ -54,13 +53,11 @@ def _emit(value: Any, as_json: bool, title: str) -> None:
         return
     rows = value if isinstance(value, list) else None
     if rows:
-        table = Table(title=title)
-        for key in rows[0]:
-            table.add_column(key)
+        table = output_table(title, list(rows[0]))
         for row in rows:
             table.add_row(*(_cell(v) for v in row.values()))
     else:
-        table = Table(title=title, show_header=False)
+        table = output_table(title, ("field", "value"), show_header=False)
         for key, item in value.items():
             table.add_row(key, _cell(item))
     out.print(table)

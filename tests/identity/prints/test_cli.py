@@ -81,6 +81,16 @@ def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
     assert min(mate, other_mate) > non_mate
 
 
+def test_compare_reads_the_header_without_case_or_spaces_and_in_any_column(tmp_path: Path) -> None:
+    probe, reference = str(DATA / "p1_1.png"), str(DATA / "p1_2.png")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"Reference , Probe,note\n{reference},{probe},x\n")
+    done = prints("compare", "--pairs", str(pairs), "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    ((got_probe, got_reference, score),) = list(csv.reader(io.StringIO(done.stdout)))[1:]
+    assert (got_probe, got_reference) == (probe, reference) and float(score) > 0
+
+
 def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: bytes) -> None:
     booking = tmp_path / "booking.eft"
     booking.write_bytes(booking_file)

@@ -61,3 +61,49 @@ def test_enhancement_restores_noisy_ridges_and_blanks_the_background() -> None:
     after = np.corrcoef(enhanced.pixels[inner].astype(float).ravel(), clean[inner].ravel())[0, 1]
     assert after > 0.8 > before + 0.2  # ridges dark where the clean grating is low, as in the input
     assert (enhanced.pixels[:, 300:] == 255).all()  # the blank platen stays blank
+
+
+def _png(pixels: npt.NDArray[np.uint8]) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_png_with_a_broken_chunk_is_an_unreadable_image_not_a_crash(samples: dict[str, Capture]) -> None:
+    """Pillow raises SyntaxError for a broken chunk length (found by an audit: it stopped a whole
+    `prints compare` run with exit 1 instead of giving that pair an empty score)."""
+    data = bytearray(_png(samples["p1_1"].pixels))
+    data[35] = 0x43  # the second chunk's length
+    with pytest.raises(UnreadableImage, match=r"bad\.png: not a readable image"):
+        decode(bytes(data), name="bad.png")
+
+
+def test_an_image_far_larger_than_a_finger_is_refused_before_it_is_decoded() -> None:
+    huge = _png(np.full((4100, 4000), 255, dtype=np.uint8))
+    with pytest.raises(UnreadableImage, match="4000×4100 pixels is larger than any one finger's image"):
+        decode(huge, name="scan.png")
+
+
+@pytest.mark.parametrize(
+    ("bits", "dtype", "container"), [(16, np.uint16, "PNG"), (12, np.uint16, "TIFF"), (16, np.int32, "TIFF")]
+)
+def test_a_16_bit_scan_reads_as_the_same_print_in_8_bits(
+    samples: dict[str, Capture], bits: int, dtype: type, container: str
+) -> None:
+    """Pillow's own conversion clips every sample above 255 to white, so a 16-bit scan read as a blank."""
+    original = samples["p1_1"].pixels
+    wide = (original.astype(np.int64) * ((1 << bits) - 1) // 255).astype(dtype)
+    out = io.BytesIO()
+    Image.fromarray(wide).save(out, format=container)
+    back = decode(out.getvalue()).pixels
+    assert back.dtype == np.uint8 and back.shape == original.shape
+    stretched = (original.astype(float) - original.min()) * 255 / (original.max() - original.min())
+    assert np.abs(back.astype(float) - stretched).max() <= 1.5
+
+
+def test_floats_from_0_to_1_read_as_grey_levels(samples: dict[str, Capture]) -> None:
+    original = samples["p2_1"].pixels
+    out = io.BytesIO()
+    Image.fromarray(original.astype(np.float32) / 255).save(out, format="TIFF")
+    back = decode(out.getvalue()).pixels
+    assert np.corrcoef(back.ravel().astype(float), original.ravel().astype(float))[0, 1] > 0.999

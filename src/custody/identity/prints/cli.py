@@ -86,11 +86,15 @@ def compare(
     """
     try:
         with pairs.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet may start with a BOM
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or not {"probe", "reference"} <= set(reader.fieldnames):
-                found = ",".join(reader.fieldnames or []) or "nothing"
-                raise _fail(f"{pairs}: the header must be 'probe,reference' (found '{found}')")
-            rows = [(row["probe"] or "", row["reference"] or "") for row in reader]
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            # "Probe, Reference" is the same header to whoever wrote it: names are matched without
+            # case or surrounding spaces, in any column; the paths themselves are kept exactly.
+            names = [name.strip().lower() for name in header]
+            if not {"probe", "reference"} <= set(names):
+                raise _fail(f"{pairs}: the header must be 'probe,reference' (found '{','.join(header) or 'nothing'}')")
+            probe, reference = names.index("probe"), names.index("reference")
+            rows = [(_cell(row, probe), _cell(row, reference)) for row in reader if row]
     except OSError as exc:
         raise _fail(f"{pairs}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -105,6 +109,11 @@ def compare(
         writer.writerow([result.probe, result.reference, "" if result.score is None else f"{result.score:g}"])
 
 
+def _cell(row: list[str], column: int) -> str:
+    """A short row's missing cell is an empty path: that pair gets an empty score, not an error."""
+    return row[column] if column < len(row) else ""
+
+
 def _factory(engine: str) -> MatcherFactory:
     try:
         return matcher_factory(engine)
@@ -116,8 +125,8 @@ GalleryPath = Annotated[
     Path | None,
     typer.Option(
         "--gallery",
-        help="Directory of the federal repository's gallery [default: $CUSTODY_GALLERY, else $CUSTODY_VAR/gallery, "
-        "the one a booking's prints are searched in].",
+        help="Directory of the federal repository's gallery (default: $CUSTODY_GALLERY, else $CUSTODY_VAR/gallery, "
+        "the one a booking's prints are searched in).",
         show_default=False,
     ),
 ]

@@ -24,6 +24,10 @@ WSQ_BITRATE = 0.75  # FBI IAFIS-IC-0110: 0.75 bits per pixel, about 15:1
 Pixels = npt.NDArray[np.uint8]
 DEFAULT_PPI = 500
 MIN_SCANNER_PPI, MAX_SCANNER_PPI = 250, 2000
+# A finger at 1,000 ppi is about 1,000 × 1,500 pixels; a rolled ten-print card's whole scan about
+# 4,000 × 4,000. Enhancing takes about 100 bytes a pixel, so a larger "finger" image would take
+# gigabytes of memory for nothing.
+MAX_PIXELS = 4000 * 4000
 
 
 class UnreadableImage(ValueError):
@@ -52,13 +56,32 @@ def decode(data: bytes, *, name: str = "image") -> Capture:
         return wsq_decode(data, name=name)
     try:
         with Image.open(io.BytesIO(data)) as image:
-            grey = image.convert("L")
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise UnreadableImage(
+                    f"{name}: {width}×{height} pixels is larger than any one finger's image; crop it to the finger"
+                )
+            grey = _grey(image)
             dpi = float(image.info.get("dpi", (DEFAULT_PPI, DEFAULT_PPI))[0])
+    except UnreadableImage:
+        raise
     except UnidentifiedImageError:
         raise UnreadableImage(f"{name}: not an image custody reads (PNG, JPEG, TIFF, BMP or WSQ)") from None
-    except (OSError, ValueError) as exc:
-        raise UnreadableImage(f"{name}: not a readable image ({exc})") from None
-    return Capture(np.asarray(grey, dtype=np.uint8), ppi=_scanner_ppi(dpi))
+    except Exception as exc:  # Pillow's decoders raise SyntaxError, struct.error, DecompressionBombError…
+        raise UnreadableImage(f"{name}: not a readable image ({type(exc).__name__}: {exc})") from None
+    return Capture(grey, ppi=_scanner_ppi(dpi))
+
+
+def _grey(image: Image.Image) -> Pixels:
+    """8-bit grey. Pillow's own conversion clips 16-bit, 32-bit and float samples to 0–255, which
+    leaves a 16-bit scan (or 12 bits in a 16-bit container, or floats from 0 to 1) all white: such
+    samples are stretched from their darkest to their lightest instead."""
+    if image.mode.startswith(("I", "F")):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        if high > 255 or (image.mode == "F" and high <= 1):
+            return np.round((values - low) * (255 / max(high - low, 1e-9))).astype(np.uint8)
+    return np.asarray(image.convert("L"), dtype=np.uint8)
 
 
 def _scanner_ppi(recorded: float) -> int:
