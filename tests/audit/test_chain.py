@@ -31,6 +31,10 @@ def test_an_altered_entry_is_found(custody: Custody) -> None:
         ).one()
         entry.data = {**entry.data, "tampered": True}
     assert _broken(custody, chain) == (4, "entry 4 was altered after it was written")
+    with custody.unit() as unit:
+        length = len(unit.session.scalars(select(AuditEntryRow.seq).where(AuditEntryRow.chain == chain)).all())
+    report = next(r for r in custody.verify_audit() if r.chain == chain)
+    assert report.entries == length > 4  # the chain's length, not how far the check got ("2 entries, BROKEN at 2")
     others = [r for r in custody.verify_audit() if r.chain != chain]
     assert others and all(r.ok for r in others), "one chain's damage does not spill onto another's"
 

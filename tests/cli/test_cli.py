@@ -56,6 +56,32 @@ def test_json_is_accepted_wherever_a_reader_would_try_it(tmp_path: Path) -> None
     assert json.loads(ticked.stdout) == {"lapsed": []}
 
 
+def test_a_misspelt_county_is_decided_but_the_county_meant_is_named(tmp_path: Path) -> None:
+    """ "county:cok" has no law in the library and would be decided on federal and state law alone,
+    the opposite of Cook County's answer: stderr and the explanation name the county meant."""
+    done = custody(
+        "law",
+        "decide",
+        "-",
+        tmp_path=tmp_path,
+        stdin=json.dumps({**DOC, "agency": DOC["agency"].replace("cook", "cok")}),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Did you mean ocd-division/country:us/state:il/county:cook?" in done.stderr
+    assert (
+        "If ocd-division/country:us/state:il/county:cook was meant"
+        in json.loads(done.stdout)["actions"]["hold"]["explanation"]
+    )
+    lake = custody(
+        "law",
+        "decide",
+        "-",
+        tmp_path=tmp_path,
+        stdin=json.dumps({**DOC, "agency": DOC["agency"].replace("cook", "lake")}),
+    )
+    assert lake.returncode == 0 and "Did you mean" not in lake.stderr  # a real county without law of its own
+
+
 def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_was_not_logged(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(DOC))

@@ -178,21 +178,22 @@ def verify(session: Session) -> list[ChainReport]:
         problem: tuple[int, str] | None = None
         rows = session.scalars(select(AuditEntryRow).where(AuditEntryRow.chain == chain).order_by(AuditEntryRow.seq))
         for row in rows:
-            count += 1
+            count += 1  # every entry of the chain, so the report says how long it is, not how far it got
+            if problem is not None:
+                continue
             if row.seq != expected_seq:
                 problem = (expected_seq, f"entry {expected_seq} is missing (next present is {row.seq})")
-                break
-            if row.prev_hash != prev:
+            elif row.prev_hash != prev:
                 problem = (
                     row.seq,
                     f"entry {row.seq} does not follow entry {row.seq - 1} (entries reordered or removed)",
                 )
-                break
-            digest = entry_hash(row.prev_hash, row.seq, row.recorded_at, row.actor, row.action, row.subject, row.data)
-            if digest != row.hash:
+            elif row.hash != entry_hash(
+                row.prev_hash, row.seq, row.recorded_at, row.actor, row.action, row.subject, row.data
+            ):
                 problem = (row.seq, f"entry {row.seq} was altered after it was written")
-                break
-            prev, expected_seq = row.hash, expected_seq + 1
+            else:
+                prev, expected_seq = row.hash, expected_seq + 1
         head = heads.get(chain)
         if problem is None and head is not None and (head.head_seq != expected_seq - 1 or head.head_hash != prev):
             problem = (

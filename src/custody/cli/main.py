@@ -182,7 +182,24 @@ def book(
     images = [_print_file(p) for p in prints or []]
     service = cli_service()
     row = service.book(submission, images)
+    _warn_if_misspelt(submission.agency)
     _show(service.booking_view(row.id), as_json, f"Booking {row.id}")
+
+
+def _warn_if_misspelt(division: str) -> None:
+    """Said on stderr as well as in the explanation: a reader of the JSON may never read that far."""
+    from custody.law.loader import default_library
+
+    try:
+        nearest = default_library().nearest(division)
+    except CustodyError:
+        return  # not a division at all: the command has refused it, or will
+    if nearest:
+        err.print(
+            f"warning: custody's library has no law of {division}, so federal and state law alone decide for "
+            f"it. Did you mean {nearest}?",
+            markup=False,
+        )
 
 
 def _print_file(spec: str) -> FingerprintImage:
@@ -431,6 +448,8 @@ def law_decide(
     from custody.law.engine import decide
 
     document = _read_json(file)
+    if isinstance(document, dict) and isinstance(document.get("agency"), str):
+        _warn_if_misspelt(document["agency"])
     # Deciding needs only the law library: a lawyer or reporter checking a decision gets it whatever
     # the store's state, told plainly that this one is in no decision log.
     unlogged: str | None = None
@@ -552,6 +571,7 @@ def grants_check(
     from custody.law.loader import default_library
 
     report = check(default_library(), parse_division(division), fiscal_year, parse_day(on, "--on") if on else None)
+    _warn_if_misspelt(division)
     if as_json:
         emit_json(report)
         return
@@ -571,6 +591,8 @@ def audit_verify(as_json: JsonFlag = False) -> None:
     reports = cli_service().verify_audit()
     if as_json:
         emit_json([r.__dict__ for r in reports])
+    elif not reports:
+        err.print("no audit entries yet: nothing to verify (book, request or decide something first)")
     else:
         for report in reports:
             mark = "ok" if report.ok else f"BROKEN at entry {report.first_broken}: {report.problem}"

@@ -232,6 +232,8 @@ class Plan:
     rules: dict[Action, tuple[tuple[Rule, Instrument], ...]]
     # Law known to govern each action on these dates that the library does not encode.
     not_encoded: dict[Action, tuple[NotEncoded, ...]] = field(default_factory=dict)
+    # For an uncovered county or city spelt almost like one the library has: that one's id.
+    nearest: str | None = None
 
     @cached_property
     def state_missing(self) -> tuple[str, ...]:
@@ -255,6 +257,7 @@ class _Stretches:
     uncovered: tuple[str, ...]
     changes: list[date]
     not_encoded: tuple[NotEncoded, ...] = ()
+    nearest: str | None = None
     plans: dict[int, Plan] = field(default_factory=dict)
 
 
@@ -272,7 +275,8 @@ def _stretches(library: Library, agency: str, kind: str) -> _Stretches:
             gaps.extend(g for g in jurisdiction.not_encoded if g.binds is None or kind in g.binds)
     spans = [*((i.effective_from, i.effective_to) for i in layers), *((g.effective_from, g.effective_to) for g in gaps)]
     changes = {when for span in spans for when in span if when is not None}
-    return _Stretches(tuple(layers), tuple(uncovered), sorted(changes), tuple(gaps))
+    nearest = next((n for d in uncovered if (n := library.nearest(d))), None)
+    return _Stretches(tuple(layers), tuple(uncovered), sorted(changes), tuple(gaps), nearest)
 
 
 def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
@@ -285,7 +289,7 @@ def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
         rules = {a: tuple((rule, i) for i in binding for rule in i.rules if a in rule.actions) for a in Action}
         gaps = [g for g in stretches.not_encoded if g.in_force(on)]
         not_encoded = {a: tuple(g for g in gaps if a in g.actions) for a in Action}
-        plan = stretches.plans[stretch] = Plan(considered, stretches.uncovered, rules, not_encoded)
+        plan = stretches.plans[stretch] = Plan(considered, stretches.uncovered, rules, not_encoded, stretches.nearest)
     return plan
 
 
@@ -429,7 +433,7 @@ def _decide_action(
     decided = None if fresh else _decided.get(key)
     if decided is None:
         outcomes = [Outcome(rule, instrument, v) for (rule, instrument), v in zip(rules, given, strict=True)]
-        decided = _judge(action, outcomes, form, plan.uncovered)
+        decided = _judge(action, outcomes, form, plan.uncovered, plan.nearest)
         if plan.not_encoded.get(action):
             decided = _not_encoded(decided, plan.not_encoded[action])
         if len(_decided) >= _KEPT_DECISIONS:
@@ -438,7 +442,9 @@ def _decide_action(
     return decided
 
 
-def _judge(action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[str, ...]) -> ActionDecision:
+def _judge(
+    action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[str, ...], nearest: str | None = None
+) -> ActionDecision:
     """Combine the rules' outcomes for an action across the layers (the module docstring's 3-5)."""
     outcomes = _apply_preemption(outcomes)
     live = [o for o in outcomes if o.fired is not False and o.preempted_by is None]
@@ -499,7 +505,7 @@ def _judge(action: Action, outcomes: list[Outcome], form: Form, coverage: tuple[
         status=status,
         citations=tuple(dict.fromkeys(c for o in deciding for c in o.citations)),
         rules=tuple(i for o in known for i in o.ids),
-        explanation=_explain(status, deciding, outcomes, coverage),
+        explanation=_explain(status, deciding, outcomes, coverage, nearest),
         max_hours=max_hours,
         hold_clock=hold_clock,
         outcomes=tuple(outcomes),
@@ -551,7 +557,9 @@ def _most_specific_first(outcomes: list[Outcome]) -> list[Outcome]:
     return sorted(outcomes, key=lambda o: _SPECIFICITY[o.instrument.level])
 
 
-def _explain(status: Status, deciding: list[Outcome], outcomes: list[Outcome], coverage: tuple[str, ...]) -> str:
+def _explain(
+    status: Status, deciding: list[Outcome], outcomes: list[Outcome], coverage: tuple[str, ...], nearest: str | None
+) -> str:
     head = deciding[0]
     text = f"{_STATUS_WORDS[status]} under {head.citations[0]}: {head.says}"
     if not text.endswith("."):
@@ -574,6 +582,8 @@ def _explain(status: Status, deciding: list[Outcome], outcomes: list[Outcome], c
     local_missing = [d for d in coverage if parse_division(d).level in (Level.county, Level.place)]
     if local_missing:
         text += f" No local instrument of {local_missing[0]} is in custody's library; federal and state law decided."
+        if nearest:
+            text += f" If {nearest} was meant, its law is in the library: ask again with that id."
     return text
 
 

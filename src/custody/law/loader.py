@@ -11,6 +11,7 @@ re-reads a rule file's structure.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from custody.domain.divisions import Division, parse_division
+from custody.domain.divisions import Division, Level, parse_division
 from custody.domain.errors import InvalidInput
 from custody.law.conditions import OffenseList, OffenseLists, compile_condition
 from custody.law.model import (
@@ -87,6 +88,23 @@ class Library:
 
     def jurisdiction(self, division: Division) -> Jurisdiction | None:
         return self.jurisdictions.get(division)
+
+    def nearest(self, division_id: str) -> str | None:
+        """For a county or city the library has no law of, one of the same state and level whose name
+        is spelt almost the same ("county:cok" for Cook): a typo would otherwise be decided, silently,
+        on federal and state law alone, which for Cook County gives the opposite answer."""
+        division = parse_division(division_id)
+        if division.level not in (Level.county, Level.place) or division in self.jurisdictions:
+            return None
+        level = division.level.value
+        slug = getattr(division, level)
+        known = {
+            getattr(d, level): d.id
+            for d in self.jurisdictions
+            if d.state == division.state and d.level is division.level
+        }
+        close = difflib.get_close_matches(slug, list(known), n=1, cutoff=0.75)
+        return known[close[0]] if close else None
 
 
 def take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
