@@ -2,13 +2,23 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from custody.identity.prints.images import Capture, UnreadableImage, decode, enhance, wsq_decode, wsq_encode
+from custody.identity.prints.images import (
+    Capture,
+    UnreadableImage,
+    decode,
+    enhance,
+    resolutions_of,
+    ridge_period,
+    wsq_decode,
+    wsq_encode,
+)
 
 
 def test_wsq_keeps_size_and_most_of_the_signal(samples: dict[str, Capture]) -> None:
@@ -40,6 +50,36 @@ def test_a_screen_resolution_stamped_by_an_image_tool_reads_as_500_ppi(
     out = io.BytesIO()
     Image.fromarray(samples["p1_1"].pixels).save(out, format="PNG", **({"dpi": recorded} if recorded else {}))
     assert decode(out.getvalue()).ppi == read
+
+
+@pytest.mark.parametrize(
+    ("recorded", "scale", "meant"),
+    [
+        (300, 1, {300: 500}),  # a converter's stamp: the ridges are 500 ppi ridges
+        (1000, 1, {1000: 500}),
+        (1000, 2, {}),  # scanned at twice the resolution: the ridges agree with the files
+        (569, 1, {}),  # FVC2002 DB2's sensor: too close to 500 for ridges to tell, taken as recorded
+    ],
+)
+def test_files_of_one_recorded_resolution_are_read_as_their_ridges_say(
+    samples: dict[str, Capture], tmp_path: Path, recorded: int, scale: int, meant: dict[int, int]
+) -> None:
+    paths = []
+    for name, capture in samples.items():
+        image = Image.fromarray(capture.pixels)
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.BICUBIC)
+        paths.append(str(tmp_path / f"{name}.png"))
+        image.save(paths[-1], dpi=(recorded, recorded))
+    assert resolutions_of(paths) == meant
+
+
+def test_the_ridge_period_of_a_print_scales_with_its_resolution(samples: dict[str, Capture]) -> None:
+    image = Image.fromarray(samples["p2_1"].pixels)
+    at_500 = ridge_period(samples["p2_1"].pixels)
+    at_1000 = ridge_period(np.asarray(image.resize((image.width * 2, image.height * 2), Image.Resampling.BICUBIC)))
+    assert at_500 is not None and at_1000 is not None
+    assert 8 <= at_500 <= 14 and 1.6 <= at_1000 / at_500 <= 2.4
+    assert ridge_period(np.zeros((40, 40), dtype=np.uint8)) is None
 
 
 def _grating(size: int, period: float, degrees: float) -> npt.NDArray[np.float64]:

@@ -11,20 +11,22 @@ the FVC protocol counts as a non-match.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from custody.identity.prints.images import Capture, UnreadableImage, load
+from custody.identity.prints.images import Capture, UnreadableImage, load, resolutions_of
 from custody.identity.prints.matcher import Matcher, NbisMatcher
 from custody.identity.prints.quality import UnusableCapture, check_capture, check_template
 from custody.identity.prints.templates import Template
 
 CHUNK = 256
+EXTRACT_CHUNK = 8  # images a worker takes at a time
 Features = TypeVar("Features")
 Pair = TypeVar("Pair")
 MatcherFactory = Callable[[], Matcher[Any]]
@@ -40,13 +42,15 @@ class PairScore:
 
 _worker: Matcher[Any] | None = None
 _features: Sequence[Any] = ()
+_meant: Mapping[int, int] = {}  # recorded resolution → the one the ridges say (images.resolutions_of)
 
 
-def _start(factory: MatcherFactory, features: Sequence[Any] = ()) -> None:
-    global _worker, _features
+def _start(factory: MatcherFactory, features: Sequence[Any] = (), meant: Mapping[int, int] | None = None) -> None:
+    global _worker, _features, _meant
     threadpool_limits(1)
     _worker = factory()
     _features = features
+    _meant = meant or {}
 
 
 def _matcher() -> Matcher[Any]:
@@ -60,7 +64,10 @@ def extract_file(path: str) -> Any:
     if not path.strip():
         return "no image named (an empty cell)"
     try:
-        return _extract(_matcher(), load(Path(path)), path)
+        capture = load(Path(path))
+        if capture.ppi in _meant:
+            capture = Capture(capture.pixels, _meant[capture.ppi])
+        return _extract(_matcher(), capture, path)
     except (UnreadableImage, UnusableCapture) as exc:
         return str(exc)
 
@@ -100,8 +107,12 @@ def compare_pairs(
     """Score every pair in input order (probe and reference echoed exactly as given)."""
     count = workers or default_workers()
     paths = list(dict.fromkeys(p for pair in pairs for p in pair))
-    with _pool(factory, count) as pool:
-        extracted = dict(zip(paths, pool.map(extract_file, paths, chunksize=8), strict=True))
+    meant = resolutions_of([p for p in paths if p.strip()])
+    try:
+        with _pool(factory, count, meant=meant) as pool:
+            extracted = dict(zip(paths, pool.map(extract_file, paths, chunksize=EXTRACT_CHUNK), strict=True))
+    except BrokenProcessPool:
+        extracted = _extract_apart(factory, paths, meant)
     usable = [p for p in paths if not isinstance(extracted[p], str)]
     index = {p: i for i, p in enumerate(usable)}
     scorable = [(index[a], index[b]) for a, b in pairs if a in index and b in index]
@@ -113,8 +124,33 @@ def compare_pairs(
         yield PairScore(a, b, None, "; ".join(dict.fromkeys(problems))) if problems else PairScore(a, b, next(scores))
 
 
-def _pool(factory: MatcherFactory, workers: int, features: Sequence[Any] = ()) -> Executor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory, features))
+def _extract_apart(factory: MatcherFactory, paths: list[str], meant: Mapping[int, int]) -> dict[str, Any]:
+    """Extraction again after a worker died, a few images to a process, then one image to a process
+    for the few that killed theirs. An image can crash its decoder's C code (a corrupt WSQ file
+    makes NBIS's decoder read out of bounds), which kills the worker and, with it, every pair of
+    the run; such an image gets a reason instead, like any unreadable one. Slower, and only run
+    after a crash."""
+    extracted: dict[str, Any] = {}
+    for chunk in (paths[i : i + EXTRACT_CHUNK] for i in range(0, len(paths), EXTRACT_CHUNK)):
+        try:
+            with _pool(factory, 1, meant=meant) as pool:
+                extracted.update(zip(chunk, pool.map(extract_file, chunk), strict=True))
+            continue
+        except BrokenProcessPool:
+            pass
+        for path in chunk:
+            try:
+                with _pool(factory, 1, meant=meant) as pool:
+                    extracted[path] = pool.submit(extract_file, path).result()
+            except BrokenProcessPool:
+                extracted[path] = f"{path}: reading it crashed the image decoder (a corrupt or malformed file)"
+    return extracted
+
+
+def _pool(
+    factory: MatcherFactory, workers: int, features: Sequence[Any] = (), meant: Mapping[int, int] | None = None
+) -> Executor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(factory, features, meant))
 
 
 def _features_or_reason(matcher: Matcher[Any], capture: Capture, name: str) -> Any:
