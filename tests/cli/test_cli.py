@@ -263,3 +263,10 @@ def test_law_show_diff_explain_and_grants_from_the_command_line(tmp_path: Path) 
     assert missing.returncode == 2 and "no logged decision" in missing.stderr
     grants = json.loads(custody("grants", "check", cook, "--fiscal-year", "2017", "--json", tmp_path=tmp_path).stdout)
     assert {c["id"]: c["conflict"] for c in grants["conditions"]}["access"] == "conflicts"
+
+
+def test_the_documented_identity_enrols(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "identity.json"
+    done = custody("enrol", "--file", str(example), "--json", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["identity_id"].startswith("idn_")

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from custody.domain.errors import InvalidInput, NotFound
-from custody.stats.crime import Measure, agency_year, change, chicago_murders, measure
+from custody.stats.crime import Measure, agency_year, change, chicago_murders, measure, series
 from custody.stats.datasets import DATA_DIR, FBI_2019, UCR
 from custody.stats.warehouse import Warehouse
 from tests.stats.conftest import read_csv
@@ -108,3 +108,8 @@ def test_a_murder_count_is_given_only_for_days_the_extract_holds(warehouse: Ware
         chicago_murders(warehouse, date(1900, 1, 1), date(1900, 2, 1))
     with pytest.raises(InvalidInput, match="is before its start"):
         chicago_murders(warehouse, date(2016, 3, 1), date(2016, 1, 1))
+
+
+def test_an_ori_written_in_lower_case_is_the_same_agency(warehouse: Warehouse) -> None:
+    assert measure(warehouse, " ilcpd00", 2015, Measure.MURDERS) == measure(warehouse, "ILCPD00", 2015, Measure.MURDERS)
+    assert series(warehouse, "ilcpd00", Measure.MURDERS) == series(warehouse, "ILCPD00", Measure.MURDERS)

@@ -15,7 +15,7 @@ import typer
 
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
-from custody.cli.output import JsonFlag, emit_json, err, out, output_table
+from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
@@ -104,7 +104,7 @@ def _show(value: dict[str, Any], as_json: bool, title: str) -> None:
     for key, item in value.items():
         if key in ("timeline", "person", "charges", "convictions", "response", "decision", "officer"):
             continue
-        table.add_row(key, "" if item is None else str(item))
+        table.add_row(key, cell(item))
     out.print(table)
 
 
@@ -215,14 +215,23 @@ def _print_file(spec: str) -> FingerprintImage:
 
 @app.command()
 def enrol(
-    file: Annotated[str, typer.Option("--file", "-f", help="Identity as JSON; - for stdin.")],
+    file: Annotated[
+        str,
+        typer.Option(
+            "--file", "-f", help="Identity as JSON (names, identifiers; see docs/examples/identity.json); - for stdin."
+        ),
+    ],
     prints: Annotated[
         list[str] | None, typer.Option("--print", help="Finger image: POSITION=PATH (1-10), repeatable.")
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Enrol an identity in the federal repository (federal side), with its prints if given."""
     submission = parse_input(IdentityIn, _read_json(file))
     identity_id = cli_service().enrol(submission, [_print_file(p) for p in prints or []])
+    if as_json:
+        emit_json({"identity_id": identity_id})
+        return
     out.print(identity_id)
 
 
@@ -429,7 +438,7 @@ def _list(rows: list[dict[str, Any]], total: int, as_json: bool, columns: list[s
         return
     table = output_table(f"{len(rows)} of {total}", columns)
     for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
+        table.add_row(*(cell(row[c]) for c in columns))
     out.print(table)
 
 
@@ -499,7 +508,7 @@ def law_show(
     for instrument in view["instruments"]:
         flag = "" if instrument["verified"] else "  [yellow](not verified)[/yellow]"
         out.print(f"\n[bold]{instrument['name']}[/bold]{flag}\n  {instrument['citation']}  {instrument['url']}")
-        out.print(f"  in force from {instrument['effective_from']}; binds: {instrument['binds']}")
+        out.print(f"  in force from {instrument['effective_from']}; binds: {cell(instrument['binds'])}")
         if instrument["notes"]:
             out.print(f"  note: {instrument['notes']}", markup=False)
         for rule in instrument["rules"]:

@@ -30,3 +30,25 @@ def output_table(title: str, columns: Sequence[str] = (), **options: Any) -> Tab
     for column in columns:
         shown.add_column(column, overflow="fold")
     return shown
+
+
+def cell(value: Any, counts: bool = False) -> str:
+    """A value as a person reads it in a table: no Python brackets or quotes (``{'received': 1}``
+    reads "received 1"), nothing for None. A list of records shows how many there are; ``--json``
+    gives them whole. With ``counts``, numbers are counts and rates: thousands separated, one
+    decimal (not for years or codes, which other tables hold)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {cell(v, counts)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], dict):
+            return f"{len(value)}"
+        return "\n".join(cell(v, counts) for v in value)
+    if counts and isinstance(value, float):
+        return f"{value:,.1f}"
+    if counts and isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

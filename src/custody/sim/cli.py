@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from custody.cli.output import JsonFlag, emit_json, err, out
+from custody.cli.output import JsonFlag, cell, emit_json, err, out
 from custody.domain.errors import InvalidInput
 from custody.law.model import Status
 from custody.sim.engine import Progress as ProgressCallback
@@ -113,18 +113,8 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Table:
     for number, key in enumerate(keys):
         table.add_column(key.replace("_", " "), justify="left" if number == 0 else "right", overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row[key]) if key in row else "" for key in keys))
+        table.add_row(*(cell(row[key], counts=True) if key in row else "" for key in keys))
     return table
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 def _print_report(result: dict[str, Any]) -> None:

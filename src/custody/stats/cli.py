@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
-from custody.cli.output import JsonFlag, emit_json, err, out, output_table
+from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table
 from custody.domain.clock import parse_day
 from custody.stats import charts, claims, crime, detainers
 from custody.stats.datasets import DATASETS, dataset
@@ -55,18 +55,12 @@ def _emit(value: Any, as_json: bool, title: str) -> None:
     if rows:
         table = output_table(title, list(rows[0]))
         for row in rows:
-            table.add_row(*(_cell(v) for v in row.values()))
+            table.add_row(*(cell(v) for v in row.values()))
     else:
         table = output_table(title, ("field", "value"), show_header=False)
         for key, item in value.items():
-            table.add_row(key, _cell(item))
+            table.add_row(key, cell(item))
     out.print(table)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return "\n".join(_cell(v) for v in value) if not value or not isinstance(value[0], dict) else f"{len(value)}"
-    return "" if value is None else str(value)
 
 
 @app.command("datasets")

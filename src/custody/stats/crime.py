@@ -63,6 +63,7 @@ class AgencyYear:
 
 def agency_year(w: Warehouse, ori: str, year: int) -> AgencyYear:
     """The row for one agency and year, from the UCR file (1975–2015) or FBI Table 8 (2019)."""
+    ori = ori.strip().upper()  # ORIs are upper case; "ilcpd00" is the same agency
     if year in UCR_YEARS:
         return _ucr(w, ori, year)
     if year == 2019 and ori in TABLE8_CITY:
@@ -196,6 +197,7 @@ def _percent(before: float, after: float) -> float | None:
 
 def series(w: Warehouse, ori: str, which: Measure) -> list[tuple[int, float]]:
     """(year, rate per 100,000) for every UCR year where the agency reported the count and population."""
+    ori = ori.strip().upper()
     column = "homs_sum" if which is Measure.MURDERS else "violent_crime"
     table = w.table(UCR)
     rows = w.rows(

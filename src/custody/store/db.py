@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from custody.domain.errors import InvalidInput
 from custody.store import json_text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +71,11 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if not url.startswith("postgresql"):
+        raise InvalidInput(
+            f"custody's store is SQLite or PostgreSQL, not {url.split(':', 1)[0]}: set CUSTODY_DATABASE_URL to "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/DB (or leave it unset for var/custody.db)"
+        )
     return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
 
 

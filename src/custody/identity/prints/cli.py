@@ -143,7 +143,10 @@ def enroll(
     source: Source = None,
     finger: Fingers = None,
     identity_id: Annotated[str, typer.Option("--id", help="The repository's identifier for this person.")] = "",
-    name: Annotated[list[str] | None, typer.Option("--name", help="Name (repeatable; the first is primary).")] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Name (repeatable; the first is primary); needed unless SOURCE's Type-2 has one."),
+    ] = None,
     alias: Annotated[list[str] | None, typer.Option("--alias", help="Alias (repeatable).")] = None,
     record: Annotated[str, typer.Option("--record", help="The repository's record as a JSON object.")] = "{}",
     gallery: GalleryPath = None,
