@@ -4,14 +4,17 @@ decision under law, response, and release or transfer, on SQLite and on PostgreS
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from custody.domain.errors import RefusedByLaw
 from custody.release.commands import TransferIn
 from custody.service import Custody
 from custody.sim import seed_scenarios
+from custody.store.models import EventRow
 
 
 def _types(view: dict[str, Any]) -> list[str]:
@@ -126,3 +129,16 @@ def test_every_step_is_audited_and_the_chains_verify(custody: Custody) -> None:
     assert all(r.ok for r in reports)
     assert {"federal", seed_scenarios.CHICAGO, seed_scenarios.COOK, seed_scenarios.MIAMI_DADE} <= set(chains)
     assert chains[seed_scenarios.MIAMI_DADE].entries >= 9
+
+
+def test_the_demo_tells_each_case_on_its_own_dates(tmp_path: Path) -> None:
+    """What the process does in reply (the identification received, the detainer received and
+    decided) carries the case's dates, not the day `./dev up` loaded the demo (a reporter saw a
+    detainer "received" nine years after it was issued)."""
+    from custody.sim.demo import load_demo
+
+    service = Custody.open(f"sqlite:///{tmp_path / 'demo.db'}")
+    assert load_demo(service)
+    with service.read() as unit:
+        years = {e.occurred_at.year for e in unit.session.scalars(select(EventRow))}
+    assert years == {2017}

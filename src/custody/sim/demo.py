@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from custody.cli.output import err
@@ -17,12 +19,15 @@ def load_demo(service: Custody, quiet: bool = True) -> bool:
             if not quiet:
                 err.print("store already holds bookings; demo not loaded again")
             return False
+    # The cases as they happened: the process's own replies carry the cases' dates, not today's.
+    clock = seed_scenarios.ScenarioClock(datetime(2017, 1, 1, tzinfo=UTC))
+    told = Custody(service.engine, clock, service.actor, service.transport, service.inline)
     for name, run in [
         ("(a) Chicago police lockup, then Cook County jail, 16 Aug 2017", seed_scenarios.chicago_then_cook),
         ("(b) Miami-Dade, 1 Mar 2017: held and transferred", seed_scenarios.miami_dade_transferred),
         ("(c) Miami-Dade, 1 Mar 2017: hold lapsed", seed_scenarios.miami_dade_lapsed),
     ]:
-        outcome = run(service)
+        outcome = run(told)
         if not quiet:
             err.print(f"demo {name}: booking {outcome.booking_id}, request {outcome.request_id}")
     return True

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from custody.booking.commands import BookingIn, MoveIn
+from custody.domain.clock import ManualClock
 from custody.identity.commands import IdentityIn
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import RequestIn, ResponseIn, ServeIn
@@ -26,6 +27,19 @@ CHICAGO = "ocd-division/country:us/state:il/place:chicago"
 COOK = "ocd-division/country:us/state:il/county:cook"
 MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
 OFFICER = {"name": "ERO Officer R. Alvarez", "title": "Supervisory Detention and Deportation Officer"}
+
+
+class ScenarioClock(ManualClock):
+    """The clock of a case told as it happened (the demo's): each step moves it to that step's time,
+    so what the process does in reply (the identification received, the detainer decided) carries
+    the case's dates rather than the day the demo was loaded. Other clocks are left alone."""
+
+
+def _step(service: Custody, when: str) -> datetime:
+    moment = datetime.fromisoformat(when)
+    if isinstance(service.clock, ScenarioClock):
+        service.clock.set(moment)
+    return moment
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,7 @@ def enrol_federal_record(service: Custody, fbi: str, names: list[str]) -> str:
 
 def chicago_then_cook(service: Custody, fbi: str = "FBI-A-2017", number: str = "CPD-17-0816-001") -> Outcome:
     """(a): decided by Chicago's 2012 ordinance at the lockup, by Cook County's at the jail."""
-    t = datetime.fromisoformat
+    _step(service, "2017-08-16T01:20:00-05:00")
     enrol_federal_record(service, fbi, ["GARCIA, Luis"])
     booking = service.book(
         BookingIn.model_validate(
@@ -90,6 +104,7 @@ def chicago_then_cook(service: Custody, fbi: str = "FBI-A-2017", number: str = "
             }
         )
     )
+    _step(service, "2017-08-16T06:05:00-05:00")
     request = service.issue_request(
         RequestIn.model_validate(
             {
@@ -101,16 +116,17 @@ def chicago_then_cook(service: Custody, fbi: str = "FBI-A-2017", number: str = "
             }
         )
     )
-    service.move(booking.id, MoveIn(to_agency=COOK, at=t("2017-08-16T11:00:00-05:00")))
+    service.move(booking.id, MoveIn(to_agency=COOK, at=_step(service, "2017-08-16T11:00:00-05:00")))
+    _step(service, "2017-08-16T11:30:00-05:00")
     service.respond(
         request.id, ResponseIn.model_validate({"at": "2017-08-16T11:30:00-05:00", "answers": {"transfer": "decline"}})
     )
-    service.release_eligible(booking.id, ReleaseIn(reason="bail", at=t("2017-08-16T15:45:00-05:00")))
+    service.release_eligible(booking.id, ReleaseIn(reason="bail", at=_step(service, "2017-08-16T15:45:00-05:00")))
     return Outcome(booking.id, request.id)
 
 
 def _miami_dade_detained(service: Custody, fbi: str, number: str) -> Outcome:
-    t = datetime.fromisoformat
+    _step(service, "2017-03-01T01:20:00-05:00")
     enrol_federal_record(service, fbi, ["GARCIA, Luis"])
     booking = service.book(
         BookingIn.model_validate(
@@ -132,6 +148,7 @@ def _miami_dade_detained(service: Custody, fbi: str, number: str) -> Outcome:
             }
         )
     )
+    _step(service, "2017-03-01T06:05:00-05:00")
     request = service.issue_request(
         RequestIn.model_validate(
             {
@@ -143,15 +160,16 @@ def _miami_dade_detained(service: Custody, fbi: str, number: str) -> Outcome:
             }
         )
     )
-    service.serve(request.id, ServeIn(at=t("2017-03-01T07:00:00-05:00")))
-    service.respond(request.id, ResponseIn(at=t("2017-03-01T07:10:00-05:00")))
-    service.release_eligible(booking.id, ReleaseIn(reason="bail", at=t("2017-03-01T15:45:00-05:00")))
+    service.serve(request.id, ServeIn(at=_step(service, "2017-03-01T07:00:00-05:00")))
+    service.respond(request.id, ResponseIn(at=_step(service, "2017-03-01T07:10:00-05:00")))
+    service.release_eligible(booking.id, ReleaseIn(reason="bail", at=_step(service, "2017-03-01T15:45:00-05:00")))
     return Outcome(booking.id, request.id)
 
 
 def miami_dade_transferred(service: Custody, fbi: str = "FBI-B-2017", number: str = "MDCR-17-0301-001") -> Outcome:
     """(b): honored, notice sent, held, handed over within 48 hours."""
     outcome = _miami_dade_detained(service, fbi, number)
+    _step(service, "2017-03-02T10:30:00-05:00")
     service.transfer(
         outcome.booking_id, TransferIn.model_validate({"at": "2017-03-02T10:30:00-05:00", "officer": OFFICER})
     )
@@ -161,5 +179,6 @@ def miami_dade_transferred(service: Custody, fbi: str = "FBI-B-2017", number: st
 def miami_dade_lapsed(service: Custody, fbi: str = "FBI-C-2017", number: str = "MDCR-17-0301-002") -> Outcome:
     """(c): federal officers never come; the hold lapses at its limit and the person is released."""
     outcome = _miami_dade_detained(service, fbi, number)
-    service.tick(datetime.fromisoformat("2017-03-01T15:45:00-05:00") + timedelta(hours=49))
+    # The timer runs at the hold's limit, 48 clock hours after release eligibility (I-247D).
+    service.tick(_step(service, "2017-03-03T15:45:00-05:00"))
     return outcome
