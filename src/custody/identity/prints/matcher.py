@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 import nbis  # type: ignore[import-untyped]
 import numpy as np
 
-from custody.identity.prints.images import Capture, encode_for_extractor
+from custody.identity.prints.images import Capture, at_500_ppi, encode_for_extractor
 from custody.identity.prints.templates import (
     HEADER_LENGTH,
     MINUTIA_LENGTH,
@@ -77,6 +77,7 @@ class NbisMatcher:
         self._native = lru_cache(maxsize=4096)(self._load)
 
     def extract(self, capture: Capture) -> Template:
+        capture = at_500_ppi(capture)
         found = self._extractor.extract_minutiae(encode_for_extractor(capture))
         minutiae = tuple(
             Minutia(

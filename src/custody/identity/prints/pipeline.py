@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from custody.identity.prints.cylinders import MatchingCylinders, relaxed_similarity
-from custody.identity.prints.images import Capture, enhance
+from custody.identity.prints.images import Capture, at_500_ppi, enhance
 from custody.identity.prints.matcher import NBIS_VERSION, Matcher, NbisMatcher
 from custody.identity.prints.templates import Template
 
@@ -63,12 +63,13 @@ class CustodyMatcher:
     """The default engine of ``custody prints compare``; scores 0 to 100."""
 
     name = "custody"
-    version = f"custody-mcc 2 on {NBIS_VERSION}"
+    version = f"custody-mcc 3 on {NBIS_VERSION}"
 
     def __init__(self, *, nfiq2: bool = False) -> None:
         self._nbis = NbisMatcher(nfiq2=nfiq2)
 
     def extract(self, capture: Capture) -> Features:
+        capture = at_500_ppi(capture)
         return Features(self._nbis.extract(capture), self._nbis.extract(enhance(capture)))
 
     def compare(self, probe: Features, reference: Features) -> float:
