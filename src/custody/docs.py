@@ -59,6 +59,11 @@ search confirms its best candidate at once, recorded as automatic. See docs/fing
 and the agency honored a hold the law allows (its expiry from the hold clock, docs/law.md); it ends
 once: `hand_over` when federal officers take custody before the expiry, `lapse` when the expiry
 passes (`custody tick`, or a worker's timer), `cancel` when the federal side withdraws the request.
+Before a hold starts, the law is asked again for the day of release eligibility
+(`requests.service.recheck`): a hold the law of that day forbids never starts, and one it limits
+more keeps the stricter limit. A lapse is recorded as ending at the limit, when the person had to go
+free; a timer that ran more than five minutes late, or a hand-over recorded more than five minutes
+after the limit, is logged (`custody.release`) so that the jail can check no one was held past it.
 
 ```mermaid
 {hold}

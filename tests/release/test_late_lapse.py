@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from custody.domain.clock import ManualClock
-from custody.release.commands import ReleaseIn
+from custody.release.commands import ReleaseIn, TransferIn
 from custody.service import Custody
 from tests.release.detainer import honored_detainer
 
@@ -46,3 +46,16 @@ def test_a_lapse_on_time_is_not_logged(custody: Custody, clock: ManualClock, cap
     with caplog.at_level(logging.WARNING, logger="custody.release"):
         assert len(custody.tick(expires + timedelta(seconds=1))) == 1
     assert "later" not in caplog.text
+
+
+def test_a_hand_over_recorded_hours_after_the_limit_is_kept_and_logged(
+    custody: Custody, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Officers who took custody at the limit may record it later; the record keeps their time, and
+    the log says it came after the limit, for whoever checks that no one was held past it."""
+    booking, expires = _held(custody, clock)
+    clock.set(expires + timedelta(hours=3))
+    with caplog.at_level(logging.WARNING, logger="custody.release"):
+        custody.transfer(booking, TransferIn.model_validate({"at": expires.isoformat(), "officer": {"name": "O"}}))
+    assert "recorded 3:00:00 after that limit" in caplog.text
+    assert custody.booking_view(booking)["state"] == "transferred"

@@ -232,6 +232,15 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         )
     if submission.at < hold.starts_at:
         raise InvalidInput("the transfer cannot come before the hold started")
+    if unit.clock.now() - hold.expires_at > LATE:
+        log.warning(
+            "booking %s: a hand-over dated %s, within the hold's limit (%s), was recorded %s after that limit; "
+            "keep the record of when federal officers took custody",
+            booking.id,
+            submission.at.isoformat(),
+            hold.expires_at.isoformat(),
+            str(unit.clock.now() - hold.expires_at).split(".")[0],
+        )
     request = requests.get(unit, hold.request_id)
     _transfer(unit, booking, request, submission)
 
