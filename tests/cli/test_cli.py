@@ -217,7 +217,7 @@ def test_mistakes_at_the_command_line_are_one_line_refusals(tmp_path: Path) -> N
         (["bookings", "--limit", "0"], "--limit"),
         (["token", "--role", "analyst", "--hours", "nan"], "more than 0 and at most a year"),
         (["worker", "--party", "local:bogus"], "'bogus' is not an Open Civic Data division id"),
-        (["simulate", "--days", "1", "--url", "garbage"], "cannot open the store (ArgumentError"),
+        (["simulate", "--days", "1", "--url", "garbage"], "custody's store is SQLite or PostgreSQL, not 'garbage'"),
         (["stats", "chicago-murders", "--from", "1900-01-01", "--to", "1900-02-01"], "extract holds records from"),
     ):
         done = custody(*args, tmp_path=tmp_path)

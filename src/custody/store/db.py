@@ -73,8 +73,9 @@ def make_engine(url: str | None = None) -> Engine:
         return engine
     if not url.startswith("postgresql"):
         raise InvalidInput(
-            f"custody's store is SQLite or PostgreSQL, not {url.split(':', 1)[0]}: set CUSTODY_DATABASE_URL to "
-            "sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/DB (or leave it unset for var/custody.db)"
+            f"custody's store is SQLite or PostgreSQL, not '{url.split(':', 1)[0]}': give sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST:5432/DB (in CUSTODY_DATABASE_URL, or --url where a command takes "
+            "one; unset, the store is var/custody.db)"
         )
     return create_engine(url, pool_pre_ping=True, **JSON_CODEC)
 
