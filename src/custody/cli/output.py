@@ -35,8 +35,8 @@ def output_table(title: str, columns: Sequence[str] = (), **options: Any) -> Tab
 def cell(value: Any, counts: bool = False) -> str:
     """A value as a person reads it in a table: no Python brackets or quotes (``{'received': 1}``
     reads "received 1"), nothing for None. A list of records shows how many there are; ``--json``
-    gives them whole. With ``counts``, numbers are counts and rates: thousands separated, one
-    decimal (not for years or codes, which other tables hold)."""
+    gives them whole. With ``counts``, numbers are counts, hours and dollars: thousands separated,
+    at most two decimals (not for years or codes, which other tables hold)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -48,7 +48,7 @@ def cell(value: Any, counts: bool = False) -> str:
             return f"{len(value)}"
         return "\n".join(cell(v, counts) for v in value)
     if counts and isinstance(value, float):
-        return f"{value:,.1f}"
+        return f"{value:,.2f}".rstrip("0").rstrip(".")  # 637.15, 12.3, 100
     if counts and isinstance(value, int):
         return f"{value:,}"
     return str(value)

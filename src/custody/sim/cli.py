@@ -129,7 +129,7 @@ def _print_report(result: dict[str, Any]) -> None:
         _table(
             "Outcomes of the process",
             [
-                {"measure": "bookings (of which re-bookings)", "count": f"{o['bookings']:,} ({s['rebookings']:,})"},
+                {"measure": "bookings (of which re-bookings)", "count": f"{o['bookings']:,} ({o['rebookings']:,})"},
                 {
                     "measure": "federal requests issued (not reached: released first)",
                     "count": f"{s['requests_issued']:,} ({s['requests_not_reached']:,})",
@@ -137,6 +137,10 @@ def _print_report(result: dict[str, Any]) -> None:
                 {
                     "measure": "requests honored / declined (any action)",
                     "count": f"{o['requests_honored']:,} / {o['requests_declined']:,}",
+                },
+                {
+                    "measure": "  declined as undetermined (the state's law not encoded, or facts missing)",
+                    "count": f"{o['requests_declined_undetermined']:,}",
                 },
                 {"measure": "holds started / lapsed", "count": f"{o['holds']:,} / {o['lapses']:,}"},
                 {
@@ -169,6 +173,8 @@ def _print_report(result: dict[str, Any]) -> None:
             highlight=False,
         )
         out.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
+        if "note" in r:
+            out.print(f"[yellow]{r['note']}[/yellow]")
     out.print(f"[italic]{result['caveat']}[/italic]")
     out.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
 

@@ -75,7 +75,6 @@ class Tally:
     holds: int = 0
     released: int = 0
     in_custody_at_end: int = 0
-    rebookings_at: Counter[str] = field(default_factory=Counter)  # by booking agency
     errors: Counter[str] = field(default_factory=Counter)
     first_errors: dict[str, str] = field(default_factory=dict)
 
@@ -249,7 +248,6 @@ class Simulation:
             self.tally.arrests += 1
             if arrest.generation > 0:
                 self.tally.rebookings += 1
-                self.tally.rebookings_at[arrest.agency.division] += 1
             case = Case(arrest, outcome)
             eligible = at + arrest.stay
             if arrest.request is not None:

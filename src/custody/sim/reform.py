@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from custody.domain.divisions import parse_division
+from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
 from custody.law.loader import default_library
 from custody.requests.model import FORM_KIND
@@ -50,7 +50,13 @@ class Reform:
             on = date.fromisoformat(day)
         except ValueError:
             raise InvalidInput(f"--reform {text}: '{day}' is not a date (YYYY-MM-DD)") from None
-        division, other = parse_division(target.strip()).id, parse_division(law_of.strip()).id
+        place = parse_division(target.strip())
+        if place.level not in (Level.county, Level.place):
+            raise InvalidInput(
+                f"--reform {text}: a reform places one agency's division (a county or a city) under another "
+                f"law, not {place.id}; e.g. ocd-division/country:us/state:il/county:cook"
+            )
+        division, other = place.id, parse_division(law_of.strip()).id
         if division == other:
             raise InvalidInput(f"--reform {text}: a division placed under its own law changes nothing")
         return cls(division, other, on)

@@ -9,10 +9,11 @@ public safety.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from custody.booking.model import CustodyState
@@ -28,22 +29,36 @@ IN_FORCE = (RequestState.issued.value, RequestState.received.value, RequestState
             RequestState.responded.value, RequestState.lapsed.value, RequestState.closed.value)  # fmt: skip
 
 
-def _at(divisions: set[str] | None) -> Any:
-    """Bookings made at, or moved to, one of ``divisions`` (all when None)."""
-    if divisions is None:
-        return true()
-    return or_(BookingRow.booking_agency.in_(divisions), BookingRow.agency.in_(divisions))
+@dataclass(frozen=True)
+class Scope:
+    """Which bookings a figure counts: this run's (its booking numbers begin with its seed's prefix;
+    a store may hold other runs), and of those the ones at or moved to ``divisions`` (a reform's
+    division), or with ``booked_there`` only those its agencies booked (a policy's row, so that a
+    person booked by the Chicago police and moved to the Cook County jail counts once)."""
+
+    prefix: str
+    divisions: frozenset[str] | None = None
+    booked_there: bool = False
+
+    def where(self) -> Any:
+        own = BookingRow.booking_number.startswith(self.prefix)
+        if self.divisions is None:
+            return own
+        if self.booked_there:
+            return and_(own, BookingRow.booking_agency.in_(self.divisions))
+        return and_(own, or_(BookingRow.booking_agency.in_(self.divisions), BookingRow.agency.in_(self.divisions)))
 
 
-def measure(session: Session, end: datetime, divisions: set[str] | None = None) -> dict[str, Any]:
-    """The process's outcomes for the bookings made at ``divisions`` (all when None)."""
-    booked = select(BookingRow.id).where(_at(divisions))
-    states = dict(
-        session.execute(select(BookingRow.state, func.count()).where(_at(divisions)).group_by(BookingRow.state)).all()
-    )
+def measure(session: Session, end: datetime, scope: Scope) -> dict[str, Any]:
+    """The process's outcomes for the bookings in ``scope``."""
+    at = scope.where()
+    booked = select(BookingRow.id).where(at)
+    states = dict(session.execute(select(BookingRow.state, func.count()).where(at).group_by(BookingRow.state)).all())
+    # A re-arrest's booking number ends "-r<generation>" (sim.arrests.ArrestStream.rearrest).
+    rebookings = session.scalar(select(func.count()).where(at, BookingRow.booking_number.contains("-r")))
     statuses: Counter[tuple[str, str]] = Counter()
     answers: Counter[tuple[str, str]] = Counter()
-    honored = declined = 0
+    honored = declined = undetermined = 0
     requests = session.execute(
         select(FederalRequestRow.state, FederalRequestRow.response, DecisionRow.result)
         .join(DecisionRow, DecisionRow.id == FederalRequestRow.decision_id, isouter=True)
@@ -54,11 +69,12 @@ def measure(session: Session, end: datetime, divisions: set[str] | None = None) 
         request_states[state] += 1
         for action, ruling in (result or {}).get("actions", {}).items():
             statuses[(action, ruling["status"])] += 1
-        given = [a["answer"] for a in (response or {}).get("answers", {}).values()]
-        for action, answer in (response or {}).get("answers", {}).items():
+        given = (response or {}).get("answers", {})
+        for action, answer in given.items():
             answers[(action, answer["answer"])] += 1
-        honored += "honor" in given
-        declined += "decline" in given
+        honored += any(a["answer"] == "honor" for a in given.values())
+        declined += any(a["answer"] == "decline" for a in given.values())
+        undetermined += any(a["answer"] == "decline" and a["status"] == "undetermined" for a in given.values())
     holds: Counter[str] = Counter()
     hours = 0.0
     for state, starts, ended in session.execute(
@@ -69,7 +85,7 @@ def measure(session: Session, end: datetime, divisions: set[str] | None = None) 
     released_with_request = session.scalar(
         select(func.count(func.distinct(FederalRequestRow.booking_id)))
         .join(BookingRow, BookingRow.id == FederalRequestRow.booking_id)
-        .where(BookingRow.state == CustodyState.released.value, _at(divisions))
+        .where(BookingRow.state == CustodyState.released.value, at)
         .where(FederalRequestRow.state.in_(IN_FORCE))
     )
     return {
@@ -79,6 +95,8 @@ def measure(session: Session, end: datetime, divisions: set[str] | None = None) 
         "request_states": dict(sorted(request_states.items())),
         "requests_honored": honored,
         "requests_declined": declined,
+        # Declined because the law was undetermined, mostly a state whose law custody does not encode.
+        "requests_declined_undetermined": undetermined,
         "decision_status": _nest(statuses),
         "answers": _nest(answers),
         "holds": sum(holds.values()),
@@ -89,6 +107,7 @@ def measure(session: Session, end: datetime, divisions: set[str] | None = None) 
         "lapses": holds.get("lapsed", 0),
         "releases": states.get(CustodyState.released.value, 0),
         "releases_with_active_request": released_with_request or 0,
+        "rebookings": rebookings or 0,
     }
 
 
@@ -99,14 +118,14 @@ def _nest(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
     return dict(nested)
 
 
-def by_policy(session: Session, end: datetime, labels: dict[str, str]) -> list[dict[str, Any]]:
+def by_policy(session: Session, end: datetime, labels: dict[str, str], prefix: str) -> list[dict[str, Any]]:
     """Outcomes grouped by the booking agency's policy (what its law says of a plain detainer hold)."""
     groups: dict[str, set[str]] = defaultdict(set)
     for division, label in labels.items():
         groups[label].add(division)
     rows = []
     for label, divisions in sorted(groups.items()):
-        m = measure(session, end, divisions)
+        m = measure(session, end, Scope(prefix, frozenset(divisions), booked_there=True))
         rows.append(
             {
                 "policy": label,
@@ -126,6 +145,7 @@ def by_policy(session: Session, end: datetime, labels: dict[str, str]) -> list[d
 
 
 COMPARED = (
+    ("bookings", "bookings (first arrests the same; re-arrests follow each run's releases)"),
     ("requests", "requests"),
     ("requests_honored", "requests honored (any action)"),
     ("requests_declined", "requests declined (any action)"),

@@ -163,10 +163,10 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     url = store_url(options.store, options.url)
     service, tally, end = _simulate(url, options, chosen, progress, None)
     labels = _labels(chosen, options.start)
+    prefix = f"S{options.seed}-"
     with service.unit() as unit:
-        overall = report.measure(unit.session, end)
-        overall["rebookings"] = tally.rebookings
-        policies = report.by_policy(unit.session, end, labels)
+        overall = report.measure(unit.session, end, report.Scope(prefix))
+        policies = report.by_policy(unit.session, end, labels, prefix)
     result: dict[str, Any] = {
         "seed": options.seed,
         "days": options.days,
@@ -184,19 +184,20 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     service.engine.dispose()
     if reform is not None:
         progress("reform", 0)
-        reformed_service, reformed_tally, _ = _simulate(
-            reform_url(url, options.seed), options, chosen, progress, reform
-        )
-        target = {reform.division}
+        reformed_service, _, _ = _simulate(reform_url(url, options.seed), options, chosen, progress, reform)
+        target = report.Scope(prefix, frozenset({reform.division}))
         with service.unit() as unit:
             base = report.measure(unit.session, end, target)
-        base["rebookings"] = tally.rebookings_at.get(reform.division, 0)
         with reformed_service.unit() as unit:
             changed = report.measure(unit.session, end, target)
-        changed["rebookings"] = reformed_tally.rebookings_at.get(reform.division, 0)
         reformed_service.engine.dispose()
         result["reform"] = {
             "reform": reform.label(),
+            **(
+                {"note": f"no booking at {reform.division} in these {options.days} day(s): add --days to compare"}
+                if base["bookings"] == 0
+                else {}
+            ),
             "division_policy": {
                 "baseline": labels.get(reform.division, ""),
                 "reform": agency_set.policy_label(
