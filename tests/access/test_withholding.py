@@ -132,3 +132,38 @@ def test_a_request_issued_days_after_the_booking_is_weighed_on_its_own_day(
     assert seen.status_code == 200, seen.text
     assert seen.json()["sharing"]["on"] == "2017-08-18"
     assert set(seen.json()["sharing"]["withheld"]) == {"release_date", "custody_status"}
+
+
+def test_a_request_closed_by_a_release_the_law_withholds_reads_as_answered_to_the_federal_side(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    """Found by an audit: the request's state went from "responded" to "closed" when Cook County
+    released the person, telling the federal officer the release the ordinance withholds."""
+    clock.set(datetime.fromisoformat("2017-08-16T09:00:00-05:00"))
+    booking_id = _book(client, issuer, COOK, "2017-08-16T01:00:00-05:00")
+    federal = bearer(issuer, "federal_officer@il")
+    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "O"}}
+    issued = client.post(
+        "/federal/requests", json={**request, "issued_at": "2017-08-16T06:00:00-05:00"}, headers=federal
+    )
+    assert issued.status_code == 201, issued.text
+    request_id = issued.json()["id"]
+    jail = Principal("jail-cook", "Jail officer", Role.jail_officer, agency=COOK)
+    answered = client.post(
+        f"/federal/requests/{request_id}/response",
+        json={"at": "2017-08-16T06:30:00-05:00", "answers": {"transfer": "decline"}},
+        headers=bearer(issuer, jail),
+    )
+    assert answered.status_code == 200, answered.text
+    _release(client, issuer, booking_id, COOK, "2017-08-16T07:00:00-05:00")
+
+    local = client.get(f"/federal/requests/{request_id}", headers=bearer(issuer, "jail_officer@cook")).json()
+    assert local["state"] == "closed"  # the agency's own record
+    assert client.get(f"/federal/requests/{request_id}", headers=federal).json()["state"] == "responded"
+    booking = client.get(f"/bookings/{booking_id}", headers=federal).json()
+    assert [r["state"] for r in booking["requests"]] == ["responded"]
+    by_state = {
+        state: [r["id"] for r in client.get(f"/federal/requests?state={state}", headers=federal).json()["items"]]
+        for state in ("closed", "responded")
+    }
+    assert by_state == {"closed": [], "responded": [request_id]}

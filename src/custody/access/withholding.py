@@ -169,5 +169,23 @@ def redact(view: dict[str, Any], sharing: Sharing) -> dict[str, Any]:
                 out[key] = [] if isinstance(out[key], list) else None
     if "person" in out:
         out["person"] = person
+    if "requests" in out:
+        out["requests"] = [as_federal_side_sees(r) for r in out["requests"]]
     out["sharing"] = sharing.to_json()
     return out
+
+
+# What the federal side is told of a request's life: it issues and cancels requests, and receives
+# the agency's answer, the hold's start and lapse, the hand-over, and the release only where the
+# answer honored a notice. "closed" is the agency's own record that the person left without hold
+# or hand-over: shown to a federal officer, it would tell the release the law let the agency keep
+# to itself (found by an audit: Cook County's withheld custody status read off "closed").
+def as_federal_side_sees(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("state") != "closed" or _notice_honored(request):
+        return request
+    return {**request, "state": "responded"}
+
+
+def _notice_honored(request: dict[str, Any]) -> bool:
+    answer = ((request.get("response") or {}).get("answers") or {}).get(Action.notify.value) or {}
+    return bool(answer.get("answer") == "honor")

@@ -24,6 +24,7 @@ from custody import __version__
 from custody.access.policy import Op, Resource, Scope, authorise
 from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
+from custody.access.withholding import as_federal_side_sees
 from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
 from custody.api.auth import Allowed, Caller, allowed, need
@@ -390,7 +391,8 @@ def create_app(
     @app.get("/federal/requests/{request_id}", tags=["federal"], summary="A request with its decision")
     def get_request(request_id: str, who: Annotated[Principal, need(Resource.request, Op.read)]) -> dict[str, Any]:
         on_request(who, request_id, Resource.request, Op.read)
-        return service.request_view(request_id)
+        view = service.request_view(request_id)
+        return as_federal_side_sees(view) if who.role == Role.federal_officer else view
 
     @app.post("/federal/requests/{request_id}/response", tags=["requests"], summary="The agency's answer")
     async def respond(

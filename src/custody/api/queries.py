@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from custody.access.policy import Scope
 from custody.access.roles import Principal, Role
-from custody.access.withholding import redact, sharing_for
+from custody.access.withholding import as_federal_side_sees, redact, sharing_for
 from custody.booking import service as booking_service
 from custody.booking.model import CustodyState
 from custody.domain.events import FEDERAL
@@ -85,7 +85,28 @@ def _requests_of(session: Any, booking_ids: list[str]) -> dict[str, list[Federal
 def list_requests(
     service: Custody, who: Principal, scope: Scope, limit: int, offset: int, state: str | None = None
 ) -> Page:
-    return service.list_requests(limit, offset, state, within(FederalRequestRow.agency, who, scope))
+    if who.role != Role.federal_officer:
+        return service.list_requests(limit, offset, state, within(FederalRequestRow.agency, who, scope))
+    # The filter matches the states a federal officer sees (withholding.as_federal_side_sees).
+    closed, notified = FederalRequestRow.state == "closed", _notice_honored_sql()
+    shown_as = {
+        "closed": and_(closed, notified),
+        "responded": or_(FederalRequestRow.state == "responded", and_(closed, not_(notified))),
+    }
+    state_is = true() if state is None else shown_as.get(state, FederalRequestRow.state == state)
+    total, items = service.list_requests(
+        limit, offset, None, and_(within(FederalRequestRow.agency, who, scope), state_is)
+    )
+    return total, [as_federal_side_sees(r) for r in items]
+
+
+def _notice_honored_sql() -> ColumnElement[bool]:
+    """The request's answer honored a notice of release (the federal side was told of it); false, not
+    null, where the answer has no notice in it."""
+    answer: ColumnElement[str] = func.coalesce(
+        FederalRequestRow.response["answers"]["notify"]["answer"].as_string(), ""
+    )
+    return answer == "honor"
 
 
 def federal_messages(service: Custody, who: Principal, scope: Scope, limit: int, offset: int) -> Page:
@@ -129,7 +150,12 @@ def hits(service: Custody, who: Principal, scope: Scope, limit: int, offset: int
                     "matched_on": event.data["matched_on"],
                     "federal_record": event.data.get("federal_record"),
                     "matched_at": event.occurred_at.isoformat(),
-                    "requests": [request_summary(r) for r in sorted(mine, key=lambda r: r.issued_at)],
+                    "requests": [
+                        as_federal_side_sees(request_summary(r))
+                        if who.role == Role.federal_officer
+                        else request_summary(r)
+                        for r in sorted(mine, key=lambda r: r.issued_at)
+                    ],
                 }
             )
         return total, items

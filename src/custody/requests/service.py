@@ -293,7 +293,7 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
             "answer": answer.value,
             "status": status.value,
             "citations": ruling["citations"],
-            "reason": submission.reasons.get(action) or ruling["explanation"],
+            "reason": submission.reasons.get(action) or _reason(answer, status, cited, ruling["explanation"]),
         }
         if name == Action.hold and answer is Answer.honor:
             answers[name]["max_hours"] = ruling.get("max_hours")
@@ -387,6 +387,17 @@ def _revised(answer: dict[str, Any], ruling: dict[str, Any], on: str) -> dict[st
     }
 
 
+def _reason(answer: Answer, status: Status, cited: str, explanation: str) -> str:
+    """Why the answer is what it is, when the agency gave no reason of its own. Where the law decided
+    (required, prohibited, undetermined) its explanation says why; where it left the choice to the
+    agency, the law's explanation argues for an action the agency may have declined, so the reason
+    says whose choice it was."""
+    if status is not Status.permitted:
+        return explanation
+    verb = "Honored" if answer is Answer.honor else "Declined"
+    return f"{verb} by the agency's choice: the law permits it and does not require it ({cited})."
+
+
 def honored(request: FederalRequestRow, action: Action) -> bool:
     answers = (request.response or {}).get("answers", {})
     return bool(answers.get(action.value, {}).get("answer") == Answer.honor.value)
@@ -398,6 +409,11 @@ def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
         raise Conflict(f"request {request.id} is {request.state}; only an open request can be served")
     if request.served_at is not None:
         raise Conflict(f"request {request.id} was already served at {request.served_at.isoformat()}")
+    if submission.at < request.issued_at:
+        raise InvalidInput(
+            f"the copy cannot be served ({submission.at.isoformat()}) before the request was issued "
+            f"({request.issued_at.isoformat()}); check the date and time of service"
+        )
     request.served_at = submission.at
     booking = bookings.get(unit, request.booking_id)
     unit.emit(Event("DetainerServed", "request", request.id, submission.at, {"booking_id": booking.id}), booking.agency)
