@@ -169,3 +169,24 @@ def test_a_role_without_the_view_is_told_what_to_do(page: Any) -> None:
     assert response is not None and response.status == 403
     assert "needs one of" in page.locator("main").inner_text()
     check_view(page, "15-forbidden")
+
+
+def test_a_refused_form_says_why_above_the_form_and_keeps_what_was_typed(page: Any) -> None:
+    """Found by an audit: a refused booking replaced the page with its problem's JSON, and the officer
+    had to type everything again."""
+    sign_in(page, "demo-jail-officer-cook")
+    page.goto("/desk")
+    page.get_by_label("Booking number").fill("CCJ-E2E-BAD")
+    page.get_by_label("Last name").fill("Okonjo")
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Date of birth").fill("2099-02-03")  # after the booking: refused
+    page.get_by_label("FBI number").fill("E2E-4712")
+    page.get_by_label("Charge", exact=True).fill("retail theft")
+    page.get_by_role("button", name="Book").click()
+    problem = page.locator("#problem [role=alert]")
+    problem.wait_for()
+    assert "date_of_birth" in problem.inner_text() and "Nothing was saved" in problem.inner_text()
+    assert "{" not in page.locator("main").inner_text()  # no JSON
+    assert page.get_by_label("Booking number").input_value() == "CCJ-E2E-BAD"
+    assert page.get_by_label("Last name").input_value() == "Okonjo"
+    check_view(page, "16-refused-form")

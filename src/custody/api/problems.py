@@ -41,7 +41,18 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
         request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
     ) -> Response:
         response: Response
-        if templates is not None and wants_html(request):
+        if templates is not None and request.headers.get("hx-request") == "true":
+            # A form sent by htmx: the problem goes above the form, which keeps what was typed (the
+            # whole page swapped for the problem lost it, and showed its JSON).
+            response = templates.TemplateResponse(
+                request,
+                "_problem.html",
+                {"status": status, "title": title, "detail": detail, "path": request.url.path},
+                status_code=status,
+            )
+            response.headers["HX-Retarget"] = "#problem"
+            response.headers["HX-Reswap"] = "innerHTML"
+        elif templates is not None and wants_html(request):
             response = templates.TemplateResponse(
                 request,
                 "problem.html",
