@@ -9,7 +9,7 @@ and refreshes the release queue's countdowns.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,7 +31,7 @@ from custody.booking.commands import BookingIn
 from custody.booking.model import ReleaseReason
 from custody.booking.service import FingerprintImage
 from custody.domain.divisions import local_zone, parse_division
-from custody.domain.errors import InvalidInput, NotFound
+from custody.domain.errors import CustodyError, InvalidInput, NotFound
 from custody.domain.inputs import parse_input
 from custody.identity.prints.ansi_nist import NistFormatError, read_transaction
 from custody.law.browse import in_force
@@ -88,6 +88,28 @@ def parse_local(text: str | None, division: str, now: datetime) -> datetime:
     return moment
 
 
+def local_time(moment: str | datetime | None, agency: str | None = None) -> str:
+    """A moment as the agency's officers read a clock: its local date and time with the zone's
+    abbreviation ("2026-12-09 04:28 EST"), not UTC, which put a Miami hold's end five hours off what
+    the officer's own clock says. A moment of no agency (an audit chain of the system) stays UTC."""
+    if moment is None or moment == "":
+        return ""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    try:
+        zone = local_zone(parse_division(agency)) if agency else UTC
+    except CustodyError:
+        zone = UTC
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# How a hold's hours are counted, in the words of the form and law that set them.
+CLOCK_WORDS = {
+    "clock_hours": "counted on the clock, nights and weekends included",
+    "excluding_weekends_and_holidays": "not counting Saturdays, Sundays and federal holidays",
+    "until_end_of_release_day": "and no later than 11:59 p.m. of the day of release eligibility",
+}
+
+
 def countdown(until: str, now: datetime) -> str:
     left = datetime.fromisoformat(until) - now
     if left <= timedelta(0):
@@ -97,6 +119,9 @@ def countdown(until: str, now: datetime) -> str:
 
 
 def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
+    templates.env.filters["local"] = local_time
+    templates.env.filters["clock_words"] = lambda clock: CLOCK_WORDS.get(clock, str(clock).replace("_", " "))
+
     def render(request: Request, name: str, who: Principal | None, **context: Any) -> HTMLResponse:
         views = [
             (label, href, purpose)
