@@ -190,3 +190,28 @@ def test_a_refused_form_says_why_above_the_form_and_keeps_what_was_typed(page: A
     assert page.get_by_label("Booking number").input_value() == "CCJ-E2E-BAD"
     assert page.get_by_label("Last name").input_value() == "Okonjo"
     check_view(page, "16-refused-form")
+
+
+def test_the_law_browser_decides_for_the_division_and_date_chosen_in_its_own_form(page: Any) -> None:
+    """Found by an audit: the page opened on Washington whoever signed in, and "Decide" used the
+    division and date shown last, not those picked; the status read "prohibited ( h)"."""
+    sign_in(page, "demo-jail-officer-cook")
+    page.goto("/law")
+    assert page.locator("#division").input_value() == "ocd-division/country:us/state:il/county:cook"
+    page.locator("#decide-on").fill("2017-08-16")
+    page.get_by_role("button", name="Decide").click()
+    page.wait_for_url(re.compile(r".*decision=dec_"))
+    decision = page.locator("table").last.inner_text()
+    assert "prohibited" in decision and "( h)" not in decision and "Cook County Code" in decision
+    assert "on=2017-08-16" in page.url
+
+
+def test_the_audit_viewer_shows_a_refused_access_as_refused(page: Any) -> None:
+    """Found by an audit: a refused visit was listed as "PersonalDataAccessed" with nothing to say it
+    was refused."""
+    sign_in(page, "demo-analyst")
+    assert page.goto("/desk").status == 403  # type: ignore[union-attr]
+    sign_in(page, "demo-auditor")
+    page.goto("/audit")
+    rows = [r for r in page.locator("tbody tr").all_inner_texts() if "/desk" in r or "refused" in r]
+    assert any("refused (403)" in r for r in rows), rows

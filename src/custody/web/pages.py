@@ -565,7 +565,11 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> HTMLResponse:
         library = default_library()
         divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
-        chosen = parse_division(division).id if division else divisions[-1][0]
+        known = [d for d, _ in divisions]
+        # Unless asked for another, the law that binds the signed-in officer's own agency or area.
+        mine = ((who.agency,) if who.agency else who.area) if who else ()
+        own = next((d for d in mine if d in known), None)
+        chosen = parse_division(division).id if division else own or known[0]
         day = on or date.today()
         explained = None
         if decision:
