@@ -507,7 +507,11 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             offset=offset,
             requests=requests,
             pickups=pickups,
-            forms=FORMS,
+            # Each form with the period it could be issued in: the one in use today first.
+            forms=sorted(
+                ((f, default_library().forms[f].period()) for f in FORMS),
+                key=lambda item: not default_library().forms[item[0]].in_use(date.today()),
+            ),
             warrants=[w.value for w in Warrant],
             now=local_input(now, default_zone),
             can_issue=allowed(who, Resource.request, Op.create),
