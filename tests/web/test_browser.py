@@ -215,3 +215,24 @@ def test_the_audit_viewer_shows_a_refused_access_as_refused(page: Any) -> None:
     page.goto("/audit")
     rows = [r for r in page.locator("tbody tr").all_inner_texts() if "/desk" in r or "refused" in r]
     assert any("refused (403)" in r for r in rows), rows
+
+
+def test_the_booking_page_shows_what_the_officer_entered(page: Any) -> None:
+    """Found by an audit: the statute, the prior conviction and the address entered at the desk were
+    stored but not shown, so the officer could not check them."""
+    sign_in(page, "demo-jail-officer-cook")
+    page.goto("/desk")
+    page.get_by_label("Booking number").fill("CCJ-E2E-SHOWN")
+    page.get_by_label("Last name").fill("Okonjo")
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Date of birth").fill("1991-02-03")
+    page.get_by_label("FBI number").fill("E2E-4713")
+    page.get_by_label("Home address (shared with federal officers only where the law allows)").fill("1 Main St")
+    page.get_by_label("Charge", exact=True).fill("retail theft")
+    page.get_by_label("Statute (optional)").fill("720 ILCS 5/16-25")
+    page.get_by_label("Prior conviction (optional)").fill("burglary")
+    page.get_by_role("button", name="Book").click()
+    page.wait_for_url(re.compile(r".*/desk/bkg_"))
+    shown = page.locator("main dl").inner_text()
+    for entered in ("720 ILCS 5/16-25", "burglary (felony", "1 Main St", "FBI E2E-4713"):
+        assert entered in shown, (entered, shown)
