@@ -236,3 +236,23 @@ def test_the_booking_page_shows_what_the_officer_entered(page: Any) -> None:
     shown = page.locator("main dl").inner_text()
     for entered in ("720 ILCS 5/16-25", "burglary (felony", "1 Main St", "FBI E2E-4713"):
         assert entered in shown, (entered, shown)
+
+
+def test_the_pages_fit_a_phone(browser: Any, live: Live) -> None:
+    """Found by an audit at 390 pixels: the federal view was 1,184 wide, sign-in 708 with its
+    buttons off screen, the law browser 776."""
+    context = browser.new_context(base_url=live.base, viewport={"width": 390, "height": 800})
+    phone = context.new_page()
+    try:
+        phone.goto("/signin")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        sign_in(phone, "demo-federal-officer-chicago")
+        for path in ("/federal", "/law"):
+            phone.goto(path)
+            wide = phone.evaluate(
+                """[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 392)
+                     .slice(0, 5).map(e => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 60))"""
+            )
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390, (path, wide)
+    finally:
+        context.close()
