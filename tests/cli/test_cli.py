@@ -59,26 +59,19 @@ def test_json_is_accepted_wherever_a_reader_would_try_it(tmp_path: Path) -> None
 def test_a_misspelt_county_is_decided_but_the_county_meant_is_named(tmp_path: Path) -> None:
     """ "county:cok" has no law in the library and would be decided on federal and state law alone,
     the opposite of Cook County's answer: stderr and the explanation name the county meant."""
-    done = custody(
-        "law",
-        "decide",
-        "-",
-        tmp_path=tmp_path,
-        stdin=json.dumps({**DOC, "agency": DOC["agency"].replace("cook", "cok")}),
-    )
+
+    def decide_at(county: str) -> subprocess.CompletedProcess[str]:
+        document = {**DOC, "agency": DOC["agency"].replace("cook", county)}
+        return custody("law", "decide", "-", tmp_path=tmp_path, stdin=json.dumps(document))
+
+    done = decide_at("cok")
     assert done.returncode == 0, done.stderr
     assert "Did you mean ocd-division/country:us/state:il/county:cook?" in done.stderr
     assert (
         "If ocd-division/country:us/state:il/county:cook was meant"
         in json.loads(done.stdout)["actions"]["hold"]["explanation"]
     )
-    lake = custody(
-        "law",
-        "decide",
-        "-",
-        tmp_path=tmp_path,
-        stdin=json.dumps({**DOC, "agency": DOC["agency"].replace("cook", "lake")}),
-    )
+    lake = decide_at("lake")
     assert lake.returncode == 0 and "Did you mean" not in lake.stderr  # a real county without law of its own
 
 

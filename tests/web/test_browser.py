@@ -41,6 +41,16 @@ def sign_in(page: Any, subject: str) -> None:
     assert user.name in page.locator("header").inner_text()
 
 
+def fill_booking(page: Any, number: str, born: str, fbi: str) -> None:
+    """The booking desk's form, as the jail officer fills it for Ada Okonjo on a retail theft charge."""
+    page.get_by_label("Booking number").fill(number)
+    page.get_by_label("Last name").fill("Okonjo")
+    page.get_by_label("First name").fill("Ada")
+    page.get_by_label("Date of birth").fill(born)
+    page.get_by_label("FBI number").fill(fbi)
+    page.get_by_label("Charge", exact=True).fill("retail theft")
+
+
 def check_view(page: Any, name: str) -> None:
     """Screenshot the view, then run axe-core on it: no serious or critical violation."""
     page.wait_for_load_state("networkidle")
@@ -71,12 +81,7 @@ def test_detainer_from_booking_to_release_in_the_browser(page: Any, live: Live) 
     # 1. The jail officer books the person at the desk.
     sign_in(page, "demo-jail-officer-cook")
     check_view(page, "03-booking-desk")
-    page.get_by_label("Booking number").fill("CCJ-E2E-1")
-    page.get_by_label("Last name").fill("Okonjo")
-    page.get_by_label("First name").fill("Ada")
-    page.get_by_label("Date of birth").fill("1991-02-03")
-    page.get_by_label("FBI number").fill("E2E-4711")
-    page.get_by_label("Charge", exact=True).fill("retail theft")
+    fill_booking(page, "CCJ-E2E-1", "1991-02-03", "E2E-4711")
     page.get_by_role("button", name="Book").click()
     page.wait_for_url(re.compile(r".*/desk/bkg_"))
     booking_id = page.url.split("/desk/")[1].split("?")[0]
@@ -176,12 +181,7 @@ def test_a_refused_form_says_why_above_the_form_and_keeps_what_was_typed(page: A
     had to type everything again."""
     sign_in(page, "demo-jail-officer-cook")
     page.goto("/desk")
-    page.get_by_label("Booking number").fill("CCJ-E2E-BAD")
-    page.get_by_label("Last name").fill("Okonjo")
-    page.get_by_label("First name").fill("Ada")
-    page.get_by_label("Date of birth").fill("2099-02-03")  # after the booking: refused
-    page.get_by_label("FBI number").fill("E2E-4712")
-    page.get_by_label("Charge", exact=True).fill("retail theft")
+    fill_booking(page, "CCJ-E2E-BAD", "2099-02-03", "E2E-4712")  # born after the booking: refused
     page.get_by_role("button", name="Book").click()
     problem = page.locator("#problem [role=alert]")
     problem.wait_for()
@@ -222,13 +222,8 @@ def test_the_booking_page_shows_what_the_officer_entered(page: Any) -> None:
     stored but not shown, so the officer could not check them."""
     sign_in(page, "demo-jail-officer-cook")
     page.goto("/desk")
-    page.get_by_label("Booking number").fill("CCJ-E2E-SHOWN")
-    page.get_by_label("Last name").fill("Okonjo")
-    page.get_by_label("First name").fill("Ada")
-    page.get_by_label("Date of birth").fill("1991-02-03")
-    page.get_by_label("FBI number").fill("E2E-4713")
+    fill_booking(page, "CCJ-E2E-SHOWN", "1991-02-03", "E2E-4713")
     page.get_by_label("Home address (shared with federal officers only where the law allows)").fill("1 Main St")
-    page.get_by_label("Charge", exact=True).fill("retail theft")
     page.get_by_label("Statute (optional)").fill("720 ILCS 5/16-25")
     page.get_by_label("Prior conviction (optional)").fill("burglary")
     page.get_by_role("button", name="Book").click()
