@@ -28,6 +28,23 @@ def test_a_decision_is_logged_audited_and_explained(custody: Custody) -> None:
     considered = {i["instrument"]: i["why"] for i in explained["trace"]["instruments"]}
     assert considered["us-il-trust-act-2017"].startswith("not in force on 2017-08-16")
     steps = {s["rule"]: s["why"] for s in explained["trace"]["actions"]["hold"]}
-    assert steps["us-il-cook-46-37-a"] == "gives prohibited"
+    assert steps["us-il-cook-46-37-a"] == "gives prohibited; the decision rests on this rule"
+    assert steps["us-8-cfr-287-7-d"] == "gives permitted"  # agrees with nothing decided: a prohibited hold has no limit
+    deciding = [s["rule"] for s in explained["trace"]["actions"]["hold"] if s["decides"]]
+    assert deciding == ["us-il-cook-46-37-a"]
     assert steps["us-form-i-247n-no-detention"] == "does not apply to these facts"
     assert all(r.ok for r in custody.verify_audit())
+
+
+def test_the_trace_names_the_rule_that_wins_and_the_one_that_sets_the_hold_s_limit(custody: Custody) -> None:
+    """Miami-Dade, 2019: 8 CFR 287.7(a) permits, Florida's statute and the Mayor's directive require;
+    the hold is required on the two of them, and its 48 hours are 8 CFR 287.7(d)'s."""
+    asked = {**DOC, "agency": "ocd-division/country:us/state:fl/county:miami-dade", "on": "2019-10-15"}
+    explained = custody.explain(custody.decide(asked)["decision_id"])
+    hold = {s["rule"]: s for s in explained["trace"]["actions"]["hold"]}
+    assert [rule for rule, s in hold.items() if s["decides"]] == [
+        "us-fl-908-105",
+        "us-fl-miami-dade-directive-2017-honor",
+    ]
+    assert hold["us-8-cfr-287-7-a"]["why"] == "gives permitted"
+    assert hold["us-8-cfr-287-7-d"]["why"] == "gives permitted; it sets the hold's limit (48 hours)"

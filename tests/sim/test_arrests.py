@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+
 import numpy as np
 
-from custody.sim.arrests import OLDEST, adult_age
+from custody.sim.agencies import Agency
+from custody.sim.arrests import OLDEST, ArrestStream, adult_age
+from tests.sim.conftest import MIAMI_DADE
 
 
 class FarTail:
@@ -24,3 +28,13 @@ def test_ages_are_adults_and_mostly_young() -> None:
     ages = [adult_age(rng) for _ in range(20_000)]
     assert min(ages) >= 18 and max(ages) <= OLDEST
     assert 25 <= float(np.median(ages)) <= 35
+
+
+def test_a_re_arrest_is_numbered_after_the_first_with_the_run_s_prefix_once() -> None:
+    stream = ArrestStream([Agency(MIAMI_DADE, "jail", "fl", 365 * 50, True)], 4, date(2019, 10, 1))
+    first = stream.day(0)[0]
+    again = stream.rearrest(first, first.at + first.stay, datetime(2030, 1, 1).astimezone())
+    assert again is not None and first.number.startswith("S4-0-0-")
+    assert again.number == f"{first.number}-r1" and again.person == first.person
+    later = stream.rearrest(again, again.at + timedelta(days=30), datetime(2040, 1, 1).astimezone())
+    assert later is not None and later.number == f"{first.number}-r2"

@@ -32,9 +32,9 @@ def _simulation(custody: Custody) -> Simulation:
 def _taken(simulation: Simulation, events: list[tuple[timedelta, int, Any]]) -> list[tuple[timedelta, int]]:
     for offset, kind, payload in events:
         simulation._push(START + offset, kind, payload)
-    first = simulation._heap[0]
-    simulation._heap.remove(first)
-    window = simulation._window(first[0], first[2], first[3], loaded=1)
+    first = simulation._pop()
+    simulation.loaded = 1
+    window = simulation._window(first[0], first[2], first[3])
     return [(when - START, kind) for when, kind, _ in window]
 
 

@@ -190,12 +190,17 @@ class ActionDecision:
     # The rules' outcomes, kept so the trace is built only when someone reads it (the decision log,
     # `custody law explain`), not on the hot path.
     outcomes: tuple[Outcome, ...] = ()
+    # The rules the status rests on (those cited), and for a hold those that set its limit: the
+    # trace names them, so a reader of a rule list sees which rule won and which only agreed.
+    deciding: tuple[str, ...] = ()
+    limiting: tuple[str, ...] = ()
 
     @cached_property
     def trace(self) -> list[dict[str, Any]]:
-        """Each rule considered for the action and what it gave: built when first read, then shared
-        (read-only) by every decision with the same verdicts, like the decision itself."""
-        return [_trace_entry(o) for o in self.outcomes]
+        """Each rule considered for the action and what it gave, and whether the decision rests on
+        it: built when first read, then shared (read-only) by every decision with the same verdicts,
+        like the decision itself."""
+        return [_trace_entry(o, o.rule.id in self.deciding, o.rule.id in self.limiting) for o in self.outcomes]
 
     def to_contract(self) -> dict[str, Any]:
         """The action's part of the Decision JSON: a fresh dict each time, since the decision is shared."""
@@ -472,6 +477,7 @@ def _judge(
             ),
             missing=missing,
             outcomes=tuple(outcomes),
+            deciding=tuple(o.rule.id for o in unknown),
         )
     final = high
     if final is None:
@@ -491,6 +497,7 @@ def _judge(
         deciding += _most_specific_first(preemptions)
     max_hours: float | None = None
     hold_clock: HoldClock | None = None
+    limiting: tuple[str, ...] = ()
     if action is Action.hold:
         if status is Status.prohibited:
             max_hours = 0
@@ -499,6 +506,7 @@ def _judge(
             if form.hold_hours is not None:
                 limits.append(form.hold_hours)
             max_hours = min(limits) if limits else None
+            limiting = tuple(o.rule.id for o in live if o.max_hours is not None and o.max_hours == max_hours)
             clocks = [o.hold_clock for o in live if o.hold_clock is not None]
             hold_clock = HoldClock.strictest([*clocks, *([form.hold_clock] if form.hold_clock else [])])
     return ActionDecision(
@@ -509,6 +517,8 @@ def _judge(
         max_hours=max_hours,
         hold_clock=hold_clock,
         outcomes=tuple(outcomes),
+        deciding=tuple(o.rule.id for o in deciding),
+        limiting=limiting,
     )
 
 
@@ -587,7 +597,7 @@ def _explain(
     return text
 
 
-def _trace_entry(o: Outcome) -> dict[str, Any]:
+def _trace_entry(o: Outcome, decides: bool, limits: bool) -> dict[str, Any]:
     if o.preempted_by:
         why = f"preempted by {o.preempted_by}"
     elif o.fired is False:
@@ -596,6 +606,10 @@ def _trace_entry(o: Outcome) -> dict[str, Any]:
         why = f"turns on missing facts: {', '.join(o.missing)}"
     else:
         why = f"gives {o.effect.value if o.effect else '?'}"
+    if decides:
+        why += "; the decision rests on this rule"
+    if limits:
+        why += f"; it sets the hold's limit ({o.max_hours:g} hours)"
     return {
         "rule": o.rule.id,
         "instrument": o.instrument.id,
@@ -603,5 +617,6 @@ def _trace_entry(o: Outcome) -> dict[str, Any]:
         "citations": list(o.citations) or [o.rule.citation],
         "fired": o.fired,
         "effects": sorted(e.value for e in o.effects),
+        "decides": decides,
         "why": why,
     }

@@ -134,7 +134,7 @@ class ArrestStream:
             previous.person,
             previous.agency,
             local.date(),
-            f"{previous.person.key}-r{generation}",
+            f"{previous.person.key.removeprefix(f'S{self.seed}-')}-r{generation}",  # the run's prefix once
             generation,
             local,
         )

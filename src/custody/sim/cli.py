@@ -74,9 +74,20 @@ def simulate(
             help="DIVISION=LAW_OF_OTHER_DIVISION@DATE: the same arrests again, DIVISION under that law; side by side.",
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Carry on a run that was stopped (killed, machine down) from its last commit, in the same store with "
+            "the same options; a finished run prints its report again.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Simulate synthetic arrests through the whole exchange under the library's law, and report the outcomes."""
+    """Simulate synthetic arrests through the whole exchange under the library's law, and report the outcomes.
+
+    Each batch the simulator commits carries its own state (the journal), so a run that dies loses
+    nothing: run the same command again with --resume."""
     from custody.sim.reform import Reform
     from custody.sim.run import Options
     from custody.sim.run import simulate as run_simulation
@@ -95,6 +106,7 @@ def simulate(
         sample=sample,
         url=url,
         reform=Reform.parse(reform) if reform else None,
+        resume=resume,
     )
     with _progress(days, reform is not None) as progress:
         result = run_simulation(options, progress)
@@ -125,6 +137,8 @@ def _print_report(result: dict[str, Any]) -> None:
         f"({result['store']}, {result['transport']})"
     )
     out.print(f"Agencies: {result['agencies']}.", highlight=False)
+    if result["resumed_from"]:
+        out.print(f"Resumed: the journal had left this run at {result['resumed_from']} (simulated).", highlight=False)
     out.print(
         _table(
             "Outcomes of the process",

@@ -10,7 +10,9 @@ person released may be arrested again later.
 Everything goes through ``custody.service.Custody``: the simulator writes nothing to the store
 itself. Messages are delivered in batches (``deliver``) rather than after every command, which is
 how a worker fleet sees them too; a command that needs an answer first (a request needs the
-identification, an answer needs the decision) delivers before it runs.
+identification, an answer needs the decision) delivers before it runs. With a journal
+(``custody.sim.journal``) every batch commits what the simulator changed in its memory beside what
+the process wrote, so a killed run carries on from its last commit.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from custody.sim import calibration as cal
 from custody.sim.agencies import COUNTY_JAIL_OF
 from custody.sim.arrests import Arrest, ArrestStream, hash_key
 from custody.sim.collector import loaded_objects_frozen
+from custody.sim.journal import Changes, Journal
 from custody.store.models import BookingRow
 
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
@@ -46,7 +49,7 @@ DELIVER_EVERY = 2000  # events between batched deliveries
 # intake and release records at once: one command for each kind, not one for each run of a kind.
 FEED_WINDOW = timedelta(minutes=15)
 
-ARRIVE, REQUEST, MOVE, ELIGIBLE, PICKUP, LAPSE = range(6)
+ARRIVE, REQUEST, MOVE, ELIGIBLE, PICKUP, LAPSE, ANSWER = range(7)
 FEED = (ARRIVE, ELIGIBLE)  # what a jail's feed sends in bulk (FEED_WINDOW)
 
 
@@ -109,10 +112,14 @@ class Simulation:
         deliver: Callable[[], int] | None = None,
         progress: Progress | None = None,
         batched: bool = True,
+        journal: Journal | None = None,
     ) -> None:
         """``batched``: the commands between two deliveries share one transaction (a savepoint
         each); off, each command commits alone, as it would coming from many clients at once (and as
-        worker processes locking the same audit chains need it)."""
+        worker processes locking the same audit chains need it). ``journal``: where each batch
+        records the simulator's own state, to resume from (batched only: it must commit with them)."""
+        if journal is not None and not batched:
+            raise ValueError("a journal is written with each batch: it needs batched=True")
         self.service = service
         self.batched = batched
         self.clock = clock
@@ -121,10 +128,14 @@ class Simulation:
         self.deliver = deliver or service.deliver
         self.progress = progress or (lambda what, n: None)
         self.tally = Tally()
-        self._heap: list[tuple[datetime, int, int, Any]] = []
-        self._seq = 0
-        self._enrolled: set[str] = set()
+        self.heap: list[tuple[datetime, int, int, Any]] = []
+        self.seq = 0
+        self.loaded = 0  # days whose first arrests are in the heap
+        self.enrolled: set[str] = set()
+        self.journal = journal
+        self._changes = Changes() if journal else None
         self._since_delivery = 0
+        self._flush_now = False  # a command's answer must reach the other side before the next
         # The commands between two deliveries run as one batch: one transaction, a savepoint each.
         self._batch = ExitStack()
         zones: set[tzinfo] = {local_zone(parse_division(a.division)) for a in stream.agencies} or {UTC}
@@ -134,42 +145,71 @@ class Simulation:
     # --- the loop ------------------------------------------------------------------------------
 
     def _push(self, at: datetime, kind: int, payload: Any) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (at.astimezone(UTC), self._seq, kind, payload))
+        self.seq += 1
+        entry = (at.astimezone(UTC), self.seq, kind, payload)
+        heapq.heappush(self.heap, entry)
+        if self._changes:
+            self._changes.push(entry)
+
+    def _pop(self) -> tuple[datetime, int, int, Any]:
+        entry = heapq.heappop(self.heap)
+        if self._changes:
+            self._changes.pop(entry)
+        return entry
+
+    def _touched(self, case: Case) -> None:
+        if self._changes:
+            self._changes.cases[case.booking_id] = case
+
+    def restore(
+        self,
+        heap: list[tuple[datetime, int, int, Any]],
+        seq: int,
+        loaded: int,
+        enrolled: set[str],
+        tally: Tally,
+        clock: datetime,
+    ) -> None:
+        """Where a journal left this simulation (``Journal.restore``)."""
+        self.heap, self.seq, self.loaded, self.enrolled, self.tally = heap, seq, loaded, enrolled, tally
+        self.clock.set(clock)
 
     def _day_start(self, offset: int) -> datetime:
         # Local midnights in the United States are all at or after 00:00 UTC of the same date.
         return datetime.combine(self.stream.start + timedelta(days=offset), time(0), tzinfo=UTC)
 
     def run(self) -> Tally:
+        if self.journal and self.journal.restore(self):
+            self.progress("day", self.loaded)
+            self.deliver()  # the run may have stopped after its last commit, before all was delivered
         with loaded_objects_frozen(), self._batch:
             self._open_batch()
             self._loop()
             self.clock.set(self.end)
-            self._flush()
-        self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self._heap if kind in (ELIGIBLE, PICKUP, LAPSE))
+            self._flush(finished=True)
+        self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self.heap if kind in (ELIGIBLE, PICKUP, LAPSE))
         return self.tally
 
     def _loop(self) -> None:
-        loaded = 0
         handlers: dict[int, Callable[[Any, datetime], None]] = {
             REQUEST: self._request,
+            ANSWER: self._answer,
             MOVE: self._move,
             PICKUP: self._pickup,
             LAPSE: self._lapse,
         }
         while True:
-            if loaded < self.days and (not self._heap or self._heap[0][0] >= self._day_start(loaded)):
-                for arrest in self.stream.day(loaded):
+            if self.loaded < self.days and (not self.heap or self.heap[0][0] >= self._day_start(self.loaded)):
+                for arrest in self.stream.day(self.loaded):
                     self._push(arrest.at, ARRIVE, arrest)
-                loaded += 1
-                self.progress("day", loaded)
+                self.loaded += 1
+                self.progress("day", self.loaded)
                 continue
-            if not self._heap or self._heap[0][0] > self.end:
+            if not self.heap or self.heap[0][0] > self.end:
                 break
-            at, _, kind, payload = heapq.heappop(self._heap)
+            at, _, kind, payload = self._pop()
             if kind in FEED:
-                window = self._window(at, kind, payload, loaded)
+                window = self._window(at, kind, payload)
                 self.clock.set(window[-1][0])
                 arrivals = [(when, p) for when, k, p in window if k == ARRIVE]
                 eligible = [(when, p) for when, k, p in window if k == ELIGIBLE]
@@ -185,10 +225,10 @@ class Simulation:
                 except CustodyError as exc:
                     self._refused(exc)
                 self._since_delivery += 1
-            if self._since_delivery >= DELIVER_EVERY:
+            if self._since_delivery >= DELIVER_EVERY or self._flush_now:
                 self._flush()
 
-    def _window(self, at: datetime, kind: int, payload: Any, loaded: int) -> list[tuple[datetime, int, Any]]:
+    def _window(self, at: datetime, kind: int, payload: Any) -> list[tuple[datetime, int, Any]]:
         """This booking or release eligibility and those next in time within FEED_WINDOW of it, up to
         the next event of another kind (a request, a move, a pickup, a lapse), the next delivery, the
         end, a day not yet loaded, or the arrest of a person released in this window (who must leave
@@ -196,18 +236,18 @@ class Simulation:
         carries its own time, and a booking's own release eligibility is only known once it is booked."""
         taken: list[tuple[datetime, int, Any]] = [(at, kind, payload)]
         leaving = {payload.arrest.person.key} if kind == ELIGIBLE else set()
-        while self._heap:
-            when, _, following, item = self._heap[0]
+        while self.heap:
+            when, _, following, item = self.heap[0]
             if (
                 following not in FEED
                 or when >= at + FEED_WINDOW
                 or when > self.end
-                or (loaded < self.days and when >= self._day_start(loaded))
+                or (self.loaded < self.days and when >= self._day_start(self.loaded))
                 or self._since_delivery + len(taken) + 1 >= DELIVER_EVERY
                 or (following == ARRIVE and item.person.key in leaving)
             ):
                 break
-            heapq.heappop(self._heap)
+            self._pop()
             taken.append((when, following, item))
             if following == ELIGIBLE:
                 leaving.add(item.arrest.person.key)
@@ -218,11 +258,16 @@ class Simulation:
         self.tally.errors[name] += 1
         self.tally.first_errors.setdefault(name, error.detail)
 
-    def _flush(self) -> None:
-        """Commit the commands since the last delivery (one batch), deliver, and open the next batch."""
+    def _flush(self, finished: bool = False) -> None:
+        """Commit the commands since the last delivery (one batch) with the journal's record of them,
+        deliver, and open the next batch."""
+        if self.journal and self._changes:
+            self.journal.record(self, self._changes, finished)
+            self._changes = Changes()
         self._batch.close()
         self.deliver()
         self._since_delivery = 0
+        self._flush_now = False
         self._open_batch()
 
     def _open_batch(self) -> None:
@@ -249,6 +294,7 @@ class Simulation:
             if arrest.generation > 0:
                 self.tally.rebookings += 1
             case = Case(arrest, outcome)
+            self._touched(case)
             eligible = at + arrest.stay
             if arrest.request is not None:
                 if at + arrest.request.after < eligible:
@@ -263,7 +309,7 @@ class Simulation:
     def _enrol(self, arrest: Arrest) -> None:
         """The federal repository holds a record of a person it has met before (once)."""
         person = arrest.person
-        if not person.federal_record or person.key in self._enrolled:
+        if not person.federal_record or person.key in self.enrolled:
             return
         self.service.enrol(
             IdentityIn(
@@ -273,7 +319,9 @@ class Simulation:
                 record={"a_number": f"A{hash_key(person.key) % 10**9:09d}", "source": "simulated"},
             )
         )
-        self._enrolled.add(person.key)
+        self.enrolled.add(person.key)
+        if self._changes:
+            self._changes.enrolled.append(person.key)
         self.tally.enrolled += 1
 
     @staticmethod
@@ -325,9 +373,11 @@ class Simulation:
             )
         )
         case.request_id = row.id
+        self._touched(case)
         self.tally.requests_issued += 1
-        self._flush()  # the identification answer and the request reach the agency, which decides it
-        self._answer(case, at)
+        # The identification answer and the request reach the agency, which decides it; then answer.
+        self._flush_now = True
+        self._push(at, ANSWER, case)
 
     def _answer(self, case: Case, at: datetime) -> None:
         """Serve an I-247A, then answer each action: what the law requires or forbids goes by default;
@@ -339,6 +389,7 @@ class Simulation:
         if view["form"] == "I-247A" and not case.served:
             self.service.serve(case.request_id, ServeIn(at=at))
             case.served = True
+            self._touched(case)
         answers = {}
         for action, ruling in view["decision"]["actions"].items():
             if ruling["status"] == "permitted":

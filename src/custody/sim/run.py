@@ -24,6 +24,7 @@ from custody.sim import reform as reforms
 from custody.sim import report
 from custody.sim.arrests import ArrestStream
 from custody.sim.engine import Progress, Simulation, Tally
+from custody.sim.journal import Journal, Stopped
 from custody.store import db
 from custody.store.models import BookingRow
 from custody.store.scratch import scratch_store
@@ -43,6 +44,19 @@ class Options:
     sample: float | None = None
     url: str | None = None
     reform: reforms.Reform | None = None
+    resume: bool = False  # carry on a run stopped before its end, from its journal (custody.sim.journal)
+
+    def identity(self, reform: reforms.Reform | None) -> dict[str, Any]:
+        """What makes a run the run it is: resuming with anything else would not continue it."""
+        return {
+            "seed": self.seed,
+            "days": self.days,
+            "scale": self.scale,
+            "start": self.start.isoformat(),
+            "sample": self.sample,
+            "transport": self.transport,
+            "reform": reform.label() if reform else None,
+        }
 
 
 def store_url(store: str, url: str | None) -> str:
@@ -65,12 +79,13 @@ def store_url(store: str, url: str | None) -> str:
     raise InvalidInput(f"--store {store}: use sqlite or postgres")
 
 
-def reform_url(url: str, seed: int) -> str:
-    """A fresh store of the same kind for the reformed run, beside the main one (replaced on each run)."""
+def reform_url(url: str, seed: int, keep: bool = False) -> str:
+    """A store of the same kind for the reformed run, beside the main one: replaced on each run, or
+    ``keep`` as it is (a resumed run carries on there)."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
-        return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False)
-    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}", base=url, unique=False)
+        return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False, keep=keep)
+    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}", base=url, unique=False, keep=keep)
 
 
 def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
@@ -118,30 +133,46 @@ def _nothing() -> None:
     return None
 
 
+def _clash(url: str, options: Options, booking: str, stopped: Stopped | None) -> str:
+    said = f"the store at {url} already holds bookings of a simulation with seed {options.seed} ({booking})"
+    if stopped is None:
+        return (
+            f"{said}, without a journal to carry it on from (written by a benchmark, or before custody kept "
+            "one); use another --seed, or a fresh store with --url sqlite:///PATH"
+        )
+    where = (
+        f"finished at {stopped.simulated_to:%Y-%m-%d %H:%M} UTC"
+        if stopped.finished
+        else (f"stopped at {stopped.simulated_to:%Y-%m-%d %H:%M} UTC (simulated), before its end")
+    )
+    what = "print its report again" if stopped.finished else "carry it on from its last commit"
+    return f"{said}, {where}: add --resume to {what}, or use another --seed or a fresh store"
+
+
 def _simulate(
     url: str, options: Options, chosen: list[agency_set.Agency], progress: Progress, reform: reforms.Reform | None
-) -> tuple[Custody, Tally, datetime]:
+) -> tuple[Custody, Tally, datetime, Stopped | None]:
+    """Run (or, resuming, carry on) one simulation; with where its journal had left it, if it had."""
     clock = ManualClock(datetime.combine(options.start, time(0), tzinfo=UTC))
     service = open_store(url, clock, options.transport, reform)
     prefix = f"S{options.seed}-"
+    journal = Journal(service, prefix, options.identity(reform))
     with service.unit() as unit:
         clash = unit.session.scalar(select(BookingRow.id).where(BookingRow.booking_number.startswith(prefix)).limit(1))
-    if clash:
-        raise Conflict(
-            f"the store at {url} already holds bookings of a simulation with seed {options.seed} ({clash}); "
-            "use another --seed, or a fresh store with --url sqlite:///PATH"
-        )
+    stopped = journal.stopped()
+    if clash and not (options.resume and stopped):
+        raise Conflict(_clash(url, options, clash, stopped))
     deliver: Callable[[], int] = service.deliver
     close: Callable[[], None] = _nothing
     if options.transport == "nats":
         deliver, close = nats_delivery(service)
     stream = ArrestStream(chosen, options.seed, options.start)
-    simulation = Simulation(service, clock, stream, options.days, deliver, progress)
+    simulation = Simulation(service, clock, stream, options.days, deliver, progress, journal=journal)
     try:
         tally = simulation.run()
     finally:
         close()
-    return service, tally, simulation.end
+    return service, tally, simulation.end, stopped if options.resume else None
 
 
 def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
@@ -161,7 +192,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         )
     progress = progress or (lambda what, n: None)
     url = store_url(options.store, options.url)
-    service, tally, end = _simulate(url, options, chosen, progress, None)
+    service, tally, end, stopped = _simulate(url, options, chosen, progress, None)
     labels = _labels(chosen, options.start)
     prefix = f"S{options.seed}-"
     with service.unit() as unit:
@@ -175,6 +206,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "agencies": note,
         "store": options.store,
         "transport": options.transport,
+        "resumed_from": stopped.simulated_to.isoformat() if stopped else None,
         "simulator": tally.as_dict(),
         "outcomes": overall,
         "by_policy": policies,
@@ -184,7 +216,9 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     service.engine.dispose()
     if reform is not None:
         progress("reform", 0)
-        reformed_service, _, _ = _simulate(reform_url(url, options.seed), options, chosen, progress, reform)
+        reformed_service, _, _, _ = _simulate(
+            reform_url(url, options.seed, keep=options.resume), options, chosen, progress, reform
+        )
         target = report.Scope(prefix, frozenset({reform.division}))
         with service.unit() as unit:
             base = report.measure(unit.session, end, target)

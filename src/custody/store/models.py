@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from custody.store.crypto import EncryptedBinary
@@ -296,6 +296,23 @@ class ClockRow(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     now: Mapped[datetime]
+
+
+class SimulationJournalRow(Base):
+    """What a simulation knows that the rest of the store does not (the arrests still to come, the
+    cases it follows, its tally), written in the transaction of each batch it commits: a snapshot,
+    then what each batch changed. ``custody simulate --resume`` carries a killed run on from its last
+    commit (custody.sim.journal)."""
+
+    __tablename__ = "simulation_journal"
+
+    run: Mapped[str] = mapped_column(String(40), primary_key=True)  # the run's booking-number prefix
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    snapshot: Mapped[bool]
+    finished: Mapped[bool]
+    simulated_to: Mapped[datetime]
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    recorded_at: Mapped[datetime]
 
 
 class WebhookSubscriptionRow(Base):

@@ -22,23 +22,26 @@ def postgres_base() -> str:
     return configured if configured.startswith("postgresql") else POSTGRES_DEFAULT
 
 
-def scratch_store(kind: str, folder: Path, name: str, base: str | None = None, *, unique: bool = True) -> str:
+def scratch_store(
+    kind: str, folder: Path, name: str, base: str | None = None, *, unique: bool = True, keep: bool = False
+) -> str:
     """The URL of a new, empty store: ``folder/name.db`` for SQLite, or schema ``name_<random>`` in
     PostgreSQL. With ``unique=False`` the schema is ``name`` itself and whatever an earlier run left
-    under that name is removed first (a store a command recreates on each run, such as a reform's)."""
+    under that name is removed first (a store a command recreates on each run, such as a reform's),
+    unless ``keep``: then it is used as it is (a resumed run carries on in it)."""
     if kind == "sqlite":
         folder.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{folder / f'{name}.db'}"
-        if not unique:
+        if not unique and not keep:
             drop_scratch(url)
         return url
     base = base or postgres_base()
     schema = f"{name}_{uuid.uuid4().hex[:8]}" if unique else name
     admin = create_engine(base)
     with admin.begin() as conn:
-        if not unique:
+        if not unique and not keep:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(text(f"CREATE SCHEMA {'IF NOT EXISTS ' if keep else ''}{schema}"))
     admin.dispose()
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}options=-csearch_path%3D{schema}"
