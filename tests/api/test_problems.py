@@ -74,3 +74,22 @@ def test_an_oversized_body_is_refused_before_it_is_read(custody: Custody, issuer
             "/bookings/bkg_none/fingerprints", files={"image": ("p.png", huge)}, data={"position": "2"}, headers=jail
         )
         assert upload.status_code == 404
+
+
+def test_a_refused_page_still_shows_who_is_signed_in_and_where_they_can_go(faulty: TestClient, issuer: Issuer) -> None:
+    """Found by an audit: a jail officer refused the federal view saw a signed-out header and no views."""
+    from custody.access.roles import DEMO_USERS
+    from custody.api.auth import COOKIE
+
+    officer = DEMO_USERS["demo-jail-officer-cook"]
+    faulty.cookies.set(COOKIE, issuer.mint(officer))
+    refused = faulty.get("/federal", headers={"Accept": "text/html"})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    header = refused.text.split("</header>")[0]
+    assert officer.name in header and "Sign out" in header and 'href="/desk"' in header
+    assert 'href="/federal"' not in header  # only the views open to them
+    faulty.cookies.set(COOKIE, issuer.mint(DEMO_USERS["demo-analyst"]))
+    assert "an analyst may not book an arrest" in faulty.get("/desk", headers={"Accept": "text/html"}).text
+    faulty.cookies.clear()
+    signed_out = faulty.get("/federal", headers={"Accept": "text/html"})
+    assert signed_out.status_code == 401 and ">Sign in</a>" in signed_out.text.split("</header>")[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from custody.domain.errors import InvalidInput
-from custody.law.loader import LIBRARY, load_library
+from custody.law.loader import LIBRARY, default_library, load_library
 from tests.law.scratch_library import RULE, write_library
 
 
@@ -68,3 +68,15 @@ def test_the_law_revision_changes_when_a_rule_file_changes(tmp_path: Path) -> No
     first = load_library(_library(tmp_path / "a", RULE)).revision
     second = load_library(_library(tmp_path / "b", RULE.replace("No hold", "No holds"))).revision
     assert first != second and first == load_library(_library(tmp_path / "c", RULE)).revision
+
+
+def test_a_division_has_the_name_people_call_it() -> None:
+    """The library's name where it has the jurisdiction; else one made from the id and its state."""
+    library = default_library()
+    assert library.name_of("ocd-division/country:us/state:il/county:cook") == "Cook County, Illinois"
+    assert library.name_of("ocd-division/country:us/state:il") == "Illinois"
+    assert library.name_of("ocd-division/country:us") == "United States (federal law)"
+    assert library.name_of("ocd-division/country:us/state:tx/county:el_paso") == "El Paso County, Texas"
+    assert library.name_of("ocd-division/country:us/state:ga/place:st~marys") == "St Marys, GA"
+    assert library.name_of("ocd-division/country:us/state:ga/county:sim-0004") == "Sim-0004 County, GA"
+    assert library.name_of("not a division") == "not a division"

@@ -32,3 +32,15 @@ def test_the_block_unfreezes_when_it_fails() -> None:
     with pytest.raises(RuntimeError), loaded_objects_frozen():
         raise RuntimeError("the simulation failed")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_block_inside_another_neither_collects_nor_unfreezes(monkeypatch: pytest.MonkeyPatch) -> None:
+    collections: list[int] = []
+    real = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *a: collections.append(1) or real(*a))
+    with loaded_objects_frozen():
+        frozen = gc.get_freeze_count()
+        with loaded_objects_frozen():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen  # the inner block left the outer one's freeze alone
+    assert len(collections) == 1 and gc.get_freeze_count() == 0

@@ -231,6 +231,13 @@ def test_the_booking_page_shows_what_the_officer_entered(page: Any) -> None:
     shown = page.locator("main dl").inner_text()
     for entered in ("720 ILCS 5/16-25", "burglary (felony", "1 Main St", "FBI E2E-4713"):
         assert entered in shown, (entered, shown)
+    # The agency by its name (its OCD id on hover), the state in words.
+    assert "Held by\nCook County, Illinois" in shown and "ocd-division" not in shown, shown
+    held_by = page.locator("main dl span.place").first
+    assert held_by.get_attribute("title") == "ocd-division/country:us/state:il/county:cook"
+    page.goto("/desk")
+    row = page.locator("tbody tr", has_text="CCJ-E2E-SHOWN").inner_text()
+    assert "in custody" in row and "in_custody" not in row, row
 
 
 def test_the_pages_fit_a_phone(browser: Any, live: Live) -> None:

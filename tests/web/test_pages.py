@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custody.web.pages import CLOCK_WORDS, local_time
+from custody.web.pages import CLOCK_WORDS, local_time, place, words
 
 MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
 
@@ -21,3 +21,12 @@ def test_every_hold_clock_has_words() -> None:
     from custody.law.model import HoldClock
 
     assert set(CLOCK_WORDS) == {c.value for c in HoldClock}
+
+
+def test_a_division_reads_as_its_name_with_its_id_on_hover() -> None:
+    assert place(MIAMI_DADE) == (f'<span class="place" title="{MIAMI_DADE}">Miami-Dade County, Florida</span>')
+    two = place("ocd-division/country:us/state:il, ocd-division/country:us/state:tx/county:el_paso")
+    assert ">Illinois</span>, <span" in two and ">El Paso County, Texas</span>" in two
+    assert place("all jurisdictions") == "all jurisdictions" and place(None) == ""
+    assert place("<b>") == "&lt;b&gt;"  # not a division: shown as it is, escaped
+    assert words("held_on_detainer") == "held on detainer" and words(None) == ""

@@ -178,7 +178,9 @@ def authorise(
     scope = scope_of(principal, resource, op)
     if scope is None:
         who = ", ".join(r.label.lower() for r in roles_for(resource, op)) or "no one"
-        raise Forbidden(f"a {principal.role.label.lower()} may not {what}; this needs one of: {who}")
+        role = principal.role.label.lower()
+        article = "an" if role[:1] in "aeiou" else "a"
+        raise Forbidden(f"{article} {role} may not {what}; this needs one of: {who}")
     if jurisdiction is None or scope == Scope.any:
         return scope
     places = [jurisdiction] if isinstance(jurisdiction, str) else list(jurisdiction)

@@ -92,7 +92,6 @@ def create_app(
     app.state.service = service
     app.state.issuer = issuer or Issuer.local()
     app.state.demo_signin = demo_signin
-    problems.install(app, TEMPLATES)
     app.include_router(examiner.router)
     app.add_middleware(AccessLog, service=service)
     app.add_middleware(BodyLimit)  # outermost: an oversized body is refused before anything reads it
@@ -511,6 +510,7 @@ def create_app(
     from custody.web import pages
 
     pages.install(app, service, TEMPLATES)
+    problems.install(app, TEMPLATES, header=pages.header)
     problems.document(app, public=PUBLIC_PAGES)
     return app
 

@@ -7,6 +7,7 @@ A 401 carries ``WWW-Authenticate``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+from custody.access.roles import Principal
 from custody.domain.errors import CustodyError
 from custody.domain.inputs import problem_text
 from custody.store.db import describe
@@ -31,12 +33,23 @@ def problem(status: int, title: str, detail: str, instance: str | None = None, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def _signed_out(who: Principal | None) -> dict[str, Any]:
+    return {"who": None}
+
+
 def wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "application/json" not in accept.split("text/html")[0]
 
 
-def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
+def install(
+    app: FastAPI,
+    templates: Jinja2Templates | None = None,
+    header: Callable[[Principal | None], dict[str, Any]] | None = None,
+) -> None:
+    """``header``: what a page's header shows for the caller (``web.pages.header``), so a problem
+    page says who is signed in, as every other page does."""
+
     def answer(
         request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
     ) -> Response:
@@ -56,7 +69,13 @@ def install(app: FastAPI, templates: Jinja2Templates | None = None) -> None:
             response = templates.TemplateResponse(
                 request,
                 "problem.html",
-                {"status": status, "title": title, "detail": detail, "who": None, "path": request.url.path},
+                {
+                    **(header or _signed_out)(getattr(request.state, "reader", None)),
+                    "status": status,
+                    "title": title,
+                    "detail": detail,
+                    "path": request.url.path,
+                },
                 status_code=status,
             )
         else:

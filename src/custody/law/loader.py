@@ -106,6 +106,26 @@ class Library:
         close = difflib.get_close_matches(slug, list(known), n=1, cutoff=0.75)
         return known[close[0]] if close else None
 
+    def name_of(self, division_id: str) -> str:
+        """What people call a division: the library's name for it, else one made from the id
+        ("county:el_paso" in Texas: "El Paso County, Texas"); the text itself when it is not a
+        division. Pages show this, with the id beside it for whoever needs the id."""
+        try:
+            division = parse_division(division_id)
+        except InvalidInput:
+            return division_id
+        known = self.jurisdictions.get(division)
+        if known is not None:
+            return known.name
+        if division.level is Level.federal:
+            return "United States"
+        state = self.jurisdictions.get(Division(division.state))
+        state_name = state.name if state else str(division.state).upper()
+        if division.level is Level.state:
+            return state_name
+        words = str(getattr(division, division.level.value)).replace("_", " ").replace("~", " ").title()
+        return f"{words} County, {state_name}" if division.level is Level.county else f"{words}, {state_name}"
+
 
 def take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
     """``data`` if it holds every required key, filled in, and no key beyond the optional ones: a

@@ -44,6 +44,7 @@ from custody.sim import calibration as cal
 from custody.sim import print_search
 from custody.sim.agencies import Agency
 from custody.sim.arrests import Arrest, ArrestStream
+from custody.sim.collector import loaded_objects_frozen
 from custody.sim.engine import Simulation, Tally
 from custody.sim.run import nats_delivery, open_store
 from custody.store import db
@@ -335,6 +336,7 @@ def _one_pass(
             batched=not workers,
         )
         envelope.prepare()  # a server compiles its schemas when it starts, not at its first messages
+        stack.enter_context(loaded_objects_frozen())  # and freezes what it loaded (sim/collector.py)
         began, cpu = time.perf_counter(), time.process_time()
         tally = simulation.run()
         e2e, cpu = time.perf_counter() - began, time.process_time() - cpu

@@ -13,14 +13,23 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+_open = 0  # blocks open now: only the outermost collects, freezes and unfreezes
+
 
 @contextmanager
 def loaded_objects_frozen() -> Iterator[None]:
     """Freeze what is alive now (garbage collected first, so none of it is kept) for the block;
-    unfrozen after it, so that a process running many blocks (the tests) keeps nothing for good."""
-    gc.collect()
-    gc.freeze()
+    unfrozen after it, so that a process running many blocks (the tests) keeps nothing for good.
+    Inside another such block it does nothing: the benchmark freezes before its clock starts (a
+    server does so when it starts), and the simulation it times must not collect again."""
+    global _open
+    if _open == 0:
+        gc.collect()
+        gc.freeze()
+    _open += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        _open -= 1
+        if _open == 0:
+            gc.unfreeze()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import select
 
 from custody.access.policy import Op, Resource, Scope, allowed, authorise
@@ -102,6 +104,28 @@ def local_time(moment: str | datetime | None, agency: str | None = None) -> str:
     return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+@lru_cache(maxsize=4096)
+def place(division: str | None) -> Markup:
+    """A division as people name it ("Cook County, Illinois"), its OCD id in the title for whoever
+    needs the id; a list of them (a federal officer's area) each named. Officers read "Cook County",
+    not "ocd-division/country:us/state:il/county:cook"."""
+    if not division:
+        return Markup("")
+    library = default_library()
+    named = [
+        Markup('<span class="place" title="{}">{}</span>').format(part, library.name_of(part))
+        if library.name_of(part) != part
+        else Markup.escape(part)
+        for part in division.split(", ")
+    ]
+    return Markup(", ").join(named)
+
+
+def words(value: object) -> str:
+    """A state or kind as words: "held on detainer", not "held_on_detainer"."""
+    return "" if value is None else str(value).replace("_", " ")
+
+
 # How a hold's hours are counted, in the words of the form and law that set them.
 CLOCK_WORDS = {
     "clock_hours": "counted on the clock, nights and weekends included",
@@ -118,22 +142,29 @@ def countdown(until: str, now: datetime) -> str:
     return f"{hours} h {rest // 60:02d} min left"
 
 
+def header(who: Principal | None) -> dict[str, Any]:
+    """What every page's header shows: who is signed in, and the views open to them (a problem
+    page too: a refused officer is still signed in, and should see where they can go)."""
+    views = [
+        (label, href, purpose)
+        for label, href, resource, op, purpose in VIEWS
+        if resource is None or op is None or allowed(who, resource, op)
+    ]
+    return {"who": who, "views": views}
+
+
 def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     templates.env.filters["local"] = local_time
+    templates.env.filters["place"] = place
+    templates.env.filters["words"] = words
     templates.env.filters["clock_words"] = lambda clock: CLOCK_WORDS.get(clock, str(clock).replace("_", " "))
 
     def render(request: Request, name: str, who: Principal | None, **context: Any) -> HTMLResponse:
-        views = [
-            (label, href, purpose)
-            for label, href, resource, op, purpose in VIEWS
-            if resource is None or op is None or allowed(who, resource, op)
-        ]
         return templates.TemplateResponse(
             request,
             name,
             {
-                "who": who,
-                "views": views,
+                **header(who),
                 "done": request.query_params.get("done"),
                 "new_key": uuid.uuid4().hex,
                 **context,
