@@ -598,6 +598,16 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     def law_browser(
         request: Request, who: Caller, division: str | None = None, on: Day | None = None, decision: str | None = None
     ) -> HTMLResponse:
+        explained = None
+        if decision:
+            authorise(who, Resource.decision, Op.read)
+            explained = service.explain(decision)
+            authorise(who, Resource.decision, Op.read, str(explained["inputs"].get("agency", "")))
+        return law_page(request, who, division, on, explained)
+
+    def law_page(
+        request: Request, who: Principal | None, division: str | None, on: date | None, explained: dict[str, Any] | None
+    ) -> HTMLResponse:
         library = default_library()
         divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
         known = [d for d, _ in divisions]
@@ -606,11 +616,6 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         own = next((d for d in mine if d in known), None)
         chosen = parse_division(division).id if division else own or known[0]
         day = on or date.today()
-        explained = None
-        if decision:
-            authorise(who, Resource.decision, Op.read)
-            explained = service.explain(decision)
-            authorise(who, Resource.decision, Op.read, str(explained["inputs"].get("agency", "")))
         return render(
             request,
             "law.html",
@@ -624,6 +629,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
 
     @app.post("/law", response_class=HTMLResponse, tags=["web"], summary="Run a decision from the law browser form")
     def law_browser_decide(
+        request: Request,
         who: Caller,
         division: Annotated[str, Form()],
         on: Annotated[date, Form()],
@@ -632,7 +638,10 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         actions: Annotated[list[str], Form()],
         felony_conviction: Annotated[bool, Form()] = False,
         pending_felony: Annotated[bool, Form()] = False,
-    ) -> RedirectResponse:
+    ) -> HTMLResponse:
+        """The decision is shown on the page that asked for it: anyone may run the law engine, but
+        not everyone may read the decision log (an analyst redirected to the logged decision was
+        refused the answer to their own question)."""
         authorise(who, Resource.decision, Op.create)
         assert who is not None
         convictions = [{"offense": "felony conviction", "level": "felony"}] if felony_conviction else []
@@ -645,8 +654,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
                 "person": {"convictions": convictions, "pending_charges": pending},
             }
         )
-        query = urlencode({"division": division, "on": on.isoformat(), "decision": result["decision_id"]})
-        return RedirectResponse(f"/law?{query}#decision", status_code=303)
+        return law_page(request, who, division, on, service.explain(result["decision_id"]))
 
     # --- statistics --------------------------------------------------------------------------
 
