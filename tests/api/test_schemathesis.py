@@ -46,6 +46,7 @@ DATA_DEPENDENT = {
     "GET /law",
     "POST /law",
     "GET /grants/check",
+    "GET /grants",
     "GET /stats",
     "POST /signin",
     "POST /desk",

@@ -37,7 +37,7 @@ def sign_in(page: Any, subject: str) -> None:
     user = DEMO_USERS[subject]
     page.goto("/signin")
     page.get_by_role("button", name=f"Sign in as {user.name}").click()
-    page.wait_for_url(re.compile(r".*/(desk|federal|release|stats|audit)"))
+    page.wait_for_url(re.compile(r".*/(desk|federal|release|stats|audit|grants)"))
     assert user.name in page.locator("header").inner_text()
 
 
@@ -204,6 +204,21 @@ def test_the_law_browser_decides_for_the_division_and_date_chosen_in_its_own_for
     decision = page.locator("table").last.inner_text()
     assert "prohibited" in decision and "( h)" not in decision and "Cook County Code" in decision
     assert "2017-08-16" in page.locator("h2", has_text="In force for agencies of").inner_text()
+
+
+def test_a_grant_administrator_sees_each_condition_against_the_grantee_s_law(page: Any) -> None:
+    """Grant administrators had no view of their own: the grant check was JSON and a command."""
+    sign_in(page, "demo-grant-administrator")
+    assert page.url.endswith("/grants")
+    page.locator("#division").select_option("ocd-division/country:us/state:il/county:cook")
+    page.get_by_role("button", name="Check").click()
+    page.locator("#notice").wait_for()
+    assert "Cook County, Illinois" in page.locator("h2").first.inner_text()
+    notice = page.locator("#notice").inner_text()
+    assert "conflicts" in notice and "Cook County Code § 46-37(b)" in notice
+    assert "binding in this circuit" in notice and "City of Chicago v. Sessions" in notice
+    assert "not determinable" in page.locator("#compliance").inner_text()
+    check_view(page, "18-grant-conditions")
 
 
 def test_an_analyst_reads_the_answer_to_their_own_question(page: Any) -> None:

@@ -41,6 +41,7 @@ NO_PERSONAL_DATA = frozenset(
         "/law/diff",
         "/law/decide",
         "/grants/check",
+        "/grants",
         "/stats",
         "/stats/outcomes",
         "/stats/charts/{name}.png",

@@ -51,7 +51,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", descripti
 TICK_SECONDS = 30.0
 EXCHANGE_ENV = "CUSTODY_EXCHANGE"
 # Pages anyone may open; signed in, they show more (the landing page lists recent bookings).
-PUBLIC_PAGES = frozenset({"/", "/signin", "/law"})
+PUBLIC_PAGES = frozenset({"/", "/signin", "/law", "/grants"})
 
 
 def acting(service: Custody, who: Principal) -> Custody:

@@ -32,12 +32,17 @@ _DETAINER_FORMS = ("I-247A", "I-247D", "I-247")
 _CUSTODY_KINDS = {Level.state: ("prison",), Level.county: ("jail",), Level.place: ("jail", "police")}
 
 
+def fiscal_years() -> list[int]:
+    """The fiscal years whose grant conditions are encoded, oldest first."""
+    return sorted(int(p.stem.rsplit("fy", 1)[1]) for p in GRANTS.glob("byrne-jag-fy*.yaml"))
+
+
 @cache
 def grant_program(fiscal_year: int) -> dict[str, Any]:
     path = GRANTS / f"byrne-jag-fy{fiscal_year}.yaml"
     if not path.exists():
-        years = sorted(p.stem.rsplit("fy", 1)[1] for p in GRANTS.glob("byrne-jag-fy*.yaml"))
-        raise InvalidInput(f"no grant conditions encoded for fiscal year {fiscal_year}; encoded: {', '.join(years)}")
+        years = ", ".join(map(str, fiscal_years()))
+        raise InvalidInput(f"no grant conditions encoded for fiscal year {fiscal_year}; encoded: {years}")
     return _checked(read_yaml(path), path.name)
 
 

@@ -28,15 +28,17 @@ from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.api import idempotency, queries
 from custody.api.access_log import note_withheld
 from custody.api.auth import COOKIE, Caller
-from custody.api.params import Day, Offset, PageLimit
+from custody.api.params import Day, Division, Offset, PageLimit
 from custody.booking.commands import BookingIn
 from custody.booking.model import ReleaseReason
 from custody.booking.service import FingerprintImage
-from custody.domain.divisions import local_zone, parse_division
+from custody.domain.divisions import Level, local_zone, parse_division
 from custody.domain.errors import CustodyError, InvalidInput, NotFound
 from custody.domain.inputs import parse_input
 from custody.identity.prints.ansi_nist import NistFormatError, read_transaction
 from custody.law.browse import in_force
+from custody.law.grants import check as check_grants
+from custody.law.grants import fiscal_years
 from custody.law.loader import default_library
 from custody.law.model import Action
 from custody.release.commands import ReleaseIn, TransferIn
@@ -56,6 +58,7 @@ VIEWS: list[tuple[str, str, Resource | None, Op | None, str]] = [
     ("Release queue", "/release", Resource.release, Op.read, "who is due out, hold countdowns, notices"),
     ("Federal view", "/federal", Resource.hit, Op.read, "hits, requests, responses, pickups due"),
     ("Law browser", "/law", None, None, "the law in force on a date; run a decision"),
+    ("Grant conditions", "/grants", None, None, "a jurisdiction's law against each federal grant condition"),
     ("Statistics", "/stats", Resource.stats, Op.read, "outcomes of the process and the charts"),
     ("Audit log", "/audit", Resource.audit, Op.read, "the hash-chained log and its verification"),
 ]
@@ -63,7 +66,7 @@ HOME = {
     Role.jail_officer: "/desk",
     Role.jail_supervisor: "/release",
     Role.federal_officer: "/federal",
-    Role.grant_administrator: "/stats",
+    Role.grant_administrator: "/grants",
     Role.analyst: "/stats",
     Role.auditor: "/audit",
     Role.administrator: "/audit",
@@ -140,6 +143,14 @@ def countdown(until: str, now: datetime) -> str:
         return "limit reached"
     hours, rest = divmod(int(left.total_seconds()), 3600)
     return f"{hours} h {rest // 60:02d} min left"
+
+
+def own_division(who: Principal | None, divisions: list[tuple[str, str]]) -> str:
+    """Of these (id, name) divisions, the signed-in officer's own agency's or area's, else the first:
+    a page about law opens on the law that binds the reader."""
+    known = [d for d, _ in divisions]
+    mine = ((who.agency,) if who.agency else who.area) if who else ()
+    return next((d for d in mine if d in known), known[0])
 
 
 def header(who: Principal | None) -> dict[str, Any]:
@@ -610,11 +621,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
     ) -> HTMLResponse:
         library = default_library()
         divisions = sorted({j.division.id: j.name for j in library.jurisdictions.values()}.items())
-        known = [d for d, _ in divisions]
-        # Unless asked for another, the law that binds the signed-in officer's own agency or area.
-        mine = ((who.agency,) if who.agency else who.area) if who else ()
-        own = next((d for d in mine if d in known), None)
-        chosen = parse_division(division).id if division else own or known[0]
+        chosen = parse_division(division).id if division else own_division(who, divisions)
         day = on or date.today()
         return render(
             request,
@@ -655,6 +662,39 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             }
         )
         return law_page(request, who, division, on, service.explain(result["decision_id"]))
+
+    # --- grant conditions --------------------------------------------------------------------
+
+    @app.get(
+        "/grants",
+        response_class=HTMLResponse,
+        tags=["web"],
+        summary="Federal grant conditions checked against a jurisdiction's law",
+    )
+    def grants(
+        request: Request, who: Caller, division: Division | None = None, fiscal_year: int | None = None
+    ) -> HTMLResponse:
+        """Public, as `/grants/check` is: what a grantee's law says of each condition, and the rulings."""
+        library = default_library()
+        divisions = sorted(
+            {
+                j.division.id: j.name for j in library.jurisdictions.values() if j.division.level is not Level.federal
+            }.items()
+        )
+        chosen = parse_division(division).id if division else own_division(who, divisions)
+        years = fiscal_years()
+        year = fiscal_year or years[-1]
+        checked = check_grants(library, parse_division(chosen), year)
+        return render(
+            request,
+            "grants.html",
+            who,
+            divisions=divisions,
+            division=chosen,
+            years=years,
+            fiscal_year=year,
+            checked=checked,
+        )
 
     # --- statistics --------------------------------------------------------------------------
 
