@@ -263,3 +263,24 @@ def test_the_documented_identity_enrols(tmp_path: Path) -> None:
     done = custody("enrol", "--file", str(example), "--json", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["identity_id"].startswith("idn_")
+
+
+def test_a_store_that_refuses_the_work_and_an_interrupt_each_say_what_to_do(tmp_path: Path) -> None:
+    """Found by a review: a read-only store gave "custody failed unexpectedly … report it", and Ctrl-C
+    a traceback; neither is custody's fault, and both are resolved by running the command again."""
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
+    refused = (
+        "import sys; from sqlalchemy.exc import OperationalError; from custody.cli import main; "
+        "main.app = lambda: (_ for _ in ()).throw(OperationalError('UPDATE x', {}, "
+        "Exception('attempt to write a readonly database'))); sys.argv = ['custody']; main.main()"
+    )
+    done = subprocess.run([sys.executable, "-c", refused], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "report it" not in done.stderr
+    assert done.stderr.startswith("error: the store could not be used (OperationalError:")
+    assert "readonly database" in done.stderr and "reachable and writable" in done.stderr
+    interrupted = (
+        "import sys; from custody.cli import main; "
+        "main.app = lambda: (_ for _ in ()).throw(KeyboardInterrupt()); sys.argv = ['custody']; main.main()"
+    )
+    done = subprocess.run([sys.executable, "-c", interrupted], capture_output=True, text=True, env=env)
+    assert done.returncode == 130 and "Traceback" not in done.stderr and done.stderr.startswith("interrupted:")

@@ -231,3 +231,73 @@ def test_a_reform_killed_in_its_second_run_carries_on_there(
     resumed = simulate(_options(url, reform=reform, resume=True))
     assert resumed["reform"]["compared"] == whole["reform"]["compared"]  # type: ignore[index]
     assert _comparable(resumed) == _comparable(whole)
+
+
+def test_a_finished_run_read_again_writes_nothing(small_nation: list[Agency], tmp_path: Path) -> None:
+    """Found by a review: printing a finished run's report again added a journal row each time, and
+    so failed on a read-only store."""
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    simulate(_options(url, days=1))
+    rows = _journal_rows(url)
+    again = simulate(_options(url, days=1, resume=True))
+    assert _journal_rows(url) == rows
+    assert again["resume"] == "already finished: the report is read again from the store"
+    assert again["resumed_from"] is None
+
+
+def test_resume_says_when_there_was_nothing_to_resume(small_nation: list[Agency], tmp_path: Path) -> None:
+    fresh = simulate(_options(f"sqlite:///{tmp_path / 'a.db'}", days=1, resume=True))
+    assert fresh["resume"] == "nothing to resume for seed 7 in this store: started at the beginning"
+    args = ["simulate", "--days", "1", "--seed", "7", "--sample", "1", "--url", f"sqlite:///{tmp_path / 'b.db'}"]
+    done = CliRunner().invoke(app, [*args, "--resume"])
+    assert done.exit_code == 0 and "no stopped run of this seed in its store; starting at the beginning" in done.stderr
+    assert "Resumed: nothing to resume for seed 7" in done.stdout
+
+
+def test_the_default_sample_and_the_same_sample_given_are_one_run(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a state run stopped without --sample was refused "--sample was None, now 1.0"."""
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    state = {"scale": "state:fl", "sample": None}
+    with monkeypatch.context() as patch:
+        _die_on_call(patch, "deliver", 3)
+        with pytest.raises(Killed):
+            simulate(_options(url, days=2, **state))
+    resumed = simulate(_options(url, days=2, resume=True, scale="state:fl", sample=1.0))
+    assert resumed["resumed_from"] is not None
+
+
+def test_a_reform_store_left_by_another_run_does_not_block_the_resume(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a reform store kept from an earlier run with other --days refused every
+    resume of a run killed before its own reform phase began."""
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2019-10-01")
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    simulate(_options(url, days=1, reform=reform))
+    (tmp_path / "sim.db").unlink()  # the main store goes; the reform store of the 1-day run stays
+    whole = simulate(_options(f"sqlite:///{tmp_path / 'whole.db'}", reform=reform))
+    with monkeypatch.context() as patch:
+        _die_on_call(patch, "deliver", 4)
+        with pytest.raises(Killed):
+            simulate(_options(url, reform=reform))
+    resumed = simulate(_options(url, reform=reform, resume=True))
+    assert resumed["reform"]["compared"] == whole["reform"]["compared"]  # type: ignore[index]
+
+
+def test_a_run_whose_reform_stopped_says_so(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a run killed in its reform phase was called "finished" and sent to print its report."""
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2019-10-01")
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    with monkeypatch.context() as patch:
+        _die_on_call(patch, "deliver", 6, on=_second_run_only())
+        with pytest.raises(Killed):
+            simulate(_options(url, reform=reform))
+    with pytest.raises(Conflict, match=r"it finished, and its reform run stopped at .*: add --resume to carry that on"):
+        simulate(_options(url, reform=reform))
+    resumed = simulate(_options(url, reform=reform, resume=True))
+    assert resumed["resume"] == "already finished: the report is read again from the store"
+    assert resumed["reform"]["resume"].startswith("carried on from its last commit")  # type: ignore[index]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
@@ -642,6 +643,16 @@ def main() -> None:
     except CustodyError as exc:
         sys.stderr.write(f"error: {exc.detail}\n")
         sys.exit(2)
+    except OperationalError as exc:
+        # The store refused the work: down, locked, read-only, out of space. Not custody's fault.
+        sys.stderr.write(
+            f"error: the store could not be used ({db.describe(exc)}); check that it is reachable and writable "
+            "(CUSTODY_DATABASE_URL, or the command's --url), then run the command again\n"
+        )
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: every step custody committed is kept; run the command again to go on\n")
+        sys.exit(130)
     except Exception as exc:
         # A fault custody did not foresee: one line for the person at the desk, the trace for whoever
         # runs it again at DEBUG.

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from custody.cli.output import JsonFlag, cell, emit_json, err, out
@@ -23,7 +23,7 @@ bench_app = typer.Typer(help="Benchmarks of the whole process against a raw base
 
 
 @contextmanager
-def _progress(days: int, reform: bool) -> Iterator[ProgressCallback]:
+def _progress(days: int) -> Iterator[ProgressCallback]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -34,16 +34,27 @@ def _progress(days: int, reform: bool) -> Iterator[ProgressCallback]:
         transient=False,
     ) as progress:
         run = {"label": "baseline"}
-        tasks = {"day": progress.add_task("simulated days (baseline)", total=days, note="")}
+        tasks: dict[str, TaskID] = {}
+
+        def task() -> TaskID:
+            """The bar of the run going on, made when it first moves (a refused run draws none)."""
+            if run["label"] not in tasks:
+                tasks[run["label"]] = progress.add_task(f"simulated days ({run['label']})", total=days, note="")
+            return tasks[run["label"]]
 
         def report(what: str, n: int) -> None:
             if what == "reform":
                 run["label"] = "reform"
-                tasks["day"] = progress.add_task("simulated days (reform)", total=days, note="")
             elif what == "day":
-                progress.update(tasks["day"], completed=n)
-            elif what == "booking" and n % 200 == 0:
-                progress.update(tasks["day"], note=f"{n:,} bookings")
+                progress.update(task(), completed=n)
+            elif what == "booking":
+                progress.update(task(), note=f"{n:,} bookings")
+            elif what == "nothing to resume":
+                which = "reform run" if run["label"] == "reform" else "run"
+                progress.console.print(
+                    f"[yellow]--resume: no stopped {which} of this seed in its store; "
+                    "starting at the beginning[/yellow]"
+                )
 
         yield report
 
@@ -108,8 +119,15 @@ def simulate(
         reform=Reform.parse(reform) if reform else None,
         resume=resume,
     )
-    with _progress(days, reform is not None) as progress:
-        result = run_simulation(options, progress)
+    try:
+        with _progress(days) as progress:
+            result = run_simulation(options, progress)
+    except KeyboardInterrupt:
+        err.print(
+            "[yellow]interrupted: what the simulation committed is kept; run the same command with --resume to "
+            "carry it on from there[/yellow]"
+        )
+        raise typer.Exit(130) from None
     if as_json:
         emit_json(result)
         return
@@ -137,8 +155,8 @@ def _print_report(result: dict[str, Any]) -> None:
         f"({result['store']}, {result['transport']})"
     )
     out.print(f"Agencies: {result['agencies']}.", highlight=False)
-    if result["resumed_from"]:
-        out.print(f"Resumed: the journal had left this run at {result['resumed_from']} (simulated).", highlight=False)
+    if result["resume"]:
+        out.print(f"Resumed: {result['resume']}.", highlight=False)
     out.print(
         _table(
             "Outcomes of the process",
@@ -182,6 +200,8 @@ def _print_report(result: dict[str, Any]) -> None:
     if "reform" in result:
         r = result["reform"]
         out.print(f"\n[bold]Reform: {r['reform']}[/bold]")
+        if r["resume"]:
+            out.print(f"Resumed: {r['resume']}.", highlight=False)
         out.print(
             f"Policy: {r['division_policy']['baseline']} → {r['division_policy']['reform']}. {r['how']}.",
             highlight=False,

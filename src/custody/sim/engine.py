@@ -182,11 +182,16 @@ class Simulation:
         if self.journal and self.journal.restore(self):
             self.progress("day", self.loaded)
             self.deliver()  # the run may have stopped after its last commit, before all was delivered
+            if self.journal.finished:  # nothing is left to do, nor to write: the report reads the store
+                return self._ended()
         with loaded_objects_frozen(), self._batch:
             self._open_batch()
             self._loop()
             self.clock.set(self.end)
             self._flush(finished=True)
+        return self._ended()
+
+    def _ended(self) -> Tally:
         self.tally.in_custody_at_end = sum(1 for _, _, kind, _ in self.heap if kind in (ELIGIBLE, PICKUP, LAPSE))
         return self.tally
 

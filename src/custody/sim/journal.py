@@ -20,16 +20,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, inspect, select
 
 from custody.booking.model import ReleaseReason
 from custody.domain.errors import InvalidInput
 from custody.service import Custody
 from custody.sim.agencies import Agency
 from custody.sim.arrests import Arrest, Person, RequestPlan
+from custody.store import db
 from custody.store.models import SimulationJournalRow
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class Journal:
         self.service = service
         self.run = run
         self.options = options
+        self.finished = False  # set by ``restore``: the run had reached its end
         self._number = 0
         self._snapshot_bytes = 0
         self._since_snapshot = 0
@@ -150,21 +153,27 @@ class Journal:
         """Put the simulator back where the journal leaves it; False when the run has no journal."""
         with self.service.read() as unit:
             rows = unit.session.execute(
-                select(SimulationJournalRow.number, SimulationJournalRow.snapshot, SimulationJournalRow.state)
+                select(
+                    SimulationJournalRow.number,
+                    SimulationJournalRow.snapshot,
+                    SimulationJournalRow.finished,
+                    SimulationJournalRow.state,
+                )
                 .where(SimulationJournalRow.run == self.run)
                 .order_by(SimulationJournalRow.number)
             ).all()
         if not rows:
             return False
         first = orjson.loads(zlib.decompress(rows[0].state))
+        name = f"the simulation of seed {self.options.get('seed')}"
         if not rows[0].snapshot or first.get("version") != VERSION:
-            raise InvalidInput(f"the journal of simulation {self.run} in this store was written by another version")
+            raise InvalidInput(f"the journal of {name} in this store was written by another version of custody")
         differ = {k: (first["options"].get(k), v) for k, v in self.options.items() if first["options"].get(k) != v}
         if differ:
             said = "; ".join(f"--{k.replace('_', '-')} was {then}, now {now}" for k, (then, now) in differ.items())
             raise InvalidInput(
-                f"simulation {self.run} in this store was started with other options ({said}): resume it with the "
-                "options it started with, or start afresh with another --seed or a fresh store"
+                f"{name} in this store was started with other options ({said}): resume it with the options it "
+                "started with, or start afresh with another --seed or a fresh store"
             )
         entries: dict[int, list[Any]] = {}
         cases: dict[str, list[Any]] = {}
@@ -199,10 +208,33 @@ class Journal:
             tally=tally,
             clock=datetime.fromisoformat(state["clock"]),
         )
+        self.finished = rows[-1].finished
         self._number = rows[-1].number
         self._snapshot_bytes = len(rows[0].state)
         self._since_snapshot = sum(len(row.state) for row in rows[1:])
         return True
+
+
+def peek(url: str, run: str) -> tuple[Stopped | None, dict[str, Any] | None]:
+    """Where the journal of ``run`` in the store at ``url`` leaves it, and the options it started
+    with, without opening the store for work: a reform's store is looked at before it is kept or
+    made afresh. (None, None) for a store that does not exist or holds no such run."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None, None
+    engine = db.make_engine(url)
+    try:
+        if not inspect(engine).has_table(SimulationJournalRow.__tablename__):
+            return None, None
+        ordered = select(SimulationJournalRow).where(SimulationJournalRow.run == run)
+        with engine.connect() as conn:
+            first = conn.execute(ordered.order_by(SimulationJournalRow.number).limit(1)).first()
+            last = conn.execute(ordered.order_by(SimulationJournalRow.number.desc()).limit(1)).first()
+    finally:
+        engine.dispose()
+    if first is None or last is None:
+        return None, None
+    options: dict[str, Any] = orjson.loads(zlib.decompress(first.state)).get("options", {})
+    return Stopped(last.simulated_to, last.finished), options
 
 
 def _pack(state: dict[str, Any]) -> bytes:

@@ -24,7 +24,7 @@ from custody.sim import reform as reforms
 from custody.sim import report
 from custody.sim.arrests import ArrestStream
 from custody.sim.engine import Progress, Simulation, Tally
-from custody.sim.journal import Journal, Stopped
+from custody.sim.journal import Journal, Stopped, peek
 from custody.store import db
 from custody.store.models import BookingRow
 from custody.store.scratch import scratch_store
@@ -46,14 +46,22 @@ class Options:
     reform: reforms.Reform | None = None
     resume: bool = False  # carry on a run stopped before its end, from its journal (custody.sim.journal)
 
+    @property
+    def share(self) -> float:
+        """The share of synthetic agencies kept: --sample, else a tenth of the nation, or all of a state."""
+        if self.sample is not None:
+            return self.sample
+        return NATIONAL_SAMPLE if self.scale == "national" else 1.0
+
     def identity(self, reform: reforms.Reform | None) -> dict[str, Any]:
-        """What makes a run the run it is: resuming with anything else would not continue it."""
+        """What makes a run the run it is: resuming with anything else would not continue it. (The
+        transport too: messages sent over NATS have no place in the in-process queue.)"""
         return {
             "seed": self.seed,
             "days": self.days,
             "scale": self.scale,
             "start": self.start.isoformat(),
-            "sample": self.sample,
+            "sample": self.share,
             "transport": self.transport,
             "reform": reform.label() if reform else None,
         }
@@ -81,7 +89,7 @@ def store_url(store: str, url: str | None) -> str:
 
 def reform_url(url: str, seed: int, keep: bool = False) -> str:
     """A store of the same kind for the reformed run, beside the main one: replaced on each run, or
-    ``keep`` as it is (a resumed run carries on there)."""
+    ``keep`` as it is (a resumed run carries on there; see ``_reform_store``)."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
         return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False, keep=keep)
@@ -133,13 +141,21 @@ def _nothing() -> None:
     return None
 
 
-def _clash(url: str, options: Options, booking: str, stopped: Stopped | None) -> str:
-    said = f"the store at {url} already holds bookings of a simulation with seed {options.seed} ({booking})"
+def _clash(url: str, options: Options, stopped: Stopped | None) -> str:
+    said = f"the store at {url} already holds bookings of a simulation with seed {options.seed}"
     if stopped is None:
         return (
             f"{said}, without a journal to carry it on from (written by a benchmark, or before custody kept "
             "one); use another --seed, or a fresh store with --url sqlite:///PATH"
         )
+    if stopped.finished and options.reform is not None:
+        reformed, _ = peek(reform_url(url, options.seed, keep=True), _prefix(options))
+        if reformed is not None and not reformed.finished:
+            return (
+                f"{said}: it finished, and its reform run stopped at {reformed.simulated_to:%Y-%m-%d %H:%M} UTC "
+                "(simulated), before its end: add --resume to carry that on from its last commit, or use another "
+                "--seed or a fresh store"
+            )
     where = (
         f"finished at {stopped.simulated_to:%Y-%m-%d %H:%M} UTC"
         if stopped.finished
@@ -149,19 +165,47 @@ def _clash(url: str, options: Options, booking: str, stopped: Stopped | None) ->
     return f"{said}, {where}: add --resume to {what}, or use another --seed or a fresh store"
 
 
+def _prefix(options: Options) -> str:
+    """The run's booking numbers begin with this, and its journal is kept under it."""
+    return f"S{options.seed}-"
+
+
+def _reform_store(url: str, options: Options, reform: reforms.Reform) -> str:
+    """The reformed run's store: kept when resuming the same run, made afresh otherwise (one left by
+    another run, with other options, would refuse the resume; it is this command's scratch store)."""
+    kept = reform_url(url, options.seed, keep=True)
+    _, started = peek(kept, _prefix(options))
+    if options.resume and started == options.identity(reform):
+        return kept
+    return reform_url(url, options.seed)
+
+
+def resumed(options: Options, stopped: Stopped | None) -> str | None:
+    """What --resume found, in words for the report: None without --resume."""
+    if not options.resume:
+        return None
+    if stopped is None:
+        return f"nothing to resume for seed {options.seed} in this store: started at the beginning"
+    if stopped.finished:
+        return "already finished: the report is read again from the store"
+    return f"carried on from its last commit, at {stopped.simulated_to:%Y-%m-%d %H:%M} UTC (simulated)"
+
+
 def _simulate(
     url: str, options: Options, chosen: list[agency_set.Agency], progress: Progress, reform: reforms.Reform | None
 ) -> tuple[Custody, Tally, datetime, Stopped | None]:
     """Run (or, resuming, carry on) one simulation; with where its journal had left it, if it had."""
     clock = ManualClock(datetime.combine(options.start, time(0), tzinfo=UTC))
     service = open_store(url, clock, options.transport, reform)
-    prefix = f"S{options.seed}-"
+    prefix = _prefix(options)
     journal = Journal(service, prefix, options.identity(reform))
     with service.unit() as unit:
         clash = unit.session.scalar(select(BookingRow.id).where(BookingRow.booking_number.startswith(prefix)).limit(1))
     stopped = journal.stopped()
     if clash and not (options.resume and stopped):
-        raise Conflict(_clash(url, options, clash, stopped))
+        raise Conflict(_clash(url, options, stopped))
+    if options.resume and stopped is None:
+        progress("nothing to resume", 0)
     deliver: Callable[[], int] = service.deliver
     close: Callable[[], None] = _nothing
     if options.transport == "nats":
@@ -180,10 +224,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         raise InvalidInput("--days must be at least 1")
     if options.transport not in ("inproc", "nats"):
         raise InvalidInput(f"--transport {options.transport}: use inproc or nats")
-    sample = (
-        options.sample if options.sample is not None else (NATIONAL_SAMPLE if options.scale == "national" else None)
-    )
-    chosen, note = agency_set.select(options.scale, options.seed, sample)
+    chosen, note = agency_set.select(options.scale, options.seed, options.share)
     reform = options.reform
     if reform is not None and reform.division not in {a.division for a in chosen}:
         raise InvalidInput(
@@ -194,7 +235,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     url = store_url(options.store, options.url)
     service, tally, end, stopped = _simulate(url, options, chosen, progress, None)
     labels = _labels(chosen, options.start)
-    prefix = f"S{options.seed}-"
+    prefix = _prefix(options)
     with service.unit() as unit:
         overall = report.measure(unit.session, end, report.Scope(prefix))
         policies = report.by_policy(unit.session, end, labels, prefix)
@@ -206,7 +247,8 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "agencies": note,
         "store": options.store,
         "transport": options.transport,
-        "resumed_from": stopped.simulated_to.isoformat() if stopped else None,
+        "resumed_from": stopped.simulated_to.isoformat() if stopped and not stopped.finished else None,
+        "resume": resumed(options, stopped),
         "simulator": tally.as_dict(),
         "outcomes": overall,
         "by_policy": policies,
@@ -216,8 +258,8 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     service.engine.dispose()
     if reform is not None:
         progress("reform", 0)
-        reformed_service, _, _, _ = _simulate(
-            reform_url(url, options.seed, keep=options.resume), options, chosen, progress, reform
+        reformed_service, _, _, reformed = _simulate(
+            _reform_store(url, options, reform), options, chosen, progress, reform
         )
         target = report.Scope(prefix, frozenset({reform.division}))
         with service.unit() as unit:
@@ -227,6 +269,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         reformed_service.engine.dispose()
         result["reform"] = {
             "reform": reform.label(),
+            "resume": resumed(options, reformed),
             **(
                 {"note": f"no booking at {reform.division} in these {options.days} day(s): add --days to compare"}
                 if base["bookings"] == 0
