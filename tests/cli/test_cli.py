@@ -24,6 +24,9 @@ DOC = {
 }
 
 
+BASIS = {"offense": "burglary", "level": "felony"}
+
+
 def custody(*args: str, tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
     env.pop("CUSTODY_DATABASE_URL", None)
@@ -73,6 +76,8 @@ def test_a_misspelt_county_is_decided_but_the_county_meant_is_named(tmp_path: Pa
     )
     lake = decide_at("lake")
     assert lake.returncode == 0 and "Did you mean" not in lake.stderr  # a real county without law of its own
+    worded = decide_at("cook_county")  # the name as people write it
+    assert "Did you mean ocd-division/country:us/state:il/county:cook?" in worded.stderr
 
 
 def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_was_not_logged(tmp_path: Path) -> None:
@@ -113,6 +118,28 @@ def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_wa
         (json.dumps({**DOC, "agency": "ocd-division/country:us/state:il/ward:1"}), "not a US state, county or place"),
         (json.dumps({k: v for k, v in DOC.items() if k != "person"}), "'person' is a required property"),
         (json.dumps({**DOC, "request": {**DOC["request"], "form": "I-999"}}), "request/form"),
+        # found by a review: each of these was decided, or refused with a misleading or raw message
+        (
+            json.dumps({**DOC, "on": "1900-01-01", "request": {**DOC["request"], "form": "I-247"}}),
+            "custody's law library begins on 1996-09-30",
+        ),
+        (
+            json.dumps({**DOC, "agency": DOC["agency"] + "\n"}),
+            "'ocd-division/country:us/state:il/county:cook\\n' is not an Open Civic Data division id",
+        ),
+        ('{"agency": "' + "x" * (1 << 20) + '"}', "standard input is over 1,048,576 bytes"),
+        (
+            json.dumps(
+                {
+                    **DOC,
+                    "custody": {
+                        "status": "pretrial",
+                        "basis": {"offense": "b", "level": "felony", "date": "2030-01-01"},
+                    },
+                }
+            ),
+            "custody.basis.date 2030-01-01 is after the decision date",
+        ),
     ],
 )
 def test_law_decide_refuses_invalid_input_with_exit_2_and_one_line(tmp_path: Path, document: str, message: str) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custody.api.problems import problem
+from custody.domain.inputs import JSON_BODY
 
-JSON_BODY = 1 << 20  # 1 MiB: JSON and form posts
 FILES_BODY = 64 << 20  # 64 MiB: multipart uploads (fingerprint images, ANSI/NIST transactions)
 
 

@@ -21,7 +21,7 @@ from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
 from custody.domain.errors import CustodyError, InvalidInput, StoreUnavailable
-from custody.domain.inputs import parse_input
+from custody.domain.inputs import JSON_BODY, parse_input
 from custody.exchange.cli import exchange_app, worker
 from custody.identity.cli import add_examiner_commands
 from custody.identity.commands import IdentityIn
@@ -83,12 +83,19 @@ def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _read_json(path: str) -> Any:
+    """A JSON document from a file or stdin, no larger than the API takes (a request is a few
+    kilobytes; a 20 MB one was decided and logged whole)."""
     try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        with sys.stdin.buffer if path == "-" else Path(path).open("rb") as source:
+            data = source.read(JSON_BODY + 1)
+        raw = data.decode("utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
+    if len(data) > JSON_BODY:
+        name = "standard input" if path == "-" else path
+        raise InvalidInput(f"{name} is over {JSON_BODY:,} bytes, the most custody reads as one JSON document")
     try:
         return json.loads(raw, object_pairs_hook=_no_repeated_keys)
     except json.JSONDecodeError as exc:
@@ -458,8 +465,6 @@ def law_decide(
     from custody.law.engine import decide
 
     document = _read_json(file)
-    if isinstance(document, dict) and isinstance(document.get("agency"), str):
-        _warn_if_misspelt(document["agency"])
     # Deciding needs only the law library: a lawyer or reporter checking a decision gets it whatever
     # the store's state, told plainly that this one is in no decision log.
     unlogged: str | None = None
@@ -475,8 +480,9 @@ def law_decide(
             "reachable database to log it"
         )
     if unlogged is not None:
-        err.print(f"warning: decision not logged: {unlogged}", markup=False)
         result = decide(document).to_contract()
+        err.print(f"warning: decision not logged: {unlogged}", markup=False)
+    _warn_if_misspelt(result["agency"])  # once decided: a refused request gets its refusal alone
     emit_json(result)
 
 

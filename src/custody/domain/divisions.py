@@ -141,9 +141,11 @@ def parse_division(text: str) -> Division:
     Anything else (a ward, a district, a place inside a county path, an unknown state) is refused,
     because custody could not tell which law binds an agency there.
     """
-    if not isinstance(text, str) or not _PATTERN.match(text):
+    # fullmatch: with match, "$" also matched before a final newline, so "…/county:cook\n" was taken
+    # for a county named "cook\n", with no law.
+    if not isinstance(text, str) or not _PATTERN.fullmatch(text):
         raise InvalidInput(
-            f"'{text}' is not an Open Civic Data division id; use e.g. ocd-division/country:us/state:il/county:cook"
+            f"{text!r} is not an Open Civic Data division id; use e.g. ocd-division/country:us/state:il/county:cook"
         )
     segments = [s.split(":", 1) for s in text.split("/")[2:]]
     kinds = [k for k, _ in segments]

@@ -12,6 +12,8 @@ from custody.domain.clock import as_utc
 from custody.domain.errors import InvalidInput
 from custody.domain.offenses import OffenseLevel
 
+JSON_BODY = 1 << 20  # 1 MiB: the most read as one JSON document (API bodies and form posts, CLI files)
+
 
 def _aware(moment: datetime) -> datetime:
     return as_utc(moment)

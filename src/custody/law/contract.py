@@ -142,6 +142,8 @@ def facts_from_request(document: Any) -> dict[str, Any]:
                 raise fastjsonschema.JsonSchemaValueException(f"{'.'.join(path)} must contain unique items")
     except fastjsonschema.JsonSchemaException as exc:
         validate("decision-request", document)  # raises with jsonschema's message
+        if isinstance(document.get("agency"), str):
+            parse_division(document["agency"])  # jsonschema lets "…cook\n" through; this says what is wrong
         raise InvalidInput(str(exc)) from None
     except RecursionError:
         raise InvalidInput("the request is nested too deeply to be a DecisionRequest") from None
@@ -166,6 +168,11 @@ def _refuse_impossible_dates(document: dict[str, Any]) -> None:
                 raise InvalidInput(f"{where}.released_on {released} is after the decision date {on}")
             if released is not None and when is not None and released < when:
                 raise InvalidInput(f"{where}.released_on {released} is before its date {when}; a release follows it")
+    basis = (document.get("custody") or {}).get("basis") or {}
+    if basis.get("date") is not None and basis["date"] > on:
+        raise InvalidInput(
+            f"custody.basis.date {basis['date']} is after the decision date {on}; give the date it happened"
+        )
 
 
 def _field(document: dict[str, Any], path: tuple[str, ...]) -> Any:

@@ -364,6 +364,12 @@ def decide(
     a kept answer."""
     library = library or default_library()
     facts = facts_from_request(document)
+    first = library.first_law
+    if first is not None and facts["on"] < first.effective_from:
+        raise InvalidInput(
+            f"custody's law library begins on {first.effective_from} ({first.citation}) and holds no law for "
+            f"{facts['on']}: ask for a date from then on"
+        )
     form = library.forms[facts["request"]["form"]]
     issued_unknown = _check_form_period(form, facts)
     plan = _plan(library, facts["agency"], facts["agency_kind"], facts["on"])

@@ -17,7 +17,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +89,14 @@ class Library:
     def jurisdiction(self, division: Division) -> Jurisdiction | None:
         return self.jurisdictions.get(division)
 
+    @cached_property
+    def first_law(self) -> Instrument | None:
+        """The federal instrument in force earliest: before it the library holds no law at all, and
+        a decision for such a date would only say, misleadingly, that none is encoded."""
+        federal = self.jurisdictions.get(Division())
+        instruments = federal.instruments if federal else ()
+        return min(instruments, key=lambda i: i.effective_from, default=None)
+
     def nearest(self, division_id: str) -> str | None:
         """For a county or city the library has no law of, one of the same state and level whose name
         is spelt almost the same ("county:cok" for Cook): a typo would otherwise be decided, silently,
@@ -103,6 +111,9 @@ class Library:
             for d in self.jurisdictions
             if d.state == division.state and d.level is division.level
         }
+        bare = {_bare(name): name for name in known}
+        if _bare(slug) in bare:  # "county:cook_county", "place:city_of_chicago"
+            return known[bare[_bare(slug)]]
         close = difflib.get_close_matches(slug, list(known), n=1, cutoff=0.75)
         return known[close[0]] if close else None
 
@@ -125,6 +136,16 @@ class Library:
             return state_name
         words = str(getattr(division, division.level.value)).replace("_", " ").replace("~", " ").title()
         return f"{words} County, {state_name}" if division.level is Level.county else f"{words}, {state_name}"
+
+
+_AFFIXES = ("county_of_", "city_of_", "town_of_", "village_of_", "_county", "_city", "_parish")
+
+
+def _bare(slug: str) -> str:
+    """A county's or place's name without the words people add to it ("cook_county" is "cook")."""
+    for affix in _AFFIXES:
+        slug = slug.removeprefix(affix) if affix.endswith("_") else slug.removesuffix(affix)
+    return slug
 
 
 def take(data: dict[str, Any], where: str, required: set[str], optional: set[str]) -> dict[str, Any]:
