@@ -59,9 +59,10 @@ class OffenseList:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keys", tuple(normalize_statute(s) for s in self.statutes))
-        how = f"no statute was given, so classified by the request's {'/'.join(self.fallback_flags)} flags"
-        counts = Truth(True, basis=(f"an offense counts under {self.citation}: {how}",))
-        does_not = Truth(False, basis=(f"no offense counts under {self.citation}: {how}",))
+        flags = " or ".join(self.fallback_flags)
+        how = f"no statute was given, so custody went by the request's {flags} flag"
+        counts = Truth(True, basis=(f"an offense is on the list of {self.citation} ({how})",))
+        does_not = Truth(False, basis=(f"no offense is on the list of {self.citation} ({how})",))
         object.__setattr__(self, "by_flags", (counts, does_not))
 
     def classify(self, offense: dict[str, Any], prefix: str) -> Truth:
@@ -392,12 +393,9 @@ def _any_flagged(field_name: str) -> Compiler:
             raise InvalidInput(f"{where}: flagged-offense condition has unknown properties or flags {sorted(bad)}")
         rest = {key: value for key, value in spec.items() if key != "flags"}
         matches = _matcher(rest, prefix, lists, where)
-        how = (
-            f"classified by the request's {'/'.join(flags)} flags, because custody holds no verified "
-            "list of the statutes this law names"
-        )
-        counts = Truth(True, basis=(f"an offense counts: {how}",))
-        none_counts = Truth(False, basis=(f"no offense counts: {how}",))
+        how = "custody goes by those flags, as it holds no verified list of the statutes this law names"
+        counts = Truth(True, basis=(f"an offense is flagged {' or '.join(flags)} in the request ({how})",))
+        none_counts = Truth(False, basis=(f"no offense is flagged {' or '.join(flags)} in the request ({how})",))
 
         def test(facts: Facts) -> Truth:
             missing: list[str] = []

@@ -578,7 +578,7 @@ def _explain(
 ) -> str:
     head = deciding[0]
     text = f"{_STATUS_WORDS[status]} under {head.citations[0]}: {head.says}"
-    if not text.endswith("."):
+    if not text.rstrip(")").endswith("."):  # "(… a prohibition.)" ends its sentence already
         text += "."
     also = list(dict.fromkeys(o.citations[0] for o in deciding[1:] if o.citations[0] != head.citations[0]))
     if also:
