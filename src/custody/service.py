@@ -17,10 +17,11 @@ from custody.booking import service as bookings
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
 from custody.domain.clock import Clock, SystemClock
-from custody.domain.errors import CustodyError, NotFound
+from custody.domain.errors import CustodyError, InvalidInput, NotFound
 from custody.identity import service as identity
 from custody.identity.commands import IdentityIn
 from custody.law import engine as law_engine
+from custody.law.loader import default_library
 from custody.law.log import log_decision
 from custody.release import service as release
 from custody.release.commands import ReleaseIn, TransferIn
@@ -338,16 +339,21 @@ class Custody:
         logged = self.decision_log(decision_id)
         if logged is None:
             raise NotFound(f"no logged decision '{decision_id}'; decision ids are printed by `custody law decide`")
-        again = law_engine.decide(logged["inputs"], decision_id=decision_id, fresh=True)
-        same_law = again.law_revision == logged["law_revision"]
+        current = default_library().revision
+        note = "the library changed since; this is the trace stored when the decision was made"
+        trace = logged["trace"]
+        if current == logged["law_revision"]:
+            try:
+                trace = law_engine.decide(logged["inputs"], decision_id=decision_id, fresh=True).trace()
+                note = "re-evaluated from the logged inputs under the same law revision"
+            except InvalidInput as refused:  # inputs a later check refuses: the record stands as made
+                note = f"the logged inputs are now refused ({refused.detail}); this is the trace stored then"
         return {
             **logged,
-            "trace": again.trace() if same_law else logged["trace"],
-            "current_law_revision": again.law_revision,
-            "reevaluated": same_law,
-            "note": "re-evaluated from the logged inputs under the same law revision"
-            if same_law
-            else "the library changed since; this is the trace stored when the decision was made",
+            "trace": trace,
+            "current_law_revision": current,
+            "reevaluated": note.startswith("re-evaluated"),
+            "note": note,
         }
 
     def verify_audit(self) -> list[audit.ChainReport]:

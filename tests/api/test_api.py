@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -221,6 +222,15 @@ def test_the_law_browser_shows_the_law_and_runs_a_decision_with_its_trace(
     )
     assert decided.status_code == 200 and "<h3>Trace</h3>" in decided.text
     assert "us-il-cook-46-37-a" in decided.text and "prohibited" in decided.text
+    # a reload sends the form's key again: the same decision, logged once (found by a review)
+    form = {"division": COOK, "on": "2017-08-16", "form": "I-247A", "warrant": "administrative"}
+    keyed = {**form, "actions": ["hold"], "idempotency_key": "law-form-1"}
+    first = client.post("/law", data=keyed, headers=jail)
+    again = client.post("/law", data=keyed, headers=jail)
+    shown = [re.search(r"Decision <code>(dec_\w+)</code>", page.text) for page in (first, again)]
+    assert shown[0] and shown[1] and shown[0].group(1) == shown[1].group(1)
+    other = client.post("/law", data={**keyed, "idempotency_key": "law-form-2"}, headers=jail)
+    assert shown[0].group(1) not in other.text
 
 
 def test_law_known_but_not_encoded_is_shown_on_the_page_and_in_json(client: TestClient) -> None:
@@ -234,7 +244,9 @@ def test_law_known_but_not_encoded_is_shown_on_the_page_and_in_json(client: Test
         "N.Y.C. Local Law 21 of 2013",
     }
     later = client.get("/law/in-force", params={"division": new_york, "on": "2015-06-01"}).json()
-    assert later["not_encoded"] == []
+    assert [(g["citation"], g["actions"]) for g in later["not_encoded"]] == [  # the 2014 laws' transfer
+        ("N.Y.C. Admin. Code §§ 9-131 and 14-154 (Local Laws 58 and 59 of 2014), transfer of custody", ["transfer"])
+    ]
 
 
 def test_law_endpoints_answer_in_json(client: TestClient) -> None:

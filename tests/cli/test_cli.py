@@ -127,7 +127,8 @@ def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_wa
             json.dumps({**DOC, "agency": DOC["agency"] + "\n"}),
             "'ocd-division/country:us/state:il/county:cook\\n' is not an Open Civic Data division id",
         ),
-        ('{"agency": "' + "x" * (1 << 20) + '"}', "standard input is over 1,048,576 bytes"),
+        # two-byte characters, so the 1 MiB cut falls inside one: still "over", not "not UTF-8"
+        ('{"agency": "' + "é" * (1 << 19) + '"}', "standard input is over 1,048,576 bytes"),
         (
             json.dumps(
                 {

@@ -26,7 +26,14 @@ def test_a_text_that_must_not_be_empty_must_not_be_blank_in_the_contract(model: 
     ]
     assert required_texts
     assert all(field.get("pattern") for field in required_texts), required_texts
-    assert all(re.search(field["pattern"], "\u0085") is None for field in required_texts)
+    # The pattern means what strip() keeps, in Python's regular expressions and in JavaScript's
+    # (JSON Schema's), whose "\\S" differ: every white-space character is refused, others accepted.
+    pattern = required_texts[0]["pattern"]
+    assert all(field["pattern"] == pattern for field in required_texts)
+    blanks = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert all(re.search(pattern, blank) is None for blank in blanks)
+    assert all(re.search(pattern, kept) for kept in ("a", "\ufeff", "\u200b", "é", "-"))
+    assert all(c in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0" or ord(c) >= 0x1680 for c in blanks)
 
 
 def test_blank_text_is_refused_as_the_contract_says() -> None:

@@ -48,3 +48,18 @@ def test_the_trace_names_the_rule_that_wins_and_the_one_that_sets_the_hold_s_lim
     ]
     assert hold["us-8-cfr-287-7-a"]["why"] == "gives permitted"
     assert hold["us-8-cfr-287-7-d"]["why"] == "gives permitted; it sets the hold's limit (48 hours)"
+
+
+def test_a_logged_decision_whose_inputs_are_now_refused_still_explains_itself(custody: Custody) -> None:
+    """Found by a review: a decision logged before an input check was added could no longer be
+    opened, as explaining re-decided its inputs and the check refused them."""
+    from custody.store.models import DecisionRow
+
+    made = custody.decide(DOC)
+    with custody.unit() as unit:
+        row = unit.session.get(DecisionRow, made["decision_id"])
+        assert row is not None
+        row.inputs = {**row.inputs, "on": "1990-01-01"}  # as a record from before the check
+    explained = custody.explain(made["decision_id"])
+    assert explained["reevaluated"] is False and "1990-01-01" in explained["note"]
+    assert explained["trace"] == custody.decision_log(made["decision_id"])["trace"]  # type: ignore[index]

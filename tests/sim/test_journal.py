@@ -301,3 +301,27 @@ def test_a_run_whose_reform_stopped_says_so(
     resumed = simulate(_options(url, reform=reform, resume=True))
     assert resumed["resume"] == "already finished: the report is read again from the store"
     assert resumed["reform"]["resume"].startswith("carried on from its last commit")  # type: ignore[index]
+
+
+def test_a_run_resumes_only_under_the_law_and_rates_it_started_with(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a library change (or a new rate) between a kill and its resume went
+    unnoticed, and the run ended on outcomes of neither library."""
+    from custody.sim import calibration, run
+
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    with monkeypatch.context() as patch:
+        _die_on_call(patch, "deliver", 3)
+        with pytest.raises(Killed):
+            simulate(_options(url, days=2))
+    with monkeypatch.context() as patch:
+        patch.setattr(calibration, "PICKUP_DURING_HOLD_SHARE", calibration.Rate(0.99, "A", "test"))
+        with pytest.raises(InvalidInput, match="the simulator's rates was"):
+            simulate(_options(url, days=2, resume=True))
+    with monkeypatch.context() as patch:
+        other = type("Library", (), {"revision": "sha256:another"})()
+        patch.setattr(run, "default_library", lambda: other)
+        with pytest.raises(InvalidInput, match="the law library's revision was sha256:"):
+            simulate(_options(url, days=2, resume=True))
+    assert simulate(_options(url, days=2, resume=True))["resumed_from"] is not None

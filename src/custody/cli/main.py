@@ -86,16 +86,20 @@ def _read_json(path: str) -> Any:
     """A JSON document from a file or stdin, no larger than the API takes (a request is a few
     kilobytes; a 20 MB one was decided and logged whole)."""
     try:
-        with sys.stdin.buffer if path == "-" else Path(path).open("rb") as source:
-            data = source.read(JSON_BODY + 1)
-        raw = data.decode("utf-8")
+        if path == "-":
+            data = sys.stdin.buffer.read(JSON_BODY + 1)
+        else:
+            with Path(path).open("rb") as source:
+                data = source.read(JSON_BODY + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
     if len(data) > JSON_BODY:
         name = "standard input" if path == "-" else path
         raise InvalidInput(f"{name} is over {JSON_BODY:,} bytes, the most custody reads as one JSON document")
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
     try:
         return json.loads(raw, object_pairs_hook=_no_repeated_keys)
     except json.JSONDecodeError as exc:

@@ -22,6 +22,11 @@ def _aware(moment: datetime) -> datetime:
 AwareTime = Annotated[datetime, AfterValidator(_aware)]
 
 
+# A character other than those str.strip() removes, spelt out: "\\S" means other things in Python's
+# and in JavaScript's regular expressions (JSON Schema's), and neither is exactly what strip() keeps.
+NOT_BLANK = r"[^\x09-\x0d\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000]"
+
+
 def _not_blank(schema: dict[str, Any]) -> None:
     """Text is stripped before its length is checked, so a text that must not be empty must hold
     something other than white space: the contract says so with a pattern (schemathesis sent an
@@ -29,7 +34,7 @@ def _not_blank(schema: dict[str, Any]) -> None:
     for field in schema.get("properties", {}).values():
         for shape in [field, *field.get("anyOf", [])]:
             if shape.get("type") == "string" and shape.get("minLength", 0) >= 1 and "pattern" not in shape:
-                shape["pattern"] = r"\S"
+                shape["pattern"] = NOT_BLANK
 
 
 class Strict(BaseModel):

@@ -8,6 +8,7 @@ with care and read results that turn on it as "what the process does under this 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -147,3 +148,10 @@ JAIL_COST_PER_DAY = Rate(
 ALL_RATES: dict[str, Rate] = {
     name: value for name, value in dict(globals()).items() if isinstance(value, Rate) and name.isupper()
 }
+
+
+def digest() -> str:
+    """The rates in force now, in one short hash: a resumed simulation must run on the rates it
+    started with (read at the call, so a rate a test or a deployment changed counts)."""
+    rates = sorted((name, v.value) for name, v in globals().items() if isinstance(v, Rate) and name.isupper())
+    return hashlib.sha256(repr(rates).encode()).hexdigest()[:16]

@@ -43,6 +43,9 @@ VERSION = 1
 SNAPSHOT_FLOOR = 1 << 20
 MICROSECOND = timedelta(microseconds=1)
 
+# What a run's identity holds beside its command-line options, named for the reader.
+_NAMED = {"law_revision": "the law library's revision", "rates": "the simulator's rates"}
+
 Entry = tuple[datetime, int, int, Any]  # the simulator's heap entry: when, sequence, kind, payload
 
 
@@ -170,7 +173,7 @@ class Journal:
             raise InvalidInput(f"the journal of {name} in this store was written by another version of custody")
         differ = {k: (first["options"].get(k), v) for k, v in self.options.items() if first["options"].get(k) != v}
         if differ:
-            said = "; ".join(f"--{k.replace('_', '-')} was {then}, now {now}" for k, (then, now) in differ.items())
+            said = "; ".join(f"{_NAMED.get(k, '--' + k)} was {then}, now {now}" for k, (then, now) in differ.items())
             raise InvalidInput(
                 f"{name} in this store was started with other options ({said}): resume it with the options it "
                 "started with, or start afresh with another --seed or a fresh store"

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput, StoreUnavailable
+from custody.law.loader import default_library
 from custody.service import Custody
 from custody.sim import agencies as agency_set
 from custody.sim import calibration as cal
@@ -64,6 +65,9 @@ class Options:
             "sample": self.share,
             "transport": self.transport,
             "reform": reform.label() if reform else None,
+            # the law and the rates decide outcomes (and the library, which agencies there are)
+            "law_revision": default_library().revision,
+            "rates": cal.digest(),
         }
 
 

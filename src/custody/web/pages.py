@@ -635,7 +635,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         )
 
     @app.post("/law", response_class=HTMLResponse, tags=["web"], summary="Run a decision from the law browser form")
-    def law_browser_decide(
+    async def law_browser_decide(
         request: Request,
         who: Caller,
         division: Annotated[str, Form()],
@@ -645,23 +645,25 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         actions: Annotated[list[str], Form()],
         felony_conviction: Annotated[bool, Form()] = False,
         pending_felony: Annotated[bool, Form()] = False,
+        idempotency_key: IdemField = None,
     ) -> HTMLResponse:
         """The decision is shown on the page that asked for it: anyone may run the law engine, but
         not everyone may read the decision log (an analyst redirected to the logged decision was
-        refused the answer to their own question)."""
+        refused the answer to their own question). A reload sends the form's key again and is shown
+        the same decision, not logged twice."""
         authorise(who, Resource.decision, Op.create)
         assert who is not None
         convictions = [{"offense": "felony conviction", "level": "felony"}] if felony_conviction else []
         pending = [{"offense": "felony charge", "level": "felony"}] if pending_felony else []
-        result = acting(who).decide(
-            {
-                "agency": division,
-                "on": on.isoformat(),
-                "request": {"form": form, "actions": actions, "warrant": warrant},
-                "person": {"convictions": convictions, "pending_charges": pending},
-            }
-        )
-        return law_page(request, who, division, on, service.explain(result["decision_id"]))
+        document = {
+            "agency": division,
+            "on": on.isoformat(),
+            "request": {"form": form, "actions": actions, "warrant": warrant},
+            "person": {"convictions": convictions, "pending_charges": pending},
+        }
+        made = await once(request, idempotency_key, lambda: {"id": acting(who).decide(document)["decision_id"]})
+        explained = await run_in_threadpool(service.explain, made["id"])
+        return law_page(request, who, division, on, explained)
 
     # --- grant conditions --------------------------------------------------------------------
 
