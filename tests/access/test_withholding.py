@@ -167,3 +167,162 @@ def test_a_request_closed_by_a_release_the_law_withholds_reads_as_answered_to_th
         for state in ("closed", "responded")
     }
     assert by_state == {"closed": [], "responded": [request_id]}
+
+
+NEW_JERSEY = "ocd-division/country:us/state:nj"
+NJ_OFFICER = Principal("fed-newark", "ERO Newark", Role.federal_officer, area=(NEW_JERSEY,), office="ERO Newark")
+
+
+def test_a_hand_over_answers_the_federal_officer_with_what_the_law_lets_them_see(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    """Found by a review: New Jersey's directive withholds the address (and, with the notice
+    declined, the custody status), and GET /bookings/{id} withheld them, but the answer to the same
+    officer's POST …/transfer was the jail's own view: address, local timeline and all."""
+    clock.set(datetime.fromisoformat("2020-06-01T21:00:00-04:00"))
+    jail = bearer(issuer, Principal("jail-nj", "Jail officer", Role.jail_officer, agency=NEW_JERSEY))
+    federal = bearer(issuer, NJ_OFFICER)
+    booked = client.post(
+        "/bookings",
+        json={
+            "agency": NEW_JERSEY,
+            "booking_number": "NJ-20-1",
+            "booked_at": "2020-06-01T08:00:00-04:00",
+            "person": {"last_name": "Doe", "first_name": "Ana", "date_of_birth": "1990-01-01", "address": "12 Elm St"},
+            "charges": [{"offense": "assault", "level": "felony", "violent": True, "serious": True}],
+            "convictions": [
+                {"offense": "aggravated assault", "level": "felony", "date": "2015-01-01", "violent": True}
+            ],
+        },
+        headers=jail,
+    )
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["id"]
+    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F. Officer"}}
+    issued = client.post(
+        "/federal/requests", json={**request, "issued_at": "2020-06-01T09:00:00-04:00"}, headers=federal
+    )
+    assert issued.status_code == 201, issued.text
+    request_id = issued.json()["id"]
+    answers = {"hold": "honor", "transfer": "honor", "notify": "decline"}
+    for path, body in (
+        ("response", {"answers": answers, "at": "2020-06-01T10:00:00-04:00"}),
+        ("service", {"at": "2020-06-01T11:00:00-04:00"}),
+    ):
+        done = client.post(f"/federal/requests/{request_id}/{path}", json=body, headers=jail)
+        assert done.status_code == 200, done.text
+    _release_at = client.post(
+        f"/bookings/{booking_id}/release-eligibility",
+        json={"reason": "bail", "at": "2020-06-01T15:00:00-04:00"},
+        headers=jail,
+    )
+    assert _release_at.status_code == 200 and _release_at.json()["state"] == "held_on_detainer"
+    read = client.get(f"/bookings/{booking_id}", headers=federal).json()
+    assert read["person"]["address"] is None and "address" in read["sharing"]["withheld"]
+
+    handed = client.post(
+        f"/bookings/{booking_id}/transfer",
+        json={"at": "2020-06-01T20:00:00-04:00", "officer": {"name": "F. Officer"}},
+        headers=federal,
+    )
+    assert handed.status_code == 200, handed.text
+    answer = handed.json()
+    assert answer["person"]["address"] is None and "timeline" not in answer
+    assert set(answer["sharing"]["withheld"]) == set(read["sharing"]["withheld"])
+    assert (
+        client.get(f"/bookings/{booking_id}", headers=bearer(issuer, jail_of(NEW_JERSEY))).json()["person"]["address"]
+        == "12 Elm St"
+    )
+
+
+def jail_of(agency: str) -> Principal:
+    return Principal(f"jail-{agency[-6:]}", "Jail officer", Role.jail_officer, agency=agency)
+
+
+def test_the_agency_s_mark_of_a_withheld_notice_is_not_shown_to_the_federal_side(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    """Found by a review: scheduling a release in Cook County set ``notice_withheld`` on the
+    request's answer, and the federal officer's view of the request showed it, telling them a
+    release was scheduled while the booking's view withheld it."""
+    clock.set(datetime.fromisoformat("2017-08-16T12:00:00-05:00"))
+    booking_id = _book(client, issuer, COOK, "2017-08-16T08:00:00-05:00")
+    federal, jail = bearer(issuer, "federal_officer@il"), bearer(issuer, jail_of(COOK))
+    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F"}}
+    request_id = client.post(
+        "/federal/requests", json={**request, "issued_at": "2017-08-16T09:00:00-05:00"}, headers=federal
+    ).json()["id"]
+    answered = client.post(
+        f"/federal/requests/{request_id}/response",
+        json={"answers": {"transfer": "decline"}, "at": "2017-08-16T10:00:00-05:00"},
+        headers=jail,
+    )
+    assert answered.status_code == 200, answered.text
+    scheduled = client.post(
+        f"/bookings/{booking_id}/release-schedule",
+        json={"planned_at": "2017-08-20T10:00:00-05:00", "at": "2017-08-16T11:00:00-05:00"},
+        headers=jail,
+    )
+    assert scheduled.status_code == 200, scheduled.text
+    assert client.get(f"/federal/requests/{request_id}", headers=jail).json()["response"]["notice_withheld"] is True
+    seen = [
+        client.get(f"/federal/requests/{request_id}", headers=federal).json(),
+        *client.get("/federal/requests", headers=federal).json()["items"],
+        *client.get(f"/bookings/{booking_id}", headers=federal).json()["requests"],
+    ]
+    assert len(seen) == 3 and all("notice_withheld" not in r["response"] for r in seen)
+
+
+def test_a_refusal_does_not_tell_a_federal_officer_the_custody_status_the_law_withholds(
+    client: TestClient, issuer: Issuer, clock: ManualClock
+) -> None:
+    """Found by a review: with Cook County's § 46-37(b) withholding a released person's status, a
+    hand-over or a new request was refused as "booking … is released" and a cancellation as
+    "request … is closed". The refusal now says only that the reason is withheld, and where;
+    Miami-Dade, whose directive shares the status, still gives the reason."""
+    clock.set(datetime.fromisoformat("2017-08-17T12:00:00-05:00"))
+    federal = bearer(issuer, "federal_officer@il")
+    booking_id = _book(client, issuer, COOK, "2017-08-16T08:00:00-05:00")
+    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F"}}
+    request_id = client.post(
+        "/federal/requests", json={**request, "issued_at": "2017-08-16T09:00:00-05:00"}, headers=federal
+    ).json()["id"]
+    answered = client.post(
+        f"/federal/requests/{request_id}/response",
+        json={"answers": {"transfer": "decline"}, "at": "2017-08-16T09:30:00-05:00"},
+        headers=bearer(issuer, jail_of(COOK)),
+    )
+    assert answered.status_code == 200, answered.text
+    _release(client, issuer, booking_id, COOK, "2017-08-16T10:00:00-05:00")
+    refusals = [
+        client.post(
+            f"/bookings/{booking_id}/transfer",
+            json={"at": "2017-08-17T10:00:00-05:00", "officer": {"name": "F"}},
+            headers=federal,
+        ),
+        client.post("/federal/requests", json={**request, "issued_at": "2017-08-17T10:00:00-05:00"}, headers=federal),
+        client.post(
+            f"/federal/requests/{request_id}/cancellation",
+            json={"at": "2017-08-17T10:00:00-05:00", "reason": "no longer sought"},
+            headers=federal,
+        ),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 409, refused.text
+        detail = refused.json()["detail"]
+        assert "Cook County" in detail and "Cook County Code § 46-37(b)" in detail and "ask the agency" in detail
+        assert not any(word in detail for word in ("released", "closed", "in_custody", "hold ended"))
+    page = client.post(
+        f"/release/{booking_id}/transfer", data={"officer": "F", "at": "2017-08-17T10:00"}, headers=federal
+    )
+    assert page.status_code == 409 and "released" not in page.text and "46-37(b)" in page.text
+
+    clock.set(datetime.fromisoformat("2017-03-02T12:00:00-05:00"))
+    shared = _book(client, issuer, MIAMI_DADE, "2017-03-01T01:00:00-05:00")
+    _release(client, issuer, shared, MIAMI_DADE, "2017-03-01T07:00:00-05:00")
+    told = client.post(
+        f"/bookings/{shared}/transfer",
+        json={"at": "2017-03-01T10:00:00-05:00", "officer": {"name": "F"}},
+        headers=bearer(issuer, "federal_officer@fl"),
+    )
+    assert told.status_code == 409 and "released" in told.json()["detail"]

@@ -180,7 +180,15 @@ def redact(view: dict[str, Any], sharing: Sharing) -> dict[str, Any]:
 # answer honored a notice. "closed" is the agency's own record that the person left without hold
 # or hand-over: shown to a federal officer, it would tell the release the law let the agency keep
 # to itself (found by an audit: Cook County's withheld custody status read off "closed").
+# Nor is it told that the agency withheld a notice: the agency marks its answer so when a release is
+# scheduled or reached, so the mark would tell the very release it withheld (found by a review).
+AGENCY_ONLY_RESPONSE_KEYS = ("notice_withheld",)
+
+
 def as_federal_side_sees(request: dict[str, Any]) -> dict[str, Any]:
+    response = request.get("response")
+    if isinstance(response, dict) and any(k in response for k in AGENCY_ONLY_RESPONSE_KEYS):
+        request = {**request, "response": {k: v for k, v in response.items() if k not in AGENCY_ONLY_RESPONSE_KEYS}}
     if request.get("state") != "closed" or _notice_honored(request):
         return request
     return {**request, "state": "responded"}

@@ -124,25 +124,46 @@ def create_app(
     def on_request(who: Principal, request_id: str, resource: Resource, op: Op, via: Custody = service) -> None:
         authorise(who, resource, op, queries.request_place(via, request_id))
 
+    def booking_as_seen(svc: Custody, who: Principal, booking_id: str, request: Request) -> dict[str, Any]:
+        """A booking as this caller may see it: a federal officer sees what the holding agency's law
+        lets it share, whether reading the booking or answered after changing it (a hand-over's
+        answer once carried the address and timeline the law withheld)."""
+        view = svc.booking_view(booking_id)
+        if who.role != Role.federal_officer:
+            return view
+        shown = queries.federal_booking(svc, booking_id, view)
+        note_withheld(request, shown)
+        return shown
+
+    def request_as_seen(svc: Custody, who: Principal, request_id: str, request: Request) -> dict[str, Any]:
+        """A federal request as this caller may see it (``as_federal_side_sees`` for a federal officer)."""
+        view = svc.request_view(request_id)
+        return as_federal_side_sees(view) if who.role == Role.federal_officer else view
+
     async def changed(
         request: Request,
         user: Allowed,
         key: str | None,
-        record: tuple[str, Callable[..., None], Callable[[Custody, str], dict[str, Any]]],
+        record: tuple[str, Callable[..., None], Callable[[Custody, Principal, str, Request], dict[str, Any]]],
         act: Callable[[Custody], object],
     ) -> JSONResponse:
         """A change to a record (its id, the check of the user's right on it, and its view), by the
-        facade acting for the user, answered with the record as it then stands. The right checked on
-        the record is the one the route's signature asked for (``allowed``)."""
+        facade acting for the user, answered with the record as it then stands and as the user may
+        see it. The right checked on the record is the one the route's signature asked for
+        (``allowed``)."""
         record_id, check, show = record
         svc = acting(service, user.who)
+        booking: str | Callable[[], str] = (
+            record_id if check is on_booking else (lambda: queries.request_booking(svc, record_id))
+        )
+
+        def work() -> dict[str, Any]:
+            with queries.refusals_as_seen(svc, user.who, booking):
+                act(svc)
+            return show(svc, user.who, record_id, request)
+
         return await post(
-            request,
-            svc,
-            key,
-            200,
-            lambda: (act(svc), show(svc, record_id))[1],
-            check=lambda: check(user.who, record_id, user.resource, user.op, via=svc),
+            request, svc, key, 200, work, check=lambda: check(user.who, record_id, user.resource, user.op, via=svc)
         )
 
     @app.get("/health", tags=["web"], summary="Liveness")
@@ -205,12 +226,7 @@ def create_app(
         request: Request, booking_id: str, who: Annotated[Principal, need(Resource.booking, Op.read)]
     ) -> dict[str, Any]:
         on_booking(who, booking_id, Resource.booking, Op.read, holder_only=False)
-        view = service.booking_view(booking_id)
-        if who.role != Role.federal_officer:
-            return view
-        shown = queries.federal_booking(service, booking_id, view)
-        note_withheld(request, shown)
-        return shown
+        return booking_as_seen(service, who, booking_id, request)
 
     @app.post(
         "/bookings/{booking_id}/fingerprints",
@@ -267,7 +283,7 @@ def create_app(
             request,
             who,
             key,
-            (booking_id, on_booking, Custody.booking_view),
+            (booking_id, on_booking, booking_as_seen),
             lambda svc: svc.move(booking_id, submission),
         )
 
@@ -283,7 +299,7 @@ def create_app(
             request,
             who,
             key,
-            (booking_id, on_booking, Custody.booking_view),
+            (booking_id, on_booking, booking_as_seen),
             lambda svc: svc.schedule_release(booking_id, submission),
         )
 
@@ -303,7 +319,7 @@ def create_app(
             request,
             who,
             key,
-            (booking_id, on_booking, Custody.booking_view),
+            (booking_id, on_booking, booking_as_seen),
             lambda svc: svc.release_eligible(booking_id, submission),
         )
 
@@ -319,7 +335,7 @@ def create_app(
             request,
             who,
             key,
-            (booking_id, on_booking, Custody.booking_view),
+            (booking_id, on_booking, booking_as_seen),
             lambda svc: svc.transfer(booking_id, submission),
         )
 
@@ -367,12 +383,18 @@ def create_app(
         key: IdempotencyKey = None,
     ) -> JSONResponse:
         svc = acting(service, who)
+
+        def issue() -> dict[str, Any]:
+            with queries.refusals_as_seen(svc, who, submission.booking_id):
+                request_id = svc.issue_request(submission).id
+            return request_as_seen(svc, who, request_id, request)
+
         return await post(
             request,
             svc,
             key,
             201,
-            lambda: svc.request_view(svc.issue_request(submission).id),
+            issue,
             check=lambda: on_booking(who, submission.booking_id, Resource.request, Op.create, via=svc),
         )
 
@@ -388,10 +410,11 @@ def create_app(
         return page(items, total, limit, offset)
 
     @app.get("/federal/requests/{request_id}", tags=["federal"], summary="A request with its decision")
-    def get_request(request_id: str, who: Annotated[Principal, need(Resource.request, Op.read)]) -> dict[str, Any]:
+    def get_request(
+        request: Request, request_id: str, who: Annotated[Principal, need(Resource.request, Op.read)]
+    ) -> dict[str, Any]:
         on_request(who, request_id, Resource.request, Op.read)
-        view = service.request_view(request_id)
-        return as_federal_side_sees(view) if who.role == Role.federal_officer else view
+        return request_as_seen(service, who, request_id, request)
 
     @app.post("/federal/requests/{request_id}/response", tags=["requests"], summary="The agency's answer")
     async def respond(
@@ -405,7 +428,7 @@ def create_app(
             request,
             who,
             key,
-            (request_id, on_request, Custody.request_view),
+            (request_id, on_request, request_as_seen),
             lambda svc: svc.respond(request_id, submission),
         )
 
@@ -421,7 +444,7 @@ def create_app(
             request,
             who,
             key,
-            (request_id, on_request, Custody.request_view),
+            (request_id, on_request, request_as_seen),
             lambda svc: svc.serve(request_id, submission),
         )
 
@@ -437,7 +460,7 @@ def create_app(
             request,
             who,
             key,
-            (request_id, on_request, Custody.request_view),
+            (request_id, on_request, request_as_seen),
             lambda svc: svc.cancel(request_id, submission),
         )
 

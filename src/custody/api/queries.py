@@ -5,6 +5,8 @@ and apply the law-derived withholding to what federal users see."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
@@ -12,10 +14,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from custody.access.policy import Scope
 from custody.access.roles import Principal, Role
-from custody.access.withholding import as_federal_side_sees, redact, sharing_for
+from custody.access.withholding import Sharing, as_federal_side_sees, redact, sharing_for
 from custody.booking import service as booking_service
 from custody.booking.model import CustodyState
+from custody.domain.errors import Conflict, RefusedByLaw
 from custody.domain.events import FEDERAL
+from custody.law.loader import default_library
 from custody.requests import service as request_service
 from custody.service import (
     BOOKINGS_ORDER,
@@ -54,12 +58,44 @@ def request_place(service: Custody, request_id: str) -> str:
         return request_service.get(u, request_id).agency
 
 
+def _sharing(service: Custody, booking_id: str) -> Sharing:
+    with service.read() as u:
+        booking = booking_service.get(u, booking_id)
+        return sharing_for(booking, _requests_of(u.session, [booking_id]).get(booking_id, []))
+
+
+@contextmanager
+def refusals_as_seen(service: Custody, who: Principal, booking_id: str | Callable[[], str]) -> Iterator[None]:
+    """A refusal told to a federal officer, about a person whose custody status the holding
+    agency's law withholds from them, says only that: its reason ("booking … is released", "the
+    hold ended at …", "request … is closed") would tell the status itself (found by a review, a
+    hand-over refused as "released" while every view withheld it). ``booking_id`` may be given as
+    a function, for a refusal about a request."""
+    try:
+        yield
+    except (Conflict, RefusedByLaw):
+        if who.role != Role.federal_officer:
+            raise
+        sharing = _sharing(service, booking_id if isinstance(booking_id, str) else booking_id())
+        ruling = sharing.rulings["custody_status"]
+        if ruling.shared:
+            raise
+        agency = default_library().name_of(sharing.agency)
+        raise Conflict(
+            f"{agency} cannot do this now, and the reason would tell this person's custody status, which the "
+            f"agency's law withholds from federal officers ({'; '.join(ruling.citations)}): ask the agency"
+        ) from None
+
+
+def request_booking(service: Custody, request_id: str) -> str:
+    with service.read() as u:
+        return request_service.get(u, request_id).booking_id
+
+
 def federal_booking(service: Custody, booking_id: str, view: dict[str, Any]) -> dict[str, Any]:
     """A booking view as a federal officer may see it: the local timeline is replaced by the messages
     the federal side received about the booking, and law-withheld fields are null."""
-    with service.read() as u:
-        booking = booking_service.get(u, booking_id)
-        sharing = sharing_for(booking, _requests_of(u.session, [booking_id]).get(booking_id, []))
+    sharing = _sharing(service, booking_id)
     shown = {k: v for k, v in view.items() if k != "timeline"}
     shown["messages"] = [e for e in view.get("timeline", []) if e["to_party"] == FEDERAL]
     return redact(shown, sharing)

@@ -506,7 +506,13 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         submission = parse_input(
             TransferIn, {"at": parse_local(at, agency, service.clock.now()).isoformat(), "officer": {"name": officer}}
         )
-        await once(request, idempotency_key, lambda: (acting(who).transfer(booking_id, submission), {})[1])
+
+        def transfer() -> dict[str, Any]:
+            with queries.refusals_as_seen(service, who, booking_id):
+                acting(who).transfer(booking_id, submission)
+            return {}
+
+        await once(request, idempotency_key, transfer)
         target = "/federal" if who.role == Role.federal_officer else "/release"
         return back(target, "custody transferred", f"#{booking_id}")
 
@@ -585,7 +591,12 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             },
         )
         svc = acting(who)
-        result = await once(request, idempotency_key, lambda: {"id": svc.issue_request(submission).id})
+
+        def issue() -> dict[str, Any]:
+            with queries.refusals_as_seen(svc, who, booking_id):
+                return {"id": svc.issue_request(submission).id}
+
+        result = await once(request, idempotency_key, issue)
         return back("/federal", f"request {result['id']} issued", f"#{result['id']}")
 
     @app.get(
