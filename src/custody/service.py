@@ -167,7 +167,7 @@ class Custody:
 
     def _on_booking(self, booking_id: str, *steps: Callable[[Unit, BookingRow], object]) -> BookingRow:
         def work(u: Unit) -> BookingRow:
-            booking = bookings.get(u, booking_id)
+            booking = bookings.get(u, booking_id, for_change=True)
             for step in steps:
                 step(u, booking)
             return booking
@@ -176,7 +176,7 @@ class Custody:
 
     def _on_request(self, request_id: str, *steps: Callable[[Unit, FederalRequestRow], object]) -> FederalRequestRow:
         def work(u: Unit) -> FederalRequestRow:
-            request = requests.get(u, request_id)
+            request = requests.get(u, request_id, for_change=True)
             for step in steps:
                 step(u, request)
             return request

@@ -17,7 +17,7 @@ from custody.domain.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event
 from custody.law.contract import DEFAULT_AGENCY_KIND
 from custody.store.models import Base, BookingRow, FingerprintImageRow
-from custody.store.unit import CHUNK, Unit, new_id
+from custody.store.unit import CHUNK, Unit, locked, new_id
 
 BOOKINGS, BOOKING_IDENTIFIERS = (Base.metadata.tables[name] for name in ("bookings", "booking_identifiers"))
 # Hot statements are built once: a statement built at each call also pays for its cache key (issue 8).
@@ -37,8 +37,9 @@ class FingerprintImage:
     data: bytes
 
 
-def get(unit: Unit, booking_id: str) -> BookingRow:
-    row = unit.session.get(BookingRow, booking_id)
+def get(unit: Unit, booking_id: str, for_change: bool = False) -> BookingRow:
+    """The booking; ``for_change``: locked for the command about to change it (``unit.locked``)."""
+    row = locked(unit, BookingRow, booking_id) if for_change else unit.session.get(BookingRow, booking_id)
     if row is None:
         raise NotFound(f"no booking '{booking_id}'; list bookings with `custody bookings` or GET /bookings")
     return row

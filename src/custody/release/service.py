@@ -32,13 +32,26 @@ BOOKINGS_BY_ID = select(BookingRow).where(BookingRow.id.in_(bindparam("ids", exp
 
 
 def _answered(open_requests: list[FederalRequestRow]) -> list[FederalRequestRow]:
-    unanswered = [r.id for r in open_requests if r.state != RequestState.responded]
+    """The requests the agency answered. One it received and has not answered must be answered
+    first, so that the release follows the answer; one still on its way (``issued``) is not the
+    agency's to answer yet and cannot keep a person in jail (found by a review: with no worker
+    running, a request in transit made the booking impossible to release)."""
+    unanswered = [r.id for r in open_requests if r.state in (RequestState.received, RequestState.decided)]
     if unanswered:
         raise Conflict(
             f"request {unanswered[0]} has not been answered; record the agency's response first "
             f"(`custody respond {unanswered[0]}` or POST /federal/requests/{unanswered[0]}/response)"
         )
-    return open_requests
+    return [r for r in open_requests if r.state == RequestState.responded]
+
+
+def _settle(open_requests: list[FederalRequestRow], event: str) -> None:
+    """The person has left: the requests the agency holds end with them. One still on its way is
+    left as it is; when it arrives, the agency finds the person gone and says so (requests.receive).
+    Firing ``close`` on it stopped every hold timer of every agency (found by a review)."""
+    for request in open_requests:
+        if request.state != RequestState.issued:
+            requests.transition(request, event)
 
 
 def _notices(
@@ -136,10 +149,10 @@ def _release_eligible(
 ) -> None:
     if submission.at < booking.booked_at:
         raise InvalidInput("release eligibility cannot come before the booking")
-    _answered(open_requests)
+    answered = _answered(open_requests)
     if booking.state not in (CustodyState.in_custody, CustodyState.release_scheduled):
         raise Conflict(f"booking {booking.id} is {booking.state}; release eligibility was already recorded")
-    requests.recheck(unit, booking, open_requests, submission.at)
+    requests.recheck(unit, booking, answered, submission.at)
     booking.release_reason = submission.reason.value
     booking.release_eligible_at = submission.at
     unit.emit(
@@ -147,34 +160,51 @@ def _release_eligible(
         booking.agency,
     )
     if booking.release_planned_at is None:
-        _notices(unit, booking, open_requests, submission.at, submission.at)
-    handover = [r for r in open_requests if requests.honored(r, Action.transfer) or requests.honored(r, Action.hold)]
+        _notices(unit, booking, answered, submission.at, submission.at)
+    handover = [r for r in answered if requests.honored(r, Action.transfer) or requests.honored(r, Action.hold)]
     if submission.federal_officers_present and handover:
         _transfer(unit, booking, handover[0], TransferIn(at=submission.at, officer=submission.federal_officers_present))
         return
-    holding = [r for r in open_requests if requests.honored(r, Action.hold)]
+    holding = [r for r in answered if requests.honored(r, Action.hold)]
     if holding:
         request = holding[0]
-        answer = (request.response or {})["answers"][Action.hold.value]
-        hours = float(answer.get("max_hours") or 0)
-        if hours > 0:
+        terms = _hold_terms(request)
+        if terms is not None:
             if request.form == "I-247A" and request.served_at is None:
                 raise RefusedByLaw(
                     f"the I-247A of request {request.id} has not been served on the person, and it takes "
                     f"effect only once served (DHS Form I-247A; ICE guidance): serve it first "
-                    f"(`custody serve {request.id}`)"
+                    f"(`custody serve-copy {request.id}`)"
                 )
-            _start_hold(unit, booking, request, submission.at, hours, HoldClock(answer["hold_clock"]))
+            bookings.transition(unit, booking, "start_hold")
+            _hold(unit, booking, request, submission.at, *terms, occurred=submission.at)
             return
     _release(unit, booking, submission.at, "release", submission.reason.value, open_requests, "close")
 
 
-def _start_hold(
-    unit: Unit, booking: BookingRow, request: FederalRequestRow, at: datetime, hours: float, clock: HoldClock
-) -> None:
+def _hold_terms(request: FederalRequestRow) -> tuple[float, HoldClock] | None:
+    """The hours and clock of the hold the agency honored in answer to this request; None where it
+    honored none, or none of any length."""
+    answer = ((request.response or {}).get("answers") or {}).get(Action.hold.value) or {}
+    hours = float(answer.get("max_hours") or 0)
+    if answer.get("answer") != "honor" or hours <= 0:
+        return None
+    return hours, HoldClock(answer["hold_clock"])
+
+
+def _hold(
+    unit: Unit,
+    booking: BookingRow,
+    request: FederalRequestRow,
+    at: datetime,
+    hours: float,
+    clock: HoldClock,
+    occurred: datetime,
+) -> HoldRow:
+    """A hold on this request's answer, counted from ``at`` (when the person would have gone free),
+    recorded as of ``occurred``."""
     zone = local_zone(parse_division(booking.agency))
     expires = hold_expires_at(at, hours, clock, zone)
-    bookings.transition(unit, booking, "start_hold")
     hold = HoldRow(
         id=new_id("hld"),
         booking_id=booking.id,
@@ -191,7 +221,7 @@ def _start_hold(
             "DetainerHoldStarted",
             "booking",
             booking.id,
-            at,
+            occurred,
             {
                 "booking_id": booking.id,
                 "request_id": request.id,
@@ -205,6 +235,7 @@ def _start_hold(
         ),
         booking.agency,
     )
+    return hold
 
 
 def _end(hold: HoldRow, event: str, at: datetime) -> None:
@@ -268,8 +299,7 @@ def _transfer(unit: Unit, booking: BookingRow, request: FederalRequestRow, submi
         ),
         booking.agency,
     )
-    for other in requests.active_for(unit, booking.id):
-        requests.transition(other, "close")
+    _settle(requests.active_for(unit, booking.id), "close")
 
 
 def _release(
@@ -283,8 +313,7 @@ def _release(
 ) -> None:
     bookings.transition(unit, booking, event)
     booking.left_custody_at = at
-    for request in open_requests:
-        requests.transition(request, request_event)
+    _settle(open_requests, request_event)
     unit.emit(
         Event(
             "PersonReleased",
@@ -319,33 +348,54 @@ def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> lis
         # worker lapsed meanwhile is no longer due.
         db.lock_for_writing(unit.session.connection())
         due = list(unit.session.scalars(query.execution_options(populate_existing=True)))
+    lapsed = []
     for hold in due:
-        booking = bookings.get(unit, hold.booking_id)
-        request = requests.get(unit, hold.request_id)
-        _warn_if_late(hold, booking, now)
-        _end(hold, "lapse", hold.expires_at)
-        unit.emit(
-            Event(
-                "DetainerHoldLapsed",
-                "booking",
-                booking.id,
-                hold.expires_at,
-                {
-                    "booking_id": booking.id,
-                    "request_id": request.id,
-                    "hold_id": hold.id,
-                    "agency": booking.agency,
-                    "max_hours": hold.max_hours,
-                },
-                to_party=FEDERAL,
-            ),
-            booking.agency,
-        )
-        open_requests = requests.active_for(unit, booking.id)
-        requests.transition(request, "lapse")
-        others = [r for r in open_requests if r.id != request.id]
-        _release(unit, booking, hold.expires_at, "lapse_hold", "hold_lapsed", others, "close")
-    return [h.id for h in due]
+        # Each hold lapses on its own: one that cannot (a record left inconsistent) is reported and
+        # left, and every other person is still released at their limit (found by a review: one
+        # refusal rolled back the whole tick, for every agency, every 30 seconds).
+        try:
+            with unit.savepoint():
+                _lapse(unit, hold, now)
+        except CustodyError as refusal:
+            log.error(
+                "hold %s of booking %s reached its legal limit at %s but could not be lapsed: %s; "
+                "release the person and report this",
+                hold.id,
+                hold.booking_id,
+                hold.expires_at.isoformat(),
+                refusal,
+            )
+        else:
+            lapsed.append(hold.id)
+    return lapsed
+
+
+def _lapse(unit: Unit, hold: HoldRow, now: datetime) -> None:
+    booking = bookings.get(unit, hold.booking_id)
+    request = requests.get(unit, hold.request_id)
+    _warn_if_late(hold, booking, now)
+    _end(hold, "lapse", hold.expires_at)
+    unit.emit(
+        Event(
+            "DetainerHoldLapsed",
+            "booking",
+            booking.id,
+            hold.expires_at,
+            {
+                "booking_id": booking.id,
+                "request_id": request.id,
+                "hold_id": hold.id,
+                "agency": booking.agency,
+                "max_hours": hold.max_hours,
+            },
+            to_party=FEDERAL,
+        ),
+        booking.agency,
+    )
+    open_requests = requests.active_for(unit, booking.id)
+    requests.transition(request, "lapse")
+    others = [r for r in open_requests if r.id != request.id]
+    _release(unit, booking, hold.expires_at, "lapse_hold", "hold_lapsed", others, "close")
 
 
 def _warn_if_late(hold: HoldRow, booking: BookingRow, now: datetime) -> None:
@@ -374,6 +424,23 @@ def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     ).first()
     if hold is None:
         return
-    _end(hold, "cancel", at)
     booking = bookings.get(unit, hold.booking_id)
-    _release(unit, booking, at, "lapse_hold", "request_cancelled", requests.active_for(unit, booking.id), "close")
+    # The hold ends when the cancellation came, but never after its legal limit: a cancellation
+    # recorded after the limit would otherwise write a longer hold than the law allowed and hide it
+    # (found by a review: eight days recorded on a 48-hour hold). Nor before the hold began.
+    ended = min(max(at, hold.starts_at), hold.expires_at)
+    if at > hold.expires_at:
+        _warn_if_late(hold, booking, at)
+    _end(hold, "cancel", ended)
+    others = [r for r in requests.active_for(unit, booking.id) if r.id != request.id]
+    # Another request whose hold the agency honored keeps the person, counted from the same moment
+    # they would have gone free, as long as its own limit has not passed (found by a review: the
+    # cancellation of one detainer released a person another honored detainer held).
+    for other in others:
+        terms = _hold_terms(other) if other.state == RequestState.responded else None
+        if terms is None or (other.form == "I-247A" and other.served_at is None):
+            continue
+        if hold_expires_at(hold.starts_at, *terms, local_zone(parse_division(booking.agency))) > ended:
+            _hold(unit, booking, other, hold.starts_at, *terms, occurred=ended)
+            return
+    _release(unit, booking, ended, "lapse_hold", "request_cancelled", others, "close")

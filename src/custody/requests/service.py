@@ -29,7 +29,7 @@ from custody.requests.model import (
     check_form,
 )
 from custody.store.models import BookingRow, DecisionRow, FederalRequestRow
-from custody.store.unit import CHUNK, Unit, new_id
+from custody.store.unit import CHUNK, Unit, locked, new_id
 
 _ISSUED_EVENT = {
     "detainer": "DetainerIssued",
@@ -52,8 +52,9 @@ OPEN_REQUESTS_OF = (
 )
 
 
-def get(unit: Unit, request_id: str) -> FederalRequestRow:
-    row = unit.session.get(FederalRequestRow, request_id)
+def get(unit: Unit, request_id: str, for_change: bool = False) -> FederalRequestRow:
+    """The request; ``for_change``: locked for the command about to change it (``unit.locked``)."""
+    row = locked(unit, FederalRequestRow, request_id) if for_change else unit.session.get(FederalRequestRow, request_id)
     if row is None:
         raise NotFound(f"no federal request '{request_id}'; list them with `custody requests` or GET /federal/requests")
     return row
@@ -430,6 +431,13 @@ def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None
     """The federal side withdraws a request; the agency applies it when the message arrives."""
     if request.state not in [s.value for s in ACTIVE]:
         raise Conflict(f"request {request.id} is {request.state}; only an open request can be cancelled")
+    if submission.at < request.issued_at:
+        raise InvalidInput(
+            f"the cancellation ({submission.at.isoformat()}) cannot come before the request was issued "
+            f"({request.issued_at.isoformat()})"
+        )
+    if submission.at > unit.clock.now() + bookings.CLOCK_SKEW:
+        raise InvalidInput(f"the cancellation is dated {submission.at.isoformat()}, in the future; check the date")
     unit.emit(
         Event(
             "RequestCancelled",

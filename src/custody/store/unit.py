@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, literal, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +183,23 @@ class Unit:
                 del self.pending[table][mark:]
             audit.restore_heads(self.session, heads)
             raise
+
+
+R = TypeVar("R", bound=Base)
+
+
+def locked(unit: Unit, model: type[R], key: str) -> R | None:
+    """The row, locked for the change about to be made to it: two commands on one record at the same
+    moment run one after the other, the second seeing what the first did (found by a review: two
+    release eligibilities sent together started two holds). SQLite: the store's write lock, taken
+    before the read; PostgreSQL: the row's (``SELECT … FOR UPDATE``)."""
+    connection = unit.session.connection()
+    db.lock_for_writing(connection)
+    primary = model.__mapper__.primary_key[0]
+    query = select(model).where(primary == key).execution_options(populate_existing=True)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return unit.session.scalars(query).first()
 
 
 @contextmanager

@@ -1,0 +1,207 @@
+"""Requests that have not reached the jail, and cancellations, at the moment a person leaves.
+
+Found by a review: a second detainer still on its way when a hold lapsed made the lapse refuse
+("the federal request is issued: 'close' cannot happen now"), and the tick, which lapses every due
+hold in one transaction, then lapsed none, for any agency, every time it ran; a request on its way
+made a booking impossible to release; a cancellation recorded after a hold's limit recorded a
+longer hold than the law allowed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+
+from custody.domain.clock import ManualClock
+from custody.domain.errors import Conflict, InvalidInput
+from custody.law.model import Action
+from custody.release.commands import ReleaseIn
+from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.service import Custody
+from tests.release.detainer import honored_detainer
+
+HARRIS = "ocd-division/country:us/state:tx/county:harris"
+THEFT = {"offense": "theft", "level": "misdemeanor"}
+
+
+def _held(custody: Custody, clock: ManualClock, number: str) -> tuple[str, str, datetime]:
+    """Harris County, October 2017: an I-247A honored under SB 4, the person held 48 hours."""
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
+    booking, request = honored_detainer(
+        custody, HARRIS, number, "2017-10-05T01:00:00-05:00", "2017-10-05T02:00:00-05:00", THEFT
+    )
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"}))
+    (hold,) = custody.booking_view(booking)["holds"]
+    return booking, request, datetime.fromisoformat(hold["expires_at"])
+
+
+def _in_transit(custody: Custody, booking: str, issued_at: datetime) -> str:
+    """A request the federal side issued whose message no one has delivered to the jail yet."""
+    federal = custody.acting_for("federal-officer", inline=False)
+    request = federal.issue_request(
+        RequestIn.model_validate(
+            {
+                "booking_id": booking,
+                "form": "I-247A",
+                "warrant": "I-200",
+                "officer": {"name": "O"},
+                "issued_at": issued_at.isoformat(),
+            }
+        )
+    )
+    return request.id
+
+
+def test_a_request_still_on_its_way_does_not_stop_the_hold_timers(custody: Custody, clock: ManualClock) -> None:
+    booking, _, expires = _held(custody, clock, "T-1")
+    other, _, _ = _held(custody, clock, "T-2")
+    clock.set(datetime.fromisoformat("2017-10-05T12:00:00-05:00"))
+    waiting = _in_transit(custody, booking, clock.now())
+
+    lapsed = custody.tick(expires + timedelta(minutes=1))
+
+    assert len(lapsed) == 2
+    assert custody.booking_view(booking)["state"] == "released"
+    assert custody.booking_view(other)["state"] == "released"
+    assert custody.request_view(waiting)["state"] == "issued"  # the jail has not received it
+
+
+def test_one_hold_that_cannot_lapse_does_not_keep_everyone_else_held(
+    custody: Custody, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record left inconsistent (here, a hold whose request was closed behind its back) is
+    reported with what to do, and every other due hold still lapses."""
+    from custody.store.models import FederalRequestRow
+
+    broken, broken_request, expires = _held(custody, clock, "T-3")
+    fine, _, _ = _held(custody, clock, "T-4")
+    with custody.unit() as unit:
+        row = unit.session.get(FederalRequestRow, broken_request)
+        assert row is not None
+        row.state = "fulfilled"
+    with caplog.at_level(logging.ERROR, logger="custody.release"):
+        lapsed = custody.tick(expires + timedelta(minutes=1))
+    assert len(lapsed) == 1
+    assert custody.booking_view(fine)["state"] == "released"
+    assert custody.booking_view(broken)["state"] == "held_on_detainer"
+    assert "could not be lapsed" in caplog.text and "release the person" in caplog.text
+
+
+def test_a_person_with_a_request_on_its_way_can_be_released(custody: Custody, clock: ManualClock) -> None:
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
+    from custody.booking.commands import BookingIn
+
+    booking = custody.book(
+        BookingIn.model_validate(
+            {
+                "agency": HARRIS,
+                "booking_number": "T-5",
+                "booked_at": "2017-10-05T01:00:00-05:00",
+                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
+                "charges": [THEFT],
+            }
+        )
+    ).id
+    waiting = _in_transit(custody, booking, datetime.fromisoformat("2017-10-05T08:00:00-05:00"))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"}))
+    assert custody.booking_view(booking)["state"] == "released"
+    assert custody.request_view(waiting)["state"] == "issued"
+
+
+def test_a_cancellation_recorded_after_the_limit_ends_the_hold_at_the_limit(
+    custody: Custody, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    booking, request, expires = _held(custody, clock, "T-6")
+    late = expires + timedelta(days=6)
+    clock.set(late)
+    with caplog.at_level(logging.WARNING, logger="custody.release"):
+        custody.cancel(request, CancelIn.model_validate({"at": late.isoformat(), "reason": "no longer sought"}))
+    view = custody.booking_view(booking)
+    (hold,) = view["holds"]
+    assert datetime.fromisoformat(hold["ended_at"]) == expires
+    assert datetime.fromisoformat(view["left_custody_at"]) == expires
+    assert "release the person now" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("at", "words"),
+    [("2017-10-01T00:00:00-05:00", "before the request was issued"), ("2099-01-01T00:00:00Z", "in the future")],
+)
+def test_a_cancellation_dated_before_its_request_or_in_the_future_is_refused(
+    custody: Custody, clock: ManualClock, at: str, words: str
+) -> None:
+    _, request, _ = _held(custody, clock, "T-7")
+    with pytest.raises(InvalidInput, match=words):
+        custody.cancel(request, CancelIn.model_validate({"at": at, "reason": "x"}))
+
+
+def test_two_release_eligibilities_sent_together_start_one_hold(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: two officers' (or one retried) release eligibility arriving at the same
+    moment both read the booking in custody and both started a hold; the booking is now locked for
+    the change, so the second waits, sees the hold, and is refused."""
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
+    outcomes: dict[str, list[str]] = {}
+    for n in range(4):
+        booking, _ = honored_detainer(
+            custody, HARRIS, f"R-{n}", "2017-10-05T01:00:00-05:00", "2017-10-05T02:00:00-05:00", THEFT
+        )
+        together = threading.Barrier(2)
+        results: list[str] = []
+
+        def release(
+            booking: str = booking, together: threading.Barrier = together, results: list[str] = results
+        ) -> None:
+            together.wait(5)
+            try:
+                custody.release_eligible(
+                    booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"})
+                )
+                results.append("done")
+            except Conflict as refusal:
+                results.append(f"refused: {refusal}")
+
+        threads = [threading.Thread(target=release) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        outcomes[booking] = sorted(results)
+        assert len(custody.booking_view(booking)["holds"]) == 1, outcomes
+    for results in outcomes.values():
+        assert results[0] == "done" and "release eligibility was already recorded" in results[1], outcomes
+
+
+def test_cancelling_one_detainer_leaves_the_person_held_on_another_honored_one(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a review: the cancellation of one detainer released a person whom a second detainer,
+    also honored, held. The second hold counts from the same moment the person would have gone free,
+    so the cancellation cannot lengthen the time held."""
+    booking, first, expires = _held(custody, clock, "T-8")
+    clock.set(datetime.fromisoformat("2017-10-05T12:00:00-05:00"))
+    second = custody.issue_request(
+        RequestIn.model_validate(
+            {
+                "booking_id": booking,
+                "form": "I-247A",
+                "warrant": "I-205",
+                "officer": {"name": "O"},
+                "issued_at": "2017-10-05T11:00:00-05:00",
+            }
+        )
+    ).id
+    custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T11:15:00-05:00"}))
+    custody.respond(
+        second,
+        ResponseIn(answers={a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)}, at=clock.now()),
+    )
+    custody.cancel(first, CancelIn.model_validate({"at": "2017-10-05T12:00:00-05:00", "reason": "replaced"}))
+
+    view = custody.booking_view(booking)
+    assert view["state"] == "held_on_detainer"
+    active = [h for h in view["holds"] if h["state"] == "active"]
+    assert [(h["request_id"], datetime.fromisoformat(h["expires_at"])) for h in active] == [(second, expires)]
+    custody.tick(expires + timedelta(minutes=1))
+    assert custody.booking_view(booking)["state"] == "released"
