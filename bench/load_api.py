@@ -173,6 +173,11 @@ async def _post(
                 return None
             figures.retries += 1
             continue
+        if status == 409 and b"is being carried out" in body and attempt < RETRIES:
+            # A retry that met its first attempt still running (the key is claimed): ask again shortly.
+            figures.retries += 1
+            await asyncio.sleep(1.0)
+            continue
         if status != expect:
             figures.error(str(status))
             return None

@@ -16,6 +16,13 @@ from custody.domain.errors import InvalidInput
 from custody.store import crypto
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+# A URL whose user part is a token alone (nats://TOKEN@host): found in a worker's log by a review.
+_URL_TOKEN = re.compile(r"(://)([^:/@\s]+)(@)")
+
+
+def masked(text: str) -> str:
+    """``text`` with the password or token of any URL in it replaced by ***."""
+    return _URL_TOKEN.sub(r"\1***\3", _URL_PASSWORD.sub(r"\1***\3", text))
 
 
 class SecretMask(logging.Filter):
@@ -24,7 +31,7 @@ class SecretMask(logging.Filter):
         self.secrets = [s for s in secrets if s and len(s) >= 6]
 
     def mask(self, text: str) -> str:
-        text = _URL_PASSWORD.sub(r"\1***\3", text)
+        text = masked(text)
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
@@ -41,10 +48,11 @@ class SecretMask(logging.Filter):
 
 def known_secrets() -> list[str]:
     found = crypto.secrets()
-    url = os.environ.get("CUSTODY_DATABASE_URL", "")
-    match = _URL_PASSWORD.search(url)
-    if match:
-        found.append(match.group(2))
+    for variable in ("CUSTODY_DATABASE_URL", "CUSTODY_NATS_URL"):
+        url = os.environ.get(variable, "")
+        match = _URL_PASSWORD.search(url) or _URL_TOKEN.search(url)
+        if match:
+            found.append(match.group(2))
     return found
 
 

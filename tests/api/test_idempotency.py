@@ -4,6 +4,7 @@ PostgreSQL. Counted with a commit listener, checked row by row, and broken on pu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from custody.api.app import create_app
 from custody.audit.access import CHAIN_PREFIX
 from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
+from custody.domain.errors import Conflict
 from custody.service import Custody
 from custody.store import db
 from custody.store.models import AuditEntryRow, BookingRow, IdempotencyKeyRow
@@ -182,3 +184,46 @@ def test_a_failing_access_entry_takes_the_change_back_with_it(workers_mode: Cust
         idempotency.run(workers_mode, "entry-1", "/bookings", b"{}", 201, work, failing)
     assert _count(workers_mode, BookingRow.booking_number == "ENTRY-1") == 0
     assert _count(workers_mode, table=IdempotencyKeyRow) == 0
+
+
+def test_two_requests_sent_at_once_with_one_key_do_the_work_once_inline(custody: Custody) -> None:
+    """Found by a review: on a server that applies messages itself (the default), the key was
+    looked up, the work done and the answer stored in separate transactions, so two requests sent
+    together with one key both did the work (two holds, two messages to the federal side). The key
+    is claimed first now: the other request is told to come back for the answer, then gets it."""
+    assert custody.inline
+    started, release = threading.Event(), threading.Event()
+    done: list[int] = []
+
+    def work() -> dict[str, Any]:
+        done.append(1)
+        started.set()
+        assert release.wait(10)
+        return {"id": "the-answer"}
+
+    first: list[tuple[int, Any]] = []
+    worker = threading.Thread(
+        target=lambda: first.append(idempotency.run(custody, "k-1", "/x", b"{}", 200, work)), daemon=True
+    )
+    worker.start()
+    assert started.wait(10)
+    with pytest.raises(Conflict, match="is being carried out; send it again in a moment"):
+        idempotency.run(custody, "k-1", "/x", b"{}", 200, work)
+    with pytest.raises(Conflict, match="different body"):
+        idempotency.run(custody, "k-1", "/x", b'{"other": 1}', 200, work)
+    release.set()
+    worker.join(10)
+    assert first == [(200, {"id": "the-answer"})]
+    assert idempotency.run(custody, "k-1", "/x", b"{}", 200, work) == (200, {"id": "the-answer"})
+    assert done == [1]
+
+
+def test_a_refused_request_gives_its_key_back_inline(custody: Custody) -> None:
+    """A request whose work is refused leaves no claim behind: sent again, it is carried out."""
+
+    def refused() -> dict[str, Any]:
+        raise Conflict("not now")
+
+    with pytest.raises(Conflict, match="not now"):
+        idempotency.run(custody, "k-2", "/x", b"{}", 200, refused)
+    assert idempotency.run(custody, "k-2", "/x", b"{}", 200, lambda: {"ok": True}) == (200, {"ok": True})

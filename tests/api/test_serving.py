@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 from uvicorn.config import Config
 
-from custody.api.app import EXCHANGE_ENV
+from custody import observability
+from custody.api.app import DEMO_SIGNIN_ENV, EXCHANGE_ENV, from_environment
 from custody.api.serving import PROTOCOL, NoDelayH11Protocol, no_delay
 from custody.cli.main import app
 
@@ -77,3 +80,51 @@ def test_serve_runs_uvicorn_with_the_protocol(workers: str, tmp_path: Path, monk
         assert args[0] == "custody.api.app:from_environment" and kwargs["factory"] is True and kwargs["workers"] == 2
         module, _, name = args[0].partition(":")
         assert callable(getattr(importlib.import_module(module), name))
+
+
+@pytest.mark.parametrize(
+    ("options", "signin"),
+    [
+        ([], True),  # this machine only: the demo users are a local browser's
+        (["--host", "0.0.0.0"], False),  # reachable by others: no password-less administrator
+        (["--host", "0.0.0.0", "--demo-signin"], True),
+        (["--no-demo-signin"], False),
+    ],
+)
+def test_demo_sign_in_is_on_only_for_a_server_no_one_else_can_reach(
+    options: list[str], signin: bool, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Found by a review: every served instance, whatever its address, let anyone sign in as an
+    administrator at /signin."""
+    import uvicorn
+
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'custody.db'}")
+    monkeypatch.setenv(EXCHANGE_ENV, "inline")
+    monkeypatch.setenv(DEMO_SIGNIN_ENV, "unset")  # serve sets it for its processes; restored afterwards
+    result = CliRunner().invoke(app, ["serve", "--port", "8799", *options])
+    assert result.exit_code == 0, result.output
+    [(args, kwargs)] = calls
+    assert args[0].state.demo_signin is signin and os.environ[DEMO_SIGNIN_ENV] == ("on" if signin else "off")
+    assert kwargs["proxy_headers"] is False  # X-Forwarded-For is not believed unless a proxy is named
+    monkeypatch.setattr(observability, "configure_logging", lambda: None)  # the test's own logging stays
+    with TestClient(from_environment()) as client:
+        answer = client.post("/signin", data={"user": "demo-administrator"}, follow_redirects=False)
+    assert (answer.status_code == 303) is signin
+    if not signin:
+        assert answer.status_code == 404 and "demo sign-in is off" in answer.json()["detail"]
+
+
+def test_a_named_proxy_s_forwarded_address_is_believed(tmp_path: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'custody.db'}")
+    monkeypatch.setenv(EXCHANGE_ENV, "inline")
+    monkeypatch.setenv(DEMO_SIGNIN_ENV, "unset")
+    result = CliRunner().invoke(app, ["serve", "--port", "8799", "--trust-proxy", "10.0.0.5"])
+    assert result.exit_code == 0, result.output
+    [(_, kwargs)] = calls
+    assert kwargs["proxy_headers"] is True and kwargs["forwarded_allow_ips"] == "10.0.0.5"

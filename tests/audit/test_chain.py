@@ -6,9 +6,10 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from custody.audit import chain as audit_chain
 from custody.service import Custody
@@ -58,6 +59,38 @@ def test_deleting_the_newest_entries_is_found(custody: Custody) -> None:
         )
     _first, problem = _broken(custody, chain)
     assert problem is not None and "deleted" in problem
+
+
+def test_deleting_the_newest_entry_and_the_chain_s_head_is_found(custody: Custody) -> None:
+    """Found by a review: with the head row deleted too, the check of the chain's end was skipped."""
+    seed_scenarios.miami_dade_lapsed(custody)
+    chain = seed_scenarios.MIAMI_DADE
+    with custody.unit() as unit:
+        head = unit.session.get(AuditChainRow, chain)
+        assert head is not None
+        unit.session.execute(
+            delete(AuditEntryRow).where(AuditEntryRow.chain == chain, AuditEntryRow.seq == head.head_seq)
+        )
+        unit.session.execute(delete(AuditChainRow).where(AuditChainRow.chain == chain))
+    _first, problem = _broken(custody, chain)
+    assert problem is not None and "head is missing" in problem
+
+
+def test_an_entry_edited_into_something_unreadable_is_located(custody: Custody) -> None:
+    """Found by a review: on SQLite, a time edited to "garbage" made `custody audit verify` fail
+    with "custody failed unexpectedly" instead of naming the entry."""
+    if custody.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's column types refuse such a value when it is written")
+    seed_scenarios.miami_dade_lapsed(custody)
+    chain = seed_scenarios.MIAMI_DADE
+    with custody.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE audit_entries SET recorded_at = 'garbage' WHERE chain = :chain AND seq = 3"), {"chain": chain}
+        )
+    first, problem = _broken(custody, chain)
+    assert first == 3 and problem is not None and "cannot be read" in problem
+    others = [r for r in custody.verify_audit() if r.chain != chain]
+    assert others and all(r.ok for r in others)
 
 
 def test_reordered_entries_are_found(custody: Custody) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -11,7 +13,7 @@ from sqlalchemy import text
 
 from custody.booking.commands import BookingIn
 from custody.booking.service import FingerprintImage
-from custody.observability import SecretMask
+from custody.observability import SecretMask, known_secrets, masked
 from custody.service import Custody
 from custody.store import crypto
 
@@ -81,3 +83,38 @@ def test_logs_mask_secrets_and_database_passwords(caplog: pytest.LogCaptureFixtu
     text_out = caplog.text
     assert secret not in text_out and "hunter22" not in text_out
     assert "postgresql+psycopg://custody:***@db/custody" in text_out and "failed with ***" in text_out
+
+
+def test_the_development_key_is_never_readable_by_others_even_while_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the key was written with the default umask, then chmod-ed."""
+    monkeypatch.delenv("CUSTODY_DATA_KEY", raising=False)
+    monkeypatch.setenv("CUSTODY_DATA_KEY_FILE", str(tmp_path / "data.key"))
+    modes: list[int] = []
+    real_open = os.open
+
+    def watched(path: Any, flags: int, mode: int = 0o777, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("data.key") and flags & os.O_CREAT:
+            modes.append(mode)
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", watched)
+    crypto.fernet()
+    assert modes == [0o600]
+
+
+def test_logs_mask_a_token_in_a_url(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: `custody worker --transport nats` logged nats://TOKEN@host as it was."""
+    monkeypatch.setenv("CUSTODY_NATS_URL", "nats://s3cr3tT0kenValue@127.0.0.1:4222")
+    assert "s3cr3tT0kenValue" in known_secrets()
+    mask = SecretMask(known_secrets())
+    logger = logging.getLogger("custody.test")
+    logger.addFilter(mask)
+    try:
+        with caplog.at_level(logging.INFO, logger="custody.test"):
+            logger.info("serving at %s", "nats://an0therT0ken@10.0.0.1:4222")
+    finally:
+        logger.removeFilter(mask)
+    assert "an0therT0ken" not in caplog.text and "nats://***@10.0.0.1:4222" in caplog.text
+    assert masked("postgresql+psycopg://postgres:hunter2pw@db/x") == "postgresql+psycopg://postgres:***@db/x"

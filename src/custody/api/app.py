@@ -50,6 +50,7 @@ TEMPLATES = Jinja2Templates(directory=str(WEB / "templates"))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="Retry-safe key for this POST")]
 TICK_SECONDS = 30.0
 EXCHANGE_ENV = "CUSTODY_EXCHANGE"
+DEMO_SIGNIN_ENV = "CUSTODY_DEMO_SIGNIN"  # "on" or "off", set by `custody serve` for each server process
 # Pages anyone may open; signed in, they show more (the landing page lists recent bookings).
 PUBLIC_PAGES = frozenset({"/", "/signin", "/law", "/grants"})
 
@@ -545,7 +546,10 @@ def from_environment() -> FastAPI:
     from custody.observability import configure_logging
 
     configure_logging()
-    return create_app(Custody.open(actor="api", inline=os.environ.get(EXCHANGE_ENV, "inline") == "inline"))
+    return create_app(
+        Custody.open(actor="api", inline=os.environ.get(EXCHANGE_ENV, "inline") == "inline"),
+        demo_signin=os.environ.get(DEMO_SIGNIN_ENV, "off") == "on",
+    )
 
 
 async def _timers(service: Custody, every: float) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from custody.domain.errors import Conflict
@@ -25,6 +25,18 @@ from custody.store.models import IdempotencyKeyRow
 from custody.store.unit import Unit
 
 log = logging.getLogger("custody.api.idempotency")
+# A key claimed by a request still being carried out (no HTTP status is 0).
+IN_PROGRESS = 0
+CLAIM = insert(IdempotencyKeyRow).values(
+    key=bindparam("key"),
+    request_hash=bindparam("hash"),
+    status_code=bindparam("status"),
+    response={},
+    created_at=bindparam("at"),
+)
+UNCLAIM = delete(IdempotencyKeyRow).where(
+    IdempotencyKeyRow.key == bindparam("key"), IdempotencyKeyRow.status_code == IN_PROGRESS
+)
 STORED = select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.status_code, IdempotencyKeyRow.response).where(
     IdempotencyKeyRow.key == bindparam("key")
 )
@@ -94,25 +106,45 @@ def run(
     if seen is not None:
         return seen
     # Inline delivery: the change commits and its messages are applied before the answer is read,
-    # so that the answer shows what they did (a request decided, a booking identified).
-    result = jsonable_encoder(work())
+    # so that the answer shows what they did (a request decided, a booking identified). The key is
+    # claimed first, in a transaction of its own: two requests sent at once with the same key both
+    # did the work before either stored its answer (found by a review: two holds, two messages).
+    seen = _claim(service, full_key, key, digest)
+    if seen is not None:
+        return seen
+    try:
+        result = jsonable_encoder(work())
+    except BaseException:
+        with service.engine.begin() as connection:
+            connection.execute(UNCLAIM, {"key": full_key})
+        raise
 
     if also is not None:
         try:
             with service.unit() as unit:
-                unit.session.add(answer(result))
+                unit.session.merge(answer(result))
                 also(unit)
             return status, result
         except Exception:
             # The answer must be kept for a retry whatever failed: it is stored alone below, and
             # what ``also`` would have written is left to its own transaction (the access log's).
             log.warning("storing answer %s with its access entry failed; storing it alone", full_key, exc_info=True)
-    try:
-        with service.unit() as unit:
-            unit.session.add(answer(result))
-    except IntegrityError:
-        pass  # a concurrent retry stored it first; the effect happened once either way
+    with service.unit() as unit:
+        unit.session.merge(answer(result))
     return status, result
+
+
+def _claim(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
+    """Take the key for this request (a row marked in progress), or, if another request holds it
+    or has answered under it, what ``_stored`` says of that."""
+    try:
+        with service.engine.begin() as connection:
+            connection.execute(
+                CLAIM, {"key": full_key, "hash": digest, "status": IN_PROGRESS, "at": service.clock.now()}
+            )
+    except IntegrityError:
+        return _stored_apart(service, full_key, key, digest)
+    return None
 
 
 def _stored_apart(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
@@ -122,10 +154,17 @@ def _stored_apart(service: Custody, full_key: str, key: str, digest: str) -> tup
 
 
 def _stored(connection: Connection, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:
-    """The answer stored under this key, if any; a 409 if the key came with another body."""
+    """The answer stored under this key, if any; a 409 if the key came with another body, or if the
+    request that claimed it has not answered yet."""
     seen = connection.execute(STORED, {"key": full_key}).first()
     if seen is None:
         return None
     if seen.request_hash != digest:
         raise Conflict(f"Idempotency-Key '{key}' was used with a different body; use a new key")
+    if seen.status_code == IN_PROGRESS:
+        raise Conflict(
+            f"a request with Idempotency-Key '{key}' is being carried out; send it again in a moment for its "
+            "answer (if it stays so, the server stopped during it: check whether it took effect before "
+            "sending it with a new key)"
+        )
     return seen.status_code, seen.response

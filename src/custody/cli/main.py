@@ -129,16 +129,34 @@ def serve(
     exchange: Annotated[
         str, typer.Option(help="inline: the server applies messages between agencies; workers: `custody worker` does.")
     ] = "inline",
+    demo_signin: Annotated[
+        bool | None,
+        typer.Option(
+            help="Let anyone sign in as a demo user of any role, without a password, at /signin. "
+            "Default: on when listening on this machine only (127.0.0.1, localhost, ::1), off otherwise."
+        ),
+    ] = None,
+    trust_proxy: Annotated[
+        str,
+        typer.Option(
+            help="Addresses of the reverse proxies whose X-Forwarded-For names the client in the access log "
+            "(comma-separated, or *); none by default, so the log keeps the address that connected."
+        ),
+    ] = "",
 ) -> None:
     """Serve the API and the web pages until Ctrl-C."""
     import uvicorn
 
-    from custody.api.app import EXCHANGE_ENV, create_app
+    from custody.api.app import DEMO_SIGNIN_ENV, EXCHANGE_ENV, create_app
     from custody.api.serving import PROTOCOL
 
     if exchange not in ("inline", "workers"):
         raise typer.BadParameter("use inline or workers", param_hint="--exchange")
+    # A review found every served instance let anyone in as an administrator: the demo users are
+    # for a machine's own browser, never for a server others can reach.
+    signin = demo_signin if demo_signin is not None else host in ("127.0.0.1", "localhost", "::1")
     os.environ[EXCHANGE_ENV] = exchange  # read by each server process (custody.api.app.from_environment)
+    os.environ[DEMO_SIGNIN_ENV] = "on" if signin else "off"
     service = cli_service()
     service.inline = exchange == "inline"
     if demo:
@@ -146,6 +164,8 @@ def serve(
 
         load_demo(service, quiet=False)
     err.print(f"custody serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if signin and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("warning: demo sign-in is on: anyone who can reach this server can sign in as any role")
     from custody.observability import configure_logging
 
     configure_logging()
@@ -159,9 +179,20 @@ def serve(
             http=PROTOCOL,
             log_level="info",
             log_config=None,
+            proxy_headers=bool(trust_proxy),
+            forwarded_allow_ips=trust_proxy or None,
         )
         return
-    uvicorn.run(create_app(service), host=host, port=port, http=PROTOCOL, log_level="info", log_config=None)
+    uvicorn.run(
+        create_app(service, demo_signin=signin),
+        host=host,
+        port=port,
+        http=PROTOCOL,
+        log_level="info",
+        log_config=None,
+        proxy_headers=bool(trust_proxy),
+        forwarded_allow_ips=trust_proxy or None,
+    )
 
 
 @db_app.command("upgrade")

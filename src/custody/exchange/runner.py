@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from custody.exchange.wakeup import STOP_CHECK, Wakeup
 from custody.exchange.webhooks import deliver_due
 from custody.exchange.worker import process, worker_id
+from custody.observability import masked
 from custody.service import Custody
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ async def _run_nats(
 
     transport = NatsTransport(custody, url or DEFAULT_URL, prefix or PREFIX)
     await transport.start()
-    log.info("worker serving %s over NATS JetStream at %s", party, transport.url)
+    log.info("worker serving %s over NATS JetStream at %s", party, masked(transport.url))
     try:
         await asyncio.gather(_relaying(transport, stop, poll, wakeup), _consuming(transport, party, stop, poll))
     finally:

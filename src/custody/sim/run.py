@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput, StoreUnavailable
 from custody.law.loader import default_library
+from custody.observability import masked
 from custody.service import Custody
 from custody.sim import agencies as agency_set
 from custody.sim import calibration as cal
@@ -146,7 +147,7 @@ def _nothing() -> None:
 
 
 def _clash(url: str, options: Options, stopped: Stopped | None) -> str:
-    said = f"the store at {url} already holds bookings of a simulation with seed {options.seed}"
+    said = f"the store at {masked(url)} already holds bookings of a simulation with seed {options.seed}"
     if stopped is None:
         return (
             f"{said}, without a journal to carry it on from (written by a benchmark, or before custody kept "

@@ -34,8 +34,15 @@ def _fernet(key: str | None, path: str) -> Fernet:
         file = Path(path)
         if not file.exists():
             file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_bytes(Fernet.generate_key())
-            file.chmod(0o600)
+            # Created readable by its owner only, never world-readable for a moment (written, then
+            # chmod-ed, it was: found by a review); a process that created it first keeps its key.
+            try:
+                created = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(created, "wb") as out:
+                    out.write(Fernet.generate_key())
         key = file.read_text().strip()
     try:
         return Fernet(key.encode())
