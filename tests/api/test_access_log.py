@@ -221,3 +221,45 @@ def test_a_keyed_post_whose_entry_cannot_be_written_is_withheld_but_its_answer_i
     assert client.get("/bookings", headers=bearer(issuer, "jail_officer@cook")).json()["total"] == 1
     (entry,) = (e for e in _entries(custody, before) if e.data["method"] == "POST")
     assert entry.data["status"] == 201
+
+
+def test_a_list_or_page_read_names_every_person_s_record_it_showed(site: tuple[TestClient, Custody, Issuer]) -> None:
+    """Found by a review: lists and pages logged `"records": {}`, so "who saw this person?" had no
+    answer for them, while `custody bookings` logged every id it printed."""
+    client, service, issuer = site
+    before = _seen(service)
+    listed = client.get("/bookings", headers=bearer(issuer, "administrator"))
+    assert listed.status_code == 200
+    (entry,) = _entries(service, before)
+    shown = [item["id"] for item in listed.json()["items"]]
+    assert shown and entry.data["records"]["shown_bookings"] == ",".join(shown)
+
+    before = _seen(service)
+    page = client.get("/release", headers=bearer(issuer, "jail_officer@cook"))
+    assert page.status_code == 200
+    (entry,) = _entries(service, before)
+    on_page = entry.data["records"]["shown_bookings"].split(",")
+    assert on_page and all(booking_id in page.text for booking_id in on_page)
+
+    before = _seen(service)
+    refused = client.get("/bookings", headers=bearer(issuer, "analyst"))
+    assert refused.status_code == 403
+    (entry,) = _entries(service, before)
+    assert entry.data["records"] == {}
+
+
+def test_demo_sign_ins_allowed_and_refused_are_logged(site: tuple[TestClient, Custody, Issuer]) -> None:
+    """Found by a review: /signin shows no personal data, so sign-ins left no entry at all."""
+    client, service, _ = site
+    before = _seen(service)
+    signed = client.post(
+        "/signin", data={"user": "demo-administrator"}, headers={"User-Agent": "browser/1"}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    (entry,) = _entries(service, before)
+    assert entry.chain == f"{CHAIN_PREFIX}administrator" and entry.actor == SIGNED_IN.actor
+    assert (entry.data["route"], entry.data["outcome"], entry.data["user_agent"]) == ("/signin", "allowed", "browser/1")
+    before = _seen(service)
+    assert client.post("/signin", data={"user": "demo-nobody"}, follow_redirects=False).status_code == 422
+    (entry,) = _entries(service, before)
+    assert entry.chain == f"{CHAIN_PREFIX}anonymous" and entry.data["outcome"] == "failed"

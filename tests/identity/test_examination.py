@@ -77,8 +77,12 @@ def test_a_threshold_above_every_score_sends_no_one_to_the_examiner(
 
 
 @pytest.mark.usefixtures("gallery")
-def test_a_rejection_answers_by_identifiers_and_names_the_examiner(custody: Custody) -> None:
-    identity_id = _enrolled(custody)
+def test_a_rejection_names_the_examiner_and_stands_against_the_identifiers(custody: Custody) -> None:
+    """The booking carries the enrolled person's FBI number, but the examiner found the prints are not
+    theirs: the booking is not linked to that person (found by a review: it was, by the FBI number,
+    with the person's aliases and rap sheet). Another identity its identifiers name still would be."""
+    _enrolled(custody)
+    other = custody.enrol(IdentityIn(names=["ZED, Zoe"], identifiers={"sid": "IL-55"}))
     booked = custody.book(
         booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {"fbi": "777X"}), prints(SECOND_VISIT)
     )
@@ -89,11 +93,16 @@ def test_a_rejection_answers_by_identifiers_and_names_the_examiner(custody: Cust
         "K. Examiner",
         "pattern type differs",
     )
-    # the prints were rejected, but the FBI number is the enrolled person's
     timeline = custody.booking_view(booked.id)["timeline"]
-    (matched,) = [e for e in timeline if e["type"] == "IdentityMatched"]
-    assert matched["data"]["matched_on"] == ["fbi"]
-    assert _received(custody, booked.id) == [{"hit": True, "identity_id": identity_id}]
+    assert [e for e in timeline if e["type"] == "IdentityMatched"] == []
+    assert _received(custody, booked.id) == [{"hit": False, "identity_id": None}]
+
+    again = custody.book(
+        booking("C-2", "2017-08-02T10:00:00-05:00", "Roe", "Jack", {"fbi": "777X", "sid": "IL-55"}),
+        prints(SECOND_VISIT),
+    )
+    custody.reject_identification(_waiting(custody)["id"], "K. Examiner", "pattern type differs")
+    assert _received(custody, again.id) == [{"hit": True, "identity_id": other}]
 
 
 @pytest.mark.usefixtures("gallery")

@@ -13,13 +13,16 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.law.model import Action
 from custody.release.commands import ReleaseIn
 from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
+from custody.store.models import FederalRequestRow
 from tests.release.detainer import honored_detainer
 
 HARRIS = "ocd-division/country:us/state:tx/county:harris"
@@ -73,8 +76,6 @@ def test_one_hold_that_cannot_lapse_does_not_keep_everyone_else_held(
 ) -> None:
     """A record left inconsistent (here, a hold whose request was closed behind its back) is
     reported with what to do, and every other due hold still lapses."""
-    from custody.store.models import FederalRequestRow
-
     broken, broken_request, expires = _held(custody, clock, "T-3")
     fine, _, _ = _held(custody, clock, "T-4")
     with custody.unit() as unit:
@@ -91,8 +92,6 @@ def test_one_hold_that_cannot_lapse_does_not_keep_everyone_else_held(
 
 def test_a_person_with_a_request_on_its_way_can_be_released(custody: Custody, clock: ManualClock) -> None:
     clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
-    from custody.booking.commands import BookingIn
-
     booking = custody.book(
         BookingIn.model_validate(
             {
@@ -205,3 +204,33 @@ def test_cancelling_one_detainer_leaves_the_person_held_on_another_honored_one(
     assert [(h["request_id"], datetime.fromisoformat(h["expires_at"])) for h in active] == [(second, expires)]
     custody.tick(expires + timedelta(minutes=1))
     assert custody.booking_view(booking)["state"] == "released"
+
+
+def test_an_eligibility_recorded_late_is_not_held_on_a_detainer_issued_after_it(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a review: eligibility at 05:00 entered after an I-247A issued at 06:00 and answered
+    started a hold at 05:00, an hour before the detainer existed."""
+    clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
+    booking, request = honored_detainer(
+        custody, HARRIS, "T-9", "2017-10-05T01:00:00-05:00", "2017-10-05T06:00:00-05:00", THEFT
+    )
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T05:00:00-05:00"}))
+    view = custody.booking_view(booking)
+    assert view["state"] == "released" and view["holds"] == []
+    assert custody.request_view(request)["state"] == "closed"
+
+
+def test_an_i247a_served_after_the_person_was_due_out_does_not_hold_them(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: served at 20:00, the I-247A held a person due out at 10:00 from 10:00, while
+    it takes effect only once served."""
+    clock.set(datetime.fromisoformat("2017-10-05T21:00:00-05:00"))
+    booking, _ = honored_detainer(
+        custody, HARRIS, "T-10", "2017-10-05T01:00:00-05:00", "2017-10-05T02:00:00-05:00", THEFT
+    )
+    with custody.unit() as unit:  # the copy was in fact served that evening
+        row = unit.session.scalars(select(FederalRequestRow).where(FederalRequestRow.booking_id == booking)).one()
+        row.served_at = datetime.fromisoformat("2017-10-05T20:00:00-05:00")
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T10:00:00-05:00"}))
+    view = custody.booking_view(booking)
+    assert view["state"] == "released" and view["holds"] == []

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from custody.audit.access import Access, from_command_line, record
+from custody.audit.access import Access, command_line_operator, from_command_line, record
 from custody.domain.errors import CustodyError, StoreUnavailable
 from custody.service import Custody
 from custody.store import db
@@ -22,7 +22,7 @@ SERVER_ERROR = 500
 def cli_service() -> Custody:
     """The store as the command line opens it: what it changes and reads is logged as the command line's."""
     try:
-        return Custody.open(actor="cli")
+        return Custody.open(actor=command_line_operator())
     except (OSError, SQLAlchemyError) as exc:
         where = "CUSTODY_DATABASE_URL" if os.environ.get("CUSTODY_DATABASE_URL") else "CUSTODY_VAR (a writable folder)"
         raise StoreUnavailable(f"cannot open the store ({db.describe(exc)}); check {where}") from None

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from custody.cli.output import JsonFlag, emit_json, err, out
-from custody.cli.reads import ids, logged_read
+from custody.cli.reads import cli_service, ids, logged_read
 
 exchange_app = typer.Typer(help="The inter-agency exchange: dead letters, chaos runs.", no_args_is_help=True)
 
@@ -59,10 +59,9 @@ def dead_letters(limit: int = 50, as_json: JsonFlag = False) -> None:
     """Messages that could never be applied, with the reason, newest first."""
     from sqlalchemy import select
 
-    from custody.service import Custody
     from custody.store.models import DeadLetterRow
 
-    service = Custody.open(actor="cli")
+    service = cli_service()
 
     def read() -> list[dict[str, Any]]:
         with service.unit() as unit:
@@ -122,6 +121,5 @@ def subscribe(
 ) -> None:
     """Subscribe an outside endpoint to messages; `custody worker --party webhooks` delivers them."""
     from custody.exchange.webhooks import subscribe as add
-    from custody.service import Custody
 
-    out.print(add(Custody.open(actor="cli"), url, secret, message_type or []))
+    out.print(add(cli_service(), url, secret, message_type or []))

@@ -330,11 +330,16 @@ def confirm(unit: Unit, identification_id: str, examiner: str, identity_id: str 
 
 def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> IdentificationRow:
     """The examiner finds none of the candidates is the person: the booking is answered as if the
-    prints had found no one (its identifiers may still)."""
+    prints had found no one. Its identifiers may still find someone, but never a person the examiner
+    has just said it is not (found by a review: an FBI number shared with a rejected candidate
+    linked the booking to that candidate all the same, aliases and rap sheet included)."""
     identification = get_identification(unit, identification_id)
     identification.reason = reason
     _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
-    identify_by_identifiers(unit, _submission(unit, identification.booking_id), unit.clock.now())
+    rejected = {c["identity_id"] for c in identification.candidates}
+    identify_by_identifiers(
+        unit, _submission(unit, identification.booking_id), unit.clock.now(), excluded=frozenset(rejected)
+    )
     return identification
 
 
@@ -388,12 +393,15 @@ def _submission(unit: Unit, booking_id: str) -> Submission:
     return Submission(booking_id, row.agency, row.booked_at, row.data, row.identity_id)
 
 
-def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> None:
-    """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now.
+def identify_by_identifiers(
+    unit: Unit, submission: Submission, occurred: datetime, excluded: frozenset[str] = frozenset()
+) -> None:
+    """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now;
+    never one of the ``excluded`` identities (those an examiner rejected for this booking).
 
     One query finds the identity and the identifiers it shares with the booking; a miss, the
     common case, costs nothing more."""
-    matches = _matching_identifiers(unit, submission)
+    matches = [m for m in _matching_identifiers(unit, submission) if m[0] not in excluded]
     if not matches:
         _answer(unit, submission, None, [], occurred)
         return

@@ -149,7 +149,9 @@ def _release_eligible(
 ) -> None:
     if submission.at < booking.booked_at:
         raise InvalidInput("release eligibility cannot come before the booking")
-    answered = _answered(open_requests)
+    # A request issued after the moment the person was due out cannot have kept them (an eligibility
+    # recorded late): a hold on it would count from before it existed (found by a review).
+    answered = [r for r in _answered(open_requests) if r.issued_at <= submission.at]
     if booking.state not in (CustodyState.in_custody, CustodyState.release_scheduled):
         raise Conflict(f"booking {booking.id} is {booking.state}; release eligibility was already recorded")
     requests.recheck(unit, booking, answered, submission.at)
@@ -169,6 +171,8 @@ def _release_eligible(
     if holding:
         request = holding[0]
         terms = _hold_terms(request)
+        if request.form == "I-247A" and request.served_at is not None and request.served_at > submission.at:
+            terms = None  # served after the person was due out: it was not yet in effect then
         if terms is not None:
             if request.form == "I-247A" and request.served_at is None:
                 raise RefusedByLaw(

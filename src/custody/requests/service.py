@@ -96,6 +96,14 @@ def issue(unit: Unit, submission: RequestIn) -> FederalRequestRow:
     if submission.issued_at < booking.booked_at:
         raise InvalidInput("issued_at is before the booking; a request can only follow the booking")
     library = default_library()
+    first, day = library.first_law, local_day(booking.agency, submission.issued_at)
+    if first is not None and day < first.effective_from:
+        # Accepted, it could never be decided when it reached the jail, and would keep the person from
+        # being released or the request from being answered (found by a review).
+        raise InvalidInput(
+            f"custody's law library begins on {first.effective_from} ({first.citation}) and holds no law for a "
+            f"request issued on {day}: such a request cannot be decided here"
+        )
     form = library.forms.get(submission.form)
     if form is None:
         raise InvalidInput(f"unknown form {submission.form}; use one of {', '.join(library.forms)}")

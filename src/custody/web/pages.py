@@ -26,7 +26,7 @@ from sqlalchemy import select
 from custody.access.policy import Op, Resource, Scope, allowed, authorise
 from custody.access.roles import DEMO_USERS, Principal, Role
 from custody.api import idempotency, queries
-from custody.api.access_log import note_withheld
+from custody.api.access_log import log_signin, note_withheld
 from custody.api.auth import COOKIE, Caller
 from custody.api.params import Day, Division, Offset, PageLimit
 from custody.booking.commands import BookingIn
@@ -227,14 +227,18 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
 
     @app.post("/signin", tags=["web"], summary="Sign in as a demo user: the token goes into a cookie")
     def signin(
+        request: Request,
         user: Annotated[str, Form(description="A demo user's subject, as listed on /signin")],
         next: Annotated[str | None, Form()] = None,
     ) -> RedirectResponse:
-        if not app.state.demo_signin:
-            raise NotFound("demo sign-in is off on this server; use a token from your identity provider")
         principal = DEMO_USERS.get(user)
+        if not app.state.demo_signin:
+            log_signin(service, request, principal, NotFound.status)
+            raise NotFound("demo sign-in is off on this server; use a token from your identity provider")
         if principal is None:
+            log_signin(service, request, None, InvalidInput.status)
             raise InvalidInput(f"no demo user '{user}'; choose one of the users listed on /signin")
+        log_signin(service, request, principal, 303)
         target = next if next and next.startswith("/") and not next.startswith("//") else HOME[principal.role]
         response = RedirectResponse(target, status_code=303)
         token = app.state.issuer.mint(principal)

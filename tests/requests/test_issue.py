@@ -1,0 +1,41 @@
+"""What the federal side may issue: a request the law library cannot decide is refused at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from custody.booking.commands import BookingIn
+from custody.domain.clock import ManualClock
+from custody.domain.errors import InvalidInput
+from custody.requests.commands import RequestIn
+from custody.service import Custody
+
+
+def test_a_request_dated_before_the_library_s_first_law_is_refused_and_nothing_recorded(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a review: a 1985 request was accepted, could not be decided when it reached the jail
+    (dead-lettered), and then kept the person from being released and itself from being answered."""
+    clock.set(datetime.fromisoformat("1985-03-02T12:00:00-05:00"))
+    booking = custody.book(
+        BookingIn.model_validate(
+            {
+                "agency": "ocd-division/country:us/state:fl/county:miami-dade",
+                "booking_number": "OLD-1",
+                "booked_at": "1985-03-01T01:00:00-05:00",
+                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1960-01-01"},
+                "charges": [{"offense": "theft", "level": "misdemeanor"}],
+            }
+        )
+    ).id
+    document = {
+        "booking_id": booking,
+        "form": "I-247",
+        "officer": {"name": "O"},
+        "issued_at": "1985-03-01T06:00:00-05:00",
+    }
+    with pytest.raises(InvalidInput, match=r"library begins on 1996-09-30 .* issued on 1985-03-01"):
+        custody.issue_request(RequestIn.model_validate(document))
+    assert custody.booking_view(booking)["requests"] == []
