@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +92,30 @@ def test_an_entry_edited_into_something_unreadable_is_located(custody: Custody) 
     assert first == 3 and problem is not None and "cannot be read" in problem
     others = [r for r in custody.verify_audit() if r.chain != chain]
     assert others and all(r.ok for r in others)
+
+
+def test_an_entry_edited_to_carry_a_key_twice_is_found(custody: Custody) -> None:
+    """Found by a review: '"agency":"FORGED",' put in front of an entry's stored data passed the
+    check, since the text was decoded (the last value of a key wins) and encoded again, while a
+    report reading the column in SQL sees the forged value."""
+    seed_scenarios.miami_dade_lapsed(custody)
+    chain = seed_scenarios.MIAMI_DADE
+    sqlite = custody.engine.dialect.name == "sqlite"
+    as_text = "data" if sqlite else "CAST(data AS text)"
+    with custody.engine.begin() as connection:
+        (stored,) = connection.execute(
+            text(f"SELECT {as_text} FROM audit_entries WHERE chain = :chain AND seq = 3"), {"chain": chain}
+        ).one()
+        key = next(iter(json.loads(stored)))  # a key the entry has: decoded, its later (true) value won
+        forged = '{"' + key + '":"FORGED",' + stored[1:]
+        connection.execute(
+            text(
+                f"UPDATE audit_entries SET data = {':data' if sqlite else 'CAST(:data AS json)'} "
+                "WHERE chain = :chain AND seq = 3"
+            ),
+            {"data": forged, "chain": chain},
+        )
+    assert _broken(custody, chain) == (3, "entry 3 was altered after it was written")
 
 
 def test_reordered_entries_are_found(custody: Custody) -> None:

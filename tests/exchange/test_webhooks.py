@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from custody.domain.errors import InvalidInput
-from custody.exchange.webhooks import SIGNATURE_HEADER, deliver_due, subscribe
+from custody.exchange.webhooks import SIGNATURE_HEADER, WEBHOOK_CHAIN, deliver_due, subscribe
 from custody.service import Custody
 from custody.sim import seed_scenarios
-from custody.store.models import WebhookAttemptRow
+from custody.store.models import AuditEntryRow, WebhookAttemptRow
 
 SECRET = "a-shared-secret-for-tests"
 
@@ -68,6 +68,19 @@ def test_a_subscriber_gets_signed_messages_retried_until_accepted(custody: Custo
         ]
     assert attempts == [(1, 503, False), (2, 204, True)]
     assert deliver_due(custody, now=now + timedelta(hours=1)) == 0, "a delivered message is not sent again"
+    # Found by a review: subscriptions and deliveries of people's records to outside parties left no
+    # audit entry. Each is on the chain of webhooks, and the secret is in none of them.
+    with custody.unit() as unit:
+        audited = [
+            (e.action, e.data.get("status"))
+            for e in unit.session.scalars(
+                select(AuditEntryRow).where(AuditEntryRow.chain == WEBHOOK_CHAIN).order_by(AuditEntryRow.seq)
+            )
+        ]
+        texts = [str(e.data) for e in unit.session.scalars(select(AuditEntryRow))]
+    assert audited == [("WebhookSubscribed", None), ("WebhookDeliveryFailed", 503), ("WebhookDelivered", 204)]
+    assert not any(SECRET in text for text in texts)
+    assert all(report.ok for report in custody.verify_audit())
 
 
 @pytest.mark.parametrize(

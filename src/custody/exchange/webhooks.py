@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 
 from custody.domain.errors import InvalidInput
 from custody.exchange.catalogue import BY_TYPE
+from custody.observability import masked
 from custody.service import Custody
 from custody.store.models import MessageRow, WebhookAttemptRow, WebhookSubscriptionRow
 from custody.store.unit import new_id
 
 MAX_ATTEMPTS = 8
+WEBHOOK_CHAIN = "webhooks"  # the audit chain of subscriptions and of every delivery attempt
 SIGNATURE_HEADER = "X-Custody-Signature"
 Post = Callable[[str, bytes, dict[str, str]], int]
 
@@ -42,6 +44,14 @@ def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
             id=new_id("sub"), url=url, secret=secret, types=types or sorted(BY_TYPE), created_at=custody.clock.now()
         )
         unit.session.add(row)
+        # Who sends people's records where is audited like any other disclosure (found by a review:
+        # subscriptions and deliveries left no audit entry). The secret is never written.
+        unit.record(
+            WEBHOOK_CHAIN,
+            action="WebhookSubscribed",
+            subject=row.id,
+            data={"url": masked(url), "types": row.types},
+        )
     return row.id
 
 
@@ -129,5 +139,18 @@ def _attempt(
                 delivered=delivered,
                 next_attempt_at=retry_at,
             )
+        )
+        unit.record(
+            WEBHOOK_CHAIN,
+            action="WebhookDelivered" if delivered else "WebhookDeliveryFailed",
+            subject=f"{sub.id}:{message_id}",
+            data={
+                "url": masked(sub.url),
+                "message_id": message_id,
+                "attempt": attempt,
+                "status": status,
+                "error": error,
+            },
+            recorded_at=now,
         )
     return 1
