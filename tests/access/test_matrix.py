@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -419,3 +420,27 @@ def test_an_expired_tampered_or_unsigned_token_is_401(world: World) -> None:
         assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
         assert why in refused.json()["detail"], refused.json()["detail"]
     assert world.client.get("/bookings", headers=bearer(world.issuer, "analyst")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"custody_role": "federal_officer", "custody_area": "ocd-division/country:us/state:il"},
+        {"custody_role": "jail_officer", "custody_agency": ["ocd-division/country:us/state:il/county:cook"]},
+        {"custody_role": "jail_officer", "custody_agency": "not a division"},
+    ],
+)
+def test_a_signed_token_whose_custody_claims_have_the_wrong_shape_is_401(world: World, claims: dict[str, Any]) -> None:
+    """Found by a review: an area given as one string, not a list, was answered 422 (as if the
+    request were at fault) instead of 401 for the token."""
+    payload = world.issuer.mint(DEMO_USERS["demo-analyst"]).split(".")[1]
+    standard = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    token = jwt.encode(
+        {**standard, **claims},
+        world.issuer._key,  # signed by the issuer itself: only the claims are wrong
+        algorithm="RS256",
+        headers={"kid": world.issuer.kid},
+    )
+    refused = world.client.get("/bookings", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert "claim" in refused.json()["detail"], refused.json()["detail"]

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from custody.access.roles import Principal, Role
+from custody.domain.errors import CustodyError
 
 ISSUER = "urn:custody:dev-issuer"
 AUDIENCE = "custody"
@@ -102,16 +103,23 @@ class Issuer:
             raise InvalidToken(
                 f"the token is not valid here ({_why(exc)}); sign in again (/signin) or mint one with `custody token`"
             ) from None
+        area, agency = claims.get("custody_area") or [], claims.get("custody_agency")
+        # A claim of the wrong shape is the token's fault, answered 401 like any other (a review found
+        # an area given as one string answered 422, as if the request's own data were wrong).
+        if not isinstance(area, list) or not all(isinstance(a, str) for a in area):
+            raise InvalidToken("the token's custody_area claim is not a list of divisions; mint a new one")
+        if agency is not None and not isinstance(agency, str):
+            raise InvalidToken("the token's custody_agency claim is not a division; mint a new one")
         try:
             return Principal(
                 subject=str(claims["sub"]),
                 name=str(claims.get("name") or claims["sub"]),
                 role=Role(str(claims.get("custody_role"))),
-                agency=claims.get("custody_agency"),
-                area=tuple(claims.get("custody_area") or ()),
+                agency=agency,
+                area=tuple(area),
                 office=claims.get("custody_office"),
             )
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, CustodyError) as exc:
             raise InvalidToken(f"the token's custody claims are incomplete ({exc}); mint a new one") from None
 
     def jwks(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from typing import Annotated, Any
@@ -10,6 +11,7 @@ import typer
 
 from custody.cli.output import JsonFlag, emit_json, err, out
 from custody.cli.reads import cli_service, ids, logged_read
+from custody.domain.errors import Conflict, NotFound
 
 exchange_app = typer.Typer(help="The inter-agency exchange: dead letters, chaos runs.", no_args_is_help=True)
 
@@ -67,7 +69,14 @@ def dead_letters(limit: int = 50, as_json: JsonFlag = False) -> None:
         with service.unit() as unit:
             rows = unit.session.scalars(select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit))
             return [
-                {"id": r.id, "party": r.party, "message_id": r.message_id, "reason": r.reason, "at": r.at.isoformat()}
+                {
+                    "id": r.id,
+                    "party": r.party,
+                    "message_id": r.message_id,
+                    **_about(r.raw),
+                    "reason": r.reason,
+                    "at": r.at.isoformat(),
+                }
                 for r in rows
             ]
 
@@ -81,7 +90,50 @@ def dead_letters(limit: int = 50, as_json: JsonFlag = False) -> None:
     if not items:
         out.print("no dead letters")
     for item in items:
-        out.print(f"{item['at']}  {item['party']}  {item['message_id'] or '-'}: {item['reason']}")
+        about = f"{item['type'] or 'unreadable'} about {item['subject'] or '-'}"
+        out.print(f"#{item['id']}  {item['at']}  {item['party']}  {about}: {item['reason']}", highlight=False)
+    if items:
+        err.print("once the cause is put right, apply one again with `custody exchange retry ID`")
+
+
+def _about(raw: str) -> dict[str, str | None]:
+    """What a dead letter was: its message type and the record it is about (a booking or request
+    id), so an officer can tell which person it concerns (found by a review: only ids were shown)."""
+    try:
+        envelope = json.loads(raw)
+    except ValueError:
+        envelope = None
+    if not isinstance(envelope, dict):
+        return {"type": None, "subject": None}
+    kind, subject = envelope.get("type"), envelope.get("subject")
+    return {"type": kind if isinstance(kind, str) else None, "subject": subject if isinstance(subject, str) else None}
+
+
+@exchange_app.command("retry")
+def retry(dead_letter: Annotated[int, typer.Argument(help="The dead letter's number (#N in the listing).")]) -> None:
+    """Apply a dead letter's message again, once what refused it is put right: applied, it leaves the
+    dead letters; refused again, it stays with the new reason."""
+    from custody.exchange.worker import Outcome, apply_in
+    from custody.store.models import DeadLetterRow
+
+    service = cli_service()
+    with service.unit() as unit:
+        row = unit.session.get(DeadLetterRow, dead_letter)
+        if row is None:
+            raise NotFound(f"no dead letter #{dead_letter}; list them with `custody exchange dead-letters`")
+        party, raw, message_id = row.party, row.raw, row.message_id
+        unit.session.delete(row)
+        unit.session.flush()
+        outcome = apply_in(unit, party, raw, message_id)
+        unit.record(
+            "exchange",
+            action="DeadLetterRetried",
+            subject=message_id or f"dead-letter-{dead_letter}",
+            data={"dead_letter": dead_letter, "party": party, "outcome": outcome},
+        )
+    if outcome == Outcome.dead:
+        raise Conflict(f"dead letter #{dead_letter} was refused again; see `custody exchange dead-letters` for why")
+    out.print(f"dead letter #{dead_letter}: {outcome}")
 
 
 @exchange_app.command("chaos")
