@@ -8,9 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cryptography.fernet import Fernet
 
 from custody.identity.prints.descriptors import CODE_BYTES, Floats32, train_codebook
-from custody.identity.prints.gallery import FLOOR, Compare, Decision, Gallery, GalleryError, Identity, fuse
+from custody.identity.prints.gallery import (
+    FLOOR,
+    FORMAT,
+    Compare,
+    Decision,
+    Gallery,
+    GalleryError,
+    Identity,
+    fuse,
+)
 from custody.identity.prints.images import Capture
 from custody.identity.prints.matcher import NbisMatcher
 from custody.identity.prints.synthetic import synthetic_template
@@ -172,7 +182,26 @@ def test_enrolment_errors_say_what_is_wrong(gallery: Gallery, prints: dict[str, 
         Gallery.create(gallery.path, extractor="x")
     manifest = json.loads((gallery.path / "gallery.json").read_text())
     (gallery.path / "gallery.json").write_text(json.dumps(manifest | {"format": 1}))
-    with pytest.raises(GalleryError, match="format 1, this release reads 2; enrol the identities again"):
+    with pytest.raises(GalleryError, match=f"format 1, this release reads {FORMAT}; enrol the identities again"):
+        Gallery.open(gallery.path)
+
+
+def test_templates_documents_and_codes_are_sealed_at_rest_under_the_data_key(
+    gallery: Gallery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, item 7: biometric templates at rest encrypted with a key from configuration. Nothing
+    of a template, a name or a code is readable in the files; another key cannot open them."""
+    record = next(iter(gallery._read_records([0], None)))[1]  # an ISO/IEC 19794-2 record, opened
+    assert record[:4] == b"FMR\x00"
+    for name in ("templates.bin", "identities.jsonl", *(p.name for p in gallery.path.glob("index-*.faiss"))):
+        stored = (gallery.path / name).read_bytes()
+        # (text in quotes or a NUL byte cannot occur in a token's base64 by chance, as "DOE" could)
+        assert b"FMR\x00" not in stored and b'"DOE, JOHN"' not in stored and record[:40] not in stored, name
+        assert stored.startswith(b"gAAAAA"), name  # a Fernet token
+    reopened = Gallery.open(gallery.path)
+    assert reopened.identity(0).names == gallery.identity(0).names
+    monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
+    with pytest.raises(GalleryError, match="cannot be opened with the data key configured"):
         Gallery.open(gallery.path)
 
 

@@ -37,11 +37,17 @@ already saved: templates and identity documents are appended to flat files; FAIS
 row maps are rewritten beside them and renamed into place; ``gallery.json`` is written last and
 says how many rows of each file are valid.
 
+Templates, identity documents and the fingers' codes are biometric and personal data, sealed at
+rest under the data key the store's images are sealed with (``custody.store.crypto``: Fernet, a
+key from ``CUSTODY_DATA_KEY`` or its file; issue 9). Each template and document is sealed alone,
+so a search still reads only the records it compares; an index is sealed whole. Offsets, row maps,
+the codebook and the manifest hold no one's data and stay plain.
+
     gallery.json                 format, counts, extractor, codebook shape
     codebook.npy                 the descriptor codebook the codes were made with
-    identities.jsonl (+ .idx.npy)  one JSON document per identity (byte offsets for lazy reads)
-    templates.bin (+ .idx.npy)   ISO records; rows (identity, position, offset, length)
-    index-NN.faiss (+ .rows.npy)  binary codes of finger position NN; FAISS id -> identity row
+    identities.jsonl (+ .idx.npy)  one sealed JSON document per line (byte offsets for lazy reads)
+    templates.bin (+ .idx.npy)   sealed ISO records; rows (identity, position, offset, length)
+    index-NN.faiss (+ .rows.npy)  sealed binary codes of finger position NN; FAISS id -> identity row
 """
 
 from __future__ import annotations
@@ -58,11 +64,13 @@ from typing import Any
 import faiss
 import numpy as np
 import numpy.typing as npt
+from cryptography.fernet import InvalidToken
 
 from custody.identity.prints.descriptors import BITS, Codes, Encoder, similarity, train_codebook
 from custody.identity.prints.templates import Template, decode_iso, encode_iso
+from custody.store import crypto
 
-FORMAT = 2  # 2: 128-codeword descriptors; format 1 codes cannot be compared with them
+FORMAT = 3  # 2: 128-codeword descriptors (format 1 codes cannot be compared with them); 3: sealed at rest
 FLOOR = 20.0  # bozorth3 score below which a finger adds nothing (non-mated NBIS scores rarely exceed it)
 DEFAULT_THRESHOLD = 40.0  # NIST's customary bozorth3 threshold, for the fused score of one finger
 DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 after the pre-filter
@@ -191,6 +199,7 @@ class Gallery:
         self._templates_size = 0
         self._pending_docs: list[bytes] = []
         self._pending_templates: list[bytes] = []
+        self._seal = crypto.fernet()
 
     # -- opening and saving -------------------------------------------------------------------
 
@@ -230,7 +239,8 @@ class Gallery:
         for i, (identity_row, *_rest) in enumerate(gallery._template_rows):
             gallery._by_identity.setdefault(identity_row, []).append(i)
         for position in manifest["positions"]:
-            index = faiss.read_index_binary(str(path / f"index-{position:02d}.faiss"))
+            sealed = (path / f"index-{position:02d}.faiss").read_bytes()
+            index = faiss.deserialize_index_binary(np.frombuffer(gallery._open(sealed), dtype=np.uint8))
             rows_ = np.load(path / f"index-{position:02d}.rows.npy")
             gallery._indexes[position] = _Index(index, [int(r) for r in rows_])
         gallery._ids = dict(zip(manifest["ids"], range(identities), strict=True))
@@ -251,7 +261,8 @@ class Gallery:
         _replace_npy(self.path / "templates.idx.npy", np.asarray(self._template_rows, dtype=np.int64).reshape(-1, 4))
         for position, entry in self._indexes.items():
             target = self.path / f"index-{position:02d}.faiss"
-            faiss.write_index_binary(entry.index, str(target) + ".tmp")
+            codes = faiss.serialize_index_binary(entry.index).tobytes()
+            Path(str(target) + ".tmp").write_bytes(self._seal.encrypt(codes))
             os.replace(str(target) + ".tmp", target)
             _replace_npy(self.path / f"index-{position:02d}.rows.npy", np.asarray(entry.rows, dtype=np.int64))
         manifest = {
@@ -293,13 +304,13 @@ class Gallery:
                 raise GalleryError(f"identity {identity.id}: finger position {position} is not 0-15")
         row = len(self._doc_offsets)
         enrolled = Identity(identity.id, identity.names, identity.aliases, identity.record, tuple(sorted(templates)))
-        line = (json.dumps(enrolled.document(), ensure_ascii=False) + "\n").encode()
+        line = self._seal.encrypt(json.dumps(enrolled.document(), ensure_ascii=False).encode()) + b"\n"
         self._doc_offsets.append(self._docs_size)
         self._docs_size += len(line)
         self._pending_docs.append(line)
         self._ids[identity.id] = row
         for position, template in sorted(templates.items()):
-            record = encode_iso(_at(template, position))
+            record = self._seal.encrypt(encode_iso(_at(template, position)))
             self._by_identity.setdefault(row, []).append(len(self._template_rows))
             self._template_rows.append((row, position, self._templates_size, len(record)))
             self._templates_size += len(record)
@@ -319,7 +330,7 @@ class Gallery:
             with (self.path / "identities.jsonl").open("rb") as docs:
                 docs.seek(self._doc_offsets[row])
                 line = docs.readline()
-        doc = json.loads(line)
+        doc = json.loads(self._open(line.rstrip(b"\n")))
         return Identity(doc["id"], tuple(doc["names"]), tuple(doc["aliases"]), doc["record"], tuple(doc["fingers"]))
 
     def templates(self, row: int, positions: Iterable[int] | None = None) -> dict[int, Template]:
@@ -345,7 +356,7 @@ class Gallery:
                     else:
                         blob.seek(offset)
                         data = blob.read(length)
-                    yield (row, position), data
+                    yield (row, position), self._open(data)
 
     # -- search --------------------------------------------------------------------------------
 
@@ -424,6 +435,15 @@ class Gallery:
         )
         decision = candidates[0].status if candidates else Decision.NO_HIT
         return SearchResult(decision, candidates, len(rows), len(self) - len(excluded))
+
+    def _open(self, sealed: bytes) -> bytes:
+        try:
+            return self._seal.decrypt(sealed)
+        except InvalidToken:
+            raise GalleryError(
+                f"{self.path}: the gallery cannot be opened with the data key configured (CUSTODY_DATA_KEY or "
+                "CUSTODY_DATA_KEY_FILE): use the key it was sealed with"
+            ) from None
 
     def _saved_docs_size(self) -> int:
         return self._docs_size - sum(len(d) for d in self._pending_docs)
