@@ -263,3 +263,13 @@ def test_demo_sign_ins_allowed_and_refused_are_logged(site: tuple[TestClient, Cu
     assert client.post("/signin", data={"user": "demo-nobody"}, follow_redirects=False).status_code == 422
     (entry,) = _entries(service, before)
     assert entry.chain == f"{CHAIN_PREFIX}anonymous" and entry.data["outcome"] == "failed"
+
+
+def test_the_sign_in_cookie_is_secure_when_the_page_came_over_https(site: tuple[TestClient, Custody, Issuer]) -> None:
+    """Found by a review: the cookie never had the Secure flag."""
+    client, _, _ = site
+    over_https = TestClient(client.app, base_url="https://testserver")
+    cookie = over_https.post("/signin", data={"user": "demo-analyst"}, follow_redirects=False).headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
+    plain = client.post("/signin", data={"user": "demo-analyst"}, follow_redirects=False).headers["set-cookie"]
+    assert "Secure" not in plain

@@ -45,8 +45,12 @@ def test_a_refusal_is_worded_as_an_officer_says_it() -> None:
         CUSTODY.fire(CustodyState.in_custody, "lapse_hold")
     assert str(refused.value) == (
         "the booking is in custody: 'lapse hold' cannot happen now (allowed now: move to agency, release, "
-        "schedule release, start hold, transfer to federal)"
+        "schedule release, transfer to federal; by itself, as messages and timers come: start hold)"
     )
+    # Found by a review: an officer was offered "receive" for a request still on its way to the jail.
+    with pytest.raises(IllegalTransition) as refused:
+        REQUEST.fire(RequestState.issued, "respond")
+    assert str(refused.value).endswith("(allowed now: cancel; by itself, as messages and timers come: receive)")
 
 
 def test_terminal_states_allow_nothing() -> None:

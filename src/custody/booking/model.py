@@ -42,6 +42,7 @@ CUSTODY = StateMachine[CustodyState](
         (S.held_on_detainer, "transfer_to_federal"): S.transferred,
         (S.held_on_detainer, "lapse_hold"): S.released,
     },
+    automatic=frozenset({"start_hold", "lapse_hold"}),
 )
 
 

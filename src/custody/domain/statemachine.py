@@ -21,13 +21,21 @@ class StateMachine(Generic[S]):
     name: str
     initial: S
     transitions: Mapping[tuple[S, str], S]
+    # Events no one asks for: the exchange, the law or a timer brings them. A refusal names them apart
+    # from what an officer may do now (a review found "allowed now: cancel, close, fulfil, lapse,
+    # relay" offered to an officer who can only cancel).
+    automatic: frozenset[str] = frozenset()
 
     def fire(self, state: S, event: str) -> S:
         try:
             return self.transitions[(state, event)]
         except KeyError:
-            allowed = sorted(_words(e) for (s, e) in self.transitions if s == state)
-            hint = f"allowed now: {', '.join(allowed)}" if allowed else "nothing further can happen to it"
+            possible = {e for (s, e) in self.transitions if s == state}
+            asked = sorted(_words(e) for e in possible - self.automatic)
+            itself = sorted(_words(e) for e in possible & self.automatic)
+            hints = [f"allowed now: {', '.join(asked)}"] if asked else []
+            hints += [f"by itself, as messages and timers come: {', '.join(itself)}"] if itself else []
+            hint = "; ".join(hints) or "nothing further can happen to it"
             raise IllegalTransition(
                 f"the {self.name} is {_words(state.value)}: '{_words(event)}' cannot happen now ({hint})"
             ) from None

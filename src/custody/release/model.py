@@ -23,4 +23,5 @@ HOLD = StateMachine[HoldState](
         (H.active, "lapse"): H.lapsed,  # the legal limit passed: the person was released at it
         (H.active, "cancel"): H.cancelled,  # the request it rests on was withdrawn
     },
+    automatic=frozenset({"lapse", "cancel"}),
 )

@@ -65,6 +65,7 @@ REQUEST = StateMachine[RequestState](
         (R.decided, "cancel"): R.cancelled,
         (R.responded, "cancel"): R.cancelled,
     },
+    automatic=frozenset({"receive", "decide", "relay", "fulfil", "lapse", "close"}),
 )
 
 ACTIVE = (R.issued, R.received, R.decided, R.responded)

@@ -242,7 +242,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         target = next if next and next.startswith("/") and not next.startswith("//") else HOME[principal.role]
         response = RedirectResponse(target, status_code=303)
         token = app.state.issuer.mint(principal)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600, path="/")
+        # Secure wherever the page came over HTTPS (behind a proxy named with --trust-proxy, as it says)
+        secure = request.url.scheme == "https"
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=8 * 3600, path="/", secure=secure)
         return response
 
     @app.post("/signout", tags=["web"], summary="Sign out: forget the cookie")
