@@ -227,3 +227,19 @@ def test_a_refused_request_gives_its_key_back_inline(custody: Custody) -> None:
     with pytest.raises(Conflict, match="not now"):
         idempotency.run(custody, "k-2", "/x", b"{}", 200, refused)
     assert idempotency.run(custody, "k-2", "/x", b"{}", 200, lambda: {"ok": True}) == (200, {"ok": True})
+
+
+def test_the_same_request_laid_out_differently_is_the_same_request(custody: Custody) -> None:
+    """Found by a review: the body was compared byte for byte, so a retry whose JSON differed only in
+    spacing or key order was refused as "a different body"."""
+    done: list[int] = []
+
+    def work() -> dict[str, Any]:
+        done.append(1)
+        return {"id": "x"}
+
+    first = idempotency.run(custody, "k-3", "/x", b'{"a": 1, "b": [1, 2]}', 201, work)
+    again = idempotency.run(custody, "k-3", "/x", b'{"b":[1,2],"a":1}', 201, work)
+    assert first == again == (201, {"id": "x"}) and done == [1]
+    with pytest.raises(Conflict, match="different body"):
+        idempotency.run(custody, "k-3", "/x", b'{"a": 2, "b": [1, 2]}', 201, work)

@@ -122,3 +122,28 @@ def test_a_read_that_cannot_be_logged_prints_nothing(
     done = _run("show", demo["booking"], "--json")
     assert isinstance(done.exception, RuntimeError) and done.stdout == ""
     assert _cli_entries(custody) == []
+
+
+def test_a_change_that_prints_the_person_s_record_logs_that_read(custody: Custody, demo: Ids, tmp_path: Any) -> None:
+    """Found by a review: `custody book` (and release, respond, request) printed the person's record
+    with no access entry; the commands that printed one line now print the record with --json, logged."""
+    import json
+
+    booking = {
+        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
+        "booking_number": "AUD-1",
+        "booked_at": "2017-03-01T01:00:00-05:00",
+        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
+    }
+    (tmp_path / "booking.json").write_text(json.dumps(booking))
+    booked = _run("book", "--file", str(tmp_path / "booking.json"), "--json")
+    assert booked.exit_code == 0, booked.output
+    booking_id = json.loads(booked.stdout)["id"]
+    moved = _run("move", booking_id, "--to", "ocd-division/country:us/state:fl/county:broward", "--json")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["agency"] == "ocd-division/country:us/state:fl/county:broward"
+    quiet = _run("schedule-release", booking_id, "--planned-at", "2017-03-09T09:00:00-05:00")
+    assert quiet.exit_code == 0 and quiet.stdout == ""  # one line on stderr, no record printed, no read
+    entries = [(e.data["route"], e.data["records"]) for e in _cli_entries(custody)]
+    assert entries == [("custody book", {"booking_id": booking_id}), ("custody move", {"booking_id": booking_id})]

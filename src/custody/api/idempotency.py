@@ -10,6 +10,7 @@ transaction: the key is kept only with the change it answers, and a POST commits
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -67,7 +68,7 @@ def run(
             check()
         return status, jsonable_encoder(work())
     full_key = f"{scope}:{key}"
-    digest = hashlib.sha256(body).hexdigest()
+    digest = _digest(body)
 
     def answer(result: Any) -> IdempotencyKeyRow:
         return IdempotencyKeyRow(
@@ -132,6 +133,17 @@ def run(
     with service.unit() as unit:
         unit.session.merge(answer(result))
     return status, result
+
+
+def _digest(body: bytes) -> str:
+    """The body's fingerprint: of its JSON as a value where it is JSON, so that a client that sends the
+    same request again laid out differently (spacing, key order) gets its answer, not a 409 (found by
+    a review); of its bytes otherwise (a form)."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _claim(service: Custody, full_key: str, key: str, digest: str) -> tuple[int, Any] | None:

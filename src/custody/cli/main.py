@@ -30,6 +30,7 @@ from custody.observability import LEVEL_ENV
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
 from custody.requests.model import RequestState
+from custody.service import Custody
 from custody.sim.cli import bench_app, simulate
 from custody.stats.cli import app as stats_app
 from custody.store import db
@@ -106,6 +107,21 @@ def _read_json(path: str) -> Any:
         raise InvalidInput(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise InvalidInput(f"{path} is nested too deeply to be a request (arrays or objects in each other)") from None
+
+
+def _show_record(service: Custody, command: str, record_id: str, as_json: bool) -> dict[str, Any]:
+    """The booking or request a command changed, read and logged as the read of personal data it is
+    (found by a review: `custody book` printed a person's record with no access entry), then shown."""
+    booking = record_id.startswith("bkg_")
+    view = logged_read(
+        service,
+        command,
+        (lambda: service.booking_view(record_id)) if booking else (lambda: service.request_view(record_id)),
+        lambda _: {},
+        {"booking_id" if booking else "request_id": record_id},
+    )
+    _show(view, as_json, f"{'Booking' if booking else 'Request'} {record_id}")
+    return view
 
 
 def _show(value: dict[str, Any], as_json: bool, title: str) -> None:
@@ -226,7 +242,7 @@ def book(
     service = cli_service()
     row = service.book(submission, images)
     _warn_if_misspelt(submission.agency)
-    _show(service.booking_view(row.id), as_json, f"Booking {row.id}")
+    _show_record(service, "book", row.id, as_json)
 
 
 def _warn_if_misspelt(division: str) -> None:
@@ -305,12 +321,9 @@ def request(
     )
     service = cli_service()
     row = service.issue_request(submission)
-    view = service.request_view(row.id)
-    if as_json:
-        emit_json(view)
-        return
-    _show(view, False, f"Request {row.id}")
-    _print_decision(view["decision"])
+    view = _show_record(service, "request", row.id, as_json)
+    if not as_json:
+        _print_decision(view["decision"])
 
 
 def _print_decision(decision: dict[str, Any] | None) -> None:
@@ -340,14 +353,23 @@ def respond(
     answers = {a: "honor" for a in honor or []} | {a: "decline" for a in decline or []}
     service = cli_service()
     service.respond(request_id, parse_input(ResponseIn, {"answers": answers, "at": _when(at)}))
-    _show(service.request_view(request_id), as_json, f"Request {request_id}")
+    _show_record(service, "respond", request_id, as_json)
 
 
 @app.command("serve-copy")
-def serve_copy(request_id: Annotated[str, typer.Argument()], at: At = None) -> None:
+def serve_copy(request_id: Annotated[str, typer.Argument()], at: At = None, as_json: JsonFlag = False) -> None:
     """Record that a copy of the detainer was served on the person (an I-247A takes effect only then)."""
-    cli_service().serve(request_id, parse_input(ServeIn, {"at": _when(at)}))
-    err.print(f"request {request_id}: copy served")
+    service = cli_service()
+    service.serve(request_id, parse_input(ServeIn, {"at": _when(at)}))
+    _done(service, "serve-copy", request_id, as_json, f"request {request_id}: copy served")
+
+
+def _done(service: Custody, command: str, record_id: str, as_json: bool, said: str) -> None:
+    """A change's outcome: one line, or with --json the record as it now stands (a logged read)."""
+    if as_json:
+        _show_record(service, command, record_id, True)
+    else:
+        err.print(said)
 
 
 @app.command()
@@ -355,10 +377,12 @@ def cancel(
     request_id: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option(help="Why the federal side withdraws it.")],
     at: At = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Cancel a federal request (federal side); a hold on it ends."""
-    cli_service().cancel(request_id, parse_input(CancelIn, {"at": _when(at), "reason": reason}))
-    err.print(f"request {request_id}: cancelled")
+    service = cli_service()
+    service.cancel(request_id, parse_input(CancelIn, {"at": _when(at), "reason": reason}))
+    _done(service, "cancel", request_id, as_json, f"request {request_id}: cancelled")
 
 
 @app.command()
@@ -367,11 +391,12 @@ def move(
     to: Annotated[str, typer.Option("--to", help="OCD division of the agency now holding the person.")],
     kind: Annotated[str | None, typer.Option(help="jail, police or prison (default from the division).")] = None,
     at: At = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Move the person to another local agency; open requests follow and are decided anew."""
     service = cli_service()
     service.move(booking_id, parse_input(MoveIn, {"to_agency": to, "agency_kind": kind, "at": _when(at)}))
-    err.print(f"booking {booking_id}: now held by {to}")
+    _done(service, "move", booking_id, as_json, f"booking {booking_id}: now held by {to}")
 
 
 @app.command("schedule-release")
@@ -379,10 +404,12 @@ def schedule_release(
     booking_id: Annotated[str, typer.Argument()],
     planned_at: Annotated[str, typer.Option(help="Planned release time (ISO 8601 with offset).")],
     at: At = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Schedule a release; a notice goes to the federal side only where the answer honored it."""
-    cli_service().schedule_release(booking_id, parse_input(ScheduleIn, {"planned_at": planned_at, "at": _when(at)}))
-    err.print(f"booking {booking_id}: release scheduled")
+    service = cli_service()
+    service.schedule_release(booking_id, parse_input(ScheduleIn, {"planned_at": planned_at, "at": _when(at)}))
+    _done(service, "schedule-release", booking_id, as_json, f"booking {booking_id}: release scheduled")
 
 
 @app.command()
@@ -399,7 +426,7 @@ def release(
     service.release_eligible(
         booking_id, parse_input(ReleaseIn, {"reason": reason, "at": _when(at), "federal_officers_present": officers})
     )
-    _show(service.booking_view(booking_id), as_json, f"Booking {booking_id}")
+    _show_record(service, "release", booking_id, as_json)
 
 
 @app.command()
@@ -407,10 +434,12 @@ def transfer(
     booking_id: Annotated[str, typer.Argument()],
     officer: Annotated[str, typer.Option(help="Federal officer taking custody.")],
     at: At = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Federal officers take custody during a hold."""
-    cli_service().transfer(booking_id, parse_input(TransferIn, {"at": _when(at), "officer": {"name": officer}}))
-    err.print(f"booking {booking_id}: transferred to federal custody")
+    service = cli_service()
+    service.transfer(booking_id, parse_input(TransferIn, {"at": _when(at), "officer": {"name": officer}}))
+    _done(service, "transfer", booking_id, as_json, f"booking {booking_id}: transferred to federal custody")
 
 
 @app.command()

@@ -28,7 +28,7 @@ from custody.requests.model import (
     Warrant,
     check_form,
 )
-from custody.store.models import BookingRow, DecisionRow, FederalRequestRow
+from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow
 from custody.store.unit import CHUNK, Unit, locked, new_id
 
 _ISSUED_EVENT = {
@@ -446,6 +446,12 @@ def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None
         )
     if submission.at > unit.clock.now() + bookings.CLOCK_SKEW:
         raise InvalidInput(f"the cancellation is dated {submission.at.isoformat()}, in the future; check the date")
+    # Where the agency's worker applies messages later, the request stays open until it does: a second
+    # cancellation was accepted and then dead-lettered (found by a review).
+    waiting = any(e["type"] == "RequestCancelled" for e in unit.events_waiting([request.id]))
+    already = select(EventRow.seq).where(EventRow.aggregate_id == request.id, EventRow.type == "RequestCancelled")
+    if waiting or unit.session.scalars(already.limit(1)).first() is not None:
+        raise Conflict(f"request {request.id} is already cancelled; the cancellation is on its way to the agency")
     unit.emit(
         Event(
             "RequestCancelled",
