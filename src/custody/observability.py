@@ -11,13 +11,16 @@ import logging
 import os
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from custody.domain.errors import InvalidInput
 from custody.store import crypto
 
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
-# A URL whose user part is a token alone (nats://TOKEN@host): found in a worker's log by a review.
-_URL_TOKEN = re.compile(r"(://)([^:/@\s]+)(@)")
+# A NATS URL whose user part is a token alone (nats://TOKEN@host): found in a worker's log by a
+# review. Only NATS's: elsewhere a bare user part is a user name (postgresql://custody@db), and
+# masking it masked the word "custody" in every line (a code review).
+_URL_TOKEN = re.compile(r"((?:nats|tls)://)([^:/@\s]+)(@)")
 
 
 def masked(text: str) -> str:
@@ -54,6 +57,14 @@ def known_secrets() -> list[str]:
         if match:
             found.append(match.group(2))
     return found
+
+
+def url_without_secrets(url: str) -> str:
+    """A URL as an audit entry may keep it: scheme, host and port only. Its user part, path and query
+    may carry credentials (…/services/T/B/secret, ?token=…), found kept by a code review."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}"
 
 
 LEVEL_ENV = "CUSTODY_LOG_LEVEL"

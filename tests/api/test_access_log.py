@@ -273,3 +273,18 @@ def test_the_sign_in_cookie_is_secure_when_the_page_came_over_https(site: tuple[
     assert "Secure" in cookie and "HttpOnly" in cookie
     plain = client.post("/signin", data={"user": "demo-analyst"}, follow_redirects=False).headers["set-cookie"]
     assert "Secure" not in plain
+
+
+def test_a_keyed_post_names_the_record_it_answered_with(site: tuple[TestClient, Custody, Issuer]) -> None:
+    """Found by a code review: a POST with an Idempotency-Key writes its entry with the stored answer,
+    which named no record, while the same POST without a key did."""
+    client, service, issuer = site
+    before = _seen(service)
+    made = client.post(
+        "/bookings",
+        json={**BOOKING, "booking_number": "KEYED-1"},
+        headers={**bearer(issuer, "jail_officer@cook"), "Idempotency-Key": "keyed-1"},
+    )
+    assert made.status_code == 201, made.text
+    (entry,) = _entries(service, before)
+    assert made.json()["id"] in entry.data["records"]["shown_bookings"].split(",")

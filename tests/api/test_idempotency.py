@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from custody.access.tokens import Issuer
 from custody.api import idempotency
@@ -174,7 +175,7 @@ def test_when_a_concurrent_request_stored_the_key_first_its_answer_stands_and_no
 
 
 def test_a_failing_access_entry_takes_the_change_back_with_it(workers_mode: Custody) -> None:
-    def failing(unit: Unit) -> None:
+    def failing(unit: Unit, answer: Any) -> None:
         raise RuntimeError("the access chain could not be written")
 
     def work() -> dict[str, Any]:
@@ -243,3 +244,31 @@ def test_the_same_request_laid_out_differently_is_the_same_request(custody: Cust
     assert first == again == (201, {"id": "x"}) and done == [1]
     with pytest.raises(Conflict, match="different body"):
         idempotency.run(custody, "k-3", "/x", b'{"a": 2, "b": [1, 2]}', 201, work)
+
+
+def test_a_failure_after_the_change_committed_keeps_the_key(custody: Custody, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a code review: the booking committed, applying its messages then failed, and the key
+    was given back, so a retry with it booked the person a second time. The key stays claimed: the
+    retry is told to check whether the first took effect."""
+    real = Custody.deliver
+    failures = [OperationalError("drain", {}, Exception("database is locked"))]
+
+    def flaky(self: Custody, parties: Any = None) -> int:
+        if failures:
+            raise failures.pop()
+        return real(self, parties)
+
+    monkeypatch.setattr(Custody, "deliver", flaky)
+    done: list[int] = []
+
+    def work() -> dict[str, Any]:
+        done.append(1)
+        return {"id": custody.book(BookingIn.model_validate({**BOOKING, "booking_number": f"K-{len(done)}"})).id}
+
+    with pytest.raises(OperationalError):
+        idempotency.run(custody, "k-4", "/bookings", b"{}", 201, work)
+    with pytest.raises(Conflict, match="check whether it took effect"):
+        idempotency.run(custody, "k-4", "/bookings", b"{}", 201, work)
+    assert done == [1]
+    with custody.unit() as unit:
+        assert unit.session.scalar(select(func.count()).select_from(BookingRow)) == 1

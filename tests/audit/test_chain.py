@@ -84,12 +84,14 @@ def test_an_entry_edited_into_something_unreadable_is_located(custody: Custody) 
         pytest.skip("PostgreSQL's column types refuse such a value when it is written")
     seed_scenarios.miami_dade_lapsed(custody)
     chain = seed_scenarios.MIAMI_DADE
-    with custody.engine.begin() as connection:
-        connection.execute(
-            text("UPDATE audit_entries SET recorded_at = 'garbage' WHERE chain = :chain AND seq = 3"), {"chain": chain}
-        )
-    first, problem = _broken(custody, chain)
-    assert first == 3 and problem is not None and "cannot be read" in problem
+    # each located in its turn, the earliest first (a code review found the last two crashed the check)
+    for edit, seq in (("recorded_at = 5", 4), ("recorded_at = 'garbage'", 3), ("data = X'00ff'", 2)):
+        with custody.engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE audit_entries SET {edit} WHERE chain = :chain AND seq = {seq}"), {"chain": chain}
+            )
+        first, problem = _broken(custody, chain)
+        assert first == seq and problem is not None and "cannot be read" in problem, (edit, problem)
     others = [r for r in custody.verify_audit() if r.chain != chain]
     assert others and all(r.ok for r in others)
 
@@ -115,6 +117,32 @@ def test_an_entry_edited_to_carry_a_key_twice_is_found(custody: Custody) -> None
             ),
             {"data": forged, "chain": chain},
         )
+    assert _broken(custody, chain) == (3, "entry 3 was altered after it was written")
+
+
+def test_an_entry_stored_in_the_layout_of_before_6_december_still_verifies(custody: Custody) -> None:
+    """Found by a code review: stores written before 6 December kept an entry's data as json.dumps
+    lays it out, its hash over the canonical text; checked over the stored text, every chain of such
+    a store read as altered. That layout of the same value verifies; a forged key in it does not."""
+    seed_scenarios.miami_dade_lapsed(custody)
+    chain = seed_scenarios.MIAMI_DADE
+    sqlite = custody.engine.dialect.name == "sqlite"
+    as_text = "data" if sqlite else "CAST(data AS text)"
+    write = text(
+        f"UPDATE audit_entries SET data = {':data' if sqlite else 'CAST(:data AS json)'} "
+        "WHERE chain = :chain AND seq = 3"
+    )
+    with custody.engine.begin() as connection:
+        (stored,) = connection.execute(
+            text(f"SELECT {as_text} FROM audit_entries WHERE chain = :chain AND seq = 3"), {"chain": chain}
+        ).one()
+        legacy = json.dumps(json.loads(stored))
+        assert legacy != stored
+        connection.execute(write, {"data": legacy, "chain": chain})
+    assert all(report.ok for report in custody.verify_audit())
+    key = next(iter(json.loads(stored)))
+    with custody.engine.begin() as connection:
+        connection.execute(write, {"data": '{"' + key + '": "FORGED", ' + legacy[1:], "chain": chain})
     assert _broken(custody, chain) == (3, "entry 3 was altered after it was written")
 
 

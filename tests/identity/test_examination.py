@@ -106,6 +106,23 @@ def test_a_rejection_names_the_examiner_and_stands_against_the_identifiers(custo
 
 
 @pytest.mark.usefixtures("gallery")
+def test_a_rejection_stands_when_the_prints_are_submitted_again(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a code review: the rejected candidate was kept out at the rejection only; submitted
+    again with no print candidate, the booking was linked to them by the FBI number after all."""
+    rejected = _enrolled(custody)
+    booked = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {"fbi": "777X"}), prints(SECOND_VISIT)
+    )
+    custody.reject_identification(_waiting(custody)["id"], "K. Examiner", "pattern type differs")
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "100000")  # this time no candidate reaches an examiner
+    custody.submit_prints(booked.id)
+    received = _received(custody, booked.id)
+    assert received and {"hit": True, "identity_id": rejected} not in received
+
+
+@pytest.mark.usefixtures("gallery")
 def test_a_rejection_without_identifiers_is_no_hit(custody: Custody) -> None:
     _enrolled(custody)
     booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))

@@ -234,3 +234,55 @@ def test_an_i247a_served_after_the_person_was_due_out_does_not_hold_them(custody
     custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T10:00:00-05:00"}))
     view = custody.booking_view(booking)
     assert view["state"] == "released" and view["holds"] == []
+
+
+ALL_HONORED = {a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)}
+
+
+def _i247a(custody: Custody, booking: str, at: str, warrant: str) -> str:
+    document = {"booking_id": booking, "form": "I-247A", "warrant": warrant, "officer": {"name": "O"}, "issued_at": at}
+    return custody.issue_request(RequestIn.model_validate(document)).id
+
+
+def test_the_detainer_in_effect_holds_when_an_older_one_was_served_too_late(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a code review: with the first detainer's copy served after the person was due out,
+    the release looked no further and freed a person a second, served detainer held."""
+    clock.set(datetime.fromisoformat("2017-10-05T21:00:00-05:00"))
+    booking = custody.book(
+        BookingIn.model_validate(
+            {
+                "agency": HARRIS,
+                "booking_number": "T-11",
+                "booked_at": "2017-10-05T01:00:00-05:00",
+                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
+                "charges": [THEFT],
+            }
+        )
+    ).id
+    first = _i247a(custody, booking, "2017-10-05T02:00:00-05:00", "I-200")
+    custody.respond(first, ResponseIn(answers=ALL_HONORED, at=datetime.fromisoformat("2017-10-05T02:30:00-05:00")))
+    second = _i247a(custody, booking, "2017-10-05T03:00:00-05:00", "I-205")
+    custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T03:30:00-05:00"}))
+    custody.respond(second, ResponseIn(answers=ALL_HONORED, at=datetime.fromisoformat("2017-10-05T04:00:00-05:00")))
+    custody.serve(first, ServeIn.model_validate({"at": "2017-10-05T20:00:00-05:00"}))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T10:00:00-05:00"}))
+    view = custody.booking_view(booking)
+    assert view["state"] == "held_on_detainer"
+    assert [h["request_id"] for h in view["holds"]] == [second]
+
+
+def test_a_withdrawn_hold_is_not_carried_on_by_a_detainer_not_yet_in_effect(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a code review: a cancellation at noon carried the hold on under an I-247A served at
+    one, counted from nine, before it took effect."""
+    booking, first, _ = _held(custody, clock, "T-12")  # held from 09:00
+    clock.set(datetime.fromisoformat("2017-10-05T14:00:00-05:00"))
+    second = _i247a(custody, booking, "2017-10-05T11:00:00-05:00", "I-205")
+    custody.respond(second, ResponseIn(answers=ALL_HONORED, at=clock.now()))
+    custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T13:00:00-05:00"}))
+    custody.cancel(first, CancelIn.model_validate({"at": "2017-10-05T12:00:00-05:00", "reason": "withdrawn at noon"}))
+    view = custody.booking_view(booking)
+    assert view["state"] == "released" and view["left_custody_at"].startswith("2017-10-05T17:00")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from custody.booking.commands import BookingIn
 from custody.booking.service import FingerprintImage
-from custody.observability import SecretMask, known_secrets, masked
+from custody.observability import SecretMask, known_secrets, masked, url_without_secrets
 from custody.service import Custody
 from custody.store import crypto
 
@@ -118,3 +118,20 @@ def test_logs_mask_a_token_in_a_url(caplog: pytest.LogCaptureFixture, monkeypatc
         logger.removeFilter(mask)
     assert "an0therT0ken" not in caplog.text and "nats://***@10.0.0.1:4222" in caplog.text
     assert masked("postgresql+psycopg://postgres:hunter2pw@db/x") == "postgresql+psycopg://postgres:***@db/x"
+
+
+def test_a_database_user_name_is_not_taken_for_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a code review: with postgresql://custody@db/custody the word "custody" was masked
+    in every log line, since a bare user part was taken for a token."""
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", "postgresql+psycopg://custody@db/custody")
+    monkeypatch.delenv("CUSTODY_NATS_URL", raising=False)
+    assert "custody" not in known_secrets()
+    assert masked("check that `custody worker` runs at postgresql://custody@db") == (
+        "check that `custody worker` runs at postgresql://custody@db"
+    )
+
+
+def test_an_audited_url_keeps_neither_its_path_nor_its_query() -> None:
+    """Found by a code review: a webhook URL's path or query may be its credential."""
+    assert url_without_secrets("https://hooks.example.com/services/T/B/s3cr3t?token=x") == "https://hooks.example.com"
+    assert url_without_secrets("http://user:pw@127.0.0.1:8080/in") == "http://127.0.0.1:8080"

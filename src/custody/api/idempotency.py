@@ -19,7 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from custody.domain.errors import Conflict
+from custody.domain.errors import Conflict, CustodyError
 from custody.service import Custody
 from custody.store import db
 from custody.store.models import IdempotencyKeyRow
@@ -50,7 +50,7 @@ def run(
     body: bytes,
     status: int,
     work: Callable[[], Any],
-    also: Callable[[Unit], None] | None = None,
+    also: Callable[[Unit, Any], None] | None = None,
     check: Callable[[], None] | None = None,
 ) -> tuple[int, Any]:
     """Do ``work`` once per key; ``also`` writes beside the stored answer, in its transaction.
@@ -89,7 +89,7 @@ def run(
                 result = jsonable_encoder(work())
                 unit.session.add(answer(result))
                 if also is not None:
-                    also(unit)
+                    also(unit, result)
             return status, result
 
         try:
@@ -115,16 +115,19 @@ def run(
         return seen
     try:
         result = jsonable_encoder(work())
-    except BaseException:
+    except CustodyError:
+        # Refused: nothing of the change was kept, so the key is given back for a corrected request.
         with service.engine.begin() as connection:
             connection.execute(UNCLAIM, {"key": full_key})
         raise
+    # Any other failure may come after the change committed (its messages failed to apply, say): the
+    # claim stays, so a retry is told to check rather than do the work twice (found by a code review).
 
     if also is not None:
         try:
             with service.unit() as unit:
                 unit.session.merge(answer(result))
-                also(unit)
+                also(unit, result)
             return status, result
         except Exception:
             # The answer must be kept for a retry whatever failed: it is stored alone below, and

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from custody.domain.clock import isoformat
@@ -186,7 +187,9 @@ def verify(session: Session) -> list[ChainReport]:
         )
         try:
             rows = list(session.execute(of_chain))
-        except ValueError as unreadable:
+        except _UNREADABLE as unreadable:
+            if isinstance(unreadable, OperationalError) and session.get_bind().dialect.name != "sqlite":
+                raise  # PostgreSQL keeps its columns' types: this is the store failing, not an entry
             # A value that cannot be read back (a time or JSON edited in place: SQLite keeps what it
             # is given) is a change too; locate it rather than fail the whole check (found by a review).
             reports.append(_unreadable(session, chain, unreadable))
@@ -202,7 +205,7 @@ def verify(session: Session) -> list[ChainReport]:
                     row.seq,
                     f"entry {row.seq} does not follow entry {row.seq - 1} (entries reordered or removed)",
                 )
-            elif row.hash != _hash(row.prev_hash, row.seq, row.recorded_at, row.actor, row.action, row.subject, stored):
+            elif not _sealed_as_stored(row, stored):
                 problem = (row.seq, f"entry {row.seq} was altered after it was written")
             else:
                 prev, expected_seq = row.hash, expected_seq + 1
@@ -222,15 +225,35 @@ def verify(session: Session) -> list[ChainReport]:
     return reports
 
 
-def _unreadable(session: Session, chain: str, error: ValueError) -> ChainReport:
+def _sealed_as_stored(row: AuditEntryRow, stored: str) -> bool:
+    """The entry's hash covers its data as stored. Entries written before 6 December 2026 stored the
+    data as ``json.dumps`` lays it out, while the hash covered its canonical text (found by a code
+    review: every chain of such a store read as altered): those are accepted only if the stored text
+    is exactly that layout of the value it holds, which a key written twice is not."""
+    fields = (row.prev_hash, row.seq, row.recorded_at, row.actor, row.action, row.subject)
+    if row.hash == _hash(*fields, stored):
+        return True
+    return stored == json.dumps(row.data) and row.hash == _hash(*fields, canonical(row.data))
+
+
+# What SQLite, which keeps any value in any column, gives back for a time or a JSON text edited into
+# something else: a time that is not one, text that is not JSON or not UTF-8, a number for a time.
+_UNREADABLE = (ValueError, TypeError, OperationalError)
+
+
+def _unreadable(session: Session, chain: str, error: Exception) -> ChainReport:
     """The report of a chain one of whose entries cannot be read: the first such entry, found by
     reading the entries one by one (only on this path, so the usual check stays one query)."""
     of_chain = select(AuditEntryRow.seq).where(AuditEntryRow.chain == chain).order_by(AuditEntryRow.seq)
     seqs = list(session.scalars(of_chain))
     for seq in seqs:
         try:
-            session.scalars(select(AuditEntryRow).where(AuditEntryRow.chain == chain, AuditEntryRow.seq == seq)).one()
-        except ValueError as found:
+            session.execute(
+                select(AuditEntryRow, cast(AuditEntryRow.data, Text).label("stored_text")).where(
+                    AuditEntryRow.chain == chain, AuditEntryRow.seq == seq
+                )
+            ).one()
+        except _UNREADABLE as found:
             problem = f"entry {seq} cannot be read ({found}): it was altered after it was written"
             return ChainReport(chain, len(seqs), False, seq, problem)
     return ChainReport(chain, len(seqs), False, None, f"an entry could not be read ({error}) and then could")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from custody.domain.errors import InvalidInput
 from custody.exchange.catalogue import BY_TYPE
-from custody.observability import masked
+from custody.observability import url_without_secrets
 from custody.service import Custody
 from custody.store.models import MessageRow, WebhookAttemptRow, WebhookSubscriptionRow
 from custody.store.unit import new_id
@@ -50,7 +50,7 @@ def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
             WEBHOOK_CHAIN,
             action="WebhookSubscribed",
             subject=row.id,
-            data={"url": masked(url), "types": row.types},
+            data={"url": url_without_secrets(url), "types": row.types},
         )
     return row.id
 
@@ -145,7 +145,7 @@ def _attempt(
             action="WebhookDelivered" if delivered else "WebhookDeliveryFailed",
             subject=f"{sub.id}:{message_id}",
             data={
-                "url": masked(sub.url),
+                "url": url_without_secrets(sub.url),
                 "message_id": message_id,
                 "attempt": attempt,
                 "status": status,

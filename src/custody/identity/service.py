@@ -336,10 +336,7 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     identification = get_identification(unit, identification_id)
     identification.reason = reason
     _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
-    rejected = {c["identity_id"] for c in identification.candidates}
-    identify_by_identifiers(
-        unit, _submission(unit, identification.booking_id), unit.clock.now(), excluded=frozenset(rejected)
-    )
+    identify_by_identifiers(unit, _submission(unit, identification.booking_id), unit.clock.now())
     return identification
 
 
@@ -393,15 +390,27 @@ def _submission(unit: Unit, booking_id: str) -> Submission:
     return Submission(booking_id, row.agency, row.booked_at, row.data, row.identity_id)
 
 
-def identify_by_identifiers(
-    unit: Unit, submission: Submission, occurred: datetime, excluded: frozenset[str] = frozenset()
-) -> None:
+def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> None:
     """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now;
-    never one of the ``excluded`` identities (those an examiner rejected for this booking).
+    never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
+    number linked the booking to a rejected candidate, at the rejection and again when the prints
+    were submitted anew).
 
     One query finds the identity and the identifiers it shares with the booking; a miss, the
     common case, costs nothing more."""
-    matches = [m for m in _matching_identifiers(unit, submission) if m[0] not in excluded]
+    matches = _matching_identifiers(unit, submission)
+    if matches:
+        rejected = {
+            candidate["identity_id"]
+            for candidates in unit.session.scalars(
+                select(IdentificationRow.candidates).where(
+                    IdentificationRow.booking_id == submission.booking_id,
+                    IdentificationRow.state == IdentificationState.rejected,
+                )
+            )
+            for candidate in candidates
+        }
+        matches = [m for m in matches if m[0] not in rejected]
     if not matches:
         _answer(unit, submission, None, [], occurred)
         return

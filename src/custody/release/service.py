@@ -31,6 +31,9 @@ LATE = timedelta(minutes=5)
 BOOKINGS_BY_ID = select(BookingRow).where(BookingRow.id.in_(bindparam("ids", expanding=True)))  # built once
 
 
+HoldTerms = tuple[float, HoldClock]  # the hours of a hold and the clock that counts them
+
+
 def _answered(open_requests: list[FederalRequestRow]) -> list[FederalRequestRow]:
     """The requests the agency answered. One it received and has not answered must be answered
     first, so that the release follows the answer; one still on its way (``issued``) is not the
@@ -47,8 +50,10 @@ def _answered(open_requests: list[FederalRequestRow]) -> list[FederalRequestRow]
 
 def _settle(open_requests: list[FederalRequestRow], event: str) -> None:
     """The person has left: the requests the agency holds end with them. One still on its way is
-    left as it is; when it arrives, the agency finds the person gone and says so (requests.receive).
-    Firing ``close`` on it stopped every hold timer of every agency (found by a review)."""
+    left as it is: when it arrives, the agency's worker refuses it as arriving after the person left
+    (a dead letter the jail's staff see, requests.receive), and the federal side sees it still
+    issued, which tells it nothing the agency's law may withhold. Firing ``close`` on it stopped
+    every hold timer of every agency (found by a review)."""
     for request in open_requests:
         if request.state != RequestState.issued:
             requests.transition(request, event)
@@ -167,26 +172,38 @@ def _release_eligible(
     if submission.federal_officers_present and handover:
         _transfer(unit, booking, handover[0], TransferIn(at=submission.at, officer=submission.federal_officers_present))
         return
-    holding = [r for r in answered if requests.honored(r, Action.hold)]
-    if holding:
-        request = holding[0]
-        terms = _hold_terms(request)
-        if request.form == "I-247A" and request.served_at is not None and request.served_at > submission.at:
-            terms = None  # served after the person was due out: it was not yet in effect then
-        if terms is not None:
-            if request.form == "I-247A" and request.served_at is None:
-                raise RefusedByLaw(
-                    f"the I-247A of request {request.id} has not been served on the person, and it takes "
-                    f"effect only once served (DHS Form I-247A; ICE guidance): serve it first "
-                    f"(`custody serve-copy {request.id}`)"
-                )
-            bookings.transition(unit, booking, "start_hold")
-            _hold(unit, booking, request, submission.at, *terms, occurred=submission.at)
-            return
+    holding = _holding(answered, submission.at)
+    if holding is not None:
+        request, terms = holding
+        bookings.transition(unit, booking, "start_hold")
+        _hold(unit, booking, request, submission.at, *terms, occurred=submission.at)
+        return
+    unserved = [r for r in answered if _hold_terms(r) and r.form == "I-247A" and r.served_at is None]
+    if unserved:
+        raise RefusedByLaw(
+            f"the I-247A of request {unserved[0].id} has not been served on the person, and it takes "
+            f"effect only once served (DHS Form I-247A; ICE guidance): serve it first "
+            f"(`custody serve-copy {unserved[0].id}`)"
+        )
     _release(unit, booking, submission.at, "release", submission.reason.value, open_requests, "close")
 
 
-def _hold_terms(request: FederalRequestRow) -> tuple[float, HoldClock] | None:
+def _holding(answered: list[FederalRequestRow], at: datetime) -> tuple[FederalRequestRow, HoldTerms] | None:
+    """The first request, oldest first, whose honored hold is in effect at ``at``, with its terms:
+    answered, issued by then and, for an I-247A, served by then (it takes effect only once served).
+    One rule for a hold begun at release and one carried on when another request is cancelled (a
+    review found the two written apart, each wrong in one case)."""
+    for request in answered:
+        terms = _hold_terms(request) if request.state == RequestState.responded else None
+        if terms is None or request.issued_at > at:
+            continue
+        if request.form == "I-247A" and (request.served_at is None or request.served_at > at):
+            continue
+        return request, terms
+    return None
+
+
+def _hold_terms(request: FederalRequestRow) -> HoldTerms | None:
     """The hours and clock of the hold the agency honored in answer to this request; None where it
     honored none, or none of any length."""
     answer = ((request.response or {}).get("answers") or {}).get(Action.hold.value) or {}
@@ -437,13 +454,13 @@ def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
         _warn_if_late(hold, booking, at)
     _end(hold, "cancel", ended)
     others = [r for r in requests.active_for(unit, booking.id) if r.id != request.id]
-    # Another request whose hold the agency honored keeps the person, counted from the same moment
-    # they would have gone free, as long as its own limit has not passed (found by a review: the
-    # cancellation of one detainer released a person another honored detainer held).
-    for other in others:
-        terms = _hold_terms(other) if other.state == RequestState.responded else None
-        if terms is None or (other.form == "I-247A" and other.served_at is None):
-            continue
+    # Another request whose hold the agency honored, and which is in effect when this one is
+    # withdrawn, keeps the person, counted from the same moment they would have gone free, as long
+    # as its own limit has not passed (found by a review: the cancellation of one detainer released
+    # a person another honored detainer held).
+    holding = _holding(others, ended)
+    if holding is not None:
+        other, terms = holding
         if hold_expires_at(hold.starts_at, *terms, local_zone(parse_division(booking.agency))) > ended:
             _hold(unit, booking, other, hold.starts_at, *terms, occurred=ended)
             return

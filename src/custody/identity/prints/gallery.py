@@ -37,17 +37,19 @@ already saved: templates and identity documents are appended to flat files; FAIS
 row maps are rewritten beside them and renamed into place; ``gallery.json`` is written last and
 says how many rows of each file are valid.
 
-Templates, identity documents and the fingers' codes are biometric and personal data, sealed at
-rest under the data key the store's images are sealed with (``custody.store.crypto``: Fernet, a
-key from ``CUSTODY_DATA_KEY`` or its file; issue 9). Each template and document is sealed alone,
-so a search still reads only the records it compares; an index is sealed whole. Offsets, row maps,
-the codebook and the manifest hold no one's data and stay plain.
+Templates and identity documents are biometric and personal data, sealed at rest under the data
+key the store's images are sealed with (``custody.store.crypto``: Fernet, a key from
+``CUSTODY_DATA_KEY`` or its file; issue 9). Each is sealed alone, so a search still reads only the
+records it compares. The indexes hold 128-bit codes of quantised minutia descriptors, from which no
+template can be rebuilt, and are read whole at every opening: sealed, a 10,000-identity gallery
+opened in 1.6 s instead of 0.03 s (a code review), so they stay plain, like the offsets, row maps,
+codebook and manifest.
 
     gallery.json                 format, counts, extractor, codebook shape
     codebook.npy                 the descriptor codebook the codes were made with
     identities.jsonl (+ .idx.npy)  one sealed JSON document per line (byte offsets for lazy reads)
     templates.bin (+ .idx.npy)   sealed ISO records; rows (identity, position, offset, length)
-    index-NN.faiss (+ .rows.npy)  sealed binary codes of finger position NN; FAISS id -> identity row
+    index-NN.faiss (+ .rows.npy)  binary codes of finger position NN; FAISS id -> identity row
 """
 
 from __future__ import annotations
@@ -239,11 +241,12 @@ class Gallery:
         for i, (identity_row, *_rest) in enumerate(gallery._template_rows):
             gallery._by_identity.setdefault(identity_row, []).append(i)
         for position in manifest["positions"]:
-            sealed = (path / f"index-{position:02d}.faiss").read_bytes()
-            index = faiss.deserialize_index_binary(np.frombuffer(gallery._open(sealed), dtype=np.uint8))
+            index = faiss.read_index_binary(str(path / f"index-{position:02d}.faiss"))
             rows_ = np.load(path / f"index-{position:02d}.rows.npy")
             gallery._indexes[position] = _Index(index, [int(r) for r in rows_])
         gallery._ids = dict(zip(manifest["ids"], range(identities), strict=True))
+        if identities:
+            gallery.identity(0)  # the data key is checked on opening, not at the first candidate
         return gallery
 
     @classmethod
@@ -261,8 +264,7 @@ class Gallery:
         _replace_npy(self.path / "templates.idx.npy", np.asarray(self._template_rows, dtype=np.int64).reshape(-1, 4))
         for position, entry in self._indexes.items():
             target = self.path / f"index-{position:02d}.faiss"
-            codes = faiss.serialize_index_binary(entry.index).tobytes()
-            Path(str(target) + ".tmp").write_bytes(self._seal.encrypt(codes))
+            faiss.write_index_binary(entry.index, str(target) + ".tmp")
             os.replace(str(target) + ".tmp", target)
             _replace_npy(self.path / f"index-{position:02d}.rows.npy", np.asarray(entry.rows, dtype=np.int64))
         manifest = {
