@@ -24,6 +24,25 @@ def _broken(custody: Custody, chain: str) -> tuple[int | None, str | None]:
     return report.first_broken, report.problem
 
 
+def _stored_data(custody: Custody, chain: str, seq: int) -> str:
+    """An entry's data as the store keeps its text."""
+    as_text = "data" if custody.engine.dialect.name == "sqlite" else "CAST(data AS text)"
+    with custody.engine.begin() as connection:
+        query = text(f"SELECT {as_text} FROM audit_entries WHERE chain = :chain AND seq = :seq")
+        (stored,) = connection.execute(query, {"chain": chain, "seq": seq}).one()
+    return str(stored)
+
+
+def _store_data(custody: Custody, chain: str, seq: int, data: str) -> None:
+    """Write an entry's data text in place, as someone editing the store directly would."""
+    value = ":data" if custody.engine.dialect.name == "sqlite" else "CAST(:data AS json)"
+    with custody.engine.begin() as connection:
+        connection.execute(
+            text(f"UPDATE audit_entries SET data = {value} WHERE chain = :chain AND seq = :seq"),
+            {"data": data, "chain": chain, "seq": seq},
+        )
+
+
 def test_an_altered_entry_is_found(custody: Custody) -> None:
     seed_scenarios.miami_dade_lapsed(custody)
     chain = seed_scenarios.MIAMI_DADE
@@ -50,20 +69,13 @@ def test_a_deleted_entry_is_found(custody: Custody) -> None:
 
 
 def test_deleting_the_newest_entries_is_found(custody: Custody) -> None:
-    seed_scenarios.miami_dade_lapsed(custody)
-    chain = seed_scenarios.MIAMI_DADE
-    with custody.unit() as unit:
-        head = unit.session.get(AuditChainRow, chain)
-        assert head is not None
-        unit.session.execute(
-            delete(AuditEntryRow).where(AuditEntryRow.chain == chain, AuditEntryRow.seq == head.head_seq)
-        )
+    chain = _without_its_newest_entry(custody)
     _first, problem = _broken(custody, chain)
     assert problem is not None and "deleted" in problem
 
 
-def test_deleting_the_newest_entry_and_the_chain_s_head_is_found(custody: Custody) -> None:
-    """Found by a review: with the head row deleted too, the check of the chain's end was skipped."""
+def _without_its_newest_entry(custody: Custody) -> str:
+    """The seed scenario's Miami-Dade chain, its newest entry deleted: the chain's name."""
     seed_scenarios.miami_dade_lapsed(custody)
     chain = seed_scenarios.MIAMI_DADE
     with custody.unit() as unit:
@@ -72,6 +84,13 @@ def test_deleting_the_newest_entry_and_the_chain_s_head_is_found(custody: Custod
         unit.session.execute(
             delete(AuditEntryRow).where(AuditEntryRow.chain == chain, AuditEntryRow.seq == head.head_seq)
         )
+    return chain
+
+
+def test_deleting_the_newest_entry_and_the_chain_s_head_is_found(custody: Custody) -> None:
+    """Found by a review: with the head row deleted too, the check of the chain's end was skipped."""
+    chain = _without_its_newest_entry(custody)
+    with custody.unit() as unit:
         unit.session.execute(delete(AuditChainRow).where(AuditChainRow.chain == chain))
     _first, problem = _broken(custody, chain)
     assert problem is not None and "head is missing" in problem
@@ -102,21 +121,9 @@ def test_an_entry_edited_to_carry_a_key_twice_is_found(custody: Custody) -> None
     report reading the column in SQL sees the forged value."""
     seed_scenarios.miami_dade_lapsed(custody)
     chain = seed_scenarios.MIAMI_DADE
-    sqlite = custody.engine.dialect.name == "sqlite"
-    as_text = "data" if sqlite else "CAST(data AS text)"
-    with custody.engine.begin() as connection:
-        (stored,) = connection.execute(
-            text(f"SELECT {as_text} FROM audit_entries WHERE chain = :chain AND seq = 3"), {"chain": chain}
-        ).one()
-        key = next(iter(json.loads(stored)))  # a key the entry has: decoded, its later (true) value won
-        forged = '{"' + key + '":"FORGED",' + stored[1:]
-        connection.execute(
-            text(
-                f"UPDATE audit_entries SET data = {':data' if sqlite else 'CAST(:data AS json)'} "
-                "WHERE chain = :chain AND seq = 3"
-            ),
-            {"data": forged, "chain": chain},
-        )
+    stored = _stored_data(custody, chain, 3)
+    key = next(iter(json.loads(stored)))  # a key the entry has: decoded, its later (true) value won
+    _store_data(custody, chain, 3, '{"' + key + '":"FORGED",' + stored[1:])
     assert _broken(custody, chain) == (3, "entry 3 was altered after it was written")
 
 
@@ -126,23 +133,13 @@ def test_an_entry_stored_in_the_layout_of_before_6_december_still_verifies(custo
     a store read as altered. That layout of the same value verifies; a forged key in it does not."""
     seed_scenarios.miami_dade_lapsed(custody)
     chain = seed_scenarios.MIAMI_DADE
-    sqlite = custody.engine.dialect.name == "sqlite"
-    as_text = "data" if sqlite else "CAST(data AS text)"
-    write = text(
-        f"UPDATE audit_entries SET data = {':data' if sqlite else 'CAST(:data AS json)'} "
-        "WHERE chain = :chain AND seq = 3"
-    )
-    with custody.engine.begin() as connection:
-        (stored,) = connection.execute(
-            text(f"SELECT {as_text} FROM audit_entries WHERE chain = :chain AND seq = 3"), {"chain": chain}
-        ).one()
-        legacy = json.dumps(json.loads(stored))
-        assert legacy != stored
-        connection.execute(write, {"data": legacy, "chain": chain})
+    stored = _stored_data(custody, chain, 3)
+    legacy = json.dumps(json.loads(stored))
+    assert legacy != stored
+    _store_data(custody, chain, 3, legacy)
     assert all(report.ok for report in custody.verify_audit())
     key = next(iter(json.loads(stored)))
-    with custody.engine.begin() as connection:
-        connection.execute(write, {"data": '{"' + key + '": "FORGED", ' + legacy[1:], "chain": chain})
+    _store_data(custody, chain, 3, '{"' + key + '": "FORGED", ' + legacy[1:])
     assert _broken(custody, chain) == (3, "entry 3 was altered after it was written")
 
 

@@ -7,15 +7,14 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from custody.booking.commands import BookingIn
 from custody.cli.main import app
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, NotFound
 from custody.exchange.worker import Outcome, apply
 from custody.release.commands import ReleaseIn
-from custody.requests.commands import RequestIn
 from custody.service import Custody
 from custody.store.models import AuditEntryRow, DeadLetterRow, MessageRow
+from tests.release.detainer import booked, i247a
 
 COOK = "ocd-division/country:us/state:il/county:cook"
 DETAINER_ISSUED = "gov.custody.detainer.issued.v1"
@@ -23,32 +22,11 @@ DETAINER_ISSUED = "gov.custody.detainer.issued.v1"
 
 def _request_in_transit(custody: Custody) -> tuple[str, MessageRow]:
     """A booking and a request whose message to the jail no one has delivered yet."""
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": COOK,
-                "booking_number": "DL-1",
-                "booked_at": "2017-08-16T01:00:00-05:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
-                "charges": [{"offense": "theft", "level": "misdemeanor"}],
-            }
-        )
-    ).id
-    federal = custody.acting_for("federal", inline=False)
-    request = federal.issue_request(
-        RequestIn.model_validate(
-            {
-                "booking_id": booking,
-                "form": "I-247A",
-                "warrant": "I-200",
-                "officer": {"name": "O"},
-                "issued_at": "2017-08-16T05:00:00-05:00",
-            }
-        )
-    )
+    booking = booked(custody, COOK, "DL-1", "2017-08-16T01:00:00-05:00")
+    request = i247a(custody, booking, "2017-08-16T05:00:00-05:00", delivered=False)
     with custody.unit() as unit:
         message = unit.session.scalars(
-            select(MessageRow).where(MessageRow.subject == request.id, MessageRow.type == DETAINER_ISSUED)
+            select(MessageRow).where(MessageRow.subject == request, MessageRow.type == DETAINER_ISSUED)
         ).one()
         unit.session.expunge(message)
     return booking, message

@@ -15,18 +15,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.law.model import Action
 from custody.release.commands import ReleaseIn
-from custody.requests.commands import Answer, CancelIn, RequestIn, ResponseIn, ServeIn
+from custody.requests.commands import Answer, CancelIn, ResponseIn, ServeIn
 from custody.service import Custody
 from custody.store.models import FederalRequestRow
-from tests.release.detainer import honored_detainer
+from tests.release.detainer import THEFT, booked, honored_detainer, i247a
 
 HARRIS = "ocd-division/country:us/state:tx/county:harris"
-THEFT = {"offense": "theft", "level": "misdemeanor"}
+ALL_HONORED = {a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)}
 
 
 def _held(custody: Custody, clock: ManualClock, number: str) -> tuple[str, str, datetime]:
@@ -40,28 +39,11 @@ def _held(custody: Custody, clock: ManualClock, number: str) -> tuple[str, str, 
     return booking, request, datetime.fromisoformat(hold["expires_at"])
 
 
-def _in_transit(custody: Custody, booking: str, issued_at: datetime) -> str:
-    """A request the federal side issued whose message no one has delivered to the jail yet."""
-    federal = custody.acting_for("federal-officer", inline=False)
-    request = federal.issue_request(
-        RequestIn.model_validate(
-            {
-                "booking_id": booking,
-                "form": "I-247A",
-                "warrant": "I-200",
-                "officer": {"name": "O"},
-                "issued_at": issued_at.isoformat(),
-            }
-        )
-    )
-    return request.id
-
-
 def test_a_request_still_on_its_way_does_not_stop_the_hold_timers(custody: Custody, clock: ManualClock) -> None:
     booking, _, expires = _held(custody, clock, "T-1")
     other, _, _ = _held(custody, clock, "T-2")
     clock.set(datetime.fromisoformat("2017-10-05T12:00:00-05:00"))
-    waiting = _in_transit(custody, booking, clock.now())
+    waiting = i247a(custody, booking, clock.now().isoformat(), delivered=False)
 
     lapsed = custody.tick(expires + timedelta(minutes=1))
 
@@ -92,18 +74,8 @@ def test_one_hold_that_cannot_lapse_does_not_keep_everyone_else_held(
 
 def test_a_person_with_a_request_on_its_way_can_be_released(custody: Custody, clock: ManualClock) -> None:
     clock.set(datetime.fromisoformat("2017-10-05T10:00:00-05:00"))
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": HARRIS,
-                "booking_number": "T-5",
-                "booked_at": "2017-10-05T01:00:00-05:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
-                "charges": [THEFT],
-            }
-        )
-    ).id
-    waiting = _in_transit(custody, booking, datetime.fromisoformat("2017-10-05T08:00:00-05:00"))
+    booking = booked(custody, HARRIS, "T-5", "2017-10-05T01:00:00-05:00")
+    waiting = i247a(custody, booking, "2017-10-05T08:00:00-05:00", delivered=False)
     custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"}))
     assert custody.booking_view(booking)["state"] == "released"
     assert custody.request_view(waiting)["state"] == "issued"
@@ -180,21 +152,11 @@ def test_cancelling_one_detainer_leaves_the_person_held_on_another_honored_one(
     so the cancellation cannot lengthen the time held."""
     booking, first, expires = _held(custody, clock, "T-8")
     clock.set(datetime.fromisoformat("2017-10-05T12:00:00-05:00"))
-    second = custody.issue_request(
-        RequestIn.model_validate(
-            {
-                "booking_id": booking,
-                "form": "I-247A",
-                "warrant": "I-205",
-                "officer": {"name": "O"},
-                "issued_at": "2017-10-05T11:00:00-05:00",
-            }
-        )
-    ).id
+    second = i247a(custody, booking, "2017-10-05T11:00:00-05:00", "I-205")
     custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T11:15:00-05:00"}))
     custody.respond(
         second,
-        ResponseIn(answers={a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)}, at=clock.now()),
+        ResponseIn(answers=ALL_HONORED, at=clock.now()),
     )
     custody.cancel(first, CancelIn.model_validate({"at": "2017-10-05T12:00:00-05:00", "reason": "replaced"}))
 
@@ -236,34 +198,16 @@ def test_an_i247a_served_after_the_person_was_due_out_does_not_hold_them(custody
     assert view["state"] == "released" and view["holds"] == []
 
 
-ALL_HONORED = {a: Answer.honor for a in (Action.hold, Action.notify, Action.transfer)}
-
-
-def _i247a(custody: Custody, booking: str, at: str, warrant: str) -> str:
-    document = {"booking_id": booking, "form": "I-247A", "warrant": warrant, "officer": {"name": "O"}, "issued_at": at}
-    return custody.issue_request(RequestIn.model_validate(document)).id
-
-
 def test_the_detainer_in_effect_holds_when_an_older_one_was_served_too_late(
     custody: Custody, clock: ManualClock
 ) -> None:
     """Found by a code review: with the first detainer's copy served after the person was due out,
     the release looked no further and freed a person a second, served detainer held."""
     clock.set(datetime.fromisoformat("2017-10-05T21:00:00-05:00"))
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": HARRIS,
-                "booking_number": "T-11",
-                "booked_at": "2017-10-05T01:00:00-05:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
-                "charges": [THEFT],
-            }
-        )
-    ).id
-    first = _i247a(custody, booking, "2017-10-05T02:00:00-05:00", "I-200")
+    booking = booked(custody, HARRIS, "T-11", "2017-10-05T01:00:00-05:00")
+    first = i247a(custody, booking, "2017-10-05T02:00:00-05:00", "I-200")
     custody.respond(first, ResponseIn(answers=ALL_HONORED, at=datetime.fromisoformat("2017-10-05T02:30:00-05:00")))
-    second = _i247a(custody, booking, "2017-10-05T03:00:00-05:00", "I-205")
+    second = i247a(custody, booking, "2017-10-05T03:00:00-05:00", "I-205")
     custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T03:30:00-05:00"}))
     custody.respond(second, ResponseIn(answers=ALL_HONORED, at=datetime.fromisoformat("2017-10-05T04:00:00-05:00")))
     custody.serve(first, ServeIn.model_validate({"at": "2017-10-05T20:00:00-05:00"}))
@@ -280,7 +224,7 @@ def test_a_withdrawn_hold_is_not_carried_on_by_a_detainer_not_yet_in_effect(
     one, counted from nine, before it took effect."""
     booking, first, _ = _held(custody, clock, "T-12")  # held from 09:00
     clock.set(datetime.fromisoformat("2017-10-05T14:00:00-05:00"))
-    second = _i247a(custody, booking, "2017-10-05T11:00:00-05:00", "I-205")
+    second = i247a(custody, booking, "2017-10-05T11:00:00-05:00", "I-205")
     custody.respond(second, ResponseIn(answers=ALL_HONORED, at=clock.now()))
     custody.serve(second, ServeIn.model_validate({"at": "2017-10-05T13:00:00-05:00"}))
     custody.cancel(first, CancelIn.model_validate({"at": "2017-10-05T12:00:00-05:00", "reason": "withdrawn at noon"}))

@@ -11,6 +11,7 @@ from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.requests.commands import CancelIn, RequestIn
 from custody.service import Custody
+from tests.release.detainer import booked, i247a
 
 
 def test_a_request_dated_before_the_library_s_first_law_is_refused_and_nothing_recorded(
@@ -47,29 +48,9 @@ def test_a_second_cancellation_before_the_first_reaches_the_jail_is_refused(
     """Found by a review: with the agency's worker applying messages later, a request stayed open
     until it did, so a second cancellation was accepted (200) and then dead-lettered."""
     clock.set(datetime.fromisoformat("2017-08-16T12:00:00-05:00"))
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": "ocd-division/country:us/state:il/county:cook",
-                "booking_number": "CX-1",
-                "booked_at": "2017-08-16T01:00:00-05:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1990-01-01"},
-                "charges": [{"offense": "theft", "level": "misdemeanor"}],
-            }
-        )
-    ).id
+    booking = booked(custody, "ocd-division/country:us/state:il/county:cook", "CX-1", "2017-08-16T01:00:00-05:00")
+    request = i247a(custody, booking, "2017-08-16T05:00:00-05:00", delivered=False)
     federal = custody.acting_for("federal", inline=False)
-    request = federal.issue_request(
-        RequestIn.model_validate(
-            {
-                "booking_id": booking,
-                "form": "I-247A",
-                "warrant": "I-200",
-                "officer": {"name": "O"},
-                "issued_at": "2017-08-16T05:00:00-05:00",
-            }
-        )
-    ).id
     withdrawn = CancelIn.model_validate({"at": "2017-08-16T06:00:00-05:00", "reason": "no longer sought"})
     federal.cancel(request, withdrawn)
     with pytest.raises(Conflict, match="already cancelled; the cancellation is on its way"):

@@ -3,6 +3,7 @@ prints one line saying what to do and exits 2, leaving the store unchanged."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -185,22 +186,8 @@ def serve(
     from custody.observability import configure_logging
 
     configure_logging()
-    if workers > 1:
-        uvicorn.run(
-            "custody.api.app:from_environment",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            http=PROTOCOL,
-            log_level="info",
-            log_config=None,
-            proxy_headers=bool(trust_proxy),
-            forwarded_allow_ips=trust_proxy or None,
-        )
-        return
-    uvicorn.run(
-        create_app(service, demo_signin=signin),
+    run = functools.partial(
+        uvicorn.run,
         host=host,
         port=port,
         http=PROTOCOL,
@@ -209,6 +196,10 @@ def serve(
         proxy_headers=bool(trust_proxy),
         forwarded_allow_ips=trust_proxy or None,
     )
+    if workers > 1:
+        run("custody.api.app:from_environment", factory=True, workers=workers)
+        return
+    run(create_app(service, demo_signin=signin))
 
 
 @db_app.command("upgrade")
