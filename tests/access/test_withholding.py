@@ -248,16 +248,9 @@ def test_the_agency_s_mark_of_a_withheld_notice_is_not_shown_to_the_federal_side
     clock.set(datetime.fromisoformat("2017-08-16T12:00:00-05:00"))
     booking_id = _book(client, issuer, COOK, "2017-08-16T08:00:00-05:00")
     federal, jail = bearer(issuer, "federal_officer@il"), bearer(issuer, jail_of(COOK))
-    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F"}}
-    request_id = client.post(
-        "/federal/requests", json={**request, "issued_at": "2017-08-16T09:00:00-05:00"}, headers=federal
-    ).json()["id"]
-    answered = client.post(
-        f"/federal/requests/{request_id}/response",
-        json={"answers": {"transfer": "decline"}, "at": "2017-08-16T10:00:00-05:00"},
-        headers=jail,
+    request_id = _transfer_declined(
+        client, issuer, booking_id, "2017-08-16T09:00:00-05:00", "2017-08-16T10:00:00-05:00"
     )
-    assert answered.status_code == 200, answered.text
     scheduled = client.post(
         f"/bookings/{booking_id}/release-schedule",
         json={"planned_at": "2017-08-20T10:00:00-05:00", "at": "2017-08-16T11:00:00-05:00"},
@@ -284,15 +277,9 @@ def test_a_refusal_does_not_tell_a_federal_officer_the_custody_status_the_law_wi
     federal = bearer(issuer, "federal_officer@il")
     booking_id = _book(client, issuer, COOK, "2017-08-16T08:00:00-05:00")
     request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F"}}
-    request_id = client.post(
-        "/federal/requests", json={**request, "issued_at": "2017-08-16T09:00:00-05:00"}, headers=federal
-    ).json()["id"]
-    answered = client.post(
-        f"/federal/requests/{request_id}/response",
-        json={"answers": {"transfer": "decline"}, "at": "2017-08-16T09:30:00-05:00"},
-        headers=bearer(issuer, jail_of(COOK)),
+    request_id = _transfer_declined(
+        client, issuer, booking_id, "2017-08-16T09:00:00-05:00", "2017-08-16T09:30:00-05:00"
     )
-    assert answered.status_code == 200, answered.text
     _release(client, issuer, booking_id, COOK, "2017-08-16T10:00:00-05:00")
     refusals = [
         client.post(
@@ -326,3 +313,21 @@ def test_a_refusal_does_not_tell_a_federal_officer_the_custody_status_the_law_wi
         headers=bearer(issuer, "federal_officer@fl"),
     )
     assert told.status_code == 409 and "released" in told.json()["detail"]
+
+
+def _transfer_declined(client: TestClient, issuer: Issuer, booking_id: str, issued_at: str, answered_at: str) -> str:
+    """A Cook County booking's I-247A, issued by the Chicago federal officer and answered by the jail,
+    declining the hand-over (the law decides the rest): the request's id."""
+    request = {"booking_id": booking_id, "form": "I-247A", "warrant": "I-200", "officer": {"name": "F"}}
+    issued = client.post(
+        "/federal/requests", json={**request, "issued_at": issued_at}, headers=bearer(issuer, "federal_officer@il")
+    )
+    assert issued.status_code == 201, issued.text
+    request_id: str = issued.json()["id"]
+    answered = client.post(
+        f"/federal/requests/{request_id}/response",
+        json={"answers": {"transfer": "decline"}, "at": answered_at},
+        headers=bearer(issuer, jail_of(COOK)),
+    )
+    assert answered.status_code == 200, answered.text
+    return request_id

@@ -27,6 +27,20 @@ DOC = {
 BASIS = {"offense": "burglary", "level": "felony"}
 
 
+def booking_file(folder: Path, number: str) -> Path:
+    """A Miami-Dade booking of March 2017, as `custody book --file` reads it."""
+    booking = {
+        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
+        "booking_number": number,
+        "booked_at": "2017-03-01T01:00:00-05:00",
+        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
+        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
+    }
+    path = folder / f"booking-{number}.json"
+    path.write_text(json.dumps(booking))
+    return path
+
+
 def custody(*args: str, tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var")}
     env.pop("CUSTODY_DATABASE_URL", None)
@@ -162,19 +176,10 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
 
 
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
-    booking = {
-        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
-        "booking_number": "M-1",
-        "booked_at": "2017-03-01T01:00:00-05:00",
-        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
-        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
-    }
-    (tmp_path / "booking.json").write_text(json.dumps(booking))
+    booking_path = booking_file(tmp_path, "M-1")
     image = tmp_path / "thumb.png"
     image.write_bytes(b"\x89PNG fake image bytes for storage")
-    done = custody(
-        "book", "--file", str(tmp_path / "booking.json"), "--print", f"1={image}", "--json", tmp_path=tmp_path
-    )
+    done = custody("book", "--file", str(booking_path), "--print", f"1={image}", "--json", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     view: dict[str, Any] = json.loads(done.stdout)
     assert "FingerprintStored" in [e["type"] for e in view["timeline"]]
@@ -326,15 +331,8 @@ def test_who_ran_a_command_is_recorded_with_what_it_changed_and_a_minted_token_i
     from custody.audit.access import COMMAND_LINE_CHAIN
     from custody.store.models import AuditEntryRow
 
-    booking = {
-        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
-        "booking_number": "M-2",
-        "booked_at": "2017-03-01T01:00:00-05:00",
-        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
-        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
-    }
-    (tmp_path / "booking.json").write_text(json.dumps(booking))
-    assert custody("book", "--file", str(tmp_path / "booking.json"), tmp_path=tmp_path).returncode == 0
+    booking_path = booking_file(tmp_path, "M-2")
+    assert custody("book", "--file", str(booking_path), tmp_path=tmp_path).returncode == 0
     minted = custody("token", "--role", "administrator", "--hours", "8760", tmp_path=tmp_path)
     assert minted.returncode == 0, minted.stderr
     engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'custody.db'}")

@@ -21,6 +21,7 @@ from custody.identity.commands import IdentityIn
 from custody.service import Custody
 from custody.sim.demo import load_demo
 from custody.store.models import AuditEntryRow, BookingRow, FederalRequestRow
+from tests.cli.test_cli import booking_file
 from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
     FIRST_VISIT,
     SECOND_VISIT,
@@ -129,15 +130,7 @@ def test_a_change_that_prints_the_person_s_record_logs_that_read(custody: Custod
     with no access entry; the commands that printed one line now print the record with --json, logged."""
     import json
 
-    booking = {
-        "agency": "ocd-division/country:us/state:fl/county:miami-dade",
-        "booking_number": "AUD-1",
-        "booked_at": "2017-03-01T01:00:00-05:00",
-        "person": {"last_name": "Doe", "first_name": "Jan", "date_of_birth": "1990-01-01"},
-        "charges": [{"offense": "petit theft", "level": "misdemeanor"}],
-    }
-    (tmp_path / "booking.json").write_text(json.dumps(booking))
-    booked = _run("book", "--file", str(tmp_path / "booking.json"), "--json")
+    booked = _run("book", "--file", str(booking_file(tmp_path, "AUD-1")), "--json")
     assert booked.exit_code == 0, booked.output
     booking_id = json.loads(booked.stdout)["id"]
     moved = _run("move", booking_id, "--to", "ocd-division/country:us/state:fl/county:broward", "--json")

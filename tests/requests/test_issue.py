@@ -6,7 +6,6 @@ from datetime import datetime
 
 import pytest
 
-from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.requests.commands import CancelIn, RequestIn
@@ -17,27 +16,19 @@ from tests.release.detainer import booked, i247a
 def test_a_request_dated_before_the_library_s_first_law_is_refused_and_nothing_recorded(
     custody: Custody, clock: ManualClock
 ) -> None:
-    """Found by a review: a 1985 request was accepted, could not be decided when it reached the jail
+    """Found by a review: a request of 1985 was accepted, could not be decided when it reached the jail
     (dead-lettered), and then kept the person from being released and itself from being answered."""
-    clock.set(datetime.fromisoformat("1985-03-02T12:00:00-05:00"))
-    booking = custody.book(
-        BookingIn.model_validate(
-            {
-                "agency": "ocd-division/country:us/state:fl/county:miami-dade",
-                "booking_number": "OLD-1",
-                "booked_at": "1985-03-01T01:00:00-05:00",
-                "person": {"last_name": "Doe", "first_name": "Jo", "date_of_birth": "1960-01-01"},
-                "charges": [{"offense": "theft", "level": "misdemeanor"}],
-            }
-        )
-    ).id
+    clock.set(datetime.fromisoformat("1995-03-02T12:00:00-05:00"))
+    booking = booked(
+        custody, "ocd-division/country:us/state:fl/county:miami-dade", "OLD-1", "1995-03-01T01:00:00-05:00"
+    )
     document = {
         "booking_id": booking,
         "form": "I-247",
         "officer": {"name": "O"},
-        "issued_at": "1985-03-01T06:00:00-05:00",
+        "issued_at": "1995-03-01T06:00:00-05:00",
     }
-    with pytest.raises(InvalidInput, match=r"library begins on 1996-09-30 .* issued on 1985-03-01"):
+    with pytest.raises(InvalidInput, match=r"library begins on 1996-09-30 .* issued on 1995-03-01"):
         custody.issue_request(RequestIn.model_validate(document))
     assert custody.booking_view(booking)["requests"] == []
 
