@@ -22,7 +22,9 @@ and the tables differ. An event not drawn here is refused with the events allowe
 is allowed; `start_hold` when the agency honored a hold and the law allows more than 0 hours;
 `lapse_hold` when the hold ends without a hand-over: it reached its legal limit (the person is
 released at that limit) or the request it rested on was cancelled (released at the cancellation);
-`transfer_to_federal` when federal officers take custody during a hold or at release.
+`transfer_to_federal` when federal officers take custody during a hold or at release, where
+the agency honored the transfer, or the hold without declining the transfer, on a request in
+effect (an I-247A only once served).
 
 ```mermaid
 {custody}

@@ -105,6 +105,7 @@ def test_a_federal_officer_outside_the_area_is_refused_and_the_page_names_the_pr
     booking_id = _book(client, issuer, COOK, "2017-08-16T01:00:00-05:00")
     refused = client.get(f"/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@fl"))
     assert refused.status_code == 403 and "outside your area" in refused.json()["detail"]
+    assert "county:cook" not in refused.text  # nor where the person is held (found by a review)
     page = client.get(f"/federal/bookings/{booking_id}", headers=bearer(issuer, "federal_officer@il"))
     assert page.status_code == 200 and "Withheld" in page.text and "Cook County Code § 46-37(b)" in page.text
 

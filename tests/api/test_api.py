@@ -98,7 +98,7 @@ def test_the_process_over_http(client: TestClient, jail: dict[str, str], fed: di
     assert answered.status_code == 200, answered.text
     released = client.post(
         f"/bookings/{booking_id}/release-eligibility",
-        json={"reason": "bail", "at": "2017-08-16T12:00:00-05:00"},
+        json={"reason": "bail", "at": "2017-08-16T08:00:00-05:00"},
         headers=jail,
     )
     assert released.json()["state"] == "released"

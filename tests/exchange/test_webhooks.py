@@ -87,7 +87,8 @@ def test_a_subscriber_gets_signed_messages_retried_until_accepted(custody: Custo
     ("url", "secret", "types", "message"),
     [
         ("ftp://x", SECRET, [], "not an http"),
-        ("http://x", "short", [], "at least 16"),
+        ("http://x", "short", [], "16 to 64 characters, not 5"),
+        ("http://x", "s" * 65, [], "16 to 64 characters, not 65"),  # sealed, it would not fit the store
         ("http://x", SECRET, ["gov.custody.nope.v1"], "unknown message types"),
     ],
 )

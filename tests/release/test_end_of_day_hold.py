@@ -15,7 +15,7 @@ ESSEX = "ocd-division/country:us/state:nj/county:essex"
 
 
 def test_a_new_jersey_hold_ends_at_11_59_pm_of_the_release_day(custody: Custody, clock: ManualClock) -> None:
-    clock.set(datetime.fromisoformat("2019-06-03T08:00:00-04:00"))
+    clock.set(datetime.fromisoformat("2019-06-03T14:30:00-04:00"))
     booking, _ = honored_detainer(
         custody,
         ESSEX,

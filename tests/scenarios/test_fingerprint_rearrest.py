@@ -5,13 +5,17 @@ rap sheet. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from custody.domain.errors import Conflict, InvalidInput
+from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
+from custody.identity.prints.gallery import Gallery, Identity
 from custody.service import Custody
 from custody.store.models import AuditEntryRow, FederalIdentityRow
 from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
@@ -116,3 +120,136 @@ def test_prints_added_after_the_booking_are_searched_when_submitted_again(custod
     # identified: nothing is left to search
     with pytest.raises(Conflict, match="already identified"):
         custody.submit_prints(booked.id)
+
+
+def _kept(custody: Custody, booking_id: str) -> FederalIdentityRow:
+    with custody.unit() as unit:
+        (kept,) = unit.session.scalars(select(FederalIdentityRow).where(FederalIdentityRow.retained_from == booking_id))
+        unit.session.expunge(kept)
+        return kept
+
+
+def test_a_person_the_repository_never_knew_is_linked_by_prints_at_the_next_arrest(
+    custody: Custody, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: only people the federal side had enrolled itself were ever linked by prints,
+    so a first arrest's prints were answered and forgotten. They are now kept as an encounter (the
+    answer stays "no hit"), and the same person booked again under another name, with no identifier in
+    common, goes to the examiner and is linked, with the first booking on the rap sheet. No gallery
+    exists before the first booking: it is created by it."""
+    monkeypatch.setenv("CUSTODY_GALLERY", str(tmp_path / "no-gallery-yet"))
+    first = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {"sid": "IL1"}), prints(FIRST_VISIT)
+    )
+    (received,) = _events(custody, first.id, "IdentificationReceived")
+    assert received["data"] == {"hit": False, "identity_id": None}
+    assert custody.booking_view(first.id)["identity_id"] is None
+    kept = _kept(custody, first.id)
+    assert (kept.names, kept.record, kept.date_of_birth.isoformat() if kept.date_of_birth else None) == (
+        ["ROE, JACK"],
+        {},
+        "1990-01-01",
+    )
+    with custody.unit() as unit:
+        enrolled = unit.session.scalars(select(AuditEntryRow).where(AuditEntryRow.action == "IdentityEnrolled")).all()
+        assert [(e.chain, e.subject, e.data["fingers"], e.data["retained_from"]) for e in enrolled] == [
+            ("federal", f"identity:{kept.id}", [1, 2], first.id)
+        ]
+
+    second = custody.book(
+        booking("C-2", "2017-08-10T10:00:00-05:00", "Smith", "John", {"sid": "IL2"}), prints(SECOND_VISIT)
+    )
+    assert _events(custody, second.id, "IdentificationReceived") == []
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert [c["identity_id"] for c in waiting["candidates"]] == [kept.id]
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    assert custody.booking_view(second.id)["identity_id"] == kept.id
+    (hit,) = _events(custody, second.id, "IdentityMatched")
+    assert hit["data"]["federal_record"] == {}
+    assert [b["booking_id"] for b in hit["data"]["rap_sheet"]] == [first.id]
+    assert _kept(custody, first.id).aliases == ["SMITH, JOHN"]
+    assert [c for c in custody.identifications(10, 0)[1] if c["booking_id"] == first.id] == []
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_an_examiner_found_to_be_no_candidate_are_kept_for_the_next_arrest(custody: Custody) -> None:
+    enrolled = custody.enrol(IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}), prints(FIRST_VISIT))
+    first = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    assert custody.identifications(10, 0)[0] == 1  # awaiting the examiner: nothing kept yet
+    with custody.unit() as unit:
+        assert unit.session.scalars(select(FederalIdentityRow.retained_from)).all() == [None]
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    custody.reject_identification(waiting["id"], "K. Examiner", "scar on the thumb differs")
+    kept = _kept(custody, first.id)
+    again = custody.book(booking("C-2", "2017-08-10T10:00:00-05:00", "Roe", "J", {}), prints(SECOND_VISIT))
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert waiting["booking_id"] == again.id
+    assert {c["identity_id"] for c in waiting["candidates"]} == {enrolled, kept.id}
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_submitted_again_are_searched_against_everyone_but_the_bookings_own(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A booking whose first prints were kept is linked to them; prints submitted again are searched
+    as before against everyone else (they would otherwise find the booking itself, or nothing at all),
+    and the first prints are kept once."""
+    enrolled, booked, kept, waiting = _kept_then_submitted_again(custody, monkeypatch)
+    assert [c["identity_id"] for c in waiting["candidates"]] == [enrolled]
+    custody.reject_identification(waiting["id"], "K. Examiner", "not the same person")
+    assert _kept(custody, booked).id == kept.id
+
+
+def _kept_then_submitted_again(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str, FederalIdentityRow, dict[str, Any]]:
+    """(enrolled identity, booking, its kept prints, the identification its prints submitted again
+    opened): a person enrolled with prints, booked with prints no one's reach the threshold (kept),
+    then submitted again at the default threshold."""
+    enrolled = custody.enrol(
+        IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}, record={"a_number": "A000000777"}),
+        prints(FIRST_VISIT),
+    )
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "100000")
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    kept = _kept(custody, booked.id)
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "40")
+    custody.submit_prints(booked.id)
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    return enrolled, booked.id, kept, waiting
+
+
+@pytest.mark.usefixtures("gallery")
+def test_kept_prints_of_a_booking_linked_since_to_someone_else_offer_that_person(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a code review: a booking's kept prints stayed in the gallery as a person of their own
+    once its prints, submitted again, were confirmed as someone else's; the same person's next booking
+    found the kept prints first (closest to their own), and confirming them lost the record and the
+    rap sheet. They now stand for the person they were merged into."""
+    enrolled, first, kept, waiting = _kept_then_submitted_again(custody, monkeypatch)
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    assert _kept(custody, first).merged_into == enrolled
+
+    second = custody.book(booking("C-2", "2017-08-10T10:00:00-05:00", "Poe", "Al", {}), prints(SECOND_VISIT))
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert [c["identity_id"] for c in waiting["candidates"]] == [enrolled]  # once, at the kept prints' score
+    assert waiting["candidates"][0]["found_as"] == kept.id
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    (hit,) = _events(custody, second.id, "IdentityMatched")
+    assert hit["data"]["federal_record"] == {"a_number": "A000000777"}
+    assert [b["booking_id"] for b in hit["data"]["rap_sheet"]] == [first]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_kept_prints_are_named_after_their_booking_and_written_to_the_gallery_once(custody: Custody) -> None:
+    """A transaction retried after a failure keeps the same booking's prints under the same identity,
+    so the gallery holds them once (found by a code review: each attempt left another entry there)."""
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(FIRST_VISIT))
+    kept = _kept(custody, booked.id)
+    assert kept.id == "idn_" + booked.id.removeprefix("bkg_")
+    before = len(Gallery.open(Path(os.environ["CUSTODY_GALLERY"])))
+    templates, _ = biometrics.usable(prints(FIRST_VISIT))
+    identity = Identity(kept.id, ("ROE, JACK",), (), {})
+    assert biometrics.enrol_templates(settings.from_environment(), identity, templates) == [1, 2]
+    assert len(Gallery.open(Path(os.environ["CUSTODY_GALLERY"]))) == before

@@ -1,6 +1,7 @@
-"""The migrations build the schema the models describe, and migration 0006 keeps an applied message
-once: the inbox loses its copy of the message, the queue loses the deliveries already applied, and a
-downgrade puts the copies back from the outbox."""
+"""The migrations build the schema the models describe, and those that change data do it both ways:
+0006 keeps an applied message once (the inbox loses its copy of the message, the queue loses the
+deliveries already applied, and a downgrade puts the copies back from the outbox); 0011 seals the
+webhook secrets already kept."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
+from sqlalchemy.orm import Session
 
-from custody.store import db
-from custody.store.models import Base
+from custody.store import crypto, db
+from custody.store.models import Base, WebhookSubscriptionRow
 from custody.store.types import UTCDateTime
 from tests.store.support import inbox_before_0006
 
@@ -132,4 +135,63 @@ def test_processes_starting_on_a_new_store_at_once_all_find_it_migrated(store_ur
     engine = db.make_engine(store_url)
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() is not None
+    engine.dispose()
+
+
+def test_0011_seals_the_webhook_secrets_already_kept_and_its_downgrade_opens_them(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a subscriber's signing secret was kept in the clear."""
+    monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
+    engine = db.make_engine(store_url)
+    config = db.alembic_config(engine)
+    command.upgrade(config, "0010")
+    secret = "a-secret-of-sixteen-or-more"
+    read = sa.text("SELECT secret FROM webhook_subscriptions")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO webhook_subscriptions (id, url, secret, types, created_at) "
+                "VALUES ('sub_1', 'http://127.0.0.1:9/hook', :secret, '[]', '2017-08-16 13:00:00')"
+            ),
+            {"secret": secret},
+        )
+        connection.execute(  # a delivery attempt refers to the subscription (found by a review: on
+            # SQLite, rebuilding the table under it failed)
+            sa.text(
+                "INSERT INTO webhook_attempts (subscription_id, message_id, attempt, at, status_code, delivered) "
+                "VALUES ('sub_1', 'msg_1', 1, '2017-08-16 13:00:00', 200, true)"
+            )
+        )
+    db.upgrade(engine)
+    with engine.connect() as connection:
+        sealed = connection.scalar(read)
+    assert secret not in sealed and crypto.unseal(sealed.encode()).decode() == secret
+    with Session(engine) as session:
+        assert session.scalars(sa.select(WebhookSubscriptionRow.secret)).one() == secret
+    command.downgrade(config, "0010")
+    with engine.connect() as connection:
+        assert connection.scalar(read) == secret
+    engine.dispose()
+
+
+def test_0009_downgrades_with_identities_referred_to_by_identifiers(store_url: str) -> None:
+    """Found by a review: on SQLite the downgrade rebuilt federal_identities, and dropping the old
+    table failed while an identifier referred to it."""
+    engine = db.make_engine(store_url)
+    db.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO federal_identities (id, names, record, enrolled_at, aliases, retained_from) "
+                "VALUES ('idn_1', '[]', '{}', '2017-08-16 13:00:00', '[]', 'bkg_1')"
+            )
+        )
+        connection.execute(
+            sa.text("INSERT INTO federal_identifiers (identity_id, id_type, value) VALUES ('idn_1', 'fbi', '1')")
+        )
+    command.downgrade(db.alembic_config(engine), "0008")
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("SELECT count(*) FROM federal_identifiers")) == 1
+    db.upgrade(engine)
     engine.dispose()

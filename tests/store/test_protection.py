@@ -1,4 +1,5 @@
-"""Biometric images are encrypted at rest under the configured key, and secrets never reach a log."""
+"""Biometric images and webhook secrets are encrypted at rest under the configured key, and secrets
+never reach a log."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from custody.booking.commands import BookingIn
 from custody.booking.service import FingerprintImage
+from custody.exchange import webhooks
 from custody.observability import SecretMask, known_secrets, masked, url_without_secrets
 from custody.service import Custody
 from custody.store import crypto
+from custody.store.models import WebhookSubscriptionRow
 
 IMAGE = b"\x89PNG\r\n fingerprint bytes that must not be readable at rest"
 
@@ -42,8 +45,6 @@ def test_fingerprint_images_are_sealed_at_rest_and_read_back(custody: Custody, m
         raw = unit.session.execute(text("SELECT data FROM fingerprint_images")).scalar_one()
         stored = unit.session.execute(text("SELECT sha256 FROM fingerprint_images")).scalar_one()
     assert IMAGE not in bytes(raw) and b"fingerprint" not in bytes(raw)
-    from sqlalchemy import select
-
     from custody.store.models import FingerprintImageRow
 
     with custody.unit() as unit:
@@ -135,3 +136,17 @@ def test_an_audited_url_keeps_neither_its_path_nor_its_query() -> None:
     """Found by a code review: a webhook URL's path or query may be its credential."""
     assert url_without_secrets("https://hooks.example.com/services/T/B/s3cr3t?token=x") == "https://hooks.example.com"
     assert url_without_secrets("http://user:pw@127.0.0.1:8080/in") == "http://127.0.0.1:8080"
+
+
+def test_a_webhook_signing_secret_is_sealed_at_rest_and_still_signs(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the secret was kept in the clear, so a copy of the store could sign as custody."""
+    monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
+    secret = "a-secret-of-sixteen-or-more"
+    webhooks.subscribe(custody, "http://127.0.0.1:9/hook", secret, [])
+    with custody.unit() as unit:
+        raw = unit.session.execute(text("SELECT secret FROM webhook_subscriptions")).scalar_one()
+        (subscription,) = unit.session.scalars(select(WebhookSubscriptionRow)).all()
+    assert secret not in raw and subscription.secret == secret
+    assert webhooks.signature(subscription.secret, b"{}") == webhooks.signature(secret, b"{}")

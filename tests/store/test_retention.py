@@ -56,7 +56,7 @@ def _book_and_release(custody: Custody, number: str, fbi: str) -> str:
         [FingerprintImage(2, "right_index.png", f"image of {number}".encode())],
     )
     custody.release_eligible(
-        booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-08-16T09:00:00-05:00"})
+        booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-08-16T08:00:00-05:00"})
     )
     return booking.id
 

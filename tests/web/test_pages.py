@@ -1,10 +1,25 @@
-"""What the pages print: moments in the agency's own time, hold clocks in words."""
+"""What the pages print: moments in the agency's own time, hold clocks in words, the federal view's
+pickups."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+
+from custody.access.roles import Principal, Role
+from custody.access.tokens import Issuer
+from custody.domain.clock import ManualClock
+from custody.law.model import Action
+from custody.release.commands import ReleaseIn
+from custody.requests.commands import Answer, ResponseIn, ServeIn
+from custody.service import Custody
 from custody.web.pages import CLOCK_WORDS, local_time, place, words
+from tests.access.support import bearer, client, issuer  # noqa: F401 (fixtures)
+from tests.release.detainer import booked, i247a
 
 MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
+TEXAS = "ocd-division/country:us/state:tx"
 
 
 def test_a_moment_reads_in_the_agencys_zone_with_its_abbreviation() -> None:
@@ -30,3 +45,38 @@ def test_a_division_reads_as_its_name_with_its_id_on_hover() -> None:
     assert place("all jurisdictions") == "all jurisdictions" and place(None) == ""
     assert place("<b>") == "&lt;b&gt;"  # not a division: shown as it is, escaped
     assert words("held_on_detainer") == "held on detainer" and words(None) == ""
+
+
+def _held(custody: Custody, agency: str, number: str, transfer: Answer) -> str:
+    """A booking held on an I-247A in Texas, May 2017 (before SB 4: every action permitted)."""
+    booking = booked(custody, agency, number, "2017-05-02T01:00:00-05:00")
+    request = i247a(custody, booking, "2017-05-02T02:00:00-05:00")
+    custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-05-02T02:30:00-05:00")))
+    answers = {Action.hold: Answer.honor, Action.notify: Answer.honor, Action.transfer: transfer}
+    custody.respond(request, ResponseIn(answers=answers, at=datetime.fromisoformat("2017-05-02T03:00:00-05:00")))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-02T09:30:00-05:00"}))
+    return booking
+
+
+def test_the_pickups_list_offers_each_holds_own_local_time_and_no_pickup_where_the_transfer_was_declined(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+    custody: Custody,
+    clock: ManualClock,
+) -> None:
+    """Found by a review: every row's time was filled in the zone of the officer's first area, so a
+    hold in El Paso (Mountain time) under a Texas (Central) officer got a time an hour ahead, which
+    is refused as in the future; and a hold whose transfer the agency declined offered a pickup."""
+    clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
+    declined = _held(custody, f"{TEXAS}/county:harris", "P-1", Answer.decline)
+    el_paso = _held(custody, f"{TEXAS}/county:el_paso", "P-2", Answer.honor)
+    officer = Principal("tx-officer", "TX Officer", Role.federal_officer, area=(TEXAS,), office="Houston")
+    page = client.get("/federal", headers=bearer(issuer, officer))
+    assert page.status_code == 200, page.text
+    assert f'id="pick-at-{el_paso}" name="at" type="datetime-local" value="2017-05-02T09:00"' in page.text
+    assert f'href="/federal/bookings/{el_paso}"' in page.text
+    assert f"pick-at-{declined}" not in page.text and "No pickup: the agency declined the transfer" in page.text
+    form = {"at": "2017-05-02T09:00", "officer": "TX Officer", "idempotency_key": "pick-1"}
+    picked = client.post(f"/release/{el_paso}/transfer", data=form, headers=bearer(issuer, officer))
+    assert picked.status_code in (200, 303), picked.text
+    assert custody.booking_view(el_paso)["state"] == "transferred"

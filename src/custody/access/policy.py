@@ -185,9 +185,11 @@ def authorise(
         return scope
     places = [jurisdiction] if isinstance(jurisdiction, str) else list(jurisdiction)
     if not any(principal.covers(place) for place in places):
+        # The record's own place is not named: it would tell a caller with no right to the record
+        # where the person is held (found by a review).
         where = "agency" if scope == Scope.agency else "area of responsibility"
         raise Forbidden(
-            f"{places[0]} is outside your {where} ({principal.jurisdiction}); "
-            f"to {what} there, sign in as a user of that jurisdiction"
+            f"this record is outside your {where} ({principal.jurisdiction}); "
+            f"to {what} there, sign in as a user of the record's jurisdiction"
         )
     return scope

@@ -13,7 +13,10 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,16 @@ KEY_FILE = "dev-issuer-key.pem"
 
 class InvalidToken(Exception):
     """The token cannot be trusted; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A token found good: who it names, and its id and expiry, by which signing out revokes it. A
+    token minted before tokens had ids (7 December 2026) has none: it cannot be revoked, only expire."""
+
+    principal: Principal
+    token_id: str | None
+    expires_at: datetime
 
 
 class Issuer:
@@ -74,6 +87,7 @@ class Issuer:
             "iat": now,
             "nbf": now,
             "exp": now + ttl_seconds,
+            "jti": secrets.token_urlsafe(16),
             "name": principal.name,
             "custody_role": principal.role.value,
         }
@@ -85,7 +99,7 @@ class Issuer:
             claims["custody_office"] = principal.office
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str) -> Verified:
         try:
             claims = jwt.decode(
                 token,
@@ -111,7 +125,7 @@ class Issuer:
         if agency is not None and not isinstance(agency, str):
             raise InvalidToken("the token's custody_agency claim is not a division; mint a new one")
         try:
-            return Principal(
+            principal = Principal(
                 subject=str(claims["sub"]),
                 name=str(claims.get("name") or claims["sub"]),
                 role=Role(str(claims.get("custody_role"))),
@@ -121,6 +135,12 @@ class Issuer:
             )
         except (ValueError, TypeError, CustodyError) as exc:
             raise InvalidToken(f"the token's custody claims are incomplete ({exc}); mint a new one") from None
+        token_id = claims.get("jti")
+        return Verified(
+            principal,
+            str(token_id) if token_id is not None else None,
+            datetime.fromtimestamp(int(claims["exp"]), UTC),
+        )
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self._public))

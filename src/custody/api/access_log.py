@@ -205,22 +205,24 @@ def _query(scope: Scope) -> dict[str, str]:
     return dict(parse_qsl(raw, keep_blank_values=True))
 
 
-def log_signin(service: Custody, request: Request, who: Principal | None, status: int) -> None:
-    """A demo sign-in, allowed or refused, on the signing-in user's chain (an unknown user's on the
-    anonymous one): sign-ins left no entry, since /signin shows no personal data (found by a review;
-    the CJIS Security Policy's audit events include successful and unsuccessful logons)."""
+def log_session(
+    service: Custody, request: Request, who: Principal | None, status: int, credentials: str = "demo sign-in"
+) -> None:
+    """A demo sign-in, allowed or refused, or a sign-out, on the user's chain (an unknown user's on
+    the anonymous one): neither left an entry, since neither page shows personal data (found by a
+    review; the CJIS Security Policy's audit events include successful and unsuccessful logons)."""
     client = request.client
     access = Access(
         reader=who,
         method=request.method,
-        route="/signin",
-        path="/signin",
+        route=request.url.path,
+        path=request.url.path,
         records={},
         query={},
         client=client.host if client else "unknown",
         user_agent=request.headers.get("user-agent", "")[:_QUERY_VALUE_LIMIT],
         status=status,
-        credentials="demo sign-in",
+        credentials=credentials,
     )
     with service.unit() as unit:
         record(unit, access, service.clock.now())

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from custody.access import revocations
 from custody.access.policy import InvalidCredentials, Op, Resource, authorise
 from custody.access.roles import Principal
 from custody.access.tokens import InvalidToken, Issuer
@@ -31,21 +32,38 @@ def issuer_of(request: Request) -> Issuer:
     return issuer
 
 
+def presented(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The token the request carries: the bearer token, else the browser's sign-in cookie."""
+    return credentials.credentials if credentials else request.cookies.get(COOKIE)
+
+
 def caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None
 ) -> Principal | None:
-    token = credentials.credentials if credentials else request.cookies.get(COOKIE)
+    token = presented(request, credentials)
     if not token:
         return None
     try:
-        principal = issuer_of(request).verify(token)
+        verified = issuer_of(request).verify(token)
+        if verified.token_id is not None:
+            with request.app.state.service.engine.connect() as connection:
+                signed_out = revocations.revoked_at(connection, verified.token_id)
+            if signed_out is not None:
+                raise InvalidToken(
+                    f"the token was signed out at {signed_out.isoformat()}; sign in again (/signin) "
+                    "or mint one with `custody token`"
+                )
     except InvalidToken as exc:
         request.state.credentials = "invalid"
+        if not credentials:
+            # A browser whose cookie is no longer good (signed out elsewhere, expired) goes on signed
+            # out, so that the sign-in page still opens (found by a review: every page answered 401)
+            return None
         raise InvalidCredentials(str(exc)) from None
     # For the access log (custody.api.access_log): who read, and how they proved it.
-    request.state.reader = principal
+    request.state.reader = verified.principal
     request.state.credentials = "bearer" if credentials else "cookie"
-    return principal
+    return verified.principal
 
 
 Caller = Annotated[Principal | None, Depends(caller)]

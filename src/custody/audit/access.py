@@ -48,7 +48,7 @@ class Access:
     user_agent: str
     status: int
     withheld: dict[str, list[str]] = field(default_factory=dict)  # record id -> fields the law withheld
-    credentials: str = "none"  # "bearer", "cookie", "invalid" or "none"
+    credentials: str = "none"  # "bearer", "cookie", "invalid", "none", or how a sign-in or sign-out went
     operator: str | None = None  # a command-line reader, who has no token: "os:<user>[ as <CUSTODY_ACTOR>]"
 
     @property
@@ -106,6 +106,7 @@ def record(unit: Unit, access: Access, at: datetime) -> None:
             "status": access.status,
             "outcome": access.outcome,
             "withheld": access.withheld,
+            "credentials": access.credentials,
         },
     )
 

@@ -447,6 +447,7 @@ def _drive(
 
     _wait(lambda: count_in((RequestState.issued, RequestState.received)) == 0, timeout, "every request decided")
     err.print("  every request decided; answering, serving and releasing")
+    clock.advance(timedelta(hours=1))  # past every release eligibility below: none is dated ahead of the clock
     for request_id, booking_id in zip(request_ids, booking_ids, strict=True):
         view = custody.request_view(request_id)
         answers = {a: "honor" for a, r in view["decision"]["actions"].items() if r["status"] == Status.permitted}
@@ -463,7 +464,7 @@ def _drive(
                 }
             ),
         )
-    clock.advance(timedelta(hours=10))
+    clock.advance(timedelta(hours=9))
     for booking_id in booking_ids:
         if rng.random() < 0.4:
             with contextlib.suppress(CustodyError):  # no active hold on this booking: nothing to pick up

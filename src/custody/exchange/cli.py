@@ -166,7 +166,7 @@ def chaos(
 @exchange_app.command("subscribe")
 def subscribe(
     url: Annotated[str, typer.Option(help="Where to POST each message (the subscriber's endpoint).")],
-    secret: Annotated[str, typer.Option(help="Shared secret for the HMAC-SHA256 signature (16+ characters).")],
+    secret: Annotated[str, typer.Option(help="Shared secret for the HMAC-SHA256 signature (16 to 64 characters).")],
     message_type: Annotated[
         list[str] | None, typer.Option("--type", help="Message type; repeatable; default all.")
     ] = None,

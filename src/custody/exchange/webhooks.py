@@ -27,6 +27,10 @@ SIGNATURE_HEADER = "X-Custody-Signature"
 Post = Callable[[str, bytes, dict[str, str]], int]
 
 
+# Sealed at rest (store/crypto.py), a secret of 64 characters takes 184 of the column's 200.
+MAX_SECRET = 64
+
+
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -37,8 +41,8 @@ def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
         raise InvalidInput(f"unknown message types {unknown}; see docs/asyncapi.yaml for the catalogue")
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"'{url}' is not an http(s) URL")
-    if len(secret) < 16:
-        raise InvalidInput("the signing secret must be at least 16 characters")
+    if not 16 <= len(secret) <= MAX_SECRET:
+        raise InvalidInput(f"the signing secret must be 16 to {MAX_SECRET} characters, not {len(secret)}")
     with custody.unit() as unit:
         row = WebhookSubscriptionRow(
             id=new_id("sub"), url=url, secret=secret, types=types or sorted(BY_TYPE), created_at=custody.clock.now()

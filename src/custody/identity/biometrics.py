@@ -31,9 +31,11 @@ LOCK_FILE = ".custody.lock"
 
 @dataclass(frozen=True)
 class PrintSearch:
-    """What the search of a booking's prints found, and the fingers it could not use (with why)."""
+    """What the search of a booking's prints found, the fingers it could use (kept by the repository
+    when they found no one) and those it could not, with why."""
 
-    result: SearchResult | None  # None: no usable finger
+    templates: dict[int, Template]  # one per usable finger position
+    result: SearchResult | None  # None: no usable finger, or no one enrolled with prints yet
     refused: list[dict[str, Any]]
 
 
@@ -62,31 +64,44 @@ def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[
     return templates, refused + [{"position": position, "reason": reason} for position, _name, reason in unusable]
 
 
+def usable(images: Sequence[FingerprintImage]) -> tuple[dict[int, Template], list[dict[str, Any]]]:
+    """The images' templates, one per finger position, and every image refused with its reason."""
+    with Workers(NbisMatcher) as pool:
+        return _templates(pool, images)
+
+
 def enrol(settings: SearchSettings, identity: Identity, images: Sequence[FingerprintImage]) -> list[int]:
     """Enrol the identity's fingers; refuse it when no image yields a usable template."""
+    templates, refused = usable(images)
+    if not templates:
+        reasons = "; ".join(f"finger {r['position']}: {r['reason']}" for r in refused)
+        raise InvalidInput(f"no usable fingerprint to enrol ({reasons}); take the prints again")
+    return enrol_templates(settings, identity, templates)
+
+
+def enrol_templates(settings: SearchSettings, identity: Identity, templates: dict[int, Template]) -> list[int]:
+    """Enrol fingers already extracted (a booking's search extracted them), creating the gallery at
+    the first enrolment. An identity the gallery already holds is left as it is: the gallery is
+    written outside the store's transaction, so a transaction retried after a failure finds its
+    own earlier enrolment there."""
     with _locked(settings.gallery, fcntl.LOCK_EX):
         gallery = Gallery.open_or_create(settings.gallery, extractor=NbisMatcher.version)
-        with Workers(NbisMatcher) as pool:
-            templates, refused = _templates(pool, images)
-        if not templates:
-            reasons = "; ".join(f"finger {r['position']}: {r['reason']}" for r in refused)
-            raise InvalidInput(f"no usable fingerprint to enrol ({reasons}); take the prints again")
-        gallery.enrol(identity, templates)
-        gallery.save()
+        if identity.id not in gallery:
+            gallery.enrol(identity, templates)
+            gallery.save()
     return sorted(templates)
 
 
-def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch | None:
-    """Search the gallery (None when no one has been enrolled with prints yet)."""
-    if not (settings.gallery / "gallery.json").exists():
-        return None
-    with _locked(settings.gallery, fcntl.LOCK_SH):
-        gallery = Gallery.open(settings.gallery)
+def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch:
+    """Extract the booking's fingers and search the gallery with them (no result when no finger is
+    usable or no one has been enrolled with prints yet)."""
     with Workers(search_matcher) as pool:
         templates, refused = _templates(pool, images)
-        if not templates:
-            return PrintSearch(None, refused)
+        if not templates or not (settings.gallery / "gallery.json").exists():
+            return PrintSearch(templates, None, refused)
+        with _locked(settings.gallery, fcntl.LOCK_SH):
+            gallery = Gallery.open(settings.gallery)
         # the threshold decides here; whether a hit waits for an examiner is the identification's
         # state machine (identity/model.py), not the gallery's
         result = gallery.search(templates, pool.compare_records, threshold=settings.threshold, confirmation=True)
-    return PrintSearch(result, refused)
+    return PrintSearch(templates, result, refused)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, bindparam, insert, select, true, tuple_, union, update
@@ -25,6 +25,7 @@ from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
 from custody.identity.model import IDENTIFICATION, ExaminerConfirmation, IdentificationState
 from custody.identity.prints.gallery import Decision, Identity
+from custody.identity.prints.templates import Template
 from custody.store.models import (
     Base,
     BookingRow,
@@ -94,39 +95,19 @@ class Submission:
 
 
 def enrol(unit: Unit, identity: IdentityIn, prints: Sequence[FingerprintImage] = ()) -> str:
-    """The repository's new identity, its id returned. Written as plain rows (two statements), not
-    ORM objects: the simulator enrols a person at every first arrest with a record, and two flushes
-    an enrolment were 3 % of the benchmark (issue 8)."""
+    """The repository's new identity, its id returned."""
     identity_id = new_id("idn")
-    connection = unit.session.connection()
-    connection.execute(
-        ENROL_IDENTITY,
-        {
-            "id": identity_id,
-            "names": identity.names,
-            "aliases": identity.aliases,
-            "date_of_birth": identity.date_of_birth,
-            "record": identity.record,
-            "enrolled_at": unit.clock.now(),
-        },
-    )
+    _enrol_rows(unit, identity_id, identity.names, identity.aliases, identity.date_of_birth, identity.record)
     if identity.identifiers:
-        connection.execute(
+        unit.session.connection().execute(
             ENROL_IDENTIFIERS,
             [
                 {"identity_id": identity_id, "id_type": id_type.lower(), "value": value}
                 for id_type, value in identity.identifiers.items()
             ],
         )
-    fingers = (
-        biometrics.enrol(
-            settings.from_environment(),
-            Identity(identity_id, tuple(identity.names), tuple(identity.aliases), identity.record),
-            prints,
-        )
-        if prints
-        else []
-    )
+    enrolled = Identity(identity_id, tuple(identity.names), tuple(identity.aliases), identity.record)
+    fingers = biometrics.enrol(settings.from_environment(), enrolled, prints) if prints else []
     unit.emit(
         Event(
             "IdentityEnrolled", "identity", identity_id, unit.clock.now(), {"names": identity.names, "fingers": fingers}
@@ -136,18 +117,98 @@ def enrol(unit: Unit, identity: IdentityIn, prints: Sequence[FingerprintImage] =
     return identity_id
 
 
+def _enrol_rows(
+    unit: Unit,
+    identity_id: str,
+    names: list[str],
+    aliases: list[str],
+    date_of_birth: date | None,
+    record: dict[str, Any],
+    retained_from: str | None = None,
+) -> None:
+    """The identity's row, written plain (not an ORM object): the simulator enrols a person at every
+    first arrest with a record, and two flushes an enrolment were 3 % of the benchmark (issue 8).
+    Its fingers go to the gallery after the row, so a search only ever offers identities the store
+    holds (identity/biometrics.py)."""
+    unit.session.connection().execute(
+        ENROL_IDENTITY,
+        {
+            "id": identity_id,
+            "names": names,
+            "aliases": aliases,
+            "date_of_birth": date_of_birth,
+            "record": record,
+            "enrolled_at": unit.clock.now(),
+            "retained_from": retained_from,
+        },
+    )
+
+
+def _retain(unit: Unit, submission: Submission, templates: dict[int, Template]) -> None:
+    """A booking whose prints found no one, by prints or by identifiers: the repository keeps them as
+    a new identity, an arrest encounter with no record, so that the same person's next arrest is
+    linked to this booking by prints under any name (docs/fingerprints.md, "Retention"; found by a
+    review: only people the federal side had enrolled itself were ever linked). The agency's answer
+    stays "no hit"; the encounter carries the name booked and no identifier (the booking's
+    identifiers stay with its submission, where the rap sheet finds them)."""
+    if submission.identity_id is not None:
+        return  # prints submitted again for a booking whose first prints were kept: kept once
+    person = submission.data["person"]
+    # Named after the booking: a transaction retried after a failure finds its gallery entry again,
+    # and two paths keeping the same booking's prints at once collide in the store (found by a review).
+    identity_id = "idn_" + submission.booking_id.removeprefix("bkg_")
+    names, aliases = [_booked_name(person)], list(person.get("aliases", []))
+    born = person.get("date_of_birth")
+    _enrol_rows(
+        unit, identity_id, names, aliases, date.fromisoformat(born) if born else None, {}, submission.booking_id
+    )
+    fingers = biometrics.enrol_templates(
+        settings.from_environment(), Identity(identity_id, tuple(names), tuple(aliases), {}), templates
+    )
+    submission.identity_id = identity_id
+    unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity_id})
+    unit.emit(
+        Event(
+            "IdentityEnrolled",
+            "identity",
+            identity_id,
+            unit.clock.now(),
+            {"names": names, "fingers": fingers, "retained_from": submission.booking_id},
+        ),
+        FEDERAL_CHAIN,
+    )
+
+
+def _booked_name(person: dict[str, Any]) -> str:
+    return f"{person['last_name']}, {person['first_name']}".upper()
+
+
 def identify(unit: Unit, data: dict[str, Any]) -> None:
     """The federal side searches its repository for a submitted booking and answers the agency: a hit
     tells the federal side who is in which jail, and sends the agency the record."""
     if data.get("resubmission"):
         submission = _receive_again(unit, data)
-        if submission.identity_id is not None:
+        if submission.identity_id is not None and not _kept_from(unit, submission):
             return  # identified since: the agency has its answer, the new prints are kept with the rest
     else:
         submission = _receive_all(unit, [data])[0]
-    if data["prints"] and _search_prints(unit, submission):
-        return
-    identify_by_identifiers(unit, submission, submission.booked_at)
+    templates: dict[int, Template] = {}
+    if data["prints"]:
+        searched = _search_prints(unit, submission)
+        if searched.opened:
+            return
+        templates = searched.templates
+    if identify_by_identifiers(unit, submission, submission.booked_at) is None and templates:
+        _retain(unit, submission, templates)
+
+
+def _kept_from(unit: Unit, submission: Submission) -> bool:
+    """Whether the booking's identity is its own first prints, kept when they found no one: prints
+    submitted again are then searched against everyone else."""
+    retained_from = unit.session.scalar(
+        select(FederalIdentityRow.retained_from).where(FederalIdentityRow.id == submission.identity_id)
+    )
+    return retained_from == submission.booking_id
 
 
 def identify_all(unit: Unit, submitted: list[dict[str, Any]]) -> None:
@@ -245,14 +306,20 @@ def _submitted_images(unit: Unit, submission: Submission) -> tuple[list[Fingerpr
     return [FingerprintImage(position, row.filename, row.data) for position, row in found], missing
 
 
-def _search_prints(unit: Unit, submission: Submission) -> bool:
-    """Search the booking's prints; True when a candidate reached the threshold (an identification
-    is open, or confirmed at once where no examiner is required)."""
+@dataclass(frozen=True)
+class Searched:
+    """A booking's print search: whether an identification is open (or confirmed at once where no
+    examiner is required), and the usable fingers, kept by the repository when no one is found."""
+
+    opened: bool
+    templates: dict[int, Template]
+
+
+def _search_prints(unit: Unit, submission: Submission) -> Searched:
+    """Search the booking's prints against everyone but the booking's own kept prints."""
     config = settings.from_environment()
     images, missing = _submitted_images(unit, submission)
     search = biometrics.search(config, images)
-    if search is None:
-        return False
     ranked = search.result.candidates if search.result else ()
     unit.emit(
         Event(
@@ -270,13 +337,17 @@ def _search_prints(unit: Unit, submission: Submission) -> bool:
         ),
         FEDERAL_CHAIN,
     )
-    candidates = [
-        _candidate(c.identity.id, c.identity.names, c.score, c.fingers)
-        for c in ranked
-        if c.status != Decision.NO_HIT and unit.session.get(FederalIdentityRow, c.identity.id) is not None
-    ]
+    candidates: list[dict[str, Any]] = []
+    for c in ranked:
+        found = _offered(unit, c.identity.id) if c.status != Decision.NO_HIT else None
+        if found is None or found.id == submission.identity_id or found.id in [o["identity_id"] for o in candidates]:
+            continue
+        offered = _candidate(found.id, tuple(found.names), c.score, c.fingers)
+        if found.id != c.identity.id:
+            offered["found_as"] = c.identity.id  # the prints an encounter kept, merged into this identity
+        candidates.append(offered)
     if not candidates:
-        return False
+        return Searched(False, search.templates)
     identification = IdentificationRow(
         id=new_id("idf"),
         booking_id=submission.booking_id,
@@ -299,7 +370,18 @@ def _search_prints(unit: Unit, submission: Submission) -> bool:
     )
     if config.confirmation == ExaminerConfirmation.auto:
         _confirm(unit, identification, AUTOMATIC)
-    return True
+    return Searched(True, search.templates)
+
+
+def _offered(unit: Unit, identity_id: str) -> FederalIdentityRow | None:
+    """The identity a gallery candidate stands for: itself, or the one a kept encounter was merged
+    into; None for an enrolment whose transaction failed (the gallery is outside the store's)."""
+    identity = unit.session.get(FederalIdentityRow, identity_id)
+    seen = {identity_id}
+    while identity is not None and identity.merged_into is not None and identity.merged_into not in seen:
+        seen.add(identity.merged_into)
+        identity = unit.session.get(FederalIdentityRow, identity.merged_into)
+    return identity
 
 
 def _candidate(identity_id: str, names: tuple[str, ...], score: float, fingers: dict[int, float]) -> dict[str, Any]:
@@ -336,7 +418,11 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     identification = get_identification(unit, identification_id)
     identification.reason = reason
     _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
-    identify_by_identifiers(unit, _submission(unit, identification.booking_id), unit.clock.now())
+    submission = _submission(unit, identification.booking_id)
+    if identify_by_identifiers(unit, submission, unit.clock.now()) is None:
+        templates, _refused = biometrics.usable(_submitted_images(unit, submission)[0])
+        if templates:
+            _retain(unit, submission, templates)
     return identification
 
 
@@ -390,7 +476,7 @@ def _submission(unit: Unit, booking_id: str) -> Submission:
     return Submission(booking_id, row.agency, row.booked_at, row.data, row.identity_id)
 
 
-def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> None:
+def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> str | None:
     """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now;
     never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
     number linked the booking to a rejected candidate, at the rejection and again when the prints
@@ -413,11 +499,12 @@ def identify_by_identifiers(unit: Unit, submission: Submission, occurred: dateti
         matches = [m for m in matches if m[0] not in rejected]
     if not matches:
         _answer(unit, submission, None, [], occurred)
-        return
+        return None
     chosen = matches[0][0]
     identity = unit.session.get(FederalIdentityRow, chosen)
     assert identity is not None  # federal_identifiers.identity_id is a foreign key
     _answer(unit, submission, identity, sorted(t for i, t in matches if i == chosen), occurred)
+    return chosen
 
 
 def _matching_identifiers(unit: Unit, submission: Submission, identity_id: str | None = None) -> list[tuple[str, str]]:
@@ -474,12 +561,22 @@ def _answer(
 
 
 def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> None:
-    """The booking belongs to the identity; a name the identity was not known by becomes an alias."""
+    """The booking belongs to the identity; a name the identity was not known by becomes an alias.
+    A booking linked until now to its own kept prints (an encounter) leaves them merged into the
+    identity: a later search that finds them offers that identity (found by a review: the encounter,
+    closest to the person's own prints, was offered first, and confirming it lost the record)."""
+    previous = submission.identity_id
+    if previous is not None and previous != identity.id:
+        unit.session.connection().execute(
+            update(IDENTITIES)
+            .where(IDENTITIES.c.id == previous, IDENTITIES.c.retained_from == submission.booking_id)
+            .values(merged_into=identity.id)
+        )
     submission.identity_id = identity.id
     unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity.id})
     person = submission.data["person"]
     known = {n.casefold() for n in [*identity.names, *identity.aliases]}
-    given = [f"{person['last_name']}, {person['first_name']}".upper(), *person.get("aliases", [])]
+    given = [_booked_name(person), *person.get("aliases", [])]
     added = [n for n in dict.fromkeys(given) if n.casefold() not in known]
     if added:
         identity.aliases = [*identity.aliases, *added]

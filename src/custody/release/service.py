@@ -20,6 +20,7 @@ from custody.release.clock import hold_expires_at
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.release.model import HOLD, HoldState
 from custody.requests import service as requests
+from custody.requests.commands import Answer
 from custody.requests.model import RequestState
 from custody.store import db
 from custody.store.models import BookingRow, FederalRequestRow, HoldRow
@@ -109,6 +110,7 @@ def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
     bookings.transition(unit, booking, "schedule_release")
     booking.release_planned_at = submission.planned_at
     occurred = submission.at or unit.clock.now()
+    bookings.not_ahead(occurred, unit.clock.now(), "the schedule's time")
     requests.recheck(unit, booking, open_requests, occurred)
     unit.emit(
         Event("ReleaseScheduled", "booking", booking.id, occurred, {"planned_at": submission.planned_at.isoformat()}),
@@ -154,6 +156,7 @@ def _release_eligible(
 ) -> None:
     if submission.at < booking.booked_at:
         raise InvalidInput("release eligibility cannot come before the booking")
+    bookings.not_ahead(submission.at, unit.clock.now(), "release eligibility's time")
     # A request issued after the moment the person was due out cannot have kept them (an eligibility
     # recorded late): a hold on it would count from before it existed (found by a review).
     answered = [r for r in _answered(open_requests) if r.issued_at <= submission.at]
@@ -168,7 +171,7 @@ def _release_eligible(
     )
     if booking.release_planned_at is None:
         _notices(unit, booking, answered, submission.at, submission.at)
-    handover = [r for r in answered if requests.honored(r, Action.transfer) or requests.honored(r, Action.hold)]
+    handover = [r for r in answered if hands_over(r) and _in_effect(r, submission.at)]
     if submission.federal_officers_present and handover:
         _transfer(unit, booking, handover[0], TransferIn(at=submission.at, officer=submission.federal_officers_present))
         return
@@ -178,7 +181,12 @@ def _release_eligible(
         bookings.transition(unit, booking, "start_hold")
         _hold(unit, booking, request, submission.at, *terms, occurred=submission.at)
         return
-    unserved = [r for r in answered if _hold_terms(r) and r.form == "I-247A" and r.served_at is None]
+    officers = submission.federal_officers_present
+    unserved = [
+        r
+        for r in answered
+        if r.form == "I-247A" and r.served_at is None and (_hold_terms(r) or (officers and hands_over(r)))
+    ]
     if unserved:
         raise RefusedByLaw(
             f"the I-247A of request {unserved[0].id} has not been served on the person, and it takes "
@@ -195,18 +203,32 @@ def _holding(answered: list[FederalRequestRow], at: datetime) -> tuple[FederalRe
     review found the two written apart, each wrong in one case)."""
     for request in answered:
         terms = _hold_terms(request) if request.state == RequestState.responded else None
-        if terms is None or request.issued_at > at:
-            continue
-        if request.form == "I-247A" and (request.served_at is None or request.served_at > at):
-            continue
-        return request, terms
+        if terms is not None and _in_effect(request, at):
+            return request, terms
     return None
+
+
+def _in_effect(request: FederalRequestRow, at: datetime) -> bool:
+    """Issued by ``at`` and, for an I-247A, served by then: it takes effect only once served, for a
+    hand-over as for a hold (found by a review: officers present at release took a person whose
+    I-247A had never been served)."""
+    if request.issued_at > at:
+        return False
+    return request.form != "I-247A" or (request.served_at is not None and request.served_at <= at)
+
+
+def hands_over(request: FederalRequestRow) -> bool:
+    """Whether the agency's answer lets federal officers take custody: it honored the transfer, or
+    the hold (kept so that they may), and did not decline the transfer itself (found by a review: a
+    declined transfer was carried out all the same whenever the hold was honored)."""
+    transfer = requests.answer_to(request, Action.transfer).get("answer")
+    return transfer == Answer.honor or (transfer != Answer.decline and requests.honored(request, Action.hold))
 
 
 def _hold_terms(request: FederalRequestRow) -> HoldTerms | None:
     """The hours and clock of the hold the agency honored in answer to this request; None where it
     honored none, or none of any length."""
-    answer = ((request.response or {}).get("answers") or {}).get(Action.hold.value) or {}
+    answer = requests.answer_to(request, Action.hold)
     hours = float(answer.get("max_hours") or 0)
     if answer.get("answer") != "honor" or hours <= 0:
         return None
@@ -284,6 +306,7 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         )
     if submission.at < hold.starts_at:
         raise InvalidInput("the transfer cannot come before the hold started")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the hand-over's time")
     if unit.clock.now() - hold.expires_at > LATE:
         log.warning(
             "booking %s: a hand-over dated %s, within the hold's limit (%s), was recorded %s after that limit; "
@@ -294,6 +317,12 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
             str(unit.clock.now() - hold.expires_at).split(".")[0],
         )
     request = requests.get(unit, hold.request_id)
+    if not hands_over(request):
+        declined = requests.answer_to(request, Action.transfer)
+        raise RefusedByLaw(
+            f"the agency declined the transfer request {request.id} asked for ({declined.get('reason', '')}); "
+            f"the hold keeps the person only until {hold.expires_at.isoformat()}, then they are released"
+        )
     _transfer(unit, booking, request, submission)
 
 

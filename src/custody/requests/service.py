@@ -91,8 +91,7 @@ def issue(unit: Unit, submission: RequestIn) -> FederalRequestRow:
         )
     if booking.state in (CustodyState.released, CustodyState.transferred):
         raise Conflict(f"booking {booking.id} is closed ({booking.state}); the person is no longer in local custody")
-    if submission.issued_at > unit.clock.now() + bookings.CLOCK_SKEW:
-        raise InvalidInput(f"issued_at {submission.issued_at.isoformat()} is in the future; check the date")
+    bookings.not_ahead(submission.issued_at, unit.clock.now(), "issued_at")
     if submission.issued_at < booking.booked_at:
         raise InvalidInput("issued_at is before the booking; a request can only follow the booking")
     library = default_library()
@@ -267,6 +266,7 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
             f"the answer ({submission.at.isoformat()}) cannot come before the request was issued "
             f"({request.issued_at.isoformat()}); check the time of the answer"
         )
+    bookings.not_ahead(submission.at, unit.clock.now(), "the answer's time")
     decision = decision_of(unit, request)
     unknown = set(submission.answers) - {Action(a) for a in request.actions}
     if unknown:
@@ -408,8 +408,14 @@ def _reason(answer: Answer, status: Status, cited: str, explanation: str) -> str
 
 
 def honored(request: FederalRequestRow, action: Action) -> bool:
-    answers = (request.response or {}).get("answers", {})
-    return bool(answers.get(action.value, {}).get("answer") == Answer.honor.value)
+    return answer_to(request, action).get("answer") == Answer.honor.value
+
+
+def answer_to(request: FederalRequestRow, action: Action) -> dict[str, Any]:
+    """The agency's answer to one action of the request ({} where it has not answered it, or the
+    request did not ask for it)."""
+    answer: dict[str, Any] = ((request.response or {}).get("answers") or {}).get(action.value) or {}
+    return answer
 
 
 def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
@@ -423,6 +429,7 @@ def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
             f"the copy cannot be served ({submission.at.isoformat()}) before the request was issued "
             f"({request.issued_at.isoformat()}); check the date and time of service"
         )
+    bookings.not_ahead(submission.at, unit.clock.now(), "the time of service")
     request.served_at = submission.at
     booking = bookings.get(unit, request.booking_id)
     unit.emit(Event("DetainerServed", "request", request.id, submission.at, {"booking_id": booking.id}), booking.agency)
@@ -444,8 +451,7 @@ def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None
             f"the cancellation ({submission.at.isoformat()}) cannot come before the request was issued "
             f"({request.issued_at.isoformat()})"
         )
-    if submission.at > unit.clock.now() + bookings.CLOCK_SKEW:
-        raise InvalidInput(f"the cancellation is dated {submission.at.isoformat()}, in the future; check the date")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the cancellation's time")
     # Where the agency's worker applies messages later, the request stays open until it does: a second
     # cancellation was accepted and then dead-lettered (found by a review).
     waiting = any(e["type"] == "RequestCancelled" for e in unit.events_waiting([request.id]))

@@ -409,10 +409,14 @@ class Simulation:
             self._answer(case, at)  # the request followed the person and was decided anew
 
     def _honored(self, case: Case, *actions: str) -> bool:
+        return any(self._answer_to(case, a) == "honor" for a in actions)
+
+    def _answer_to(self, case: Case, action: str) -> str | None:
         if case.request_id is None:
-            return False
+            return None
         answers = (self.service.request_view(case.request_id)["response"] or {}).get("answers", {})
-        return any(answers.get(a, {}).get("answer") == "honor" for a in actions)
+        answer: str | None = answers.get(action, {}).get("answer")
+        return answer
 
     def _eligible(self, group: list[tuple[datetime, Case]]) -> None:
         releases = []
@@ -441,7 +445,8 @@ class Simulation:
                 self.tally.holds += 1
                 hold = next(h for h in self.service.booking_view(case.booking_id)["holds"] if h["state"] == "active")
                 starts, expires = datetime.fromisoformat(hold["starts_at"]), datetime.fromisoformat(hold["expires_at"])
-                if case.arrest.pickup:
+                # federal officers come for the person unless the agency declined the transfer itself
+                if case.arrest.pickup and self._answer_to(case, "transfer") != "decline":
                     self._push(starts + (expires - starts) * case.arrest.pickup_fraction, PICKUP, case)
                 else:
                     self._push(expires, LAPSE, case)

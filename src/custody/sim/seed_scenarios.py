@@ -32,13 +32,16 @@ OFFICER = {"name": "ERO Officer R. Alvarez", "title": "Supervisory Detention and
 class ScenarioClock(ManualClock):
     """The clock of a case told as it happened (the demo's): each step moves it to that step's time,
     so what the process does in reply (the identification received, the detainer decided) carries
-    the case's dates rather than the day the demo was loaded. Other clocks are left alone."""
+    the case's dates rather than the day the demo was loaded. Another hand-set clock (a test's) is
+    only moved forward, to a step that would otherwise be dated ahead of it, and the system clock
+    is left alone."""
 
 
 def _step(service: Custody, when: str) -> datetime:
     moment = datetime.fromisoformat(when)
-    if isinstance(service.clock, ScenarioClock):
-        service.clock.set(moment)
+    clock = service.clock
+    if isinstance(clock, ScenarioClock) or (isinstance(clock, ManualClock) and moment > clock.now()):
+        clock.set(moment)
     return moment
 
 

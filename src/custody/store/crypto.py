@@ -1,7 +1,8 @@
-"""Biometric data at rest, encrypted (CJIS Security Policy: media protection).
+"""Biometric data and secrets at rest, encrypted (CJIS Security Policy: media protection).
 
-Fingerprint images are sealed with Fernet (AES-128-CBC with HMAC-SHA256) under a key from the
-configuration: ``CUSTODY_DATA_KEY`` (a Fernet key) or ``CUSTODY_DATA_KEY_FILE`` (a file holding one).
+Fingerprint images and webhook signing secrets are sealed with Fernet (AES-128-CBC with
+HMAC-SHA256) under a key from the configuration: ``CUSTODY_DATA_KEY`` (a Fernet key) or
+``CUSTODY_DATA_KEY_FILE`` (a file holding one).
 With neither, a development key is created once at ``var/data.key`` (readable by its owner only) so
 `./dev up` works out of the box; a deployment must supply its own key and keep it out of the store's
 backups. The key is never logged or stored in the database.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import LargeBinary
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -63,7 +64,19 @@ def secrets() -> list[str]:
     return found
 
 
+def unseal(value: bytes) -> bytes:
+    try:
+        return fernet().decrypt(value)
+    except InvalidToken:
+        raise KeyError_(
+            "data sealed at rest cannot be decrypted with the configured key; "
+            "set CUSTODY_DATA_KEY (or CUSTODY_DATA_KEY_FILE) to the key it was sealed with"
+        ) from None
+
+
 class EncryptedBinary(TypeDecorator[bytes]):
+    """Bytes sealed under the data key (fingerprint images)."""
+
     impl = LargeBinary
     cache_ok = True
 
@@ -71,12 +84,18 @@ class EncryptedBinary(TypeDecorator[bytes]):
         return None if value is None else fernet().encrypt(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
-        if value is None:
-            return None
-        try:
-            return fernet().decrypt(bytes(value))
-        except InvalidToken:
-            raise KeyError_(
-                "stored biometric data cannot be decrypted with the configured key; "
-                "set CUSTODY_DATA_KEY (or CUSTODY_DATA_KEY_FILE) to the key it was sealed with"
-            ) from None
+        return None if value is None else unseal(bytes(value))
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text sealed under the data key: a webhook's signing secret, which custody must read back to
+    sign with, so it cannot be kept as a hash (found by a review: it was stored in the clear)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else fernet().encrypt(value.encode()).decode()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unseal(str(value).encode()).decode()

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from custody.store.crypto import EncryptedBinary
+from custody.store.crypto import EncryptedBinary, EncryptedText
 from custody.store.types import UTCDateTime
 
 
@@ -66,6 +66,8 @@ class FederalIdentityRow(Base):
     """An identity enrolled in the federal repository, with the immigration record a hit carries."""
 
     __tablename__ = "federal_identities"
+    # One encounter a booking: two paths keeping the same prints at once collide here.
+    __table_args__ = (Index("uq_federal_identities_retained_from", "retained_from", unique=True),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     names: Mapped[list[Any]]
@@ -74,6 +76,12 @@ class FederalIdentityRow(Base):
     enrolled_at: Mapped[datetime]
     # Names the person was booked under since enrolment: a re-arrest under another name adds one.
     aliases: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # The booking whose prints found no one and were kept as this identity (an arrest encounter);
+    # None for an identity the federal side enrolled itself.
+    retained_from: Mapped[str | None] = mapped_column(String(40))
+    # The identity such an encounter turned out to be (its booking was linked to that one since): a
+    # search that finds the encounter's prints offers that identity.
+    merged_into: Mapped[str | None] = mapped_column(String(40))
 
 
 class FederalIdentifierRow(Base):
@@ -227,6 +235,18 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime]
 
 
+class RevokedTokenRow(Base):
+    """A token its holder signed out with: refused from then on, until it would have expired anyway
+    (when the row may go)."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class MessageRow(Base):
     """The outbox: a message written in the same transaction as the state change that causes it."""
 
@@ -320,7 +340,8 @@ class WebhookSubscriptionRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    # Sealed under the data key: a secret of at most 64 characters is at most 184 sealed.
+    secret: Mapped[str] = mapped_column(EncryptedText(200))
     types: Mapped[list[Any]]
     created_at: Mapped[datetime]
 

@@ -23,6 +23,8 @@ bench/prints_search.py and docs/fingerprints.md.
 
 from __future__ import annotations
 
+from functools import cache
+
 import faiss
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +56,15 @@ def train_codebook(*, fingers: int = TRAINING_FINGERS, seed: int = SEED) -> Floa
     kmeans.train(data)
     centroids: Floats32 = np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
     return centroids
+
+
+@cache
+def default_codebook() -> Floats32:
+    """The codebook of every gallery created without one, trained once a process: training takes
+    seconds, and the federal side creates its gallery at the first booking whose prints it keeps."""
+    codebook = train_codebook()
+    codebook.flags.writeable = False  # shared by every caller in the process
+    return codebook
 
 
 class Encoder:

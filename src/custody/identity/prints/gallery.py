@@ -68,7 +68,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.fernet import InvalidToken
 
-from custody.identity.prints.descriptors import BITS, Codes, Encoder, similarity, train_codebook
+from custody.identity.prints.descriptors import BITS, Codes, Encoder, default_codebook, similarity
 from custody.identity.prints.templates import Template, decode_iso, encode_iso
 from custody.store import crypto
 
@@ -210,7 +210,7 @@ class Gallery:
         if (path / "gallery.json").exists():
             raise GalleryError(f"{path}: a gallery already exists here; open it instead")
         path.mkdir(parents=True, exist_ok=True)
-        gallery = cls(path, Encoder(train_codebook() if codebook is None else codebook), extractor)
+        gallery = cls(path, Encoder(default_codebook() if codebook is None else codebook), extractor)
         np.save(path / "codebook.npy", gallery.encoder.codebook)
         gallery.save()
         return gallery

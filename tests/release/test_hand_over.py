@@ -1,0 +1,97 @@
+"""Federal officers take custody only where the agency's answer lets them: an honored transfer, or
+an honored hold whose transfer the agency did not decline.
+
+Found by a review: an agency that honored the hold but declined the transfer (Harris County before
+SB 4, where the law permitted both and required neither) had the person handed over all the same,
+during the hold and at release with officers present."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from custody.domain.clock import ManualClock
+from custody.domain.errors import RefusedByLaw
+from custody.law.model import Action
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.requests.commands import Answer, RequestIn, ResponseIn, ServeIn
+from custody.service import Custody
+from tests.release.detainer import THEFT, booked
+
+HARRIS = "ocd-division/country:us/state:tx/county:harris"
+ISSUED = datetime.fromisoformat("2017-05-02T02:00:00-05:00")
+OFFICER = {"name": "ERO Officer"}
+
+
+def _answered(
+    custody: Custody, clock: ManualClock, number: str, answers: dict[Action, Answer], served: bool = True
+) -> str:
+    """A booking in Harris County, May 2017, with an I-247A answered as given (and served)."""
+    clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
+    booking = booked(custody, HARRIS, number, "2017-05-02T01:00:00-05:00", THEFT)
+    request = custody.issue_request(
+        RequestIn.model_validate(
+            {
+                "booking_id": booking,
+                "form": "I-247A",
+                "warrant": "I-200",
+                "officer": {"name": "O"},
+                "issued_at": ISSUED.isoformat(),
+                "actions": [a.value for a in answers],
+            }
+        )
+    ).id
+    if served:
+        custody.serve(request, ServeIn(at=ISSUED + timedelta(minutes=30)))
+    custody.respond(request, ResponseIn(answers=answers, at=ISSUED + timedelta(hours=1)))
+    return booking
+
+
+def _eligible(custody: Custody, booking: str, officers: bool = False) -> str:
+    document = {"reason": "bail", "at": "2017-05-02T09:00:00-05:00"}
+    if officers:
+        document["federal_officers_present"] = OFFICER  # type: ignore[assignment]
+    return custody.release_eligible(booking, ReleaseIn.model_validate(document)).state
+
+
+def test_a_declined_transfer_is_not_carried_out_during_the_hold(custody: Custody, clock: ManualClock) -> None:
+    booking = _answered(
+        custody, clock, "H-1", {Action.hold: Answer.honor, Action.notify: Answer.honor, Action.transfer: Answer.decline}
+    )
+    assert _eligible(custody, booking) == "held_on_detainer"
+    with pytest.raises(RefusedByLaw, match="declined the transfer"):
+        custody.transfer(booking, TransferIn.model_validate({"at": "2017-05-02T10:05:00-05:00", "officer": OFFICER}))
+    assert custody.booking_view(booking)["state"] == "held_on_detainer"
+
+
+def test_officers_present_at_release_do_not_take_a_person_whose_transfer_was_declined(
+    custody: Custody, clock: ManualClock
+) -> None:
+    booking = _answered(custody, clock, "H-2", {Action.hold: Answer.honor, Action.transfer: Answer.decline})
+    assert _eligible(custody, booking, officers=True) == "held_on_detainer"
+
+
+def test_an_honored_hold_hands_over_when_the_transfer_was_not_asked(custody: Custody, clock: ManualClock) -> None:
+    booking = _answered(custody, clock, "H-3", {Action.hold: Answer.honor, Action.notify: Answer.honor})
+    assert _eligible(custody, booking) == "held_on_detainer"
+    custody.transfer(booking, TransferIn.model_validate({"at": "2017-05-02T10:05:00-05:00", "officer": OFFICER}))
+    assert custody.booking_view(booking)["state"] == "transferred"
+    other = _answered(custody, clock, "H-4", {Action.hold: Answer.honor, Action.transfer: Answer.honor})
+    assert _eligible(custody, other, officers=True) == "transferred"
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{Action.hold: Answer.honor, Action.transfer: Answer.honor}, {Action.transfer: Answer.honor}],
+    ids=["hold and transfer", "transfer alone"],
+)
+def test_officers_present_at_release_cannot_take_custody_on_an_i247a_never_served(
+    custody: Custody, clock: ManualClock, answers: dict[Action, Answer]
+) -> None:
+    """Found by a review: the I-247A takes effect only once served, yet officers present at release
+    took the person on one never served; with the transfer honored alone the person was released."""
+    booking = _answered(custody, clock, "H-5", answers, served=False)
+    with pytest.raises(RefusedByLaw, match="has not been served"):
+        _eligible(custody, booking, officers=True)
+    assert custody.booking_view(booking)["state"] == "in_custody"
