@@ -5,11 +5,14 @@ from the browser or a proxy's log, stayed good for the rest of its eight hours."
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from custody.access.roles import DEMO_USERS
 from custody.access.tokens import Issuer
+from custody.api.app import create_app
 from custody.audit.access import CHAIN_PREFIX
 from custody.service import Custody
 from custody.store.models import AuditEntryRow, RevokedTokenRow
@@ -63,3 +66,23 @@ def test_signing_out_with_a_token_no_longer_good_still_forgets_the_cookie(
     client.cookies.set("custody_token", issuer.mint(DEMO_USERS["demo-analyst"], ttl_seconds=-60))
     out = client.post("/signout", follow_redirects=False)
     assert out.status_code == 303 and 'custody_token=""' in out.headers["set-cookie"]
+
+
+def test_a_token_signed_out_through_another_server_process_is_refused_within_the_refresh(
+    custody: Custody,
+    issuer: Issuer,  # noqa: F811
+) -> None:
+    """Each server process checks tokens against the ids it knows (a request's check is a set
+    lookup, not a round trip); a sign-out through another process reaches it at its next reading of
+    the table."""
+    mine = bearer(issuer, "analyst")
+    with (
+        TestClient(create_app(custody, tick_seconds=None, issuer=issuer)) as here,
+        TestClient(create_app(custody, tick_seconds=None, issuer=issuer, revocations_seconds=0.05)) as there,
+    ):
+        assert there.get("/stats/outcomes", headers=mine).status_code == 200
+        assert here.post("/signout", headers=mine, follow_redirects=False).status_code == 303
+        deadline = time.monotonic() + 5
+        while there.get("/stats/outcomes", headers=mine).status_code != 401:
+            assert time.monotonic() < deadline, "the other process never learnt of the sign-out"
+            time.sleep(0.05)

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from custody import __version__
+from custody.access import revocations
 from custody.access.policy import Op, Resource, Scope, authorise
 from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
@@ -69,13 +70,17 @@ def create_app(
     tick_seconds: float | None = TICK_SECONDS,
     issuer: Issuer | None = None,
     demo_signin: bool = True,
+    revocations_seconds: float | None = revocations.REFRESH_SECONDS,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         envelope.prepare()
-        task = asyncio.create_task(_timers(service, tick_seconds)) if tick_seconds else None
+        tasks = [asyncio.create_task(_timers(service, tick_seconds))] if tick_seconds else []
+        if revocations_seconds:
+            await run_in_threadpool(_read_revocations, service, app.state.revoked)  # before the first request
+            tasks.append(asyncio.create_task(_revocations(service, app.state.revoked, revocations_seconds)))
         yield
-        if task:
+        for task in tasks:
             task.cancel()
 
     app = FastAPI(
@@ -93,6 +98,7 @@ def create_app(
     app.state.service = service
     app.state.issuer = issuer or Issuer.local()
     app.state.demo_signin = demo_signin
+    app.state.revoked = revocations.Revoked()
     app.include_router(examiner.router)
     app.add_middleware(AccessLog, service=service)
     app.add_middleware(BodyLimit)  # outermost: an oversized body is refused before anything reads it
@@ -550,6 +556,21 @@ def from_environment() -> FastAPI:
         Custody.open(actor="api", inline=os.environ.get(EXCHANGE_ENV, "inline") == "inline"),
         demo_signin=os.environ.get(DEMO_SIGNIN_ENV, "off") == "on",
     )
+
+
+def _read_revocations(service: Custody, revoked: revocations.Revoked) -> None:
+    with service.engine.connect() as connection:
+        revoked.read(connection)
+
+
+async def _revocations(service: Custody, revoked: revocations.Revoked, every: float) -> None:
+    """Tokens signed out through another server process are refused here too, within ``every``."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(_read_revocations, service, revoked)
+        except Exception:
+            log.exception("reading the signed-out tokens failed; retrying in %ss", every)
 
 
 async def _timers(service: Custody, every: float) -> None:

@@ -46,8 +46,8 @@ def caller(
     try:
         verified = issuer_of(request).verify(token)
         if verified.token_id is not None:
-            with request.app.state.service.engine.connect() as connection:
-                signed_out = revocations.revoked_at(connection, verified.token_id)
+            revoked: revocations.Revoked = request.app.state.revoked
+            signed_out = revoked.signed_out_at(verified.token_id)
             if signed_out is not None:
                 raise InvalidToken(
                     f"the token was signed out at {signed_out.isoformat()}; sign in again (/signin) "

@@ -264,9 +264,11 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             except InvalidToken:
                 verified = None
             if verified is not None:
+                known: revocations.Revoked = app.state.revoked
+                before = verified.token_id and known.signed_out_at(verified.token_id)
                 with service.unit() as unit:
-                    before = verified.token_id and revocations.revoked_at(unit.session.connection(), verified.token_id)
                     revoked = revocations.revoke(unit, verified)
+                known.add(verified, datetime.now(UTC))
                 if before:
                     kind = "sign-out (already signed out)"
                 else:
