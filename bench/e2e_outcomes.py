@@ -21,17 +21,14 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.stats.outcomes import outcomes
 from custody.stats.warehouse import Warehouse, load_process, process_outcomes
 from custody.store import db
-from custody.store.models import BookingRow, FederalRequestRow
 
 REPEATED = {
-    "process_bookings": "id || '#' || k AS id, agency, state, identity_id || '#' || k AS identity_id, booked_at, "
-    "left_custody_at",
+    "process_bookings": "id || '#' || k AS id, agency, state, person || '#' || k AS person, booked_at, left_custody_at",
     "process_requests": "id || '#' || k AS id, booking_id || '#' || k AS booking_id, agency, state",
     "process_answers": "request_id || '#' || k AS request_id, agency, action, answer",
 }
@@ -47,9 +44,7 @@ def main() -> None:
     warehouse = Warehouse(None if args.duckdb == ":memory:" else Path(args.duckdb))
     with Session(engine) as session:
         began = time.perf_counter()
-        stored = load_process(
-            warehouse, session.scalars(select(BookingRow)), session.scalars(select(FederalRequestRow))
-        )
+        stored = load_process(warehouse, session)
         loaded = time.perf_counter() - began
         expected = outcomes(session)
     expected.pop("caveats")
@@ -62,7 +57,7 @@ def main() -> None:
     repeated = time.perf_counter() - began
     bookings = warehouse.rows("SELECT count(*) FROM process_bookings")[0][0]
     began = time.perf_counter()
-    warehouse.rows("SELECT count(*), count(DISTINCT identity_id) FROM process_bookings")
+    warehouse.rows("SELECT count(*), count(DISTINCT person) FROM process_bookings")
     baseline = time.perf_counter() - began
     seconds: dict[str, float] = {}
     scaled = process_outcomes(warehouse, seconds=seconds)

@@ -20,6 +20,9 @@ from custody.domain.clock import ManualClock
 from custody.service import Custody
 from custody.store import db
 
+# The federal gallery's fixtures (``gallery``, ``blank_gallery``), for every test that searches prints.
+pytest_plugins = ("tests.identity.fingerprints",)
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 POSTGRES_URL = os.environ.get("CUSTODY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"

@@ -13,7 +13,7 @@ from custody.exchange import worker
 from custody.service import Custody
 from tests.access.support import bearer
 from tests.exchange.support import record_takes
-from tests.identity.fingerprints import blank_gallery, gallery, prints  # noqa: F401 (fixtures)
+from tests.identity.fingerprints import prints
 
 
 def issuer_of(client: TestClient) -> Issuer:

@@ -22,14 +22,7 @@ from custody.service import Custody
 from custody.sim.demo import load_demo
 from custody.store.models import AuditEntryRow, BookingRow, FederalRequestRow
 from tests.cli.test_cli import booking_file
-from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
-    FIRST_VISIT,
-    SECOND_VISIT,
-    blank_gallery,
-    booking,
-    gallery,
-    prints,
-)
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
 
 Ids = dict[str, str]
 # command line, from the demo's ids -> (route, records the entry must name)

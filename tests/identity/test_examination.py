@@ -17,14 +17,7 @@ from custody.identity.model import IDENTIFICATION, IdentificationState
 from custody.identity.service import AUTOMATIC
 from custody.service import Custody
 from custody.store.models import FederalIdentityRow
-from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
-    FIRST_VISIT,
-    SECOND_VISIT,
-    blank_gallery,
-    booking,
-    gallery,
-    prints,
-)
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "state-machines.md"
 

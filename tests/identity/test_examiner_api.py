@@ -14,18 +14,11 @@ from custody.api.app import create_app
 from custody.identity.commands import IdentityIn
 from custody.service import Custody
 from tests.access.support import bearer, issuer  # noqa: F401 (fixture)
-from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
-    FIRST_VISIT,
-    SECOND_VISIT,
-    blank_gallery,
-    booking,
-    gallery,
-    prints,
-)
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
 
 
 @pytest.fixture
-def waiting(custody: Custody, gallery: Path) -> tuple[str, str]:  # noqa: F811 (fixture)
+def waiting(custody: Custody, gallery: Path) -> tuple[str, str]:
     """(identification id, identity id) of a Cook County booking awaiting the examiner."""
     identity_id = custody.enrol(IdentityIn(names=["DOE, Jan"], identifiers={"fbi": "777X"}), prints(FIRST_VISIT))
     custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.identity.fingerprints import DATA, blank_gallery, booking, gallery  # noqa: F401 (fixtures)
+from tests.identity.fingerprints import DATA, booking
 
 
 def _custody(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -18,14 +18,7 @@ from custody.identity.commands import IdentityIn
 from custody.identity.prints.gallery import Gallery, Identity
 from custody.service import Custody
 from custody.store.models import AuditEntryRow, FederalIdentityRow
-from tests.identity.fingerprints import (  # noqa: F401 (fixtures)
-    FIRST_VISIT,
-    SECOND_VISIT,
-    blank_gallery,
-    booking,
-    gallery,
-    prints,
-)
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
 
 
 def _events(custody: Custody, booking_id: str, kind: str) -> list[dict[str, Any]]:

@@ -6,11 +6,18 @@ store's transaction: enrolment writes it after the identity's rows are flushed, 
 offers candidates that have an identity in the store. An identity whose transaction then failed is
 left in the gallery but never offered. A file lock keeps two enrolments from writing the gallery at
 once, and a search from reading it halfway through one.
+
+Each process keeps the gallery open and catches up with what other processes saved before each
+search or enrolment, reading only that (its files are only appended to): opening it reads every
+finger code, 0.4-0.6 s at 20,000 identities and 1.5 GB at 100,000, which every booking's search
+paid until a review of kept prints found it. Threads of one process search it together; one that
+changes it (catching up, enrolling) waits for them and has it alone.
 """
 
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +57,56 @@ def _locked(gallery: Path, mode: int) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class _Turns:
+    """Many readers at once, or one writer alone (the standard library has no such lock)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._readers -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: not self._writing and not self._readers)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._writing = False
+                self._changed.notify_all()
+
+
+_opened: dict[Path, Gallery] = {}  # this process's gallery, kept open (one: a deployment has one)
+_turns = _Turns()
+
+
+def _current(path: Path, *, create: bool = False) -> Gallery | None:
+    """This process's gallery at ``path`` caught up with what others saved (None: none there yet,
+    unless ``create``). Called with the file lock held and the writer's turn."""
+    gallery = _opened.get(path)
+    if gallery is None or not gallery.refresh():
+        if not (path / "gallery.json").exists() and not create:
+            return None
+        gallery = Gallery.open_or_create(path, extractor=NbisMatcher.version)
+        _opened.clear()
+        _opened[path] = gallery
+    return gallery
+
+
 def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[int, Template], list[dict[str, Any]]]:
     """One template per finger position (its last usable image: a print retaken after the booking
     replaces the one before); every refusal with its reason."""
@@ -84,11 +141,16 @@ def enrol_templates(settings: SearchSettings, identity: Identity, templates: dic
     the first enrolment. An identity the gallery already holds is left as it is: the gallery is
     written outside the store's transaction, so a transaction retried after a failure finds its
     own earlier enrolment there."""
-    with _locked(settings.gallery, fcntl.LOCK_EX):
-        gallery = Gallery.open_or_create(settings.gallery, extractor=NbisMatcher.version)
+    with _locked(settings.gallery, fcntl.LOCK_EX), _turns.writing():
+        gallery = _current(settings.gallery, create=True)
+        assert gallery is not None  # created when there was none
         if identity.id not in gallery:
-            gallery.enrol(identity, templates)
-            gallery.save()
+            try:
+                gallery.enrol(identity, templates)
+                gallery.save()
+            except BaseException:
+                _opened.clear()  # not saved, or saved in part: opened anew from the directory next time
+                raise
     return sorted(templates)
 
 
@@ -99,9 +161,13 @@ def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> Prin
         templates, refused = _templates(pool, images)
         if not templates or not (settings.gallery / "gallery.json").exists():
             return PrintSearch(templates, None, refused)
-        with _locked(settings.gallery, fcntl.LOCK_SH):
-            gallery = Gallery.open(settings.gallery)
-        # the threshold decides here; whether a hit waits for an examiner is the identification's
-        # state machine (identity/model.py), not the gallery's
-        result = gallery.search(templates, pool.compare_records, threshold=settings.threshold, confirmation=True)
+        with _locked(settings.gallery, fcntl.LOCK_SH), _turns.writing():
+            gallery = _current(settings.gallery)
+        if gallery is None:
+            return PrintSearch(templates, None, refused)
+        # Saved rows never change, so searching needs only this process's writers kept out. The
+        # threshold decides here; whether a hit waits for an examiner is the identification's state
+        # machine (identity/model.py), not the gallery's.
+        with _turns.reading():
+            result = gallery.search(templates, pool.compare_records, threshold=settings.threshold, confirmation=True)
     return PrintSearch(templates, result, refused)

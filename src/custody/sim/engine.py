@@ -31,7 +31,10 @@ from custody.domain.clock import ManualClock
 from custody.domain.divisions import local_zone, parse_division
 from custody.domain.errors import CustodyError
 from custody.identity.commands import IdentityIn
+from custody.law.model import Action
 from custody.release.commands import ReleaseIn, TransferIn
+from custody.release.service import hands_over
+from custody.requests import service as requests
 from custody.requests.commands import RequestIn, ResponseIn, ServeIn
 from custody.service import Custody
 from custody.sim import calibration as cal
@@ -39,7 +42,7 @@ from custody.sim.agencies import COUNTY_JAIL_OF
 from custody.sim.arrests import Arrest, ArrestStream, hash_key
 from custody.sim.collector import loaded_objects_frozen
 from custody.sim.journal import Changes, Journal
-from custody.store.models import BookingRow
+from custody.store.models import BookingRow, FederalRequestRow
 
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
 MOVE_AFTER = timedelta(hours=8)  # [A] a police lockup passes its arrestee to the county jail within hours
@@ -409,14 +412,19 @@ class Simulation:
             self._answer(case, at)  # the request followed the person and was decided anew
 
     def _honored(self, case: Case, *actions: str) -> bool:
-        return any(self._answer_to(case, a) == "honor" for a in actions)
+        return self._answered(case, lambda r: any(requests.honored(r, Action(a)) for a in actions))
 
-    def _answer_to(self, case: Case, action: str) -> str | None:
+    def _hands_over(self, case: Case) -> bool:
+        """The release rule itself decides whether officers may take the person, so the simulated
+        pickups never drift from it (a review found the simulator with a copy of its own)."""
+        return self._answered(case, hands_over)
+
+    def _answered(self, case: Case, test: Callable[[FederalRequestRow], bool]) -> bool:
         if case.request_id is None:
-            return None
-        answers = (self.service.request_view(case.request_id)["response"] or {}).get("answers", {})
-        answer: str | None = answers.get(action, {}).get("answer")
-        return answer
+            return False
+        with self.service.read() as unit:
+            request = unit.session.get(FederalRequestRow, case.request_id)
+            return request is not None and test(request)
 
     def _eligible(self, group: list[tuple[datetime, Case]]) -> None:
         releases = []
@@ -445,8 +453,8 @@ class Simulation:
                 self.tally.holds += 1
                 hold = next(h for h in self.service.booking_view(case.booking_id)["holds"] if h["state"] == "active")
                 starts, expires = datetime.fromisoformat(hold["starts_at"]), datetime.fromisoformat(hold["expires_at"])
-                # federal officers come for the person unless the agency declined the transfer itself
-                if case.arrest.pickup and self._answer_to(case, "transfer") != "decline":
+                # federal officers come for the person where the agency's answer lets them take custody
+                if case.arrest.pickup and self._hands_over(case):
                     self._push(starts + (expires - starts) * case.arrest.pickup_fraction, PICKUP, case)
                 else:
                     self._push(expires, LAPSE, case)

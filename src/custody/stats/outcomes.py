@@ -2,41 +2,86 @@
 happened on release, and whether released people were booked again.
 
 These count only what passed through this custody store, so they describe its users' cases, not an
-agency's whole jail; re-bookings are matched on the federal identity, so people with no fingerprint
-match are not followed.
+agency's whole jail; re-bookings are matched on the person fingerprints (or the repository's
+identifiers) tied each booking to, so people never fingerprinted are not followed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from custody.booking.model import CustodyState
 from custody.requests.model import RequestState
-from custody.store.models import BookingRow, FederalRequestRow
+from custody.store.models import BookingRow, FederalIdentityRow, FederalRequestRow, FederalSubmissionRow
 
 WINDOWS = (30, 90, 365)
 # A request is still in force at release unless it was withdrawn or already carried out.
 NOT_IN_FORCE = (RequestState.cancelled.value, RequestState.fulfilled.value)
 
 
+class Booked(NamedTuple):
+    """A booking as the outcomes see it: where, in what state, and who the person is."""
+
+    id: str
+    agency: str
+    state: str
+    person: str | None
+    booked_at: datetime
+    left_custody_at: datetime | None
+
+
+def process_bookings(session: Session, agency: str | None = None, known: bool = False) -> Iterator[Booked]:
+    """The bookings (of one agency, or all; only those whose person is known with ``known``), each
+    with the person fingerprints or the repository's identifiers tied it to: the identity the agency
+    was answered with or, where the answer was "no hit", the one the federal repository kept the
+    booking's prints under and linked the person's next arrest to (docs/fingerprints.md, "Retention";
+    found by a review: such a re-arrest was not counted). An identity merged since into another
+    stands for that one. One query, read in batches, so a national store is never held at once."""
+    merged: dict[str, str] = {
+        i: into
+        for i, into in session.execute(
+            select(FederalIdentityRow.id, FederalIdentityRow.merged_into).where(
+                FederalIdentityRow.merged_into.is_not(None)
+            )
+        )
+        if into is not None
+    }
+    person = func.coalesce(BookingRow.identity_id, FederalSubmissionRow.identity_id)
+    query = select(
+        BookingRow.id, BookingRow.agency, BookingRow.state, person, BookingRow.booked_at, BookingRow.left_custody_at
+    ).outerjoin(FederalSubmissionRow, FederalSubmissionRow.booking_id == BookingRow.id)
+    if agency:
+        query = query.where(BookingRow.agency == agency)
+    if known:
+        query = query.where(person.is_not(None))
+    for row in session.execute(query.execution_options(yield_per=10_000)):
+        identity, seen = row[3], set()
+        while identity in merged and identity not in seen:
+            seen.add(identity)
+            identity = merged[identity]
+        yield Booked(row[0], row[1], row[2], identity, row[4], row[5])
+
+
 def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
     requests_q = select(FederalRequestRow)
-    bookings_q = select(BookingRow)
     if agency:
         requests_q = requests_q.where(FederalRequestRow.agency == agency)
-        bookings_q = bookings_q.where(BookingRow.agency == agency)
     requests = list(session.scalars(requests_q))
-    bookings = list(session.scalars(bookings_q))
     answers: Counter[tuple[str, str]] = Counter()
     for request in requests:
         for action, answer in (request.response or {}).get("answers", {}).items():
             answers[(action, answer["answer"])] += 1
-    released = [b for b in bookings if b.state == CustodyState.released.value and b.left_custody_at is not None]
+    released = [
+        b
+        for b in process_bookings(session, agency)
+        if b.state == CustodyState.released.value and b.left_custody_at is not None
+    ]
     return {
         "agency": agency or "all agencies in this store",
         "requests": {
@@ -56,8 +101,9 @@ def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
         "caveats": [
             "counts cover only cases recorded in this custody store",
             "a request counts as honored (declined) when any of its actions was honored (declined)",
-            "re-bookings are matched on the federal identity found at booking, in any agency in this store; "
-            "people without a fingerprint match are not followed",
+            "re-bookings are matched on the person fingerprints or the federal repository's identifiers tied "
+            'each booking to, in any agency in this store (a booking answered "no hit" counts through the '
+            "prints the repository kept); people never fingerprinted are not followed",
         ],
     }
 
@@ -66,7 +112,7 @@ def _any(request: FederalRequestRow, answer: str) -> bool:
     return any(a["answer"] == answer for a in (request.response or {}).get("answers", {}).values())
 
 
-def _released_with_request(session: Session, released: list[BookingRow]) -> int:
+def _released_with_request(session: Session, released: list[Booked]) -> int:
     ids = {b.id for b in released}
     if not ids:
         return 0
@@ -78,19 +124,18 @@ def _released_with_request(session: Session, released: list[BookingRow]) -> int:
     return len(set(rows))
 
 
-def _rebooked(session: Session, released: list[BookingRow]) -> dict[str, int]:
-    identities = {b.identity_id for b in released if b.identity_id}
-    later: dict[str, list[BookingRow]] = {}
-    if identities:
-        for row in session.scalars(select(BookingRow).where(BookingRow.identity_id.in_(identities))):
-            later.setdefault(str(row.identity_id), []).append(row)
+def _rebooked(session: Session, released: list[Booked]) -> dict[str, int]:
+    later: dict[str, list[Booked]] = {}
+    if any(b.person for b in released):
+        for booked in process_bookings(session, known=True):
+            later.setdefault(str(booked.person), []).append(booked)
     counts = dict.fromkeys((str(d) for d in WINDOWS), 0)
     for booking in released:
-        if not booking.identity_id or booking.left_custody_at is None:
+        if not booking.person or booking.left_custody_at is None:
             continue
         gaps = [
             other.booked_at - booking.left_custody_at
-            for other in later.get(booking.identity_id, [])
+            for other in later.get(booking.person, [])
             if other.id != booking.id and other.booked_at >= booking.left_custody_at
         ]
         for days in WINDOWS:

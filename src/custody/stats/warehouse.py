@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from custody.domain.errors import Conflict, InvalidInput, NotFound
 from custody.stats.datasets import Column, Dataset, Kind
-from custody.stats.outcomes import NOT_IN_FORCE, WINDOWS
+from custody.stats.outcomes import NOT_IN_FORCE, WINDOWS, process_bookings
+from custody.store.models import FederalRequestRow
 
 Progress = Callable[[str, int, int], None]  # (what, bytes done, bytes total) while a file is checked
 
@@ -250,7 +253,7 @@ class Warehouse:
 # the bookings and requests copied out of the store once.
 
 PROCESS_TABLES = {
-    "process_bookings": "id VARCHAR, agency VARCHAR, state VARCHAR, identity_id VARCHAR, booked_at TIMESTAMP, "
+    "process_bookings": "id VARCHAR, agency VARCHAR, state VARCHAR, person VARCHAR, booked_at TIMESTAMP, "
     "left_custody_at TIMESTAMP",
     "process_requests": "id VARCHAR, booking_id VARCHAR, agency VARCHAR, state VARCHAR",
     "process_answers": "request_id VARCHAR, agency VARCHAR, action VARCHAR, answer VARCHAR",
@@ -278,30 +281,32 @@ def _outcome_queries() -> dict[str, str]:
         "releases_with_request_in_force": "SELECT count(DISTINCT r.booking_id) FROM process_requests r JOIN "
         f"process_bookings b ON b.id = r.booking_id WHERE {_RELEASED} {{b}} AND r.state NOT IN ({not_in_force})",
         "rebooked_within_days": f"SELECT {windows} FROM (SELECT b.id, min(o.booked_at - b.left_custody_at) AS gap "
-        "FROM process_bookings b JOIN process_bookings o ON o.identity_id = b.identity_id AND o.id <> b.id "
-        f"AND o.booked_at >= b.left_custody_at WHERE {_RELEASED} {{b}} AND b.identity_id IS NOT NULL GROUP BY b.id)",
+        "FROM process_bookings b JOIN process_bookings o ON o.person = b.person AND o.id <> b.id "
+        f"AND o.booked_at >= b.left_custody_at WHERE {_RELEASED} {{b}} AND b.person IS NOT NULL GROUP BY b.id)",
     }
 
 
-def load_process(warehouse: Warehouse, bookings: Iterable[Any], requests: Iterable[Any]) -> int:
-    """Copy the store's bookings and federal requests (rows of ``BookingRow`` and
-    ``FederalRequestRow``) into the process tables, replacing what was there; return the bookings."""
+def load_process(warehouse: Warehouse, session: Session) -> int:
+    """Copy the store's bookings, each with its person (``stats.outcomes.process_bookings``), and its
+    federal requests into the process tables, replacing what was there; return the bookings."""
     with tempfile.TemporaryDirectory(prefix="custody-outcomes-") as folder:
         files = {name: Path(folder) / f"{name}.csv" for name in PROCESS_TABLES}
         with ExitStack() as stack:
             out = {name: csv.writer(stack.enter_context(path.open("w", newline=""))) for name, path in files.items()}
             count = 0
-            for b in bookings:
+            for b in process_bookings(session):
                 out["process_bookings"].writerow(
-                    (b.id, b.agency, b.state, b.identity_id or "", _utc(b.booked_at), _utc(b.left_custody_at))
+                    (b.id, b.agency, b.state, b.person or "", _utc(b.booked_at), _utc(b.left_custody_at))
                 )
                 count += 1
-            for r in requests:
+            for r in session.scalars(select(FederalRequestRow).execution_options(yield_per=10_000)):
                 out["process_requests"].writerow((r.id, r.booking_id, r.agency, r.state))
                 for action, answer in (r.response or {}).get("answers", {}).items():
                     out["process_answers"].writerow((r.id, r.agency, action, answer["answer"]))
         for name, columns in PROCESS_TABLES.items():
             warehouse.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+            if files[name].stat().st_size == 0:
+                continue  # nothing of this kind (a store without requests): DuckDB cannot read an empty file
             types = {c.split()[0]: c.split()[1] for c in columns.split(", ")}
             warehouse.con.execute(
                 f"INSERT INTO {name} SELECT * FROM read_csv(?, header = false, columns = ?, nullstr = '')",

@@ -32,24 +32,29 @@ A candidate at or above the decision threshold is *pending confirmation* until a
 confirms it (the case opens only then), unless the repository is configured to accept hits
 without confirmation, in which case it is a *hit* at once.
 
-The directory layout is written so that a large gallery opens fast and a crash loses nothing
-already saved: templates and identity documents are appended to flat files; FAISS indexes and
-row maps are rewritten beside them and renamed into place; ``gallery.json`` is written last and
-says how many rows of each file are valid.
+The directory is only ever appended to, so a save costs what it adds, a process that holds the
+gallery open catches up by reading only what others saved since (:meth:`Gallery.refresh`), and a
+crash loses nothing already saved: every file grows at its end; ``gallery.json`` is written last,
+atomically, and says how many rows and bytes of each file are valid (bytes past them, left by a
+process that died before its manifest, are cut off at the next save). Format 3 rewrote the FAISS
+indexes and row maps at every save: 0.75 s an enrolment at 20,000 identities, growing with the
+gallery; it is upgraded in place when opened.
 
 Templates and identity documents are biometric and personal data, sealed at rest under the data
 key the store's images are sealed with (``custody.store.crypto``: Fernet, a key from
 ``CUSTODY_DATA_KEY`` or its file; issue 9). Each is sealed alone, so a search still reads only the
-records it compares. The indexes hold 128-bit codes of quantised minutia descriptors, from which no
-template can be rebuilt, and are read whole at every opening: sealed, a 10,000-identity gallery
+records it compares. The finger codes hold 128-bit codes of quantised minutia descriptors, from
+which no template can be rebuilt, and are read whole at opening: sealed, a 10,000-identity gallery
 opened in 1.6 s instead of 0.03 s (a code review), so they stay plain, like the offsets, row maps,
 codebook and manifest.
 
-    gallery.json                 format, counts, extractor, codebook shape
+    gallery.json                 format, extractor, the valid rows and bytes of every file
     codebook.npy                 the descriptor codebook the codes were made with
-    identities.jsonl (+ .idx.npy)  one sealed JSON document per line (byte offsets for lazy reads)
-    templates.bin (+ .idx.npy)   sealed ISO records; rows (identity, position, offset, length)
-    index-NN.faiss (+ .rows.npy)  binary codes of finger position NN; FAISS id -> identity row
+    ids.txt                      identity ids, one a line, in row order
+    identities.jsonl (+ .idx)    one sealed JSON document per line (.idx: int64 byte offsets)
+    templates.bin (+ .idx)       sealed ISO records (.idx: int64 rows identity, position, offset, length)
+    codes-NN.bin (+ .rows)       finger position NN's binary codes, CODE_BYTES each (.rows: int64
+                                 identity row of each), loaded into a FAISS flat index at opening
 """
 
 from __future__ import annotations
@@ -68,11 +73,12 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.fernet import InvalidToken
 
-from custody.identity.prints.descriptors import BITS, Codes, Encoder, default_codebook, similarity
+from custody.identity.prints.descriptors import BITS, CODE_BYTES, Codes, Encoder, default_codebook, similarity
 from custody.identity.prints.templates import Template, decode_iso, encode_iso
 from custody.store import crypto
 
-FORMAT = 3  # 2: 128-codeword descriptors (format 1 codes cannot be compared with them); 3: sealed at rest
+FORMAT = 4  # 2: 128-codeword descriptors (format 1 codes cannot be compared with them); 3: sealed at rest;
+# 4: every file appended, none rewritten (format 3 is upgraded in place at opening)
 FLOOR = 20.0  # bozorth3 score below which a finger adds nothing (non-mated NBIS scores rarely exceed it)
 DEFAULT_THRESHOLD = 40.0  # NIST's customary bozorth3 threshold, for the fused score of one finger
 DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 after the pre-filter
@@ -185,6 +191,17 @@ class _Index:
         return ids[limits[0] : limits[1]], (sims - sims.mean()) / (spread if spread > 0 else 1.0)
 
 
+# What a gallery with nothing saved yet has saved: the manifest's counts start from here.
+_NOTHING: dict[str, Any] = {
+    "identities": 0,
+    "identities_bytes": 0,
+    "ids_bytes": 0,
+    "templates": 0,
+    "templates_bytes": 0,
+    "codes": {},
+}
+
+
 class Gallery:
     """An enrolled repository in a directory; open with :meth:`open`, create with :meth:`create`."""
 
@@ -199,8 +216,12 @@ class Gallery:
         self._indexes: dict[int, _Index] = {}
         self._docs_size = 0
         self._templates_size = 0
+        self._ids_size = 0
         self._pending_docs: list[bytes] = []
         self._pending_templates: list[bytes] = []
+        self._pending_codes: dict[int, list[bytes]] = {}
+        self._saved: dict[str, Any] = _NOTHING  # the manifest as last saved or read
+        self._made = _made(path)
         self._seal = crypto.fernet()
 
     # -- opening and saving -------------------------------------------------------------------
@@ -210,42 +231,27 @@ class Gallery:
         if (path / "gallery.json").exists():
             raise GalleryError(f"{path}: a gallery already exists here; open it instead")
         path.mkdir(parents=True, exist_ok=True)
-        gallery = cls(path, Encoder(default_codebook() if codebook is None else codebook), extractor)
-        np.save(path / "codebook.npy", gallery.encoder.codebook)
+        encoder = Encoder(default_codebook() if codebook is None else codebook)
+        np.save(path / "codebook.npy", encoder.codebook)
+        for name in ("ids.txt", "identities.jsonl", "identities.idx", "templates.bin", "templates.idx"):
+            (path / name).touch()  # read before anything is appended to them (a search of unsaved enrolments)
+        gallery = cls(path, encoder, extractor)
         gallery.save()
         return gallery
 
     @classmethod
     def open(cls, path: Path) -> Gallery:
-        try:
-            manifest = json.loads((path / "gallery.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise GalleryError(f"{path}: no gallery here (enrol an identity to create one)") from None
-        except (OSError, ValueError) as exc:
-            raise GalleryError(f"{path}/gallery.json cannot be read ({exc})") from None
+        manifest = _manifest(path)
+        if manifest.get("format") == 3:
+            manifest = _upgrade_from_3(path, manifest)
         if manifest.get("format") != FORMAT:
             raise GalleryError(
                 f"{path}: gallery format {manifest.get('format')!r}, this release reads {FORMAT}; "
                 "enrol the identities again into a new gallery directory"
             )
         gallery = cls(path, Encoder(np.load(path / "codebook.npy")), manifest["extractor"])
-        identities, templates = manifest["identities"], manifest["templates"]
-        if identities:
-            offsets = np.load(path / "identities.idx.npy")[:identities]
-            gallery._doc_offsets = [int(o) for o in offsets]
-        gallery._docs_size = manifest["identities_bytes"]
-        gallery._templates_size = manifest["templates_bytes"]
-        if templates:
-            rows = np.load(path / "templates.idx.npy")[:templates]
-            gallery._template_rows = [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
-        for i, (identity_row, *_rest) in enumerate(gallery._template_rows):
-            gallery._by_identity.setdefault(identity_row, []).append(i)
-        for position in manifest["positions"]:
-            index = faiss.read_index_binary(str(path / f"index-{position:02d}.faiss"))
-            rows_ = np.load(path / f"index-{position:02d}.rows.npy")
-            gallery._indexes[position] = _Index(index, [int(r) for r in rows_])
-        gallery._ids = dict(zip(manifest["ids"], range(identities), strict=True))
-        if identities:
+        gallery._load(manifest)
+        if gallery._ids:
             gallery.identity(0)  # the data key is checked on opening, not at the first candidate
         return gallery
 
@@ -253,34 +259,78 @@ class Gallery:
     def open_or_create(cls, path: Path, *, extractor: str) -> Gallery:
         return cls.open(path) if (path / "gallery.json").exists() else cls.create(path, extractor=extractor)
 
+    def refresh(self) -> bool:
+        """Catch up with what was saved to the directory since this gallery was opened or saved (by
+        any process), reading only that. False when the directory holds another gallery now
+        (created anew, or with fewer rows than this one read): open it again instead."""
+        if self._pending_docs:
+            raise GalleryError(f"{self.path}: enrolments not saved yet; save them before refreshing")
+        if _made(self.path) != self._made:
+            return False
+        manifest = _manifest(self.path)
+        if manifest.get("format") != FORMAT or any(manifest[k] < self._saved[k] for k in _COUNTS):
+            return False
+        self._load(manifest)
+        return True
+
+    def _load(self, manifest: dict[str, Any]) -> None:
+        """Read the rows ``manifest`` counts beyond those already read (all of them when opening)."""
+        saved, path = self._saved, self.path
+        ids = _tail(path / "ids.txt", saved["ids_bytes"], manifest["ids_bytes"]).decode().splitlines()
+        offsets = _rows(path / "identities.idx", saved["identities"], manifest["identities"], 1)
+        rows = _rows(path / "templates.idx", saved["templates"], manifest["templates"], 4)
+        if not len(ids) == len(offsets) == manifest["identities"] - saved["identities"]:
+            raise GalleryError(f"{path}: ids.txt and identities.idx disagree with gallery.json; the gallery is damaged")
+        self._ids.update(zip(ids, range(len(self._ids), len(self._ids) + len(ids)), strict=True))
+        self._doc_offsets.extend(offsets.tolist())
+        for identity_row, position, offset, length in rows.tolist():
+            self._by_identity.setdefault(identity_row, []).append(len(self._template_rows))
+            self._template_rows.append((identity_row, position, offset, length))
+        for key, count in manifest["codes"].items():
+            position, before = int(key), saved["codes"].get(key, 0)
+            codes = _rows(path / f"codes-{key}.bin", before, count, CODE_BYTES, np.uint8)
+            owners = _rows(path / f"codes-{key}.rows", before, count, 1)
+            entry = self._indexes.setdefault(position, _Index(faiss.IndexBinaryFlat(BITS), []))
+            if len(codes):
+                entry.index.add(np.ascontiguousarray(codes))
+                entry.rows.extend(owners.tolist())
+        self._docs_size, self._templates_size = manifest["identities_bytes"], manifest["templates_bytes"]
+        self._ids_size = manifest["ids_bytes"]
+        self._saved = manifest
+
     def save(self) -> None:
-        """Append new templates and documents, rewrite indexes, then the manifest (last, atomically)."""
-        # bytes past the saved size are what a process that died before its manifest left behind
-        _append(self.path / "identities.jsonl", self._saved_docs_size(), self._pending_docs)
-        _append(self.path / "templates.bin", self._saved_templates_size(), self._pending_templates)
-        self._pending_docs.clear()
-        self._pending_templates.clear()
-        _replace_npy(self.path / "identities.idx.npy", np.asarray(self._doc_offsets, dtype=np.int64))
-        _replace_npy(self.path / "templates.idx.npy", np.asarray(self._template_rows, dtype=np.int64).reshape(-1, 4))
-        for position, entry in self._indexes.items():
-            target = self.path / f"index-{position:02d}.faiss"
-            faiss.write_index_binary(entry.index, str(target) + ".tmp")
-            os.replace(str(target) + ".tmp", target)
-            _replace_npy(self.path / f"index-{position:02d}.rows.npy", np.asarray(entry.rows, dtype=np.int64))
+        """Append what was enrolled since the last save to every file, then write the manifest
+        (last, atomically): bytes past a file's saved size, left by a process that died before its
+        manifest, are cut off first."""
+        saved, path = self._saved, self.path
+        new_ids = list(self._ids)[saved["identities"] :]
+        _append(path / "ids.txt", saved["ids_bytes"], [f"{i}\n".encode() for i in new_ids])
+        _append(path / "identities.jsonl", saved["identities_bytes"], self._pending_docs)
+        _append(path / "templates.bin", saved["templates_bytes"], self._pending_templates)
+        _append_rows(path / "identities.idx", saved["identities"], self._doc_offsets[saved["identities"] :])
+        _append_rows(path / "templates.idx", saved["templates"], self._template_rows[saved["templates"] :])
+        codes: dict[str, int] = {}
+        for position, entry in sorted(self._indexes.items()):
+            key, before = f"{position:02d}", saved["codes"].get(f"{position:02d}", 0)
+            _append(path / f"codes-{key}.bin", before * CODE_BYTES, self._pending_codes.get(position, []))
+            _append_rows(path / f"codes-{key}.rows", before, entry.rows[before:])
+            codes[key] = len(entry.rows)
         manifest = {
             "format": FORMAT,
             "extractor": self.extractor,
             "identities": len(self._doc_offsets),
             "identities_bytes": self._docs_size,
+            "ids_bytes": self._ids_size,
             "templates": len(self._template_rows),
             "templates_bytes": self._templates_size,
-            "positions": sorted(self._indexes),
-            "ids": list(self._ids),
+            "codes": codes,
             "descriptor_bits": BITS,
         }
-        tmp = self.path / "gallery.json.tmp"
-        tmp.write_text(json.dumps(manifest), encoding="utf-8")
-        os.replace(tmp, self.path / "gallery.json")
+        _write_manifest(path, manifest)
+        self._pending_docs.clear()
+        self._pending_templates.clear()
+        self._pending_codes.clear()
+        self._saved = manifest
 
     # -- enrolment -----------------------------------------------------------------------------
 
@@ -299,6 +349,8 @@ class Gallery:
         """
         if identity.id in self._ids:
             raise GalleryError(f"identity {identity.id} is already enrolled")
+        if not identity.id or any(c in identity.id for c in "\r\n"):
+            raise GalleryError(f"identity {identity.id!r}: an id is one line of text")
         if not templates:
             raise GalleryError(f"identity {identity.id}: no usable finger to enrol")
         for position in templates:
@@ -311,6 +363,7 @@ class Gallery:
         self._docs_size += len(line)
         self._pending_docs.append(line)
         self._ids[identity.id] = row
+        self._ids_size += len(identity.id.encode()) + 1
         for position, template in sorted(templates.items()):
             record = self._seal.encrypt(encode_iso(_at(template, position)))
             self._by_identity.setdefault(row, []).append(len(self._template_rows))
@@ -321,6 +374,7 @@ class Gallery:
             entry = self._indexes.setdefault(position, _Index(faiss.IndexBinaryFlat(BITS), []))
             entry.index.add(code.reshape(1, -1))
             entry.rows.append(row)
+            self._pending_codes.setdefault(position, []).append(np.ascontiguousarray(code, dtype=np.uint8).tobytes())
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -345,7 +399,7 @@ class Gallery:
 
     def _read_records(self, rows: Iterable[int], wanted: set[int] | None) -> Iterable[tuple[tuple[int, int], bytes]]:
         """((row, position), ISO record) for the rows' fingers at ``wanted`` positions, the file opened once."""
-        unsaved_from = self._saved_templates_size()
+        unsaved_from = self._saved["templates_bytes"]
         unsaved = b"".join(self._pending_templates)
         with (self.path / "templates.bin").open("rb") as blob:
             for row in rows:
@@ -447,23 +501,72 @@ class Gallery:
                 "CUSTODY_DATA_KEY_FILE): use the key it was sealed with"
             ) from None
 
-    def _saved_docs_size(self) -> int:
-        return self._docs_size - sum(len(d) for d in self._pending_docs)
-
-    def _saved_templates_size(self) -> int:
-        return self._templates_size - sum(len(t) for t in self._pending_templates)
-
     def _positions(self, row: int) -> list[int]:
         return [self._template_rows[i][1] for i in self._by_identity.get(row, [])]
 
 
+_COUNTS = ("identities", "identities_bytes", "ids_bytes", "templates", "templates_bytes")
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads((path / "gallery.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GalleryError(f"{path}: no gallery here (enrol an identity to create one)") from None
+    except (OSError, ValueError) as exc:
+        raise GalleryError(f"{path}/gallery.json cannot be read ({exc})") from None
+    return manifest
+
+
+def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    tmp = path / f"gallery.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest), encoding="utf-8")
+    os.replace(tmp, path / "gallery.json")
+
+
+def _made(path: Path) -> tuple[int, int] | None:
+    """Which gallery the directory holds: its codebook file, written once when it was created."""
+    try:
+        made = (path / "codebook.npy").stat()
+    except FileNotFoundError:
+        return None
+    return made.st_ino, made.st_mtime_ns
+
+
+def _tail(path: Path, start: int, end: int) -> bytes:
+    """Bytes ``start`` to ``end`` of a file the manifest counts them in."""
+    if end <= start:
+        return b""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    if len(data) != end - start:
+        raise GalleryError(f"{path} is shorter than gallery.json says; the gallery is damaged")
+    return data
+
+
+def _rows(path: Path, start: int, end: int, width: int, dtype: type = np.int64) -> npt.NDArray[Any]:
+    """Rows ``start`` to ``end`` of a flat file of ``width`` values each."""
+    size = np.dtype(dtype).itemsize * width
+    rows: npt.NDArray[Any] = np.frombuffer(_tail(path, start * size, end * size), dtype=dtype).reshape(-1, width)
+    return rows[:, 0] if width == 1 else rows
+
+
 def _append(path: Path, valid: int, chunks: list[bytes]) -> None:
+    """Cut the file back to its ``valid`` bytes and append ``chunks`` (nothing to do without any)."""
+    if not chunks:
+        return
     with path.open("ab") as handle:
         handle.truncate(valid)
-        for chunk in chunks:
-            handle.write(chunk)
+        handle.write(b"".join(chunks))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _append_rows(path: Path, valid_rows: int, rows: list[Any]) -> None:
+    if rows:
+        data = np.asarray(rows, dtype=np.int64)
+        _append(path, valid_rows * data[0:1].nbytes, [data.tobytes()])
 
 
 def _at(template: Template, position: int) -> Template:
@@ -479,7 +582,41 @@ def _at(template: Template, position: int) -> Template:
     )
 
 
-def _replace_npy(path: Path, array: npt.NDArray[Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
+def _upgrade_from_3(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write a format 3 gallery's row maps and FAISS indexes as format 4's appended files, then its
+    manifest (last). Each file is written whole under a name of its own and renamed into place, so
+    two processes upgrading at once write the same files; the format 3 files are left beside them."""
+    identities, templates = manifest["identities"], manifest["templates"]
+    files: dict[str, bytes] = {
+        "ids.txt": "".join(f"{i}\n" for i in manifest["ids"]).encode(),
+        "identities.idx": np.load(path / "identities.idx.npy")[:identities].astype(np.int64).tobytes()
+        if identities
+        else b"",
+        "templates.idx": np.load(path / "templates.idx.npy")[:templates].astype(np.int64).tobytes()
+        if templates
+        else b"",
+    }
+    codes: dict[str, int] = {}
+    for position in manifest["positions"]:
+        key = f"{position:02d}"
+        index = faiss.read_index_binary(str(path / f"index-{key}.faiss"))
+        files[f"codes-{key}.bin"] = index.reconstruct_n(0, index.ntotal).tobytes() if index.ntotal else b""
+        files[f"codes-{key}.rows"] = np.load(path / f"index-{key}.rows.npy").astype(np.int64).tobytes()
+        codes[key] = int(index.ntotal)
+    for name, data in files.items():
+        tmp = path / f"{name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path / name)
+    upgraded = {
+        "format": FORMAT,
+        "extractor": manifest["extractor"],
+        "identities": identities,
+        "identities_bytes": manifest["identities_bytes"],
+        "ids_bytes": len(files["ids.txt"]),
+        "templates": templates,
+        "templates_bytes": manifest["templates_bytes"],
+        "codes": codes,
+        "descriptor_bits": manifest["descriptor_bits"],
+    }
+    _write_manifest(path, upgraded)
+    return upgraded

@@ -1,0 +1,65 @@
+"""The federal repository's prints as each process holds them: the gallery kept open, caught up
+with what other processes saved, and shared by threads that search while another enrols."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from custody.identity import biometrics, settings
+from custody.identity.prints.gallery import Gallery, Identity
+from custody.identity.prints.matcher import NbisMatcher
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, prints
+
+
+def _found(images: dict[int, str]) -> list[str]:
+    result = biometrics.search(settings.from_environment(), prints(images)).result
+    assert result is not None
+    return [c.identity.id for c in result.candidates if c.score >= result.candidates[0].score]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_the_process_gallery_catches_up_with_another_process_enrolment() -> None:
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    biometrics.enrol_templates(settings.from_environment(), Identity("idn_HERE", ("HERE, ONE",)), templates)
+    assert _found(FIRST_VISIT) == ["idn_HERE"]  # the gallery this process now keeps open
+    # another process enrols the same fingers under another id: this process's gallery reads it
+    other = Gallery.open(settings.gallery_path())
+    other.enrol(Identity("idn_THERE", ("THERE, TWO",)), biometrics.usable(prints(SECOND_VISIT))[0])
+    other.save()
+    assert sorted(_found(FIRST_VISIT)) == ["idn_HERE", "idn_THERE"]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_gallery_replaced_in_its_directory_is_opened_anew() -> None:
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    biometrics.enrol_templates(settings.from_environment(), Identity("idn_GONE", ("GONE, ONE",)), templates)
+    assert _found(FIRST_VISIT) == ["idn_GONE"]
+    path = settings.gallery_path()
+    codebook = np.load(path / "codebook.npy")
+    shutil.rmtree(path)
+    Gallery.create(path, extractor=NbisMatcher.version, codebook=codebook)
+    assert biometrics.search(settings.from_environment(), prints(FIRST_VISIT)).result is not None
+    assert _found(FIRST_VISIT) == []
+
+
+@pytest.mark.usefixtures("gallery")
+def test_threads_search_while_another_enrols() -> None:
+    """Searches share the process's gallery; an enrolment waits for them and has it alone (FAISS
+    indexes are not safe to grow while searched)."""
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    search = settings.from_environment()
+
+    def enrol(i: int) -> list[int]:
+        return biometrics.enrol_templates(search, Identity(f"idn_T{i}", (f"T, {i}",)), templates)
+
+    with ThreadPoolExecutor(4) as pool:
+        enrolled = [pool.submit(enrol, i) for i in range(6)]
+        searched = [pool.submit(_found, FIRST_VISIT) for _ in range(6)]
+        assert [f.result() for f in enrolled] == [[1, 2]] * 6
+        assert all(set(f.result()) <= {f"idn_T{i}" for i in range(6)} for f in searched)
+    assert sorted(_found(FIRST_VISIT)) == [f"idn_T{i}" for i in range(6)]
+    assert len(Gallery.open(settings.gallery_path())) == 6
