@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import CLOCK_SKEW, FingerprintImage
-from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table
+from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table, progress_bars
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.clock import parse_day, parse_time
 from custody.domain.divisions import parse_division
@@ -64,6 +64,8 @@ retention_app = typer.Typer(
     help="Deleting personal data under the deployment's records schedule.", no_args_is_help=True
 )
 app.add_typer(retention_app, name="retention")
+keys_app = typer.Typer(help="The data key that seals fingerprints and secrets at rest.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 At = Annotated[str | None, typer.Option("--at", help="When it happened (ISO 8601 with offset); default now.")]
 HOURS_A_YEAR = 24 * 366
@@ -701,6 +703,31 @@ def retention_apply(
     for o in outcomes:
         done = "due (dry run)" if dry_run else "deleted"
         out.print(f"{o.record_class}: {o.due} {done}, older than {o.days} days under {o.authority}")
+
+
+@keys_app.command("reseal")
+def keys_reseal(as_json: JsonFlag = False) -> None:
+    """Seal everything kept at rest again under the newest data key. Put a new key first in
+    CUSTODY_DATA_KEY (or its file), keys separated by commas, run this, then remove the old keys."""
+    from rich.progress import MofNCompleteColumn
+
+    from custody.identity import biometrics, settings
+    from custody.store import crypto, reseal
+
+    service = cli_service()
+    with progress_bars(MofNCompleteColumn()) as report:
+        counts = reseal.reseal_store(service.unit, report)
+    counts["gallery"] = biometrics.reseal(settings.from_environment())
+    with service.unit() as unit:
+        reseal.record(unit, counts, "cli:keys-reseal")
+    newest, *older = crypto.key_ids()
+    if as_json:
+        emit_json({"sealed_under": newest, "counts": counts, "older_keys": older})
+        return
+    done = ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    out.print(f"sealed again under the key {newest}: {done}")
+    if older:
+        out.print(f"the older keys ({', '.join(older)}) can now be removed from the data key setting")
 
 
 def main() -> None:

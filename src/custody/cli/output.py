@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, TaskID, TextColumn
 from rich.table import Table
 
 err = Console(stderr=True, soft_wrap=True)  # a message is one line, whatever the terminal's width
@@ -21,6 +23,21 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdou
 def emit_json(value: Any, one_line: bool = False) -> None:
     """``value`` as JSON on stdout, indented for reading, or on one line for a machine to take the last."""
     sys.stdout.write(json.dumps(value, indent=None if one_line else 2, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def progress_bars(amount: ProgressColumn) -> Iterator[Callable[[str, int, int], None]]:
+    """A report(label, done, total) that draws one bar a label on stderr while the block runs, with
+    ``amount`` saying how much is done (bytes, values...)."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), amount, console=err, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done)
+
+        yield report
 
 
 def output_table(title: str, columns: Sequence[str] = (), **options: Any) -> Table:

@@ -154,6 +154,16 @@ def enrol_templates(settings: SearchSettings, identity: Identity, templates: dic
     return sorted(templates)
 
 
+def reseal(settings: SearchSettings) -> int:
+    """Seal the gallery's records again under the newest data key (none when there is no gallery);
+    return how many. Enrolments and searches wait for it."""
+    if not (settings.gallery / "gallery.json").exists():
+        return 0
+    with _locked(settings.gallery, fcntl.LOCK_EX), _turns.writing():
+        gallery = _current(settings.gallery)
+        return 0 if gallery is None else gallery.reseal()
+
+
 def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch:
     """Extract the booking's fingers and search the gallery with them (no result when no finger is
     usable or no one has been enrolled with prints yet)."""

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+from rich.progress import DownloadColumn
 
-from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table
+from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table, progress_bars
 from custody.domain.clock import parse_day
 from custody.stats import charts, claims, crime, detainers
 from custody.stats.datasets import DATASETS, dataset
@@ -30,16 +30,7 @@ Year = Annotated[int, typer.Option("--year", help="Calendar year: 1975–2015 (U
 @contextmanager
 def _warehouse() -> Iterator[Warehouse]:
     """The statistics store, with a progress bar on stderr while a data set is checked and loaded."""
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=err, transient=True
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done)
-
+    with progress_bars(DownloadColumn()) as report:
         w = Warehouse.open(report)
         try:
             yield w

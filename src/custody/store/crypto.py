@@ -6,16 +6,23 @@ HMAC-SHA256) under a key from the configuration: ``CUSTODY_DATA_KEY`` (a Fernet 
 With neither, a development key is created once at ``var/data.key`` (readable by its owner only) so
 `./dev up` works out of the box; a deployment must supply its own key and keep it out of the store's
 backups. The key is never logged or stored in the database.
+
+Rotation: either setting may hold several keys, newest first (separated by commas, spaces or
+lines). Data is sealed under the newest and opened under any, so a new key can be put first while
+data sealed under the old ones stays readable; `custody keys reseal` then seals everything kept at
+rest under the newest (``custody.store.reseal``), after which the old keys can be removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -30,7 +37,7 @@ def _key_file() -> Path:
 
 
 @cache
-def _fernet(key: str | None, path: str) -> Fernet:
+def _fernet(key: str | None, path: str) -> MultiFernet:
     if key is None:
         file = Path(path)
         if not file.exists():
@@ -44,23 +51,43 @@ def _fernet(key: str | None, path: str) -> Fernet:
             else:
                 with os.fdopen(created, "wb") as out:
                     out.write(Fernet.generate_key())
-        key = file.read_text().strip()
+        key = file.read_text()
+    keys = _keys(key)
+    if not keys:
+        raise KeyError_("the data key setting holds no key; give a Fernet key (newest first when several)")
     try:
-        return Fernet(key.encode())
+        return MultiFernet([Fernet(k.encode()) for k in keys])
     except (ValueError, TypeError):
-        raise KeyError_("the data key is not a valid Fernet key (32 url-safe base64-encoded bytes)") from None
+        raise KeyError_(
+            "a data key is not a valid Fernet key (32 url-safe base64-encoded bytes); several keys are "
+            "separated by commas, spaces or lines, newest first"
+        ) from None
 
 
-def fernet() -> Fernet:
+def _keys(setting: str) -> list[str]:
+    return re.split(r"[\s,]+", setting.strip()) if setting.strip() else []
+
+
+def fernet() -> MultiFernet:
+    """Seals under the newest data key, opens under any of them."""
     return _fernet(os.environ.get("CUSTODY_DATA_KEY"), str(_key_file()))
 
 
+def key_ids() -> list[str]:
+    """A short fingerprint of each data key, newest first (SHA-256 of the key, 12 hex digits): what an
+    audit entry or a message may name, never the key."""
+    fernet()  # the development key is made on first use
+    setting = os.environ.get("CUSTODY_DATA_KEY")
+    keys = _keys(setting if setting is not None else _key_file().read_text())
+    return [hashlib.sha256(k.encode()).hexdigest()[:12] for k in keys]
+
+
 def secrets() -> list[str]:
-    """Values that must never appear in a log line (see custody.logging)."""
-    found = [os.environ[k] for k in ("CUSTODY_DATA_KEY",) if os.environ.get(k)]
+    """Values that must never appear in a log line (see custody.logging): every data key."""
+    found = _keys(os.environ.get("CUSTODY_DATA_KEY", ""))
     path = _key_file()
     if path.exists():
-        found.append(path.read_text().strip())
+        found.extend(_keys(path.read_text()))
     return found
 
 

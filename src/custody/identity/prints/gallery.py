@@ -262,10 +262,11 @@ class Gallery:
     def refresh(self) -> bool:
         """Catch up with what was saved to the directory since this gallery was opened or saved (by
         any process), reading only that. False when the directory holds another gallery now
-        (created anew, or with fewer rows than this one read): open it again instead."""
+        (created anew, or with fewer rows than this one read), or the data key setting changed
+        (a key put first to rotate): open it again instead."""
         if self._pending_docs:
             raise GalleryError(f"{self.path}: enrolments not saved yet; save them before refreshing")
-        if _made(self.path) != self._made:
+        if _made(self.path) != self._made or self._seal is not crypto.fernet():
             return False
         manifest = _manifest(self.path)
         if manifest.get("format") != FORMAT or any(manifest[k] < self._saved[k] for k in _COUNTS):
@@ -331,6 +332,40 @@ class Gallery:
         self._pending_templates.clear()
         self._pending_codes.clear()
         self._saved = manifest
+
+    def reseal(self) -> int:
+        """Seal every saved identity document and template again under the newest data key
+        (``custody.store.crypto``, "Rotation"); return how many records. A Fernet token's length
+        follows its plaintext's, so every offset stays as it is: each file is written anew beside
+        the old, then renamed over it, and a process holding the gallery open reads on unchanged."""
+        if self._pending_docs:
+            raise GalleryError(f"{self.path}: enrolments not saved yet; save them before re-sealing")
+        count = 0
+        for name, spans in (
+            ("identities.jsonl", self._doc_spans()),
+            ("templates.bin", [(offset, length) for _r, _p, offset, length in self._template_rows]),
+        ):
+            with (self.path / name).open("rb") as old:
+                sealed = old.read(sum(length for _offset, length in spans))
+            tmp = self.path / f"{name}.{os.getpid()}.tmp"
+            with tmp.open("wb") as new:
+                for offset, length in spans:
+                    token = sealed[offset : offset + length]
+                    end = b"\n" if token.endswith(b"\n") else b""
+                    again = self._sealed_again(token.removesuffix(b"\n")) + end
+                    if len(again) != length:
+                        raise GalleryError(f"{self.path}/{name}: a record changed length when sealed again")
+                    new.write(again)
+                new.flush()
+                os.fsync(new.fileno())
+            os.replace(tmp, self.path / name)
+            count += len(spans)
+        return count
+
+    def _doc_spans(self) -> list[tuple[int, int]]:
+        """(offset, length) of each saved identity document, its line end included."""
+        ends = [*self._doc_offsets[1:], self._saved["identities_bytes"]]
+        return [(start, end - start) for start, end in zip(self._doc_offsets, ends, strict=True)]
 
     # -- enrolment -----------------------------------------------------------------------------
 
@@ -493,8 +528,14 @@ class Gallery:
         return SearchResult(decision, candidates, len(rows), len(self) - len(excluded))
 
     def _open(self, sealed: bytes) -> bytes:
+        return self._keyed(self._seal.decrypt, sealed)
+
+    def _sealed_again(self, sealed: bytes) -> bytes:
+        return self._keyed(self._seal.rotate, sealed)
+
+    def _keyed(self, use: Callable[[bytes], bytes], sealed: bytes) -> bytes:
         try:
-            return self._seal.decrypt(sealed)
+            return use(sealed)
         except InvalidToken:
             raise GalleryError(
                 f"{self.path}: the gallery cannot be opened with the data key configured (CUSTODY_DATA_KEY or "

@@ -1,0 +1,86 @@
+"""Rotating the data key: a new key put first seals what is written from then on while what was
+sealed under the old key stays readable; `custody keys reseal` seals everything kept at rest (the
+store's images and webhook secrets, the gallery's records) under the new key, so the old one can
+be removed; the run is on the audit, which names keys by fingerprint only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from custody.cli.main import app
+from custody.exchange import webhooks
+from custody.identity import biometrics, settings
+from custody.identity.prints.gallery import GalleryError
+from custody.observability import known_secrets
+from custody.service import Custody
+from custody.store import crypto
+from custody.store.models import AuditEntryRow, FingerprintImageRow, WebhookSubscriptionRow
+from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
+
+SECRET = "s3cret-for-signing-webhooks"
+
+
+def _readable(custody: Custody) -> tuple[int, str, list[str]]:
+    """(images read back, the webhook secret, who the gallery finds) under the keys set now."""
+    with custody.unit() as unit:
+        images = len(unit.session.scalars(select(FingerprintImageRow)).all())
+        secret = unit.session.scalars(select(WebhookSubscriptionRow.secret)).one()
+    result = biometrics.search(settings.from_environment(), prints(FIRST_VISIT)).result
+    assert result is not None
+    return images, secret, [c.identity.id for c in result.candidates]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_new_key_put_first_then_reseal_lets_the_old_key_go(
+    custody: Custody, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("CUSTODY_DATA_KEY", old)
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", store_url)
+    first = custody.book(booking("R-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    webhooks.subscribe(custody, "https://example.org/hook", SECRET, [])
+    kept = "idn_" + first.id.removeprefix("bkg_")  # its prints found no one: the repository kept them
+    assert _readable(custody) == (2, SECRET, [kept])
+
+    monkeypatch.setenv("CUSTODY_DATA_KEY", f"{new}, {old}")  # rotation begins: the new key first
+    assert _readable(custody) == (2, SECRET, [kept])
+    assert {old, new} <= set(known_secrets())  # every configured key is masked in the logs
+    done = CliRunner().invoke(app, ["keys", "reseal", "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    new_id, old_id = crypto.key_ids()
+    assert report == {
+        "sealed_under": new_id,
+        "counts": {"fingerprint_images": 2, "webhook_subscriptions": 1, "gallery": 3},  # 1 document, 2 fingers
+        "older_keys": [old_id],
+    }
+
+    monkeypatch.setenv("CUSTODY_DATA_KEY", new)  # the old key removed: everything still opens
+    assert _readable(custody) == (2, SECRET, [kept])
+    monkeypatch.setenv("CUSTODY_DATA_KEY", old)  # and nothing opens under the old key alone
+    with custody.unit() as unit, pytest.raises(crypto.KeyError_, match="cannot be decrypted"):
+        unit.session.scalars(select(FingerprintImageRow)).all()
+    with pytest.raises(GalleryError, match="cannot be opened with the data key"):
+        biometrics.search(settings.from_environment(), prints(FIRST_VISIT))
+
+    monkeypatch.setenv("CUSTODY_DATA_KEY", new)
+    with custody.unit() as unit:
+        (entry,) = unit.session.scalars(select(AuditEntryRow).where(AuditEntryRow.chain == "keys")).all()
+    assert (entry.action, entry.actor, entry.data["sealed_under"]) == ("DataResealed", "cli:keys-reseal", new_id)
+    assert new not in json.dumps(entry.data) and old not in json.dumps(entry.data)
+
+
+def test_a_key_setting_that_is_not_a_list_of_fernet_keys_says_how_to_write_it(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTODY_DATA_KEY", f"{Fernet.generate_key().decode()},not-a-key")
+    with pytest.raises(crypto.KeyError_, match="separated by commas, spaces or lines, newest first"):
+        crypto.fernet()
+    monkeypatch.setenv("CUSTODY_DATA_KEY", " ")
+    with pytest.raises(crypto.KeyError_, match="holds no key"):
+        crypto.fernet()
