@@ -4,7 +4,9 @@ with what other processes saved, and shared by threads that search while another
 from __future__ import annotations
 
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,3 +65,24 @@ def test_threads_search_while_another_enrols() -> None:
         assert all(set(f.result()) <= {f"idn_T{i}" for i in range(6)} for f in searched)
     assert sorted(_found(FIRST_VISIT)) == [f"idn_T{i}" for i in range(6)]
     assert len(Gallery.open(settings.gallery_path())) == 6
+
+
+@pytest.mark.usefixtures("gallery")
+def test_searches_of_one_process_run_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: every search took the writer's turn to see whether the gallery was behind,
+    so a process's searches ran one at a time. Two searches now meet inside the gallery's search (a
+    barrier both must reach; one at a time, the first would wait there alone and break it)."""
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    biometrics.enrol_templates(settings.from_environment(), Identity("idn_BOTH", ("BOTH, ONE",)), templates)
+    _found(FIRST_VISIT)  # opened and caught up before the two start
+    meet = threading.Barrier(2, timeout=30)
+    real = Gallery.search
+
+    def search_and_meet(self: Gallery, *args: Any, **kwargs: Any) -> Any:
+        meet.wait()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gallery, "search", search_and_meet)
+    with ThreadPoolExecutor(2) as pool:
+        both = [pool.submit(_found, FIRST_VISIT) for _ in range(2)]
+        assert [f.result() for f in both] == [["idn_BOTH"], ["idn_BOTH"]]

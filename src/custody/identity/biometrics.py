@@ -11,7 +11,7 @@ Each process keeps the gallery open and catches up with what other processes sav
 search or enrolment, reading only that (its files are only appended to): opening it reads every
 finger code, 0.4-0.6 s at 20,000 identities and 1.5 GB at 100,000, which every booking's search
 paid until a review of kept prints found it. Threads of one process search it together; one that
-changes it (catching up, enrolling) waits for them and has it alone.
+changes it (catching up, enrolling, re-sealing) waits for them and has it alone.
 """
 
 from __future__ import annotations
@@ -96,15 +96,48 @@ _turns = _Turns()
 
 def _current(path: Path, *, create: bool = False) -> Gallery | None:
     """This process's gallery at ``path`` caught up with what others saved (None: none there yet,
-    unless ``create``). Called with the file lock held and the writer's turn."""
+    unless ``create``). Called with the file lock held and the writer's turn. A catch-up that fails
+    halfway leaves nothing behind: the next one opens the directory anew (found by a review: rows
+    read before the failure were read again, twice over, and the next save damaged the gallery)."""
     gallery = _opened.get(path)
-    if gallery is None or not gallery.refresh():
-        if not (path / "gallery.json").exists() and not create:
-            return None
-        gallery = Gallery.open_or_create(path, extractor=NbisMatcher.version)
+    try:
+        if gallery is None or not gallery.refresh():
+            _opened.clear()
+            if not (path / "gallery.json").exists() and not create:
+                return None
+            gallery = Gallery.open_or_create(path, extractor=NbisMatcher.version)
+            _opened[path] = gallery
+    except BaseException:
         _opened.clear()
-        _opened[path] = gallery
+        raise
     return gallery
+
+
+@contextmanager
+def changing(path: Path, *, create: bool = False) -> Iterator[Gallery | None]:
+    """The process's gallery, caught up and held alone (the file lock exclusive, the writer's turn)
+    while the block changes it: every enrolment, the command line's included, goes through here, so
+    none saves over another's rows. A block that fails leaves it to be opened anew."""
+    with _locked(path, fcntl.LOCK_EX), _turns.writing():
+        gallery = _current(path, create=create)
+        try:
+            yield gallery
+        except BaseException:
+            _opened.clear()  # not saved, or saved in part: read from the directory next time
+            raise
+
+
+def _searchable(path: Path) -> Gallery | None:
+    """The process's gallery for a search: already caught up, as most are, it is shared with the
+    searches running (found by a review: every search took the writer's turn to check, so a
+    process's searches ran one at a time); behind, one thread catches it up."""
+    with _locked(path, fcntl.LOCK_SH):
+        with _turns.reading():
+            gallery = _opened.get(path)
+            if gallery is not None and gallery.up_to_date():
+                return gallery
+        with _turns.writing():
+            return _current(path)
 
 
 def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[int, Template], list[dict[str, Any]]]:
@@ -141,16 +174,11 @@ def enrol_templates(settings: SearchSettings, identity: Identity, templates: dic
     the first enrolment. An identity the gallery already holds is left as it is: the gallery is
     written outside the store's transaction, so a transaction retried after a failure finds its
     own earlier enrolment there."""
-    with _locked(settings.gallery, fcntl.LOCK_EX), _turns.writing():
-        gallery = _current(settings.gallery, create=True)
+    with changing(settings.gallery, create=True) as gallery:
         assert gallery is not None  # created when there was none
         if identity.id not in gallery:
-            try:
-                gallery.enrol(identity, templates)
-                gallery.save()
-            except BaseException:
-                _opened.clear()  # not saved, or saved in part: opened anew from the directory next time
-                raise
+            gallery.enrol(identity, templates)
+            gallery.save()
     return sorted(templates)
 
 
@@ -159,8 +187,7 @@ def reseal(settings: SearchSettings) -> int:
     return how many. Enrolments and searches wait for it."""
     if not (settings.gallery / "gallery.json").exists():
         return 0
-    with _locked(settings.gallery, fcntl.LOCK_EX), _turns.writing():
-        gallery = _current(settings.gallery)
+    with changing(settings.gallery) as gallery:
         return 0 if gallery is None else gallery.reseal()
 
 
@@ -171,11 +198,11 @@ def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> Prin
         templates, refused = _templates(pool, images)
         if not templates or not (settings.gallery / "gallery.json").exists():
             return PrintSearch(templates, None, refused)
-        with _locked(settings.gallery, fcntl.LOCK_SH), _turns.writing():
-            gallery = _current(settings.gallery)
+        gallery = _searchable(settings.gallery)
         if gallery is None:
             return PrintSearch(templates, None, refused)
-        # Saved rows never change, so searching needs only this process's writers kept out. The
+        # Saved rows never change, so searching needs only this process's writers kept out (a
+        # gallery opened anew since is another object, which this search no longer shares). The
         # threshold decides here; whether a hit waits for an examiner is the identification's state
         # machine (identity/model.py), not the gallery's.
         with _turns.reading():

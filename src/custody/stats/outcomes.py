@@ -9,11 +9,11 @@ identifiers) tied each booking to, so people never fingerprinted are not followe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from custody.booking.model import CustodyState
@@ -21,6 +21,7 @@ from custody.requests.model import RequestState
 from custody.store.models import BookingRow, FederalIdentityRow, FederalRequestRow, FederalSubmissionRow
 
 WINDOWS = (30, 90, 365)
+CHUNK = 500  # identities a query names at once (a store's limit on bound parameters is far above it)
 # A request is still in force at release unless it was withdrawn or already carried out.
 NOT_IN_FORCE = (RequestState.cancelled.value, RequestState.fulfilled.value)
 
@@ -36,13 +37,15 @@ class Booked(NamedTuple):
     left_custody_at: datetime | None
 
 
-def process_bookings(session: Session, agency: str | None = None, known: bool = False) -> Iterator[Booked]:
-    """The bookings (of one agency, or all; only those whose person is known with ``known``), each
-    with the person fingerprints or the repository's identifiers tied it to: the identity the agency
-    was answered with or, where the answer was "no hit", the one the federal repository kept the
+def process_bookings(
+    session: Session, agency: str | None = None, people: Collection[str] | None = None
+) -> Iterator[Booked]:
+    """The bookings (of one agency, or all; only those of ``people`` when given), each with the
+    person fingerprints or the repository's identifiers tied it to: the identity the agency was
+    answered with or, where the answer was "no hit", the one the federal repository kept the
     booking's prints under and linked the person's next arrest to (docs/fingerprints.md, "Retention";
     found by a review: such a re-arrest was not counted). An identity merged since into another
-    stands for that one. One query, read in batches, so a national store is never held at once."""
+    stands for that one. Read in batches, so a national store is never held at once."""
     merged: dict[str, str] = {
         i: into
         for i, into in session.execute(
@@ -52,20 +55,40 @@ def process_bookings(session: Session, agency: str | None = None, known: bool = 
         )
         if into is not None
     }
-    person = func.coalesce(BookingRow.identity_id, FederalSubmissionRow.identity_id)
-    query = select(
-        BookingRow.id, BookingRow.agency, BookingRow.state, person, BookingRow.booked_at, BookingRow.left_custody_at
-    ).outerjoin(FederalSubmissionRow, FederalSubmissionRow.booking_id == BookingRow.id)
-    if agency:
-        query = query.where(BookingRow.agency == agency)
-    if known:
-        query = query.where(person.is_not(None))
-    for row in session.execute(query.execution_options(yield_per=10_000)):
-        identity, seen = row[3], set()
+
+    def now_known_as(identity: str | None) -> str | None:
+        seen = set()
         while identity in merged and identity not in seen:
             seen.add(identity)
             identity = merged[identity]
-        yield Booked(row[0], row[1], row[2], identity, row[4], row[5])
+        return identity
+
+    query = select(
+        BookingRow.id,
+        BookingRow.agency,
+        BookingRow.state,
+        func.coalesce(BookingRow.identity_id, FederalSubmissionRow.identity_id),
+        BookingRow.booked_at,
+        BookingRow.left_custody_at,
+    ).outerjoin(FederalSubmissionRow, FederalSubmissionRow.booking_id == BookingRow.id)
+    if agency:
+        query = query.where(BookingRow.agency == agency)
+    queries = [query]
+    if people is not None:
+        # the identities that stand for these people: their own and those merged into them since
+        wanted = sorted({*people, *(i for i in merged if now_known_as(i) in people)})
+        queries = [
+            query.where(
+                or_(
+                    BookingRow.identity_id.in_(chunk),
+                    and_(BookingRow.identity_id.is_(None), FederalSubmissionRow.identity_id.in_(chunk)),
+                )
+            )
+            for chunk in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK))
+        ]
+    for each in queries:
+        for row in session.execute(each.execution_options(yield_per=10_000)):
+            yield Booked(row[0], row[1], row[2], now_known_as(row[3]), row[4], row[5])
 
 
 def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
@@ -126,9 +149,8 @@ def _released_with_request(session: Session, released: list[Booked]) -> int:
 
 def _rebooked(session: Session, released: list[Booked]) -> dict[str, int]:
     later: dict[str, list[Booked]] = {}
-    if any(b.person for b in released):
-        for booked in process_bookings(session, known=True):
-            later.setdefault(str(booked.person), []).append(booked)
+    for booked in process_bookings(session, people={b.person for b in released if b.person}):
+        later.setdefault(str(booked.person), []).append(booked)
     counts = dict.fromkeys((str(d) for d in WINDOWS), 0)
     for booking in released:
         if not booking.person or booking.left_custody_at is None:

@@ -10,13 +10,20 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from custody.cli.main import app
+from custody.identity import biometrics
+from custody.identity.prints import cli as prints_cli
 from custody.identity.prints.ansi_nist import Record, finger_image
+from custody.identity.prints.gallery import DEFAULT_THRESHOLD, Gallery, Identity
 from custody.identity.prints.images import Capture, wsq_encode
+from custody.identity.settings import ExaminerConfirmation, SearchSettings
 
 DATA = Path(__file__).parent / "data"
 
@@ -190,3 +197,28 @@ def test_enroll_and_search_default_to_the_gallery_a_bookings_prints_are_searched
     )
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["candidates"][0]["id"] == "FBI-9"
+
+
+def test_enroll_saves_over_no_enrolment_made_while_it_read_the_prints(
+    tmp_path: Path, booking_file: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the command opened the gallery, read the prints (seconds), then saved,
+    with no lock; a server's enrolment in between was cut off the files. It now reads the prints
+    first and holds the gallery alone from opening to saving, as every enrolment does."""
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(booking_file)
+    gallery = tmp_path / "gallery"
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{tmp_path / 'custody.db'}")
+    real = prints_cli._extract
+
+    def extract_while_the_server_enrols(*args: Any) -> Any:
+        found = real(*args)
+        search = SearchSettings(gallery, DEFAULT_THRESHOLD, ExaminerConfirmation.required)
+        biometrics.enrol_templates(search, Identity("idn_SERVER", ("SERVER, ONE",)), found[0])
+        return found
+
+    monkeypatch.setattr(prints_cli, "_extract", extract_while_the_server_enrols)
+    done = CliRunner().invoke(app, ["prints", "enroll", str(booking), "--id", "FBI-1", "--gallery", str(gallery)])
+    assert done.exit_code == 0, done.output
+    kept = Gallery.open(gallery)
+    assert "idn_SERVER" in kept and "FBI-1" in kept and len(kept) == 2

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 import pytest
 from cryptography.fernet import Fernet
 
+from custody.identity.prints import gallery as gallery_module
 from custody.identity.prints.descriptors import CODE_BYTES, Floats32, train_codebook
 from custody.identity.prints.gallery import (
     FLOOR,
@@ -339,3 +341,52 @@ def test_a_format_3_gallery_is_upgraded_in_place_when_opened(
     upgraded.enrol(Identity("AFTER", ("AFTER, UPGRADE",)), {1: prints["p2_1"]})
     upgraded.save()
     assert Gallery.open(gallery.path).identity(DISTRACTORS + 1).id == "AFTER"
+
+
+def test_a_catch_up_that_fails_halfway_changes_nothing(
+    gallery: Gallery, prints: dict[str, Template], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: rows read before a failure were kept, read again at the next catch-up
+    (two rows for one identity), and the next save damaged the gallery for every process."""
+    other = Gallery.open(gallery.path)
+    other.enrol(Identity("LATE", ("LATE, ONE",)), {1: prints["p2_1"]})
+    other.save()
+    real = gallery_module._rows
+
+    def failing(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name.startswith("codes-"):
+            raise OSError(24, "Too many open files")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(gallery_module, "_rows", failing)
+    with pytest.raises(OSError, match="Too many open files"):
+        gallery.refresh()
+    monkeypatch.setattr(gallery_module, "_rows", real)
+    assert gallery.refresh() and len(gallery) == DISTRACTORS + 2 and gallery._ids["LATE"] == DISTRACTORS + 1
+    gallery.enrol(Identity("AFTER", ("AFTER, ONE",)), {2: prints["p2_2"]})
+    gallery.save()
+    assert Gallery.open(gallery.path).identity(DISTRACTORS + 2).id == "AFTER"
+
+
+def test_an_id_holding_a_unicode_line_separator_is_read_back(gallery: Gallery, prints: dict[str, Template]) -> None:
+    """Found by a review: ids were split with ``str.splitlines``, which also splits at U+2028 and
+    the like, so such an id made the gallery impossible to open; a line feed is refused."""
+    gallery.enrol(Identity("B\u2028x\x85y", ("ODD, ID",)), {1: prints["p2_1"]})
+    gallery.save()
+    assert "B\u2028x\x85y" in Gallery.open(gallery.path)
+    with pytest.raises(GalleryError, match="one line of text"):
+        gallery.enrol(Identity("two\nlines", ("X",)), {1: prints["p2_1"]})
+
+
+def test_an_upgrade_begun_before_another_ended_writes_nothing_back(
+    gallery: Gallery, prints: dict[str, Template]
+) -> None:
+    """Found by a review: a process that read the format 3 manifest before another upgraded the
+    gallery and enrolled wrote the old rows back over that enrolment."""
+    _as_format_3(gallery.path)
+    stale = json.loads((gallery.path / "gallery.json").read_text())
+    first = Gallery.open(gallery.path)  # upgrades
+    first.enrol(Identity("BETWEEN", ("BETWEEN, ONE",)), {1: prints["p2_1"]})
+    first.save()
+    assert gallery_module._upgrade_from_3(gallery.path, stale)["identities"] == DISTRACTORS + 2
+    assert "BETWEEN" in Gallery.open(gallery.path) and first.refresh()

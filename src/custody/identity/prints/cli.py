@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 from custody.cli.output import JsonFlag, emit_json, err
 from custody.cli.reads import cli_service, ids, logged_read
+from custody.identity import biometrics
 from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
@@ -166,38 +167,40 @@ def enroll(
         raise _fail("--id: give the repository's identifier for this person")
     if not names:
         raise _fail("--name: give at least one name (or a transaction with field 2.018)")
+    gallery = gallery or gallery_path()
+    templates, refused = _extract(captures, workers)
     try:
-        gallery = gallery or gallery_path()
-        store = Gallery.open_or_create(gallery, extractor=NbisMatcher.version)
-        if identity_id in store:
-            raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
-        templates, refused = _extract(captures, workers)
+        # held alone from reading to saving, as every enrolment is: a server enrolling meanwhile
+        # would otherwise have its rows saved over (found by a review)
+        with biometrics.changing(gallery, create=True) as store:
+            assert store is not None  # created when there was none
+            if identity_id in store:
+                raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
 
-        def enrol() -> None:
-            store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
-            store.save()
+            def enrol() -> None:
+                store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
+                store.save()
 
-        # the identity's names and record go into the repository and back to the screen: logged first
-        logged_read(
-            cli_service(),
-            "prints enroll",
-            enrol,
-            lambda _: {"identities": identity_id},
-            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates)))},
-        )
+            # the identity's names and record go into the repository and back to the screen: logged first
+            logged_read(
+                cli_service(),
+                "prints enroll",
+                enrol,
+                lambda _: {"identities": identity_id},
+                options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates)))},
+            )
+            result = {
+                "identity": store.identity(len(store) - 1).document(),
+                "refused": refused,
+                "gallery_size": len(store),
+            }
     except GalleryError as exc:
         raise _fail(str(exc)) from None
-    result = {
-        "identity": store.identity(len(store) - 1).document(),
-        "refused": refused,
-        "gallery_size": len(store),
-    }
     if as_json:
         emit_json(result)
     else:
-        sys.stdout.write(
-            f"enrolled {identity_id} with fingers {', '.join(map(str, templates))} ({len(store)} in gallery)\n"
-        )
+        fingers, size = ", ".join(map(str, templates)), result["gallery_size"]
+        sys.stdout.write(f"enrolled {identity_id} with fingers {fingers} ({size} in gallery)\n")
 
 
 @app.command()

@@ -60,6 +60,7 @@ codebook and manifest.
 from __future__ import annotations
 
 import enum
+import fcntl
 import json
 import math
 import os
@@ -90,7 +91,10 @@ DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 
 # 1.0 s a search against 0.9 s at 200. With three fingers or fewer even 30 % lost 2-17 % of mates, so
 # such a probe is compared with every identity: slower, nothing lost to the pre-filter.
 PENETRATION = {10: 0.003, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
-POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15
+POSITIONS = range(0, 16)
+UPGRADE_LOCK = (
+    ".upgrade.lock"  # one process upgrades a format 3 gallery at a time  # ANSI/NIST finger positions 0 (unknown) to 15
+)
 
 # Scores (probe template, stored ISO/IEC 19794-2 record) pairs, e.g. ``NbisMatcher.compare_records``
 # in this process or ``Workers.compare_records`` over a pool: a search hands its shortlist's records
@@ -266,34 +270,51 @@ class Gallery:
         (a key put first to rotate): open it again instead."""
         if self._pending_docs:
             raise GalleryError(f"{self.path}: enrolments not saved yet; save them before refreshing")
-        if _made(self.path) != self._made or self._seal is not crypto.fernet():
-            return False
-        manifest = _manifest(self.path)
-        if manifest.get("format") != FORMAT or any(manifest[k] < self._saved[k] for k in _COUNTS):
+        manifest = self._same_gallery()
+        if manifest is None or any(manifest[k] < self._saved[k] for k in _COUNTS):
             return False
         self._load(manifest)
         return True
 
+    def up_to_date(self) -> bool:
+        """Whether this gallery holds everything saved to its directory, under the keys set now (a
+        manifest read: no row is)."""
+        manifest = self._same_gallery()
+        return manifest is not None and not self._pending_docs and manifest == self._saved
+
+    def _same_gallery(self) -> dict[str, Any] | None:
+        """The directory's manifest, or None when it holds another gallery than this one read (made
+        anew, of another format) or the data key setting changed (a key put first to rotate)."""
+        if _made(self.path) != self._made or self._seal is not crypto.fernet():
+            return None
+        manifest = _manifest(self.path)
+        return manifest if manifest.get("format") == FORMAT else None
+
     def _load(self, manifest: dict[str, Any]) -> None:
-        """Read the rows ``manifest`` counts beyond those already read (all of them when opening)."""
+        """Read the rows ``manifest`` counts beyond those already read (all of them when opening):
+        every file first, then nothing but memory changes, so a read that fails changes nothing."""
         saved, path = self._saved, self.path
-        ids = _tail(path / "ids.txt", saved["ids_bytes"], manifest["ids_bytes"]).decode().splitlines()
+        ids = _lines(_tail(path / "ids.txt", saved["ids_bytes"], manifest["ids_bytes"]))
         offsets = _rows(path / "identities.idx", saved["identities"], manifest["identities"], 1)
         rows = _rows(path / "templates.idx", saved["templates"], manifest["templates"], 4)
         if not len(ids) == len(offsets) == manifest["identities"] - saved["identities"]:
             raise GalleryError(f"{path}: ids.txt and identities.idx disagree with gallery.json; the gallery is damaged")
+        codes = {
+            int(key): (
+                _rows(path / f"codes-{key}.bin", saved["codes"].get(key, 0), count, CODE_BYTES, np.uint8),
+                _rows(path / f"codes-{key}.rows", saved["codes"].get(key, 0), count, 1),
+            )
+            for key, count in manifest["codes"].items()
+        }
         self._ids.update(zip(ids, range(len(self._ids), len(self._ids) + len(ids)), strict=True))
         self._doc_offsets.extend(offsets.tolist())
         for identity_row, position, offset, length in rows.tolist():
             self._by_identity.setdefault(identity_row, []).append(len(self._template_rows))
             self._template_rows.append((identity_row, position, offset, length))
-        for key, count in manifest["codes"].items():
-            position, before = int(key), saved["codes"].get(key, 0)
-            codes = _rows(path / f"codes-{key}.bin", before, count, CODE_BYTES, np.uint8)
-            owners = _rows(path / f"codes-{key}.rows", before, count, 1)
+        for position, (added, owners) in codes.items():
             entry = self._indexes.setdefault(position, _Index(faiss.IndexBinaryFlat(BITS), []))
-            if len(codes):
-                entry.index.add(np.ascontiguousarray(codes))
+            if len(added):
+                entry.index.add(np.ascontiguousarray(added))
                 entry.rows.extend(owners.tolist())
         self._docs_size, self._templates_size = manifest["identities_bytes"], manifest["templates_bytes"]
         self._ids_size = manifest["ids_bytes"]
@@ -384,7 +405,7 @@ class Gallery:
         """
         if identity.id in self._ids:
             raise GalleryError(f"identity {identity.id} is already enrolled")
-        if not identity.id or any(c in identity.id for c in "\r\n"):
+        if not identity.id or "\n" in identity.id:
             raise GalleryError(f"identity {identity.id!r}: an id is one line of text")
         if not templates:
             raise GalleryError(f"identity {identity.id}: no usable finger to enrol")
@@ -560,9 +581,23 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 
 def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    tmp = path / f"gallery.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest), encoding="utf-8")
-    os.replace(tmp, path / "gallery.json")
+    _replace(path / "gallery.json", json.dumps(manifest).encode())
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write a file whole under a name of its own, on disk before it is renamed into place."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, target)
+
+
+def _lines(data: bytes) -> list[str]:
+    """The ids of ``ids.txt``, split at line feeds only (``str.splitlines`` also splits at the
+    separators Unicode has, which an id may hold: found by a review)."""
+    return data.decode().split("\n")[:-1] if data else []
 
 
 def _made(path: Path) -> tuple[int, int] | None:
@@ -625,39 +660,46 @@ def _at(template: Template, position: int) -> Template:
 
 def _upgrade_from_3(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write a format 3 gallery's row maps and FAISS indexes as format 4's appended files, then its
-    manifest (last). Each file is written whole under a name of its own and renamed into place, so
-    two processes upgrading at once write the same files; the format 3 files are left beside them."""
-    identities, templates = manifest["identities"], manifest["templates"]
-    files: dict[str, bytes] = {
-        "ids.txt": "".join(f"{i}\n" for i in manifest["ids"]).encode(),
-        "identities.idx": np.load(path / "identities.idx.npy")[:identities].astype(np.int64).tobytes()
-        if identities
-        else b"",
-        "templates.idx": np.load(path / "templates.idx.npy")[:templates].astype(np.int64).tobytes()
-        if templates
-        else b"",
-    }
-    codes: dict[str, int] = {}
-    for position in manifest["positions"]:
-        key = f"{position:02d}"
-        index = faiss.read_index_binary(str(path / f"index-{key}.faiss"))
-        files[f"codes-{key}.bin"] = index.reconstruct_n(0, index.ntotal).tobytes() if index.ntotal else b""
-        files[f"codes-{key}.rows"] = np.load(path / f"index-{key}.rows.npy").astype(np.int64).tobytes()
-        codes[key] = int(index.ntotal)
-    for name, data in files.items():
-        tmp = path / f"{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, path / name)
-    upgraded = {
-        "format": FORMAT,
-        "extractor": manifest["extractor"],
-        "identities": identities,
-        "identities_bytes": manifest["identities_bytes"],
-        "ids_bytes": len(files["ids.txt"]),
-        "templates": templates,
-        "templates_bytes": manifest["templates_bytes"],
-        "codes": codes,
-        "descriptor_bits": manifest["descriptor_bits"],
-    }
-    _write_manifest(path, upgraded)
-    return upgraded
+    manifest (last), each file on disk before it is renamed into place. One process upgrades at a
+    time, and one that finds the gallery upgraded when its turn comes writes nothing (found by a
+    review: a second upgrade, begun before the first ended, wrote the old rows back over an
+    enrolment saved in between). The format 3 files are left beside the new ones."""
+    with (path / UPGRADE_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        now = _manifest(path)
+        if now.get("format") != 3:
+            return now
+        identities, templates = now["identities"], now["templates"]
+        if any("\n" in i for i in now["ids"]):
+            raise GalleryError(f"{path}: an identity id holds a line break; enrol the identities again")
+        files: dict[str, bytes] = {
+            "ids.txt": "".join(f"{i}\n" for i in now["ids"]).encode(),
+            "identities.idx": np.load(path / "identities.idx.npy")[:identities].astype(np.int64).tobytes()
+            if identities
+            else b"",
+            "templates.idx": np.load(path / "templates.idx.npy")[:templates].astype(np.int64).tobytes()
+            if templates
+            else b"",
+        }
+        codes: dict[str, int] = {}
+        for position in now["positions"]:
+            key = f"{position:02d}"
+            index = faiss.read_index_binary(str(path / f"index-{key}.faiss"))
+            files[f"codes-{key}.bin"] = index.reconstruct_n(0, index.ntotal).tobytes() if index.ntotal else b""
+            files[f"codes-{key}.rows"] = np.load(path / f"index-{key}.rows.npy").astype(np.int64).tobytes()
+            codes[key] = int(index.ntotal)
+        for name, data in files.items():
+            _replace(path / name, data)
+        upgraded = {
+            "format": FORMAT,
+            "extractor": now["extractor"],
+            "identities": identities,
+            "identities_bytes": now["identities_bytes"],
+            "ids_bytes": len(files["ids.txt"]),
+            "templates": templates,
+            "templates_bytes": now["templates_bytes"],
+            "codes": codes,
+            "descriptor_bits": now["descriptor_bits"],
+        }
+        _write_manifest(path, upgraded)
+        return upgraded
