@@ -1,9 +1,14 @@
-"""Bearer tokens: OpenID Connect-compatible JWTs (RS256) from a local development issuer.
+"""Bearer tokens: OpenID Connect-compatible JWTs (RS256), from a local development issuer or from
+the deployment's own identity provider.
 
-The issuer's key lives in ``$CUSTODY_VAR/dev-issuer-key.pem`` (``var/`` by default), made on first
-use, so `custody token` and `custody serve` on one machine agree. The public key is published as a
-JWKS at ``/.well-known/jwks.json`` with a discovery document beside it, so a client that speaks OIDC
-can check the tokens; a deployment would point custody at its own identity provider instead.
+The development issuer's key lives in ``$CUSTODY_VAR/dev-issuer-key.pem`` (``var/`` by default),
+made on first use, so `custody token` and `custody serve` on one machine agree. The public key is
+published as a JWKS at ``/.well-known/jwks.json`` with a discovery document beside it, so a client
+that speaks OIDC can check the tokens.
+
+A deployment points custody at its own provider instead (``Provider``: ``CUSTODY_OIDC_ISSUER`` and
+``CUSTODY_OIDC_JWKS``): custody then accepts that provider's tokens only, mints none, and its demo
+sign-in is off. The provider rotates its signing keys in the key set; each token names its key.
 Tokens expire on the wall clock, whatever clock the custody process runs on.
 """
 
@@ -14,11 +19,12 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +39,8 @@ AUDIENCE = "custody"
 ALGORITHM = "RS256"
 DEFAULT_TTL = 8 * 3600
 KEY_FILE = "dev-issuer-key.pem"
+ISSUER_ENV, JWKS_ENV, AUDIENCE_ENV = "CUSTODY_OIDC_ISSUER", "CUSTODY_OIDC_JWKS", "CUSTODY_OIDC_AUDIENCE"
+LOCAL_AGAIN = "sign in again (/signin) or mint one with `custody token`"
 
 
 class InvalidToken(Exception):
@@ -47,6 +55,18 @@ class Verified:
     principal: Principal
     token_id: str | None
     expires_at: datetime
+
+
+class Trusted(Protocol):
+    """Whose tokens a server accepts: the development issuer's or a provider's."""
+
+    issuer: str
+
+    def verify(self, token: str) -> Verified: ...
+
+    def jwks(self) -> dict[str, Any]: ...
+
+    def discovery(self, base_url: str) -> dict[str, Any]: ...
 
 
 class Issuer:
@@ -100,47 +120,7 @@ class Issuer:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> Verified:
-        try:
-            claims = jwt.decode(
-                token,
-                self._public,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken(
-                "the token has expired; sign in again (/signin) or mint one with `custody token`"
-            ) from None
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(
-                f"the token is not valid here ({_why(exc)}); sign in again (/signin) or mint one with `custody token`"
-            ) from None
-        area, agency = claims.get("custody_area") or [], claims.get("custody_agency")
-        # A claim of the wrong shape is the token's fault, answered 401 like any other (a review found
-        # an area given as one string answered 422, as if the request's own data were wrong).
-        if not isinstance(area, list) or not all(isinstance(a, str) for a in area):
-            raise InvalidToken("the token's custody_area claim is not a list of divisions; mint a new one")
-        if agency is not None and not isinstance(agency, str):
-            raise InvalidToken("the token's custody_agency claim is not a division; mint a new one")
-        try:
-            principal = Principal(
-                subject=str(claims["sub"]),
-                name=str(claims.get("name") or claims["sub"]),
-                role=Role(str(claims.get("custody_role"))),
-                agency=agency,
-                area=tuple(area),
-                office=claims.get("custody_office"),
-            )
-        except (ValueError, TypeError, CustodyError) as exc:
-            raise InvalidToken(f"the token's custody claims are incomplete ({exc}); mint a new one") from None
-        token_id = claims.get("jti")
-        return Verified(
-            principal,
-            str(token_id) if token_id is not None else None,
-            datetime.fromtimestamp(int(claims["exp"]), UTC),
-        )
+        return _verified(token, self._public, self.issuer, self.audience, LOCAL_AGAIN)
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self._public))
@@ -158,6 +138,142 @@ class Issuer:
             "id_token_signing_alg_values_supported": [ALGORITHM],
             "claims_supported": ["sub", "name", "custody_role", "custody_agency", "custody_area", "custody_office"],
         }
+
+
+def _verified(token: str, key: Any, issuer: str, audience: str, again: str) -> Verified:
+    """The token's claims checked with ``key``: signature, expiry, issuer, audience and custody's own
+    claims; ``again`` says how to get a good one."""
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken(f"the token has expired; {again}") from None
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"the token is not valid here ({_why(exc)}); {again}") from None
+    area, agency = claims.get("custody_area") or [], claims.get("custody_agency")
+    # A claim of the wrong shape is the token's fault, answered 401 like any other (a review found
+    # an area given as one string answered 422, as if the request's own data were wrong).
+    if not isinstance(area, list) or not all(isinstance(a, str) for a in area):
+        raise InvalidToken(f"the token's custody_area claim is not a list of divisions; {again}")
+    if agency is not None and not isinstance(agency, str):
+        raise InvalidToken(f"the token's custody_agency claim is not a division; {again}")
+    try:
+        principal = Principal(
+            subject=str(claims["sub"]),
+            name=str(claims.get("name") or claims["sub"]),
+            role=Role(str(claims.get("custody_role"))),
+            agency=agency,
+            area=tuple(area),
+            office=claims.get("custody_office"),
+        )
+    except (ValueError, TypeError, CustodyError) as exc:
+        raise InvalidToken(f"the token's custody claims are incomplete ({exc}); {again}") from None
+    token_id = claims.get("jti")
+    return Verified(
+        principal,
+        str(token_id) if token_id is not None else None,
+        datetime.fromtimestamp(int(claims["exp"]), UTC),
+    )
+
+
+class Provider:
+    """The deployment's OpenID Connect provider, whose tokens custody accepts instead of the
+    development issuer's (CJIS Security Policy 5.6: the provider identifies each person and enforces
+    passwords and multi-factor authentication): its issuer (``CUSTODY_OIDC_ISSUER``), custody's
+    audience at it (``CUSTODY_OIDC_AUDIENCE``, ``custody`` by default) and its public signing keys as
+    a JWKS file the deployment keeps current (``CUSTODY_OIDC_JWKS``; nothing is fetched at run time).
+    Each token names its key (``kid``): a key the provider rotates in is read when the file changes,
+    and a key taken out of it verifies nothing from then on. The provider must put custody's claims
+    in its tokens (``custody_role``, and ``custody_agency`` or ``custody_area`` where the role is
+    bound to a jurisdiction: access/roles.py)."""
+
+    def __init__(self, issuer: str, jwks: Path, audience: str = AUDIENCE) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.path = jwks
+        self._keys: dict[str, Any] = {}
+        self._documents: list[dict[str, Any]] = []
+        self._read: tuple[int, int, int] | None = None
+        self._reading = threading.Lock()
+        self._load()  # a key set that cannot be used stops the server at its start, not at a request
+
+    @classmethod
+    def from_environment(cls) -> Provider | None:
+        issuer, jwks = os.environ.get(ISSUER_ENV), os.environ.get(JWKS_ENV)
+        if not issuer and not jwks:
+            return None
+        if not issuer or not jwks:
+            raise InvalidToken(f"set both {ISSUER_ENV} (the provider's issuer) and {JWKS_ENV} (its key set file)")
+        return cls(issuer, Path(jwks), os.environ.get(AUDIENCE_ENV) or AUDIENCE)
+
+    def _load(self) -> None:
+        """Read the key set again if the file changed since it was read."""
+        try:
+            seen = self.path.stat()
+            stamp = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+            if stamp == self._read:
+                return
+            document = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidToken(f"the provider's key set {self.path} ({JWKS_ENV}) cannot be read ({exc})") from None
+        keys, documents = {}, []
+        for jwk in document.get("keys", []) if isinstance(document, dict) else []:
+            usable = isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid")
+            if usable and jwk.get("use", "sig") == "sig" and jwk.get("alg", ALGORITHM) == ALGORITHM:
+                public = {k: jwk[k] for k in ("kty", "kid", "n", "e") if k in jwk}  # never a private part
+                try:
+                    keys[str(jwk["kid"])] = RSAAlgorithm.from_jwk(json.dumps(public))
+                except (jwt.PyJWTError, ValueError, KeyError):
+                    continue
+                documents.append({**public, "use": "sig", "alg": ALGORITHM})
+        if not keys:
+            raise InvalidToken(
+                f"the provider's key set {self.path} ({JWKS_ENV}) holds no RS256 signing key with a kid; "
+                "export the provider's JWKS into it"
+            )
+        self._keys, self._documents, self._read = keys, documents, stamp
+
+    def verify(self, token: str) -> Verified:
+        again = f"sign in again at {self.issuer}"
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"the token is not valid here ({_why(exc)}); {again}") from None
+        with self._reading:
+            self._load()
+            key = self._keys.get(str(kid))
+        if key is None:
+            raise InvalidToken(
+                f"the token is signed with a key the provider's key set does not hold (kid {kid!r}); {again}"
+            )
+        return _verified(token, key, self.issuer, self.audience, again)
+
+    def jwks(self) -> dict[str, Any]:
+        """The provider's keys custody accepts tokens signed with (public parts only)."""
+        with self._reading:
+            self._load()
+            return {"keys": list(self._documents)}
+
+    def discovery(self, base_url: str) -> dict[str, Any]:
+        """Where custody's tokens come from: the provider, whose own discovery document is the one to
+        follow; the keys custody accepts are listed at its JWKS address."""
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": f"{base_url.rstrip('/')}/.well-known/jwks.json",
+            "id_token_signing_alg_values_supported": [ALGORITHM],
+            "claims_supported": ["sub", "name", "custody_role", "custody_agency", "custody_area", "custody_office"],
+        }
+
+
+def trusted() -> Trusted:
+    """The provider the environment names, else the development issuer."""
+    return Provider.from_environment() or Issuer.local()
 
 
 def _why(exc: jwt.PyJWTError) -> str:

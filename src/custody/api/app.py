@@ -21,10 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from custody import __version__
-from custody.access import revocations
+from custody.access import revocations, tokens
 from custody.access.policy import Op, Resource, Scope, authorise
 from custody.access.roles import Principal, Role
-from custody.access.tokens import Issuer
+from custody.access.tokens import Issuer, Trusted
 from custody.access.withholding import as_federal_side_sees
 from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
@@ -68,7 +68,7 @@ def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> di
 def create_app(
     service: Custody,
     tick_seconds: float | None = TICK_SECONDS,
-    issuer: Issuer | None = None,
+    issuer: Trusted | None = None,
     demo_signin: bool = True,
     revocations_seconds: float | None = revocations.REFRESH_SECONDS,
 ) -> FastAPI:
@@ -96,8 +96,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
-    app.state.issuer = issuer or Issuer.local()
-    app.state.demo_signin = demo_signin
+    app.state.issuer = issuer or tokens.trusted()
+    # the demo sign-in mints the development issuer's tokens: never where a provider's are the ones accepted
+    app.state.demo_signin = demo_signin and isinstance(app.state.issuer, Issuer)
     app.state.revoked = revocations.Revoked()
     app.include_router(examiner.router)
     app.add_middleware(AccessLog, service=service)

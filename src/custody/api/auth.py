@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from custody.access import revocations
 from custody.access.policy import InvalidCredentials, Op, Resource, authorise
 from custody.access.roles import Principal
-from custody.access.tokens import InvalidToken, Issuer
+from custody.access.tokens import InvalidToken, Trusted
 
 COOKIE = "custody_token"
 bearer = HTTPBearer(
@@ -27,8 +27,8 @@ bearer = HTTPBearer(
 )
 
 
-def issuer_of(request: Request) -> Issuer:
-    issuer: Issuer = request.app.state.issuer
+def issuer_of(request: Request) -> Trusted:
+    issuer: Trusted = request.app.state.issuer
     return issuer
 
 

@@ -777,8 +777,14 @@ def token(
 
     `curl -H "Authorization: Bearer $(custody token --role jail_officer --agency DIVISION)" …`"""
     from custody.access.roles import Principal, Role
-    from custody.access.tokens import Issuer
+    from custody.access.tokens import ISSUER_ENV, Issuer, Provider
 
+    provider = Provider.from_environment()
+    if provider is not None:
+        raise InvalidInput(
+            f"tokens come from the identity provider {provider.issuer} ({ISSUER_ENV}); custody mints none: "
+            "sign in there"
+        )
     if role not in {r.value for r in Role}:
         raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(r.value for r in Role)}")
     if not 0 < hours <= HOURS_A_YEAR:  # also refuses nan
