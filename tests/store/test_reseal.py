@@ -5,8 +5,11 @@ be removed; the run is on the audit, which names keys by fingerprint only."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -15,7 +18,8 @@ from typer.testing import CliRunner
 from custody.cli.main import app
 from custody.exchange import webhooks
 from custody.identity import biometrics, settings
-from custody.identity.prints.gallery import GalleryError
+from custody.identity.prints.gallery import Gallery, GalleryError
+from custody.identity.prints.matcher import NbisMatcher
 from custody.observability import known_secrets
 from custody.service import Custody
 from custody.store import crypto
@@ -71,7 +75,8 @@ def test_a_new_key_put_first_then_reseal_lets_the_old_key_go(
     monkeypatch.setenv("CUSTODY_DATA_KEY", new)
     with custody.unit() as unit:
         (entry,) = unit.session.scalars(select(AuditEntryRow).where(AuditEntryRow.chain == "keys")).all()
-    assert (entry.action, entry.actor, entry.data["sealed_under"]) == ("DataResealed", "cli:keys-reseal", new_id)
+    assert (entry.action, entry.data["sealed_under"]) == ("DataResealed", new_id)
+    assert entry.actor.startswith("os:")  # whoever ran it, not "cli" alone (found by a review)
     assert new not in json.dumps(entry.data) and old not in json.dumps(entry.data)
 
 
@@ -84,3 +89,32 @@ def test_a_key_setting_that_is_not_a_list_of_fernet_keys_says_how_to_write_it(
     monkeypatch.setenv("CUSTODY_DATA_KEY", " ")
     with pytest.raises(crypto.KeyError_, match="holds no key"):
         crypto.fernet()
+
+
+def test_a_key_file_is_read_again_when_it_changes(
+    custody: Custody, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a running process kept the keys its file held when first read, while the
+    keys it reported (and recorded as sealed under) came from the file as it is now."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.delenv("CUSTODY_DATA_KEY", raising=False)
+    monkeypatch.setenv("CUSTODY_DATA_KEY_FILE", str(tmp_path / "data.key"))
+    (tmp_path / "data.key").write_text(old + "\n")
+    sealed = crypto.fernet().encrypt(b"kept")
+    (tmp_path / "data.key").write_text(f"{new}\n{old}\n")  # rotation begins, in the file
+    assert crypto.key_ids() == [hashlib.sha256(k.encode()).hexdigest()[:12] for k in (new, old)]
+    assert Fernet(new.encode()).decrypt(crypto.fernet().encrypt(b"new")) == b"new"  # sealed under the new key
+    assert crypto.fernet().decrypt(sealed) == b"kept"
+
+
+def test_reseal_of_a_gallery_with_no_one_in_it(
+    custody: Custody, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a gallery created but holding no one (an enrolment refused after it was
+    made) failed the command after the store had been re-sealed."""
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", store_url)
+    monkeypatch.setenv("CUSTODY_GALLERY", str(tmp_path / "gallery"))
+    Gallery.create(tmp_path / "gallery", extractor=NbisMatcher.version, codebook=np.zeros((128, 384), np.float32))
+    done = CliRunner().invoke(app, ["keys", "reseal", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["counts"]["gallery"] == 0

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import OperationalError
 
+from custody.audit.access import command_line_operator
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import CLOCK_SKEW, FingerprintImage
 from custody.cli.output import JsonFlag, cell, emit_json, err, out, output_table, progress_bars
@@ -694,7 +695,7 @@ def retention_apply(
     periods = retention.load_schedule(schedule)
     service = cli_service()
     with service.unit() as unit:
-        outcomes = retention.apply(unit, periods, service.clock.now(), "cli:retention", dry_run)
+        outcomes = retention.apply(unit, periods, service.clock.now(), command_line_operator(), dry_run)
     if as_json:
         emit_json({"dry_run": dry_run, "classes": [o.to_json() for o in outcomes]})
         return
@@ -708,26 +709,30 @@ def retention_apply(
 @keys_app.command("reseal")
 def keys_reseal(as_json: JsonFlag = False) -> None:
     """Seal everything kept at rest again under the newest data key. Put a new key first in
-    CUSTODY_DATA_KEY (or its file), keys separated by commas, run this, then remove the old keys."""
+    CUSTODY_DATA_KEY (or its file), keys separated by commas; restart every server and worker that
+    reads the variable (a key file is read again when it changes); run this; then remove the old keys."""
     from rich.progress import MofNCompleteColumn
 
     from custody.identity import biometrics, settings
     from custody.store import crypto, reseal
 
+    newest, *older = crypto.key_ids()
     service = cli_service()
     with progress_bars(MofNCompleteColumn()) as report:
         counts = reseal.reseal_store(service.unit, report)
     counts["gallery"] = biometrics.reseal(settings.from_environment())
     with service.unit() as unit:
-        reseal.record(unit, counts, "cli:keys-reseal")
-    newest, *older = crypto.key_ids()
+        reseal.record(unit, counts, newest, len(older) + 1)
     if as_json:
         emit_json({"sealed_under": newest, "counts": counts, "older_keys": older})
         return
     done = ", ".join(f"{name} {count:,}" for name, count in counts.items())
     out.print(f"sealed again under the key {newest}: {done}")
     if older:
-        out.print(f"the older keys ({', '.join(older)}) can now be removed from the data key setting")
+        out.print(
+            f"the older keys ({', '.join(older)}) can be removed from the data key setting once no custody process "
+            "still runs with a setting from before this key was put first (such a process seals under the old key)"
+        )
 
 
 def main() -> None:

@@ -36,23 +36,36 @@ def _key_file() -> Path:
     return Path(os.environ.get("CUSTODY_DATA_KEY_FILE", Path(os.environ.get("CUSTODY_VAR", "var")) / "data.key"))
 
 
+def _configured() -> tuple[str, ...]:
+    """The data keys set now, newest first: ``CUSTODY_DATA_KEY``, else the key file, read again
+    whenever it changes (found by a review: a running process kept the keys its file held when it
+    first read it, while the keys it reported came from the file as it is)."""
+    setting = os.environ.get("CUSTODY_DATA_KEY")
+    if setting is not None:
+        return tuple(_keys(setting))
+    file = _key_file()
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        # Created readable by its owner only, never world-readable for a moment (written, then
+        # chmod-ed, it was: found by a review); a process that created it first keeps its key.
+        try:
+            created = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(created, "wb") as out:
+                out.write(Fernet.generate_key())
+    seen = file.stat()
+    return _file_keys(str(file), (seen.st_ino, seen.st_mtime_ns, seen.st_size))
+
+
 @cache
-def _fernet(key: str | None, path: str) -> MultiFernet:
-    if key is None:
-        file = Path(path)
-        if not file.exists():
-            file.parent.mkdir(parents=True, exist_ok=True)
-            # Created readable by its owner only, never world-readable for a moment (written, then
-            # chmod-ed, it was: found by a review); a process that created it first keeps its key.
-            try:
-                created = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(created, "wb") as out:
-                    out.write(Fernet.generate_key())
-        key = file.read_text()
-    keys = _keys(key)
+def _file_keys(path: str, _stamp: tuple[int, int, int]) -> tuple[str, ...]:
+    return tuple(_keys(Path(path).read_text()))
+
+
+@cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
         raise KeyError_("the data key setting holds no key; give a Fernet key (newest first when several)")
     try:
@@ -70,16 +83,13 @@ def _keys(setting: str) -> list[str]:
 
 def fernet() -> MultiFernet:
     """Seals under the newest data key, opens under any of them."""
-    return _fernet(os.environ.get("CUSTODY_DATA_KEY"), str(_key_file()))
+    return _fernet(_configured())
 
 
 def key_ids() -> list[str]:
     """A short fingerprint of each data key, newest first (SHA-256 of the key, 12 hex digits): what an
     audit entry or a message may name, never the key."""
-    fernet()  # the development key is made on first use
-    setting = os.environ.get("CUSTODY_DATA_KEY")
-    keys = _keys(setting if setting is not None else _key_file().read_text())
-    return [hashlib.sha256(k.encode()).hexdigest()[:12] for k in keys]
+    return [hashlib.sha256(k.encode()).hexdigest()[:12] for k in _configured()]
 
 
 def secrets() -> list[str]:

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, func, select, update
 
-from custody.store import crypto
 from custody.store.models import FingerprintImageRow, WebhookSubscriptionRow
 from custody.store.unit import Unit
 
@@ -53,11 +52,11 @@ def reseal_store(units: Callable[[], Any], progress: Progress | None = None) -> 
     return counts
 
 
-def record(unit: Unit, counts: dict[str, int], actor: str) -> None:
+def record(unit: Unit, counts: dict[str, int], sealed_under: str, keys_configured: int) -> None:
+    """The run on the ``keys`` chain, in the name of whoever ran it (the unit's actor)."""
     unit.record(
         CHAIN,
         action=ACTION,
         subject="data-key",
-        actor=actor,
-        data={"counts": counts, "sealed_under": crypto.key_ids()[0], "keys_configured": len(crypto.key_ids())},
+        data={"counts": counts, "sealed_under": sealed_under, "keys_configured": keys_configured},
     )

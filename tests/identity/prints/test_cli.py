@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,39 @@ def test_enroll_saves_over_no_enrolment_made_while_it_read_the_prints(
     assert done.exit_code == 0, done.output
     kept = Gallery.open(gallery)
     assert "idn_SERVER" in kept and "FBI-1" in kept and len(kept) == 2
+
+
+def test_enroll_lets_the_gallery_go_before_it_writes_the_store(
+    tmp_path: Path, booking_file: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the command wrote its access entry while it still held the gallery, and a
+    server keeping a booking's prints holds the store's write lock while it waits for the gallery:
+    each waited on the other until the store gave up (SQLite's busy timeout). Here the server's
+    side takes the store's write lock while the command saves, then waits for the gallery."""
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(booking_file)
+    gallery, database = tmp_path / "gallery", tmp_path / "custody.db"
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", f"sqlite:///{database}")
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
+    holding, server_done = threading.Event(), threading.Event()
+
+    def server() -> None:
+        with sqlite3.connect(database, timeout=30, isolation_level=None) as store:
+            store.execute("BEGIN IMMEDIATE")  # a booking's transaction, its identity rows written
+            holding.set()
+            with biometrics.changing(gallery):  # keeping its prints: waits for the gallery
+                pass
+            store.execute("COMMIT")
+        server_done.set()
+
+    real_save = Gallery.save
+
+    def save_while_the_server_books(self: Gallery) -> None:
+        real_save(self)
+        threading.Thread(target=server, daemon=True).start()
+        assert holding.wait(30)
+
+    monkeypatch.setattr(Gallery, "save", save_while_the_server_books)
+    done = CliRunner().invoke(app, ["prints", "enroll", str(booking), "--id", "FBI-1", "--gallery", str(gallery)])
+    assert done.exit_code == 0, done.output
+    assert server_done.wait(30)

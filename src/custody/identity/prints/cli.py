@@ -10,7 +10,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 from custody.cli.output import JsonFlag, emit_json, err
 from custody.cli.reads import cli_service, ids, logged_read
+from custody.domain.errors import Conflict
 from custody.identity import biometrics
 from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
@@ -169,31 +170,35 @@ def enroll(
         raise _fail("--name: give at least one name (or a transaction with field 2.018)")
     gallery = gallery or gallery_path()
     templates, refused = _extract(captures, workers)
-    try:
-        # held alone from reading to saving, as every enrolment is: a server enrolling meanwhile
-        # would otherwise have its rows saved over (found by a review)
+    if not templates:  # refused before the gallery is created for it
+        raise _fail("no usable finger to enrol: " + "; ".join(str(r["reason"]) for r in refused))
+    service = cli_service()  # opened first: nothing waits on the store while the gallery is held
+
+    def enrol() -> dict[str, Any]:
+        # The gallery is held alone from reading to saving, as by every enrolment (a server's made
+        # meanwhile was saved over), and let go before the store is written: a server keeping a
+        # booking's prints holds the store while it waits for the gallery (found by reviews).
         with biometrics.changing(gallery, create=True) as store:
             assert store is not None  # created when there was none
             if identity_id in store:
-                raise _fail(f"identity {identity_id} is already enrolled in {gallery}")
-
-            def enrol() -> None:
-                store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
-                store.save()
-
-            # the identity's names and record go into the repository and back to the screen: logged first
-            logged_read(
-                cli_service(),
-                "prints enroll",
-                enrol,
-                lambda _: {"identities": identity_id},
-                options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates)))},
-            )
-            result = {
+                raise Conflict(f"identity {identity_id} is already enrolled in {gallery}")
+            store.enrol(Identity(identity_id, tuple(names), tuple(alias or []), document), templates)
+            store.save()
+            return {
                 "identity": store.identity(len(store) - 1).document(),
                 "refused": refused,
                 "gallery_size": len(store),
             }
+
+    try:
+        # the identity's names and record go into the repository and back to the screen: logged first
+        result = logged_read(
+            service,
+            "prints enroll",
+            enrol,
+            lambda _: {"identities": identity_id},
+            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates)))},
+        )
     except GalleryError as exc:
         raise _fail(str(exc)) from None
     if as_json:

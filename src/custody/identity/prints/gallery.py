@@ -385,6 +385,8 @@ class Gallery:
 
     def _doc_spans(self) -> list[tuple[int, int]]:
         """(offset, length) of each saved identity document, its line end included."""
+        if not self._doc_offsets:
+            return []  # a gallery created with no one in it yet (found by a review: re-sealing it failed)
         ends = [*self._doc_offsets[1:], self._saved["identities_bytes"]]
         return [(start, end - start) for start, end in zip(self._doc_offsets, ends, strict=True)]
 
