@@ -22,6 +22,8 @@ from custody.access.roles import DEMO_USERS
 from custody.access.tokens import InvalidToken, Issuer, Provider
 from custody.api.app import create_app
 from custody.cli.main import app as cli
+from custody.domain.errors import InvalidInput
+from custody.exchange import chaos
 from custody.service import Custody
 
 PROVIDER = "https://login.county.example/realms/jail"
@@ -74,7 +76,7 @@ def test_the_providers_tokens_are_accepted_by_the_key_they_name_through_a_rotati
     before = _token(old, "2026-old")
     assert _status(served, before)[0] == 200
     refused = _status(served, _token(new, "2026-new"))
-    assert refused[0] == 401 and "key set does not hold (kid '2026-new')" in refused[1] and PROVIDER in refused[1]
+    assert refused[0] == 401 and "key set does not hold;" in refused[1] and PROVIDER in refused[1]
     _publish(jwks, {"2026-old": old, "2026-new": new})  # the provider rotates a new key in
     assert _status(served, _token(new, "2026-new"))[0] == 200 and _status(served, before)[0] == 200
     _publish(jwks, {"2026-new": new})  # and the old one out
@@ -125,3 +127,63 @@ def test_a_key_set_that_cannot_be_used_stops_the_server_at_its_start(
     monkeypatch.delenv("CUSTODY_OIDC_JWKS", raising=False)
     with pytest.raises(InvalidToken, match="set both CUSTODY_OIDC_ISSUER"):
         Provider.from_environment()
+
+
+def test_what_the_caller_sends_is_not_repeated_and_a_broken_key_set_is_the_servers_fault(
+    served: TestClient, keys: tuple[Path, rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    """Found by a review: a token's kid was echoed into the answer's WWW-Authenticate header (a
+    non-Latin-1 kid answered 500, a quote added parameters); a key set that could no longer be read
+    answered 401 with its path on the server."""
+    jwks, old, _new = keys
+    for kid in ("€", 'x", error="insufficient_scope'):
+        status, text = _status(served, _token(old, kid))
+        assert status == 401 and kid not in text
+    jwks.unlink()
+    answer = served.get("/stats/outcomes", headers={"Authorization": f"Bearer {_token(old, '2026-old')}"})
+    assert answer.status_code == 503 and str(jwks) not in answer.text and "tell its administrator" in answer.text
+    assert served.get("/.well-known/jwks.json").status_code == 503
+    _publish(jwks, {"2026-old": old})  # put back: read again at the next request
+    assert _status(served, _token(old, "2026-old"))[0] == 200
+
+
+def test_one_malformed_key_leaves_the_others_usable(
+    served: TestClient, keys: tuple[Path, rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    jwks, old, _new = keys
+    listed = json.loads(jwks.read_text())["keys"]
+    jwks.write_text(json.dumps({"keys": [{"kty": "RSA", "kid": "bad", "n": 12, "e": "AQAB"}, *listed]}))
+    assert _status(served, _token(old, "2026-old"))[0] == 200
+    assert Provider(PROVIDER, jwks).jwks()["keys"][0]["kid"] == "2026-old"
+
+
+def test_a_key_set_rewritten_to_the_same_size_and_time_is_read_again(
+    served: TestClient, keys: tuple[Path, rsa.RSAPrivateKey, rsa.RSAPrivateKey]
+) -> None:
+    """Found by a review: a rewrite keeping the file's size and modification time (``cp -p``) went
+    unseen, and a key taken out stayed trusted. Its change time cannot be kept."""
+    jwks, old, new = keys
+    assert _status(served, _token(old, "2026-old"))[0] == 200
+    before = jwks.stat()
+    _publish(jwks, {"2026-old": new})  # another key under the same kid: the same size
+    os.utime(jwks, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert jwks.stat().st_size == before.st_size and jwks.stat().st_mtime_ns == before.st_mtime_ns
+    assert _status(served, _token(old, "2026-old"))[0] == 401
+
+
+def test_serve_token_and_the_chaos_run_with_a_provider_named(
+    tmp_path: Path, store_url: str, keys: tuple[Path, Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: `custody serve --workers N` started with a key set its workers could not
+    read (they died and were restarted without end); `custody token` printed a traceback; the chaos
+    run's server took the operator's provider while its requests were signed by the development
+    issuer."""
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", store_url)
+    monkeypatch.setenv("CUSTODY_OIDC_ISSUER", PROVIDER)
+    monkeypatch.setenv("CUSTODY_OIDC_JWKS", str(tmp_path / "missing.json"))
+    for command in (["serve", "--workers", "2", "--port", "1"], ["token", "--role", "analyst"]):
+        done = CliRunner().invoke(cli, command)
+        assert done.exit_code != 0 and isinstance(done.exception, InvalidInput), command
+        assert "cannot be read" in str(done.exception)
+    monkeypatch.setenv("CUSTODY_OIDC_JWKS", str(keys[0]))
+    assert isinstance(chaos.api_app().state.issuer, Issuer)

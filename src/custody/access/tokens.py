@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -41,10 +42,21 @@ DEFAULT_TTL = 8 * 3600
 KEY_FILE = "dev-issuer-key.pem"
 ISSUER_ENV, JWKS_ENV, AUDIENCE_ENV = "CUSTODY_OIDC_ISSUER", "CUSTODY_OIDC_JWKS", "CUSTODY_OIDC_AUDIENCE"
 LOCAL_AGAIN = "sign in again (/signin) or mint one with `custody token`"
+log = logging.getLogger("custody.access")
 
 
 class InvalidToken(Exception):
     """The token cannot be trusted; the message says why and what to do."""
+
+
+class KeySetUnavailable(CustodyError):
+    """The provider's key set could not be read on this server: the server's fault, not the token's."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the identity provider's key set cannot be read on this server; tell its administrator")
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class Trusted(Protocol):
     """Whose tokens a server accepts: the development issuer's or a provider's."""
 
     issuer: str
+    again: str  # how a caller gets a good token
 
     def verify(self, token: str) -> Verified: ...
 
@@ -75,6 +88,7 @@ class Issuer:
         self._public = key.public_key()  # derived once: every request's token is checked against it
         self.issuer = issuer
         self.audience = audience
+        self.again = LOCAL_AGAIN
         public = self._public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = base64.urlsafe_b64encode(hashlib.sha256(public).digest()[:12]).decode().rstrip("=")
 
@@ -120,7 +134,7 @@ class Issuer:
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> Verified:
-        return _verified(token, self._public, self.issuer, self.audience, LOCAL_AGAIN)
+        return _verified(token, self._public, self.issuer, self.audience, self.again)
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self._public))
@@ -196,12 +210,13 @@ class Provider:
     def __init__(self, issuer: str, jwks: Path, audience: str = AUDIENCE) -> None:
         self.issuer = issuer
         self.audience = audience
+        self.again = f"sign in again at {issuer}"
         self.path = jwks
         self._keys: dict[str, Any] = {}
         self._documents: list[dict[str, Any]] = []
-        self._read: tuple[int, int, int] | None = None
+        self._read: tuple[int, int, int, int] | None = None
         self._reading = threading.Lock()
-        self._load()  # a key set that cannot be used stops the server at its start, not at a request
+        self._load(at_start=True)  # a key set that cannot be used stops the server at its start
 
     @classmethod
     def from_environment(cls) -> Provider | None:
@@ -212,31 +227,43 @@ class Provider:
             raise InvalidToken(f"set both {ISSUER_ENV} (the provider's issuer) and {JWKS_ENV} (its key set file)")
         return cls(issuer, Path(jwks), os.environ.get(AUDIENCE_ENV) or AUDIENCE)
 
-    def _load(self) -> None:
-        """Read the key set again if the file changed since it was read."""
+    def _load(self, at_start: bool = False) -> None:
+        """Read the key set again if the file changed since it was read (its change time included: a
+        rewrite that keeps the size and modification time is seen). Unreadable at the start, the
+        server does not start; later, requests are answered 503 and the reason is logged, never told
+        to the caller (found by a review: the file's path went out with a 401)."""
         try:
             seen = self.path.stat()
-            stamp = (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+            stamp = (seen.st_ino, seen.st_mtime_ns, seen.st_ctime_ns, seen.st_size)
             if stamp == self._read:
                 return
             document = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise InvalidToken(f"the provider's key set {self.path} ({JWKS_ENV}) cannot be read ({exc})") from None
+            problem = f"the provider's key set {self.path} ({JWKS_ENV}) cannot be read ({exc})"
+            if at_start:
+                raise InvalidToken(problem) from None
+            log.error("%s", problem)
+            raise KeySetUnavailable() from None
+        listed = document.get("keys") if isinstance(document, dict) else None
         keys, documents = {}, []
-        for jwk in document.get("keys", []) if isinstance(document, dict) else []:
-            usable = isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid")
+        for jwk in listed if isinstance(listed, list) else []:
+            usable = isinstance(jwk, dict) and jwk.get("kty") == "RSA" and isinstance(jwk.get("kid"), str)
             if usable and jwk.get("use", "sig") == "sig" and jwk.get("alg", ALGORITHM) == ALGORITHM:
                 public = {k: jwk[k] for k in ("kty", "kid", "n", "e") if k in jwk}  # never a private part
                 try:
                     keys[str(jwk["kid"])] = RSAAlgorithm.from_jwk(json.dumps(public))
-                except (jwt.PyJWTError, ValueError, KeyError):
-                    continue
+                except (jwt.PyJWTError, ValueError, KeyError, TypeError):
+                    continue  # one malformed key leaves the others usable (found by a review)
                 documents.append({**public, "use": "sig", "alg": ALGORITHM})
         if not keys:
-            raise InvalidToken(
+            problem = (
                 f"the provider's key set {self.path} ({JWKS_ENV}) holds no RS256 signing key with a kid; "
                 "export the provider's JWKS into it"
             )
+            if at_start:
+                raise InvalidToken(problem)
+            log.error("%s", problem)
+            raise KeySetUnavailable()
         self._keys, self._documents, self._read = keys, documents, stamp
 
     def verify(self, token: str) -> Verified:
@@ -248,10 +275,8 @@ class Provider:
         with self._reading:
             self._load()
             key = self._keys.get(str(kid))
-        if key is None:
-            raise InvalidToken(
-                f"the token is signed with a key the provider's key set does not hold (kid {kid!r}); {again}"
-            )
+        if key is None:  # its kid is not repeated: it is the caller's text (found by a review)
+            raise InvalidToken(f"the token is signed with a key the provider's key set does not hold; {again}")
         return _verified(token, key, self.issuer, self.audience, again)
 
     def jwks(self) -> dict[str, Any]:

@@ -49,10 +49,7 @@ def caller(
             revoked: revocations.Revoked = request.app.state.revoked
             signed_out = revoked.signed_out_at(verified.token_id)
             if signed_out is not None:
-                raise InvalidToken(
-                    f"the token was signed out at {signed_out.isoformat()}; sign in again (/signin) "
-                    "or mint one with `custody token`"
-                )
+                raise InvalidToken(f"the token was signed out at {signed_out.isoformat()}; {issuer_of(request).again}")
     except InvalidToken as exc:
         request.state.credentials = "invalid"
         if not credentials:

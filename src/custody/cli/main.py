@@ -167,11 +167,18 @@ def serve(
     """Serve the API and the web pages until Ctrl-C."""
     import uvicorn
 
+    from custody.access.tokens import InvalidToken, trusted
     from custody.api.app import DEMO_SIGNIN_ENV, EXCHANGE_ENV, create_app
     from custody.api.serving import PROTOCOL
 
     if exchange not in ("inline", "workers"):
         raise typer.BadParameter("use inline or workers", param_hint="--exchange")
+    try:
+        # whose tokens the server accepts, checked here: worker processes that cannot read the
+        # provider's key set would otherwise die and be restarted without end (found by a review)
+        issuer = trusted()
+    except InvalidToken as exc:
+        raise InvalidInput(str(exc)) from None
     # A review found every served instance let anyone in as an administrator: the demo users are
     # for a machine's own browser, never for a server others can reach.
     signin = demo_signin if demo_signin is not None else host in ("127.0.0.1", "localhost", "::1")
@@ -202,7 +209,7 @@ def serve(
     if workers > 1:
         run("custody.api.app:from_environment", factory=True, workers=workers)
         return
-    run(create_app(service, demo_signin=signin))
+    run(create_app(service, issuer=issuer, demo_signin=signin))
 
 
 @db_app.command("upgrade")
@@ -782,9 +789,12 @@ def token(
 
     `curl -H "Authorization: Bearer $(custody token --role jail_officer --agency DIVISION)" …`"""
     from custody.access.roles import Principal, Role
-    from custody.access.tokens import ISSUER_ENV, Issuer, Provider
+    from custody.access.tokens import ISSUER_ENV, InvalidToken, Issuer, Provider
 
-    provider = Provider.from_environment()
+    try:
+        provider = Provider.from_environment()
+    except InvalidToken as exc:
+        raise InvalidInput(str(exc)) from None
     if provider is not None:
         raise InvalidInput(
             f"tokens come from the identity provider {provider.issuer} ({ISSUER_ENV}); custody mints none: "
