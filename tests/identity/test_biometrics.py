@@ -6,13 +6,14 @@ from __future__ import annotations
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from custody.identity import biometrics, settings
-from custody.identity.prints.gallery import Gallery, Identity
+from custody.identity.prints.gallery import Decision, Gallery, Identity
 from custody.identity.prints.matcher import NbisMatcher
 from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, prints
 
@@ -86,3 +87,35 @@ def test_searches_of_one_process_run_together(monkeypatch: pytest.MonkeyPatch) -
     with ThreadPoolExecutor(2) as pool:
         both = [pool.submit(_found, FIRST_VISIT) for _ in range(2)]
         assert [f.result() for f in both] == [["idn_BOTH"], ["idn_BOTH"]]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_search_reading_a_gallery_replaced_meanwhile_runs_again_on_the_new_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by a review: a gallery directory replaced while a search read it (restored from a
+    backup) was read at the offsets of the gallery before, and the search failed as if the data key
+    were wrong, or named whoever the new files held there. It now searches the new gallery."""
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    biometrics.enrol_templates(settings.from_environment(), Identity("idn_BEFORE", ("BEFORE, ONE",)), templates)
+    assert _found(FIRST_VISIT) == ["idn_BEFORE"]
+    path = settings.gallery_path()
+    restored = tmp_path / "restored"
+    replacement = Gallery.create(restored, extractor=NbisMatcher.version, codebook=np.load(path / "codebook.npy"))
+    # the same person's fingers, enrolled each at the other's position, behind a longer document
+    replacement.enrol(Identity("idn_RESTORED", ("RESTORED, A LONGER NAME",)), {1: templates[2], 2: templates[1]})
+    replacement.save()
+    real, replaced = Gallery._read_records, []
+
+    def replace_then_read(self: Gallery, *args: Any, **kwargs: Any) -> Any:
+        if not replaced:  # the shortlist was drawn from the gallery before; its rows are read now
+            shutil.rmtree(path)
+            shutil.move(restored, path)
+            replaced.append(True)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gallery, "_read_records", replace_then_read)
+    result = biometrics.search(settings.from_environment(), prints(FIRST_VISIT)).result
+    assert replaced and result is not None
+    assert [c.identity.id for c in result.candidates] == ["idn_RESTORED"]
+    assert result.decision is Decision.NO_HIT  # the fingers no longer match at their positions

@@ -27,7 +27,7 @@ from typing import Any
 from custody.booking.service import FingerprintImage
 from custody.domain.errors import InvalidInput
 from custody.identity.prints.compare import Workers
-from custody.identity.prints.gallery import Gallery, Identity, SearchResult
+from custody.identity.prints.gallery import Gallery, GalleryError, Identity, SearchResult
 from custody.identity.prints.images import UnreadableImage, decode
 from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.templates import Template
@@ -198,13 +198,33 @@ def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> Prin
         templates, refused = _templates(pool, images)
         if not templates or not (settings.gallery / "gallery.json").exists():
             return PrintSearch(templates, None, refused)
+        result = _searched(settings, templates, pool)
+    return PrintSearch(templates, result, refused)
+
+
+def _searched(settings: SearchSettings, templates: dict[int, Template], pool: Workers) -> SearchResult | None:
+    """Search the process's gallery; None when no one is enrolled with prints yet.
+
+    Saved rows never change, so searching needs only this process's writers kept out (a gallery
+    opened anew since is another object, which this search no longer shares). The threshold decides
+    here; whether a hit waits for an examiner is the identification's state machine
+    (identity/model.py), not the gallery's. A directory replaced while the search read it (a gallery
+    restored from a backup) was read at the offsets of the one before, which failed as a wrong
+    data key or named someone else: found by a review, the search now runs again on the new one.
+    """
+    for attempt in range(1, 3):
         gallery = _searchable(settings.gallery)
         if gallery is None:
-            return PrintSearch(templates, None, refused)
-        # Saved rows never change, so searching needs only this process's writers kept out (a
-        # gallery opened anew since is another object, which this search no longer shares). The
-        # threshold decides here; whether a hit waits for an examiner is the identification's state
-        # machine (identity/model.py), not the gallery's.
-        with _turns.reading():
-            result = gallery.search(templates, pool.compare_records, threshold=settings.threshold, confirmation=True)
-    return PrintSearch(templates, result, refused)
+            return None
+        try:
+            with _turns.reading():
+                result = gallery.search(
+                    templates, pool.compare_records, threshold=settings.threshold, confirmation=True
+                )
+        except GalleryError:
+            if gallery.replaced_since_opened() and attempt == 1:
+                continue
+            raise
+        if not gallery.replaced_since_opened():
+            return result
+    raise GalleryError(f"{settings.gallery}: the gallery directory was replaced twice during one search; search again")

@@ -282,10 +282,15 @@ class Gallery:
         manifest = self._same_gallery()
         return manifest is not None and not self._pending_docs and manifest == self._saved
 
+    def replaced_since_opened(self) -> bool:
+        """Whether the directory holds another gallery than the one this object read (made anew,
+        restored from a backup): rows read from it since may belong to that one."""
+        return _made(self.path) != self._made
+
     def _same_gallery(self) -> dict[str, Any] | None:
         """The directory's manifest, or None when it holds another gallery than this one read (made
         anew, of another format) or the data key setting changed (a key put first to rotate)."""
-        if _made(self.path) != self._made or self._seal is not crypto.fernet():
+        if self.replaced_since_opened() or self._seal is not crypto.fernet():
             return None
         manifest = _manifest(self.path)
         return manifest if manifest.get("format") == FORMAT else None
