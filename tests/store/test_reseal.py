@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,3 +119,47 @@ def test_reseal_of_a_gallery_with_no_one_in_it(
     done = CliRunner().invoke(app, ["keys", "reseal", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["counts"]["gallery"] == 0
+
+
+def _check() -> tuple[int, dict[str, Any]]:
+    done = CliRunner().invoke(app, ["keys", "check", "--json"])
+    return done.exit_code, json.loads(done.stdout)
+
+
+@pytest.mark.usefixtures("gallery")
+def test_keys_check_counts_what_an_older_key_still_seals_until_nothing_does(
+    custody: Custody, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`custody keys reseal` cannot see a process left on the setting from before, which seals under
+    the old key; `custody keys check` counts what is sealed under each key, so the operator knows
+    when the old key may go."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("CUSTODY_DATA_KEY", old)
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", store_url)
+    first = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints(SECOND_VISIT))
+    webhooks.subscribe(custody, "https://example.org/hook", SECRET, [])
+    monkeypatch.setenv("CUSTODY_DATA_KEY", f"{new}, {old}")
+    code, report = _check()
+    assert code == 1 and report["older_keys_removable"] is False
+    under_old = {"newest_key": 0, "no_key_configured": 0}
+    assert report["counts"] == {
+        "fingerprint_images": {**under_old, "older_keys": 2},
+        "webhook_subscriptions": {**under_old, "older_keys": 1},
+        "gallery": {**under_old, "older_keys": 3},  # one identity document, two fingers
+    }
+
+    assert CliRunner().invoke(app, ["keys", "reseal"]).exit_code == 0
+    code, report = _check()
+    assert (code, report["older_keys_removable"]) == (0, True)
+    assert report["counts"]["fingerprint_images"] == {"newest_key": 2, "older_keys": 0, "no_key_configured": 0}
+
+    monkeypatch.setenv("CUSTODY_DATA_KEY", old)  # a server still on the setting from before adds prints
+    custody.add_prints(first.id, prints({3: "p1_1"}))
+    monkeypatch.setenv("CUSTODY_DATA_KEY", f"{new}, {old}")
+    code, report = _check()
+    assert code == 1 and report["counts"]["fingerprint_images"]["older_keys"] == 1
+    monkeypatch.setenv("CUSTODY_DATA_KEY", new)  # the old key removed too early: that image opens under none
+    code, report = _check()
+    assert code == 1 and report["counts"]["fingerprint_images"]["no_key_configured"] == 1
+    done = CliRunner().invoke(app, ["keys", "check"])
+    assert done.exit_code == 1 and "the key they were sealed with back" in done.stdout

@@ -742,6 +742,44 @@ def keys_reseal(as_json: JsonFlag = False) -> None:
         )
 
 
+@keys_app.command("check")
+def keys_check(as_json: JsonFlag = False) -> None:
+    """Count what is sealed under the newest data key, under an older one and under none configured
+    (the store's images and webhook secrets, the gallery's records). Run it after `custody keys
+    reseal` and after every server and worker has restarted on the new setting: the older keys can
+    go when nothing is left under them. Exit 1 while something is."""
+    from rich.progress import MofNCompleteColumn
+
+    from custody.identity import biometrics, settings
+    from custody.store import crypto, reseal
+
+    newest, *older = crypto.key_ids()
+    service = cli_service()
+    with progress_bars(MofNCompleteColumn()) as report:
+        census = reseal.check_store(service.read, report)
+    census["gallery"] = biometrics.census(settings.from_environment())
+    left = sum(c.older + c.unreadable for c in census.values())
+    if as_json:
+        parts = {name: c.to_json() for name, c in census.items()}
+        emit_json({"newest_key": newest, "older_keys": older, "counts": parts, "older_keys_removable": left == 0})
+    else:
+        for name, c in census.items():
+            out.print(
+                f"{name}: {c.newest:,} under the newest key {newest}, {c.older:,} under an older key"
+                + (f", {c.unreadable:,} under no key configured" if c.unreadable else "")
+            )
+        if left == 0:
+            out.print("nothing is sealed under an older key" + (": they can be removed" if older else ""))
+        else:
+            out.print(
+                "some values are not under the newest key: run `custody keys reseal` again once every server and "
+                "worker runs with the new key first (a process on the setting from before seals under the old "
+                "key); values under no configured key need the key they were sealed with back in the setting"
+            )
+    if left:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -32,6 +32,7 @@ from custody.identity.prints.images import UnreadableImage, decode
 from custody.identity.prints.matcher import NbisMatcher, search_matcher
 from custody.identity.prints.templates import Template
 from custody.identity.settings import SearchSettings
+from custody.store import crypto
 
 LOCK_FILE = ".custody.lock"
 
@@ -189,6 +190,18 @@ def reseal(settings: SearchSettings) -> int:
         return 0
     with changing(settings.gallery) as gallery:
         return 0 if gallery is None else gallery.reseal()
+
+
+def census(settings: SearchSettings) -> crypto.Census:
+    """The gallery's records counted by the data key that opens them (none without a gallery).
+    Enrolments and re-sealing wait for it; searches go on."""
+    if not (settings.gallery / "gallery.json").exists():
+        return crypto.Census()
+    gallery = _searchable(settings.gallery)
+    if gallery is None:
+        return crypto.Census()
+    with _turns.reading():
+        return gallery.census()
 
 
 def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,36 @@ def secrets() -> list[str]:
     if path.exists():
         found.extend(_keys(path.read_text()))
     return found
+
+
+@dataclass
+class Census:
+    """Sealed values counted by the key that opens them: the newest, only an older one, or none of
+    those configured now (what ``custody keys check`` reports before an old key is removed)."""
+
+    newest: int = 0
+    older: int = 0
+    unreadable: int = 0
+
+    def add(self, token: bytes) -> None:
+        keys = _configured()
+        if _opens(_fernet(keys[:1]), token):
+            self.newest += 1
+        elif _opens(_fernet(keys), token):
+            self.older += 1
+        else:
+            self.unreadable += 1
+
+    def to_json(self) -> dict[str, int]:
+        return {"newest_key": self.newest, "older_keys": self.older, "no_key_configured": self.unreadable}
+
+
+def _opens(keys: MultiFernet, token: bytes) -> bool:
+    try:
+        keys.decrypt(token)
+    except InvalidToken:
+        return False
+    return True
 
 
 def unseal(value: bytes) -> bytes:

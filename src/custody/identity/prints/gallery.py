@@ -64,7 +64,7 @@ import fcntl
 import json
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,29 +364,44 @@ class Gallery:
         (``custody.store.crypto``, "Rotation"); return how many records. A Fernet token's length
         follows its plaintext's, so every offset stays as it is: each file is written anew beside
         the old, then renamed over it, and a process holding the gallery open reads on unchanged."""
-        if self._pending_docs:
-            raise GalleryError(f"{self.path}: enrolments not saved yet; save them before re-sealing")
         count = 0
+        for name, records in self._sealed_records("re-sealing"):
+            tmp = self.path / f"{name}.{os.getpid()}.tmp"
+            with tmp.open("wb") as new:
+                for token, end in records:
+                    again = self._sealed_again(token)
+                    if len(again) != len(token):
+                        raise GalleryError(f"{self.path}/{name}: a record changed length when sealed again")
+                    new.write(again + end)
+                new.flush()
+                os.fsync(new.fileno())
+            os.replace(tmp, self.path / name)
+            count += len(records)
+        return count
+
+    def census(self) -> crypto.Census:
+        """Every saved record counted by the data key that opens it (``custody keys check``)."""
+        tally = crypto.Census()
+        for _name, records in self._sealed_records("checking the keys"):
+            for token, _end in records:
+                tally.add(token)
+        return tally
+
+    def _sealed_records(self, doing: str) -> Iterator[tuple[str, list[tuple[bytes, bytes]]]]:
+        """Each file of sealed records, with its records as saved: (token, the line end after it)."""
+        if self._pending_docs:
+            raise GalleryError(f"{self.path}: enrolments not saved yet; save them before {doing}")
         for name, spans in (
             ("identities.jsonl", self._doc_spans()),
             ("templates.bin", [(offset, length) for _r, _p, offset, length in self._template_rows]),
         ):
             with (self.path / name).open("rb") as old:
                 sealed = old.read(sum(length for _offset, length in spans))
-            tmp = self.path / f"{name}.{os.getpid()}.tmp"
-            with tmp.open("wb") as new:
-                for offset, length in spans:
-                    token = sealed[offset : offset + length]
-                    end = b"\n" if token.endswith(b"\n") else b""
-                    again = self._sealed_again(token.removesuffix(b"\n")) + end
-                    if len(again) != length:
-                        raise GalleryError(f"{self.path}/{name}: a record changed length when sealed again")
-                    new.write(again)
-                new.flush()
-                os.fsync(new.fileno())
-            os.replace(tmp, self.path / name)
-            count += len(spans)
-        return count
+            records = []
+            for offset, length in spans:
+                token = sealed[offset : offset + length]
+                records.append((token.removesuffix(b"\n"), b"\n" if token.endswith(b"\n") else b""))
+            yield name, records
 
     def _doc_spans(self) -> list[tuple[int, int]]:
         """(offset, length) of each saved identity document, its line end included."""
