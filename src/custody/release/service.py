@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -15,7 +15,7 @@ from custody.booking.model import CustodyState
 from custody.domain.divisions import local_zone, parse_division
 from custody.domain.errors import Conflict, CustodyError, InvalidInput, RefusedByLaw
 from custody.domain.events import FEDERAL, Event
-from custody.law.model import Action, HoldClock
+from custody.law.model import Action, HoldClock, Status
 from custody.release.clock import hold_expires_at
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.release.model import HOLD, HoldState
@@ -246,8 +246,7 @@ def _hold(
 ) -> HoldRow:
     """A hold on this request's answer, counted from ``at`` (when the person would have gone free),
     recorded as of ``occurred``."""
-    zone = local_zone(parse_division(booking.agency))
-    expires = hold_expires_at(at, hours, clock, zone)
+    expires, limited_by = _limit(unit, booking, request, at, hours, clock)
     hold = HoldRow(
         id=new_id("hld"),
         booking_id=booking.id,
@@ -273,12 +272,42 @@ def _hold(
                 "max_hours": hours,
                 "hold_clock": clock.value,
                 "agency": booking.agency,
+                **({"limited_by": limited_by} if limited_by else {}),
             },
             to_party=FEDERAL,
         ),
         booking.agency,
     )
     return hold
+
+
+def _limit(
+    unit: Unit, booking: BookingRow, request: FederalRequestRow, at: datetime, hours: float, clock: HoldClock
+) -> tuple[datetime, dict[str, Any] | None]:
+    """When the hold must end, and why if the law in force changes inside it.
+
+    A hold runs under the law of each day it lasts: Illinois's TRUST Act forbids from 28 Aug 2017 to
+    "continue to detain" anyone on a detainer alone, so a hold begun on the 27th at the Chicago
+    police lockup ends at midnight (found by a review: the hold ran on and the person was handed
+    over on the 29th). The law is decided again at each local midnight inside the hold; from the
+    first one where it no longer allows the hold (prohibited, or undetermined), the hold ends
+    there; where it allows fewer hours or a stricter clock, the hold ends at that shorter limit,
+    though never before the midnight that brought it."""
+    zone = local_zone(parse_division(booking.agency))
+    expires, limited_by = hold_expires_at(at, hours, clock, zone), None
+    day = at.astimezone(zone).date()
+    while (midnight := datetime.combine(day := day + timedelta(days=1), time(0), tzinfo=zone)) < expires:
+        ruling = requests.rulings(unit, request, booking, midnight)[Action.hold.value]
+        status = Status(ruling["status"])
+        why = {"on": day.isoformat(), "status": status.value, **{k: ruling[k] for k in ("citations", "explanation")}}
+        if status in (Status.prohibited, Status.undetermined):
+            return midnight.astimezone(UTC), why
+        ruled_hours = min(hours, float(ruling.get("max_hours") or hours))
+        clocks = [clock, *([HoldClock(ruling["hold_clock"])] if ruling.get("hold_clock") else [])]
+        shorter = max(midnight, hold_expires_at(at, ruled_hours, HoldClock.strictest(clocks) or clock, zone))
+        if shorter < expires:
+            expires, limited_by = shorter.astimezone(UTC), why
+    return expires, limited_by
 
 
 def _end(hold: HoldRow, event: str, at: datetime) -> None:

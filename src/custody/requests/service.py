@@ -218,6 +218,13 @@ def _decision(
     return inputs, decide(inputs, decision_id=new_decision_id())
 
 
+def rulings(unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime) -> dict[str, Any]:
+    """What the law in force on the day of ``moment`` says of each action the request asks for, as
+    the Decision contract gives them (decided, not logged: nothing is adopted)."""
+    actions: dict[str, Any] = _decision(unit, request, booking, moment)[1].to_contract()["actions"]
+    return actions
+
+
 def _adopt(unit: Unit, request: FederalRequestRow, inputs: dict[str, Any], decision: Decision) -> None:
     log_decision(unit, decision, inputs, request.id)
     request.decision_id = decision.decision_id

@@ -1,0 +1,64 @@
+"""A hold runs under the law of each day it lasts (found by a review: a hold honored before a law
+that forbids continuing it took effect ran on, and federal officers took the person, two days into
+that law)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from custody.domain.clock import ManualClock
+from custody.domain.errors import RefusedByLaw
+from custody.release.commands import ReleaseIn, TransferIn
+from custody.service import Custody
+from custody.store.models import EventRow
+from tests.release.detainer import honored_detainer
+
+ESSEX = "ocd-division/country:us/state:nj/county:essex"
+SHOPLIFTING = {"offense": "shoplifting", "level": "misdemeanor", "violent": False, "serious": False}
+
+
+def _held_in_essex(custody: Custody, clock: ManualClock, eligible_at: str) -> tuple[str, dict[str, object]]:
+    """Essex County, March 2019: an I-247A honored on 10 March under federal law alone, the person
+    eligible for release at ``eligible_at``; the booking's hold and the hold's start message."""
+    clock.set(datetime.fromisoformat("2019-03-10T08:00:00-04:00"))
+    booking, _ = honored_detainer(
+        custody, ESSEX, eligible_at, "2019-03-10T01:00:00-05:00", "2019-03-10T04:00:00-04:00", SHOPLIFTING
+    )
+    clock.set(datetime.fromisoformat(eligible_at))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": eligible_at}))
+    (hold,) = custody.booking_view(booking)["holds"]
+    with custody.unit() as unit:
+        started = unit.session.scalars(
+            select(EventRow.data).where(EventRow.aggregate_id == booking, EventRow.type == "DetainerHoldStarted")
+        ).one()
+    return booking, {**hold, "started": started}
+
+
+def test_a_hold_ends_at_the_midnight_a_law_forbidding_it_takes_effect(custody: Custody, clock: ManualClock) -> None:
+    """New Jersey's Immigrant Trust Directive, in force from Friday 15 March 2019, forbids keeping a
+    person past release on a detainer alone: a hold begun at 21:00 on the 14th ends at midnight."""
+    booking, hold = _held_in_essex(custody, clock, "2019-03-14T21:00:00-04:00")
+    midnight = datetime.fromisoformat("2019-03-15T00:00:00-04:00")
+    assert datetime.fromisoformat(str(hold["expires_at"])) == midnight
+    limited_by = hold["started"]["limited_by"]  # type: ignore[index]
+    assert limited_by["on"] == "2019-03-15" and limited_by["status"] == "prohibited"
+    assert any("2018-6" in c for c in limited_by["citations"]), limited_by
+
+    clock.set(datetime.fromisoformat("2019-03-16T20:00:00-04:00"))
+    with pytest.raises(RefusedByLaw, match="must be released, not transferred"):
+        custody.transfer(
+            booking, TransferIn.model_validate({"at": "2019-03-16T20:00:00-04:00", "officer": {"name": "O"}})
+        )
+    assert custody.tick()  # the hold lapses at that midnight, and the person is released as of then
+    assert datetime.fromisoformat(custody.booking_view(booking)["left_custody_at"]) == midnight
+
+
+def test_a_hold_wholly_before_the_law_changes_keeps_its_hours(custody: Custody, clock: ManualClock) -> None:
+    """The other side: eligible on the 12th, the 48 hours end on the 14th, before the directive."""
+    _, hold = _held_in_essex(custody, clock, "2019-03-12T21:00:00-04:00")
+    eligible = datetime.fromisoformat("2019-03-12T21:00:00-04:00")
+    assert datetime.fromisoformat(str(hold["expires_at"])) == eligible + timedelta(hours=48)
+    assert "limited_by" not in hold["started"]  # type: ignore[operator]
