@@ -233,6 +233,27 @@ def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     assert counted["ocd-division/country:us/state:fl/county:miami-dade"].endswith(" entries")
 
 
+def test_a_release_past_an_unserved_i247a_says_how_and_goes_on_when_told(tmp_path: Path) -> None:
+    booking_id = json.loads(
+        custody("book", "--file", str(booking_file(tmp_path, "M-9")), "--json", tmp_path=tmp_path).stdout
+    )["id"]
+    issued = ("--form", "I-247A", "--warrant", "I-200", "--officer", "A. Officer", "--issued-at")
+    done = custody(
+        "request", "--booking", booking_id, *issued, "2017-05-01T05:00:00-04:00", "--json", tmp_path=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    request_id = json.loads(done.stdout)["id"]
+    answered = custody("respond", request_id, "--honor", "hold", "--at", "2017-05-01T06:00:00-04:00", tmp_path=tmp_path)
+    assert answered.returncode == 0, answered.stderr
+    release = ("release", booking_id, "--reason", "bail", "--at", "2017-05-01T12:00:00-04:00")
+    refused = custody(*release, tmp_path=tmp_path)
+    assert refused.returncode == 2 and "--detainer-not-served" in refused.stderr, refused.stderr
+    done = custody(*release, "--detainer-not-served", "--json", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["state"] == "released" and "DetainerNotInEffect" in [e["type"] for e in shown["timeline"]]
+
+
 def test_mistakes_at_the_command_line_are_one_line_refusals(tmp_path: Path) -> None:
     """No traceback for a time without its offset, a year out of range, an action both honored and
     declined, a state or page size that is not one, or a store that cannot be opened."""

@@ -92,6 +92,33 @@ def test_officers_present_at_release_cannot_take_custody_on_an_i247a_never_serve
     """Found by a review: the I-247A takes effect only once served, yet officers present at release
     took the person on one never served; with the transfer honored alone the person was released."""
     booking = _answered(custody, clock, "H-5", answers, served=False)
-    with pytest.raises(RefusedByLaw, match="has not been served"):
+    with pytest.raises(RefusedByLaw, match="has no record of service"):
         _eligible(custody, booking, officers=True)
     assert custody.booking_view(booking)["state"] == "in_custody"
+
+
+def test_an_i247a_never_served_holds_no_one_once_the_officer_says_so(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: the refusal said only "serve it first", and serving now, then recording
+    eligibility now, held a person on a detainer that was not in effect when they were due out. The
+    refusal now gives both honest ways on, in the agency's time; saying the copy was never served
+    releases the person and records why the detainer held no one."""
+    booking = _answered(custody, clock, "H-6", {Action.hold: Answer.honor, Action.transfer: Answer.honor}, served=False)
+    with pytest.raises(RefusedByLaw) as refused:
+        _eligible(custody, booking)
+    assert "2017-05-02T09:00:00-05:00" in refused.value.detail  # Houston's time, not UTC
+    assert "--at TIME" in refused.value.detail and "--detainer-not-served" in refused.value.detail
+    document = {"reason": "bail", "at": "2017-05-02T09:00:00-05:00", "detainer_not_served": True}
+    assert custody.release_eligible(booking, ReleaseIn.model_validate(document)).state == "released"
+    view = custody.booking_view(booking)
+    (not_in_effect,) = [e for e in view["timeline"] if e["type"] == "DetainerNotInEffect"]
+    assert "not served" in not_in_effect["data"]["reason"]
+    assert not view["holds"]
+
+
+def test_a_copy_served_after_the_person_was_due_out_holds_no_one(custody: Custody, clock: ManualClock) -> None:
+    """The first way on, with the real times: served after the moment of release, it was not in
+    effect then, so the person goes free instead of being held from the moment of service."""
+    booking = _answered(custody, clock, "H-7", {Action.hold: Answer.honor}, served=False)
+    (request,) = custody.booking_view(booking)["requests"]
+    custody.serve(request["id"], ServeIn.model_validate({"at": "2017-05-02T09:05:00-05:00"}))
+    assert _eligible(custody, booking) == "released"

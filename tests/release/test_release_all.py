@@ -67,7 +67,7 @@ def test_each_booking_is_decided_as_alone(custody: Custody, clock: ManualClock) 
 
     kinds = [type(o).__name__ if isinstance(o, CustodyError) else o.state for o in outcomes]
     assert kinds == ["released", "held_on_detainer", "RefusedByLaw", "Conflict", "Conflict", "NotFound"]
-    assert isinstance(outcomes[2], RefusedByLaw) and "has not been served" in outcomes[2].detail
+    assert isinstance(outcomes[2], RefusedByLaw) and "has no record of service" in outcomes[2].detail
     assert isinstance(outcomes[3], Conflict) and "has not been answered" in outcomes[3].detail
     assert isinstance(outcomes[4], Conflict) and "already recorded" in outcomes[4].detail
     assert isinstance(outcomes[5], NotFound)

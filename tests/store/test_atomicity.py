@@ -53,7 +53,7 @@ def test_a_refusal_late_in_a_release_rolls_back_everything_before_it(custody: Cu
     )
     custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     before = _counts(custody)
-    with pytest.raises(RefusedByLaw, match="has not been served"):
+    with pytest.raises(RefusedByLaw, match="has no record of service"):
         custody.release_eligible(
             booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"})
         )
@@ -119,7 +119,7 @@ def test_a_refused_command_in_a_batch_leaves_nothing_and_the_others_commit(
     custody.respond(request.id, ResponseIn(at=datetime.fromisoformat("2017-10-05T03:00:00-05:00")))
     with custody.batch():
         before = custody.book(_booking("K-2"))
-        with pytest.raises(RefusedByLaw, match="has not been served"):  # refused after its first event
+        with pytest.raises(RefusedByLaw, match="has no record of service"):  # refused after its first event
             custody.release_eligible(
                 booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-10-05T09:00:00-05:00"})
             )

@@ -419,13 +419,17 @@ def release(
     reason: Annotated[str, typer.Option(help="bail, dismissal, sentence_served, acquittal, own_recognizance, other.")],
     at: At = None,
     federal_officer: Annotated[str | None, typer.Option(help="Federal officer present to take custody.")] = None,
+    detainer_not_served: Annotated[
+        bool, typer.Option(help="An I-247A on record was never served on the person: it did not take effect.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """The person becomes eligible for release: held, handed over or released, as the answer allows."""
     service = cli_service()
     officers = {"name": federal_officer} if federal_officer else None
+    document = {"reason": reason, "at": _when(at), "federal_officers_present": officers}
     service.release_eligible(
-        booking_id, parse_input(ReleaseIn, {"reason": reason, "at": _when(at), "federal_officers_present": officers})
+        booking_id, parse_input(ReleaseIn, {**document, "detainer_not_served": detainer_not_served})
     )
     _show_record(service, "release", booking_id, as_json)
 

@@ -13,6 +13,9 @@ class ReleaseIn(Strict):
     reason: ReleaseReason
     at: AwareTime
     federal_officers_present: OfficerIn | None = None
+    # The officer states that an I-247A on record was never served on the person: it did not take
+    # effect (DHS Form I-247A), so it holds no one and the person goes free.
+    detainer_not_served: bool = False
 
 
 class TransferIn(Strict):

@@ -187,11 +187,29 @@ def _release_eligible(
         for r in answered
         if r.form == "I-247A" and r.served_at is None and (_hold_terms(r) or (officers and hands_over(r)))
     ]
-    if unserved:
+    if unserved and not submission.detainer_not_served:
+        # A guard, not the law's last word: service forgotten in the record is the likelier slip, and
+        # a release cannot be taken back. Found by a review: the advice was only "serve it first", and
+        # serving now, then recording eligibility now, held the person on a detainer that had not been
+        # in effect when they were due out.
+        at = submission.at.astimezone(local_zone(parse_division(booking.agency))).isoformat()
         raise RefusedByLaw(
-            f"the I-247A of request {unserved[0].id} has not been served on the person, and it takes "
-            f"effect only once served (DHS Form I-247A; ICE guidance): serve it first "
-            f"(`custody serve-copy {unserved[0].id}`)"
+            f"the I-247A of request {unserved[0].id} has no record of service on the person, and it takes "
+            f"effect only once served (DHS Form I-247A; ICE guidance). If a copy was served by {at}, record "
+            f"when (`custody serve-copy {unserved[0].id} --at TIME`), then record release eligibility again "
+            f"at {at}; if none was, the detainer did not take effect and the person goes free: record release "
+            f'eligibility with `--detainer-not-served` ("detainer_not_served": true)'
+        )
+    for request in unserved:
+        unit.emit(
+            Event(
+                "DetainerNotInEffect",
+                "booking",
+                booking.id,
+                submission.at,
+                {"request_id": request.id, "reason": "the I-247A was not served on the person (DHS Form I-247A)"},
+            ),
+            booking.agency,
         )
     _release(unit, booking, submission.at, "release", submission.reason.value, open_requests, "close")
 

@@ -502,6 +502,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         reason: Annotated[ReleaseReason, Form()],
         at: WhenField = None,
         officer: Annotated[str | None, Form(description="Federal officer present at release, if any")] = None,
+        detainer_not_served: Annotated[
+            bool, Form(description="An I-247A on record was never served on the person: it did not take effect")
+        ] = False,
         idempotency_key: IdemField = None,
     ) -> RedirectResponse:
         authorise(who, Resource.release, Op.update)
@@ -516,6 +519,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
                 "reason": reason.value,
                 "at": parse_local(at, agency, service.clock.now()).isoformat(),
                 "federal_officers_present": present,
+                "detainer_not_served": detainer_not_served,
             },
         )
         await once(request, idempotency_key, lambda: (acting(who).release_eligible(booking_id, submission), {})[1])
