@@ -21,7 +21,7 @@ from custody.law.model import Action
 from custody.release.commands import ReleaseIn
 from custody.requests.commands import Answer, CancelIn, ResponseIn, ServeIn
 from custody.service import Custody
-from custody.store.models import FederalRequestRow
+from custody.store.models import EventRow, FederalRequestRow
 from tests.release.detainer import THEFT, booked, honored_detainer, i247a
 
 HARRIS = "ocd-division/country:us/state:tx/county:harris"
@@ -94,6 +94,17 @@ def test_a_cancellation_recorded_after_the_limit_ends_the_hold_at_the_limit(
     assert datetime.fromisoformat(hold["ended_at"]) == expires
     assert datetime.fromisoformat(view["left_custody_at"]) == expires
     assert "release the person now" in caplog.text
+    # Found by a later review: the hold was recorded as cancelled, the person released for a
+    # cancellation that came six days after, and the federal side never told the hold lapsed.
+    assert hold["state"] == "lapsed" and custody.request_view(request)["state"] == "lapsed"
+    events = {e["type"]: e for e in view["timeline"]}
+    assert events["PersonReleased"]["data"]["reason"] == "hold_lapsed"
+    assert events["DetainerHoldLapsed"]["to_party"] == "federal"
+    with custody.unit() as unit:
+        (withdrawn,) = unit.session.scalars(
+            select(EventRow.data).where(EventRow.aggregate_id == request, EventRow.type == "RequestWithdrawn")
+        ).all()
+    assert withdrawn == {"reason": "no longer sought", "after": "lapsed"}  # recorded, not a dead letter
 
 
 @pytest.mark.parametrize(

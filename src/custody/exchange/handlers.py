@@ -14,8 +14,13 @@ from custody.store.unit import Unit
 
 
 def _cancel(unit: Unit, message: Message) -> None:
+    # A hold whose limit passed before the cancellation came lapsed then, whether or not a timer
+    # has run since (found by a review: the cancellation rewrote it as cancelled, a day before the
+    # cancellation existed, and the federal side never heard that it lapsed).
+    release.lapse_if_due(unit, message.data["request_id"], message.time)
     request = requests.apply_cancellation(unit, message.data, message.time)
-    release.on_cancel(unit, request, message.time)
+    if request is not None:
+        release.on_cancel(unit, request, message.time)
 
 
 def _receive(unit: Unit, message: Message) -> None:

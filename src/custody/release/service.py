@@ -536,6 +536,17 @@ def _warn_if_late(hold: HoldRow, booking: BookingRow, now: datetime) -> None:
         )
 
 
+def lapse_if_due(unit: Unit, request_id: str, at: datetime) -> None:
+    """The request's active hold lapses, at its limit, if that limit passed before ``at``."""
+    hold = unit.session.scalars(
+        select(HoldRow).where(
+            HoldRow.request_id == request_id, HoldRow.state == HoldState.active, HoldRow.expires_at < at
+        )
+    ).first()
+    if hold is not None:
+        _lapse(unit, hold, at)
+
+
 def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     """A cancelled request ends its hold; the person goes free unless another request holds them."""
     hold = unit.session.scalars(

@@ -478,8 +478,15 @@ def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None
     )
 
 
-def apply_cancellation(unit: Unit, data: dict[str, Any], at: datetime) -> FederalRequestRow:
+def apply_cancellation(unit: Unit, data: dict[str, Any], at: datetime) -> FederalRequestRow | None:
+    """The agency applies a cancellation: the request ends, or, where it ended before the
+    cancellation came (the person left, the hold lapsed), the cancellation is recorded beside it and
+    changes nothing (None). It went to the dead-letter store before, for the jail's staff to
+    puzzle over."""
     request = get(unit, data["request_id"])
-    transition(request, "cancel")
-    unit.emit(Event("RequestWithdrawn", "request", request.id, at, {"reason": data["reason"]}), request.agency)
-    return request
+    ended = request.state not in [s.value for s in ACTIVE]
+    if not ended:
+        transition(request, "cancel")
+    data = {"reason": data["reason"], **({"after": request.state} if ended else {})}
+    unit.emit(Event("RequestWithdrawn", "request", request.id, at, data), request.agency)
+    return None if ended else request
