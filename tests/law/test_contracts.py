@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,9 @@ _json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-5, 200)
-    | st.sampled_from(["", "2017-02-30", "2017-08-16", "felony", "hold", "I-247A", "ocd-division/country:us", "x" * 3]),
+    # 2017-W33-3: a week date Python's date.fromisoformat takes and JSON Schema's "date" does not (a review)
+    | st.sampled_from(["", "2017-02-30", "2017-08-16", "2017-W33-3", "2017-08-1\uff16", "felony", "hold", "I-247A"])
+    | st.sampled_from(["ocd-division/country:us", "x" * 3]),
     lambda children: (
         st.lists(children, max_size=3)
         | st.dictionaries(st.sampled_from(["offense", "level", "a"]), children, max_size=2)
@@ -91,3 +94,18 @@ def test_the_fast_validator_agrees_with_jsonschema(path: tuple[Any, ...], value:
         if fast_ok:
             return  # refused by custody's own division rule after schema validation: not a schema disagreement
     assert fast_ok == reference_ok, (path, value)
+
+
+@pytest.mark.parametrize("path", [("on",), ("request", "issued_on"), ("person", "convictions", 0, "date")])
+@pytest.mark.parametrize("written", ["2017-W33-3", "2017-08-1\uff16", "20170816"])
+def test_a_date_is_written_yyyy_mm_dd_and_nothing_else(path: tuple[Any, ...], written: str) -> None:
+    """Found by a review: Python 3.11's date.fromisoformat takes the week date 2017-W33-3 (16 Aug
+    2017), so the fast validator let it through where the contract's "date" format refuses it, and
+    an invalid request was decided (exit 0) instead of refused (exit 2)."""
+    doc = copy.deepcopy(_valid)
+    node: Any = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = written
+    with pytest.raises(InvalidInput, match="is not a 'date' that exists; write YYYY-MM-DD"):
+        facts_from_request(doc)

@@ -92,3 +92,15 @@ def test_the_diff_says_when_it_began_and_ended(library: Any) -> None:
         ("ended", "2018-01-01"),
     ]
     assert diff(library, parse_division(COUNTY), date(2018, 6, 1), date(2019, 1, 1))["not_encoded_changes"] == []
+
+
+def test_a_gap_may_touch_only_requests_backed_by_some_warrants(tmp_path: Path) -> None:
+    """Oregon's open question (does an administrative warrant supply the probable cause
+    Miranda-Olivares found missing?) touches I-247As with an I-200, not a request backed by a
+    judge's warrant; a warrant kind the contract does not know is refused when the library loads."""
+    library = _library(tmp_path / "a", GAP.replace("    binds: [jail]\n", "    warrant_in: [administrative]\n"))
+    assert _actions(library, "2017-06-01")["hold"]["status"] == "undetermined"
+    judicial = {"form": "I-247A", "actions": ["hold", "notify"], "warrant": "judicial_criminal"}
+    assert decided(library, COUNTY, "2017-06-01", request=judicial)["hold"]["status"] == "permitted"
+    with pytest.raises(InvalidInput, match="warrant_in I-200: a warrant kind is one of none, administrative"):
+        _library(tmp_path / "b", GAP.replace("    binds: [jail]\n", "    warrant_in: [I-200]\n"))

@@ -8,6 +8,7 @@ engine can say the action is undetermined.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
 
 CONTRACTS = Path(__file__).parent / "contracts"
+_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 DEFAULT_AGENCY_KIND = {Level.county: "jail", Level.place: "police", Level.state: "prison"}
 
 
@@ -61,7 +63,9 @@ def _in_words(error: jsonschema.ValidationError) -> str:
 
 
 def _is_date(text: object) -> bool:
-    if not isinstance(text, str) or len(text) != 10:
+    """A calendar date written YYYY-MM-DD, as JSON Schema's "date" format means it (Python 3.11's
+    ``date.fromisoformat`` also takes week dates such as 2017-W33-3: found by a review)."""
+    if not isinstance(text, str) or _CALENDAR_DATE.fullmatch(text) is None:
         return False
     try:
         date.fromisoformat(text)

@@ -298,8 +298,9 @@ def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
     return plan
 
 
-# Decisions already made, by (plan, action, form, verdicts of the plan's rules for the action).
-_decided: dict[tuple[Plan, Action, str, tuple[Verdict, ...]], ActionDecision] = {}
+# Decisions already made, by (plan, action, form, verdicts of the plan's rules for the action, the gaps
+# in the library that touch the request).
+_decided: dict[tuple[Plan, Action, str, tuple[Verdict, ...], tuple[NotEncoded, ...]], ActionDecision] = {}
 
 
 def _why(instrument: Instrument, on: date, kind: str) -> str | None:
@@ -440,13 +441,15 @@ def _decide_action(
         if verdict is None:
             verdict = verdicts[id(rule)] = _verdict(rule, facts)
         given.append(verdict)
-    key = (plan, action, form.name, tuple(given))
+    warrant = facts["request"].get("warrant", "none")
+    gaps = tuple(g for g in plan.not_encoded.get(action, ()) if g.touches(warrant))
+    key = (plan, action, form.name, tuple(given), gaps)
     decided = None if fresh else _decided.get(key)
     if decided is None:
         outcomes = [Outcome(rule, instrument, v) for (rule, instrument), v in zip(rules, given, strict=True)]
         decided = _judge(action, outcomes, form, plan.uncovered, plan.nearest)
-        if plan.not_encoded.get(action):
-            decided = _not_encoded(decided, plan.not_encoded[action])
+        if gaps:
+            decided = _not_encoded(decided, gaps)
         if len(_decided) >= _KEPT_DECISIONS:
             _decided.clear()
         _decided[key] = decided

@@ -26,6 +26,7 @@ import yaml
 from custody.domain.divisions import Division, Level, parse_division
 from custody.domain.errors import InvalidInput
 from custody.law.conditions import OffenseList, OffenseLists, compile_condition
+from custody.law.contract import schema
 from custody.law.model import (
     Action,
     Effect,
@@ -200,6 +201,15 @@ def _actions(value: Any, where: str) -> frozenset[Action]:
         raise InvalidInput(f"{where}: {exc}") from exc
 
 
+def _warrant_kinds(value: Any, where: str) -> frozenset[str]:
+    kinds = frozenset(value if isinstance(value, list) else [value])
+    known = schema("decision-request")["properties"]["request"]["properties"]["warrant"]["enum"]
+    unknown = sorted(str(k) for k in kinds - set(known))
+    if unknown:
+        raise InvalidInput(f"{where}: warrant_in {', '.join(unknown)}: a warrant kind is one of {', '.join(known)}")
+    return kinds
+
+
 _RULE_REQUIRED = {"id", "citation", "says", "actions", "effect"}
 _RULE_OPTIONAL = {"applies_when", "max_hours", "hold_clock", "exceptions", "verified", "verification"}
 _EXC_REQUIRED = {"id", "citation", "says", "when", "effect"}
@@ -316,7 +326,7 @@ def _not_encoded(entries: Any, division: Division) -> tuple[NotEncoded, ...]:
     gaps = []
     for index, entry in enumerate(_list(entries, f"{division.id} not_encoded")):
         where = f"{division.id} not_encoded {index + 1}"
-        take(entry, where, {"citation", "actions", "effective_from", "why"}, {"effective_to", "binds"})
+        take(entry, where, {"citation", "actions", "effective_from", "why"}, {"effective_to", "binds", "warrant_in"})
         effective_from = _date(entry["effective_from"], where)
         assert effective_from is not None
         gaps.append(
@@ -327,6 +337,7 @@ def _not_encoded(entries: Any, division: Division) -> tuple[NotEncoded, ...]:
                 why=_text(entry, "why", where),
                 effective_to=_date(entry.get("effective_to"), where),
                 binds=frozenset(entry["binds"]) if entry.get("binds") else None,
+                warrants=_warrant_kinds(entry["warrant_in"], where) if "warrant_in" in entry else None,
             )
         )
     return tuple(gaps)

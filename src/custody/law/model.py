@@ -121,9 +121,13 @@ class NotEncoded:
     why: str
     effective_to: date | None = None
     binds: frozenset[str] | None = None
+    warrants: frozenset[str] | None = None  # only requests backed by these (None: any)
 
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
+
+    def touches(self, warrant: str) -> bool:
+        return self.warrants is None or warrant in self.warrants
 
 
 @dataclass(frozen=True)
