@@ -13,6 +13,7 @@ deciding a request only calls the closures, never re-reads the rule file's struc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,7 +69,16 @@ class OffenseList:
     def classify(self, offense: dict[str, Any], prefix: str) -> Truth:
         statute = offense.get("statute")
         if statute:
-            key = normalize_statute(statute)
+            key = self._in_list_terms(normalize_statute(statute))
+            if key is None:
+                # Found by a review: "Cal. Pen. Code § 459" was "not on the list" that names Cal. Penal
+                # Code 459, and the action prohibited, for the way the code was written.
+                codes = " or ".join(sorted({_code_of(k) for k in self.keys}))
+                return Truth(
+                    None,
+                    (prefix + "statute",),
+                    basis=(f"'{statute}' does not name a code the list of {self.citation} uses ({codes})",),
+                )
             if any(_statute_matches(key, listed) for listed in self.keys):
                 unverified = "" if self.verified else "; custody could not verify this list"
                 return Truth(
@@ -86,6 +96,15 @@ class OffenseList:
         if missing:
             return Truth(None, (*missing, prefix + "statute"))
         return self.by_flags[1]
+
+    def _in_list_terms(self, key: str) -> str | None:
+        """The statute with its code named as the list names it ("Penal Code 459" in California's
+        list is Cal. Penal Code 459); None when it names a code the list does not use."""
+        code = _code_of(key)
+        for listed in {_code_of(k) for k in self.keys}:
+            if code and listed.endswith(code):
+                return listed + key[len(code) :]
+        return None
 
 
 OffenseLists = Mapping[str, OffenseList]
@@ -350,8 +369,19 @@ def _years_before(on: date, years: int) -> date:
         return on.replace(year=on.year - years, day=28)
 
 
+# Words of a code's name as statutes are commonly written, as the library's lists write them.
+_CODE_WORDS = {"california": "cal", "pen": "penal", "vehicle": "veh", "section": "", "sec": ""}
+_LETTERS = re.compile(r"[a-z]*")
+
+
 def normalize_statute(text: str) -> str:
-    return "".join(ch for ch in text.lower().replace("section", "").replace("sec.", "") if ch.isalnum())
+    """'Cal. Pen. Code § 459(a)' and 'California Penal Code section 459 (a)' alike: calpenalcode459a."""
+    return "".join(_CODE_WORDS.get(word, word) for word in re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _code_of(key: str) -> str:
+    """The code a normalised statute names: the letters before its first digit (calpenalcode)."""
+    return _LETTERS.match(key).group()  # type: ignore[union-attr]  # [a-z]* matches every string
 
 
 def _statute_matches(offense_key: str, list_key: str) -> bool:
