@@ -379,15 +379,20 @@ def decide(
     for name in facts["request"]["actions"]:
         action = _ACTIONS[name]
         if plan.state_missing:
+            # What federal law alone gives is said beside it, with its citations, for the reader who
+            # knows the state's law (found by a review: the answer cited nothing at all).
+            federal = _decide_action(action, plan, facts, form, verdicts, fresh)
             actions[action] = ActionDecision(
                 status=Status.undetermined,
-                citations=(),
-                rules=(),
+                citations=federal.citations,
+                rules=federal.rules,
                 explanation=(
                     f"Undetermined: custody's law library holds no law of {plan.state_missing[0]}, so it "
-                    "cannot say what that state's law allows; the decision needs that state's law encoded."
+                    "cannot say what that state's law allows; the decision needs that state's law encoded. "
+                    f"Federal law alone gives {federal.status.value}: {federal.explanation}"
                 ),
                 missing=tuple(f"law:{d}" for d in plan.state_missing),
+                outcomes=federal.outcomes,
             )
         elif issued_unknown:
             actions[action] = ActionDecision(
@@ -600,7 +605,10 @@ def _explain(
         )
     local_missing = [d for d in coverage if parse_division(d).level in (Level.county, Level.place)]
     if local_missing:
-        text += f" No local instrument of {local_missing[0]} is in custody's library; federal and state law decided."
+        text += (
+            f" No local instrument of {local_missing[0]} is in custody's library; "
+            "the law of the governments above it decided."
+        )
         if nearest:
             text += f" If {nearest} was meant, its law is in the library: ask again with that id."
     return text
