@@ -175,6 +175,21 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
     assert {"serve", "book", "request", "respond", "release", "transfer", "tick", "law", "audit"} <= listed
 
 
+def test_law_decide_writes_utf8_json_under_any_locale_and_reads_past_a_byte_order_mark(tmp_path: Path) -> None:
+    """Found by a review: under a Latin-1 locale the citation's "§" failed the command (exit 1), and
+    a request saved with a byte-order mark was refused as invalid JSON."""
+    path = tmp_path / "request.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(DOC).encode())
+    env = {**os.environ, "CUSTODY_VAR": str(tmp_path / "var"), "PYTHONIOENCODING": "latin-1"}
+    env.pop("CUSTODY_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "custody", "law", "decide", str(path)], capture_output=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout.decode("utf-8"))
+    assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
+
+
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     booking_path = booking_file(tmp_path, "M-1")
     image = tmp_path / "thumb.png"

@@ -102,7 +102,7 @@ def _read_json(path: str) -> Any:
         name = "standard input" if path == "-" else path
         raise InvalidInput(f"{name} is over {JSON_BODY:,} bytes, the most custody reads as one JSON document")
     try:
-        raw = data.decode("utf-8")
+        raw = data.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write one, is read past
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON") from None
     try:

@@ -21,8 +21,17 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdou
 
 
 def emit_json(value: Any, one_line: bool = False) -> None:
-    """``value`` as JSON on stdout, indented for reading, or on one line for a machine to take the last."""
-    sys.stdout.write(json.dumps(value, indent=None if one_line else 2, ensure_ascii=False, default=str) + "\n")
+    """``value`` as JSON on stdout, indented for reading, or on one line for a machine to take the last.
+    Always UTF-8, as JSON is, whatever the locale's encoding (found by a review: under a Latin-1
+    locale a citation's dash failed the command)."""
+    text = json.dumps(value, indent=None if one_line else 2, ensure_ascii=False, default=str) + "\n"
+    binary = getattr(sys.stdout, "buffer", None)
+    if binary is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    binary.write(text.encode("utf-8"))
+    binary.flush()
 
 
 @contextmanager
