@@ -224,7 +224,11 @@ class Custody:
             return requests.get(unit, issued.id)
 
     def respond(self, request_id: str, submission: ResponseIn) -> FederalRequestRow:
-        return self._on_request(request_id, lambda u, r: requests.respond(u, r, submission))
+        return self._on_request(
+            request_id,
+            lambda u, r: requests.respond(u, r, submission),
+            lambda u, r: release.answered(u, r, submission.at),
+        )
 
     def serve(self, request_id: str, submission: ServeIn) -> FederalRequestRow:
         return self._on_request(request_id, lambda u, r: requests.serve(u, r, submission))

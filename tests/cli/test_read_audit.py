@@ -129,7 +129,9 @@ def test_a_change_that_prints_the_person_s_record_logs_that_read(custody: Custod
     moved = _run("move", booking_id, "--to", "ocd-division/country:us/state:fl/county:broward", "--json")
     assert moved.exit_code == 0, moved.output
     assert json.loads(moved.stdout)["agency"] == "ocd-division/country:us/state:fl/county:broward"
-    quiet = _run("schedule-release", booking_id, "--planned-at", "2017-03-09T09:00:00-05:00")
+    quiet = _run(
+        "schedule-release", booking_id, "--planned-at", "2017-03-09T09:00:00-05:00", "--at", "2017-03-08T09:00:00-05:00"
+    )
     assert quiet.exit_code == 0 and quiet.stdout == ""  # one line on stderr, no record printed, no read
     entries = [(e.data["route"], e.data["records"]) for e in _cli_entries(custody)]
     assert entries == [("custody book", {"booking_id": booking_id}), ("custody move", {"booking_id": booking_id})]

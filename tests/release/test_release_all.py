@@ -109,7 +109,8 @@ def test_in_one_transaction_a_booking_the_session_holds_and_the_others_are_relea
     alone = _book(custody, "S-alone")
     custody.release_eligible(alone, _eligible())
     with custody.batch():
-        custody.schedule_release(loaded, ScheduleIn.model_validate({"planned_at": "2017-10-05T08:00:00-05:00"}))
+        scheduled = {"planned_at": "2017-10-05T08:00:00-05:00", "at": "2017-10-05T07:00:00-05:00"}
+        custody.schedule_release(loaded, ScheduleIn.model_validate(scheduled))
         outcomes = custody.release_eligible_all([(b, _eligible()) for b in (loaded, *others, others[0])])
         assert [o.state if not isinstance(o, CustodyError) else "refused" for o in outcomes] == [
             "released",

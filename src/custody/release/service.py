@@ -106,10 +106,17 @@ def _notices(
 def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
     if submission.planned_at < booking.booked_at:
         raise InvalidInput("planned_at is before the booking")
+    occurred = submission.at or unit.clock.now()
+    if submission.planned_at < occurred:
+        # Found by a review: an "advance" notice went out 23 hours after the release it announced.
+        raise InvalidInput(
+            f"planned_at {submission.planned_at.isoformat()} is before the schedule's own time "
+            f"({occurred.isoformat()}); a release already due is recorded as release eligibility "
+            f"(`custody release {booking.id}` or POST /bookings/{booking.id}/release-eligibility)"
+        )
     open_requests = _answered(requests.active_for(unit, booking.id))
     bookings.transition(unit, booking, "schedule_release")
     booking.release_planned_at = submission.planned_at
-    occurred = submission.at or unit.clock.now()
     bookings.not_ahead(occurred, unit.clock.now(), "the schedule's time")
     requests.recheck(unit, booking, open_requests, occurred)
     unit.emit(
@@ -117,6 +124,15 @@ def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
         booking.agency,
     )
     _notices(unit, booking, open_requests, submission.planned_at, occurred)
+
+
+def answered(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
+    """An answer recorded while a release is planned: the notice it honors goes out now, for the
+    planned time (found by a review: a detainer that came after the release was scheduled, notice
+    honored, was never told of the release before it happened)."""
+    booking = bookings.get(unit, request.booking_id)
+    if booking.state == CustodyState.release_scheduled and booking.release_planned_at is not None:
+        _notices(unit, booking, [request], booking.release_planned_at, at)
 
 
 def release_eligible(unit: Unit, booking: BookingRow, submission: ReleaseIn) -> None:
@@ -169,7 +185,10 @@ def _release_eligible(
         Event("ReleaseEligibilityReached", "booking", booking.id, submission.at, {"reason": submission.reason.value}),
         booking.agency,
     )
-    if booking.release_planned_at is None:
+    if booking.release_planned_at != submission.at:
+        # No notice yet, or one that gave another time (bail posted a day early): the federal side
+        # is told when the person is actually due out (found by a review: the notice said the 3rd,
+        # the person left on the 2nd, and nothing corrected it).
         _notices(unit, booking, answered, submission.at, submission.at)
     handover = [r for r in answered if hands_over(r) and _in_effect(r, submission.at)]
     if submission.federal_officers_present and handover:

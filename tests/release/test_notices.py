@@ -1,0 +1,83 @@
+"""A release notice the agency honored reaches the federal side before the release, for the time
+the person actually leaves (found by a review: a notice honored after the release was scheduled was
+never sent; a notice for the 3rd stood when the person left on the 2nd; a release "planned" for a
+time already past sent an advance notice 23 hours late)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from custody.booking.commands import ScheduleIn
+from custody.domain.clock import ManualClock
+from custody.domain.errors import InvalidInput
+from custody.law.model import Action
+from custody.release.commands import ReleaseIn
+from custody.requests.commands import Answer, RequestIn, ResponseIn
+from custody.service import Custody
+from tests.release.detainer import booked
+
+MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
+
+
+def _notification_request(custody: Custody, booking: str, issued_at: str, answered_at: str) -> str:
+    """An I-247A asking only for notice of release, answered (the mayor's 2017 directive requires it)."""
+    document = {
+        "booking_id": booking,
+        "form": "I-247A",
+        "warrant": "I-200",
+        "officer": {"name": "O"},
+        "issued_at": issued_at,
+        "actions": ["notify"],
+    }
+    request = custody.issue_request(RequestIn.model_validate(document)).id
+    custody.respond(request, ResponseIn(answers={Action.notify: Answer.honor}, at=datetime.fromisoformat(answered_at)))
+    return request
+
+
+def _notices(custody: Custody, booking: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in custody.booking_view(booking)["timeline"] if e["type"] == "ReleaseNoticeSent"]
+
+
+def test_a_notice_honored_after_the_release_was_scheduled_goes_out_then(custody: Custody, clock: ManualClock) -> None:
+    clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
+    booking = booked(custody, MIAMI_DADE, "N-1", "2017-05-01T08:00:00-04:00")
+    planned = {"planned_at": "2017-05-03T10:00:00-04:00", "at": "2017-05-01T12:00:00-04:00"}
+    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
+    _notification_request(custody, booking, "2017-05-01T12:30:00-04:00", "2017-05-01T13:00:00-04:00")
+    (notice,) = _notices(custody, booking)
+    assert datetime.fromisoformat(notice["release_at"]) == datetime.fromisoformat(planned["planned_at"])
+    assert notice["advance_hours"] == 45.0  # from the answer at 13:00 on the 1st to 10:00 on the 3rd
+
+
+def test_a_release_earlier_than_the_notice_said_is_told_again(custody: Custody, clock: ManualClock) -> None:
+    clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
+    booking = booked(custody, MIAMI_DADE, "N-2", "2017-05-01T08:00:00-04:00")
+    _notification_request(custody, booking, "2017-05-01T09:00:00-04:00", "2017-05-01T10:00:00-04:00")
+    planned = {"planned_at": "2017-05-03T10:00:00-04:00", "at": "2017-05-01T12:00:00-04:00"}
+    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
+    clock.set(datetime.fromisoformat("2017-05-02T08:00:00-04:00"))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-02T08:00:00-04:00"}))
+    first, second = _notices(custody, booking)
+    assert datetime.fromisoformat(first["release_at"]) == datetime.fromisoformat("2017-05-03T10:00:00-04:00")
+    assert datetime.fromisoformat(second["release_at"]) == datetime.fromisoformat("2017-05-02T08:00:00-04:00")
+
+
+def test_a_release_at_the_planned_time_is_not_announced_twice(custody: Custody, clock: ManualClock) -> None:
+    clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
+    booking = booked(custody, MIAMI_DADE, "N-3", "2017-05-01T08:00:00-04:00")
+    _notification_request(custody, booking, "2017-05-01T09:00:00-04:00", "2017-05-01T10:00:00-04:00")
+    planned = {"planned_at": "2017-05-03T10:00:00-04:00", "at": "2017-05-01T12:00:00-04:00"}
+    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
+    clock.set(datetime.fromisoformat("2017-05-03T10:00:00-04:00"))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-03T10:00:00-04:00"}))
+    assert len(_notices(custody, booking)) == 1
+
+
+def test_a_release_planned_for_a_time_already_past_is_refused(custody: Custody, clock: ManualClock) -> None:
+    clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
+    booking = booked(custody, MIAMI_DADE, "N-4", "2017-05-01T08:00:00-04:00")
+    with pytest.raises(InvalidInput, match=r"is before the schedule's own time.*recorded as release eligibility"):
+        custody.schedule_release(booking, ScheduleIn.model_validate({"planned_at": "2017-05-01T09:00:00-04:00"}))
