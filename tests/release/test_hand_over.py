@@ -7,12 +7,13 @@ during the hold and at release with officers present."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from custody.domain.clock import ManualClock
-from custody.domain.errors import RefusedByLaw
+from custody.domain.errors import Conflict, RefusedByLaw
 from custody.law.model import Action
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import Answer, RequestIn, ResponseIn, ServeIn
@@ -122,3 +123,21 @@ def test_a_copy_served_after_the_person_was_due_out_holds_no_one(custody: Custod
     (request,) = custody.booking_view(booking)["requests"]
     custody.serve(request["id"], ServeIn.model_validate({"at": "2017-05-02T09:05:00-05:00"}))
     assert _eligible(custody, booking) == "released"
+
+
+def test_refusals_say_what_happened_in_the_agency_s_time(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: answering twice said "allowed now: cancel" (the federal side's act), a
+    transfer after the person left advised recording release eligibility, and the hold's end was
+    given in UTC."""
+    booking = _answered(custody, clock, "H-8", {Action.hold: Answer.honor, Action.transfer: Answer.decline})
+    (request,) = custody.booking_view(booking)["requests"]
+    with pytest.raises(Conflict, match=r"was already answered at .*\(hold honor, transfer decline\)"):
+        custody.respond(request["id"], ResponseIn(answers={Action.hold: Answer.honor}, at=ISSUED + timedelta(hours=2)))
+    assert _eligible(custody, booking) == "held_on_detainer"
+    (hold,) = custody.booking_view(booking)["holds"]
+    houston = datetime.fromisoformat(hold["expires_at"]).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    with pytest.raises(RefusedByLaw, match=f"only until {re.escape(houston)}"):
+        custody.transfer(booking, TransferIn.model_validate({"at": "2017-05-02T10:05:00-05:00", "officer": OFFICER}))
+    custody.tick(datetime.fromisoformat(hold["expires_at"]) + timedelta(minutes=1))
+    with pytest.raises(Conflict, match="left the agency's custody at 2017-05-04T09:00:00-05:00"):
+        custody.transfer(booking, TransferIn.model_validate({"at": "2017-05-04T10:00:00-05:00", "officer": OFFICER}))

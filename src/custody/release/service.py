@@ -360,6 +360,14 @@ def active_hold(unit: Unit, booking_id: str) -> HoldRow | None:
 def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
     """Federal officers take custody: during a hold, or at release where the answer allows it."""
     hold = active_hold(unit, booking.id)
+    zone = local_zone(parse_division(booking.agency))
+    if hold is None and booking.left_custody_at is not None:
+        # Found by a review: the advice was to record release eligibility, which a person already
+        # gone cannot have.
+        raise Conflict(
+            f"booking {booking.id} is {booking.state}: the person left the agency's custody at "
+            f"{booking.left_custody_at.astimezone(zone).isoformat()}, so federal officers cannot take custody here"
+        )
     if hold is None:
         raise Conflict(
             f"booking {booking.id} is {booking.state} with no active hold; federal officers can take custody "
@@ -367,7 +375,7 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         )
     if submission.at > hold.expires_at:
         raise RefusedByLaw(
-            f"the hold ended at {hold.expires_at.isoformat()} ({hold.max_hours:g} hours, "
+            f"the hold ended at {hold.expires_at.astimezone(zone).isoformat()} ({hold.max_hours:g} hours, "
             f"{hold.hold_clock.replace('_', ' ')}); the person must be released, not transferred"
         )
     if submission.at < hold.starts_at:
@@ -387,7 +395,8 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         declined = requests.answer_to(request, Action.transfer)
         raise RefusedByLaw(
             f"the agency declined the transfer request {request.id} asked for ({declined.get('reason', '')}); "
-            f"the hold keeps the person only until {hold.expires_at.isoformat()}, then they are released"
+            f"the hold keeps the person only until {hold.expires_at.astimezone(zone).isoformat()}, then they are "
+            "released"
         )
     _transfer(unit, booking, request, submission)
 

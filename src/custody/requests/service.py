@@ -266,6 +266,13 @@ def decision_of(unit: Unit, request: FederalRequestRow) -> dict[str, Any]:
 
 def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> None:
     """Record the agency's answer to each action; the law decides what the answer may be."""
+    if request.state == RequestState.responded:
+        given = (request.response or {}).get("answers", {})
+        said = ", ".join(f"{name} {answer['answer']}" for name, answer in given.items())
+        raise Conflict(
+            f"request {request.id} was already answered at {(request.response or {}).get('at')} ({said}); an answer "
+            "is given once: what the law of the day no longer allows is withdrawn at release on its own"
+        )
     if request.state != RequestState.decided:
         transition(request, "respond")  # raises with what is allowed now
     if submission.at < request.issued_at:
