@@ -20,6 +20,7 @@ from custody.booking.model import CustodyState
 from custody.domain.errors import Conflict, RefusedByLaw
 from custody.domain.events import FEDERAL
 from custody.law.loader import default_library
+from custody.release.model import HoldState
 from custody.requests import service as request_service
 from custody.service import (
     BOOKINGS_ORDER,
@@ -210,10 +211,20 @@ def release_queue(service: Custody, who: Principal, scope: Scope, limit: int, of
             within(BookingRow.agency, who, scope),
             BookingRow.state.in_([s.value for s in (closed if left else OPEN_STATES)]),
         )
+        # Due out: an active hold's end, else the planned release; those with neither come last, on
+        # either store (found by a review: a hold ending in an hour was listed after people with
+        # nothing planned, who came first on SQLite and last on PostgreSQL).
+        hold_ends = (
+            select(HoldRow.expires_at)
+            .where(HoldRow.booking_id == BookingRow.id, HoldRow.state == HoldState.active)
+            .correlate(BookingRow)
+            .scalar_subquery()
+        )
+        due = func.coalesce(hold_ends, BookingRow.release_planned_at)
         order = (
             (BookingRow.left_custody_at.desc(), BookingRow.id)
             if left
-            else (BookingRow.release_planned_at, BookingRow.booked_at, BookingRow.id)
+            else (due.asc().nulls_last(), BookingRow.booked_at, BookingRow.id)
         )
         total, rows = page(u.session, query, limit, offset, *order)
         ids = [b.id for b in rows]
