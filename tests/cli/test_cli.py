@@ -135,7 +135,7 @@ def test_law_decide_still_decides_when_the_store_cannot_be_opened_and_says_it_wa
         # found by a review: each of these was decided, or refused with a misleading or raw message
         (
             json.dumps({**DOC, "on": "1900-01-01", "request": {**DOC["request"], "form": "I-247"}}),
-            "custody's law library begins on 1996-09-30",
+            "custody's law library begins on 1997-04-01",
         ),
         (
             json.dumps({**DOC, "agency": DOC["agency"] + "\n"}),

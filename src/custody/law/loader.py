@@ -92,11 +92,17 @@ class Library:
 
     @cached_property
     def first_law(self) -> Instrument | None:
-        """The federal instrument in force earliest: before it the library holds no law at all, and
-        a decision for such a date would only say, misleadingly, that none is encoded."""
+        """The federal instrument that first answers a detainer on its own (a hold rule that applies
+        to every request): before it a decision would only say, misleadingly, that no law is encoded.
+        A federal instrument that speaks only under conditions, such as 287(g) agreements (1996),
+        does not start the library (found by a review: from 30 Sep 1996 to 31 Mar 1997, before 8 CFR
+        287.7, every action came out undetermined)."""
         federal = self.jurisdictions.get(Division())
         instruments = federal.instruments if federal else ()
-        return min(instruments, key=lambda i: i.effective_from, default=None)
+        answering = [
+            i for i in instruments if any(Action.hold in r.actions and r.applies_when is None for r in i.rules)
+        ]
+        return min(answering or instruments, key=lambda i: i.effective_from, default=None)
 
     def nearest(self, division_id: str) -> str | None:
         """For a county or city the library has no law of, one of the same state and level whose name
