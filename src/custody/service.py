@@ -259,7 +259,13 @@ class Custody:
     def tick(self, now: datetime | None = None, agency: str | None = None) -> list[str]:
         """Run every timer that is due (of one agency, or all): holds past their legal limit lapse."""
         moment = now or self.clock.now()
-        return self._run(lambda u: release.lapse_due_holds(u, moment, agency))
+        lapsed: list[str] = []
+        refused: set[str] = set()
+        while True:  # a batch a transaction, so that a backlog does not hold the store's locks for long
+            batch, more = self._run(lambda u: release.lapse_due_batch(u, moment, agency, refused))
+            lapsed += batch
+            if not more:
+                return lapsed
 
     # --- reading ---------------------------------------------------------------------------
 

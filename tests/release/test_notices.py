@@ -81,3 +81,47 @@ def test_a_release_planned_for_a_time_already_past_is_refused(custody: Custody, 
     booking = booked(custody, MIAMI_DADE, "N-4", "2017-05-01T08:00:00-04:00")
     with pytest.raises(InvalidInput, match=r"is before the schedule's own time.*recorded as release eligibility"):
         custody.schedule_release(booking, ScheduleIn.model_validate({"planned_at": "2017-05-01T09:00:00-04:00"}))
+
+
+ESSEX = "ocd-division/country:us/state:nj/county:essex"
+
+
+def test_a_notice_honored_after_scheduling_follows_the_law_of_the_day_it_is_answered(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a review: an I-247A on its way when the release was scheduled, decided as of its
+    issue day (notice permitted), was answered on 16 March 2019, when New Jersey's directive forbade
+    the notice; the notice went out all the same. It is now withheld, and the answer revised."""
+    clock.set(datetime.fromisoformat("2019-03-14T09:00:00-04:00"))
+    charge = {"offense": "shoplifting", "level": "misdemeanor", "violent": False, "serious": False}
+    booking = booked(custody, ESSEX, "N-5", "2019-03-12T07:00:00-04:00", charge)
+    document = {
+        "booking_id": booking,
+        "form": "I-247A",
+        "warrant": "I-200",
+        "officer": {"name": "O"},
+        "issued_at": "2019-03-14T09:00:00-04:00",
+    }
+    request = custody.acting_for("federal-officer", inline=False).issue_request(RequestIn.model_validate(document)).id
+    clock.set(datetime.fromisoformat("2019-03-14T10:00:00-04:00"))
+    planned = {"planned_at": "2019-03-18T10:00:00-04:00", "at": "2019-03-14T10:00:00-04:00"}
+    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
+    clock.set(datetime.fromisoformat("2019-03-16T09:00:00-04:00"))
+    custody.deliver()  # it reaches the jail and is decided as of its issue day, the 14th
+    answers = {Action.hold: Answer.decline, Action.notify: Answer.honor, Action.transfer: Answer.decline}
+    custody.respond(request, ResponseIn(answers=answers, at=clock.now()))
+    assert _notices(custody, booking) == []
+    types = [e["type"] for e in custody.booking_view(booking)["timeline"]]
+    assert "ReleaseNoticeWithheld" in types
+
+
+def test_an_answer_after_the_planned_time_sends_no_advance_notice(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: the answer at noon sent a notice for 09:00 that morning (advance -3 hours);
+    the notice goes with release eligibility instead."""
+    clock.set(datetime.fromisoformat("2017-05-01T08:00:00-04:00"))
+    booking = booked(custody, MIAMI_DADE, "N-6", "2017-05-01T07:00:00-04:00")
+    planned = {"planned_at": "2017-05-01T09:00:00-04:00", "at": "2017-05-01T08:00:00-04:00"}
+    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
+    clock.set(datetime.fromisoformat("2017-05-01T12:00:00-04:00"))
+    _notification_request(custody, booking, "2017-05-01T11:00:00-04:00", "2017-05-01T12:00:00-04:00")
+    assert _notices(custody, booking) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from custody.booking.model import ReleaseReason
 from custody.domain.inputs import AwareTime, Strict
 from custody.requests.commands import OfficerIn
@@ -13,9 +15,13 @@ class ReleaseIn(Strict):
     reason: ReleaseReason
     at: AwareTime
     federal_officers_present: OfficerIn | None = None
-    # The officer states that an I-247A on record was never served on the person: it did not take
-    # effect (DHS Form I-247A), so it holds no one and the person goes free.
-    detainer_not_served: bool = False
+    detainer_not_served: bool = Field(
+        default=False,
+        description=(
+            "The officer states that an I-247A on record was never served on the person: it did not take "
+            "effect (DHS Form I-247A), so it holds no one and the person goes free; the timeline records why."
+        ),
+    )
 
 
 class TransferIn(Strict):

@@ -131,8 +131,13 @@ def answered(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     planned time (found by a review: a detainer that came after the release was scheduled, notice
     honored, was never told of the release before it happened)."""
     booking = bookings.get(unit, request.booking_id)
-    if booking.state == CustodyState.release_scheduled and booking.release_planned_at is not None:
-        _notices(unit, booking, [request], booking.release_planned_at, at)
+    planned = booking.release_planned_at
+    if booking.state != CustodyState.release_scheduled or planned is None or planned < at:
+        return  # nothing planned, or a time already past: the notice goes with release eligibility
+    # The answer was given under the law of the request's day; the notice goes under today's (found
+    # by a review: New Jersey's directive forbade the notice sent).
+    requests.recheck(unit, booking, [request], at)
+    _notices(unit, booking, [request], planned, at)
 
 
 def release_eligible(unit: Unit, booking: BookingRow, submission: ReleaseIn) -> None:
@@ -280,10 +285,11 @@ def _hold(
     hours: float,
     clock: HoldClock,
     occurred: datetime,
+    limit: tuple[datetime, dict[str, Any] | None] | None = None,
 ) -> HoldRow:
     """A hold on this request's answer, counted from ``at`` (when the person would have gone free),
-    recorded as of ``occurred``."""
-    expires, limited_by = _limit(unit, booking, request, at, hours, clock)
+    recorded as of ``occurred``; ``limit``: its end as ``_limit`` gave it, if already worked out."""
+    expires, limited_by = limit or _limit(unit, booking, request, at, hours, clock)
     hold = HoldRow(
         id=new_id("hld"),
         booking_id=booking.id,
@@ -332,18 +338,34 @@ def _limit(
     though never before the midnight that brought it."""
     zone = local_zone(parse_division(booking.agency))
     expires, limited_by = hold_expires_at(at, hours, clock, zone), None
-    day = at.astimezone(zone).date()
+    # From the later of the hold's start and the request's issue: a hold taken over from a cancelled
+    # request may count from before this one existed, and no law decides a request before its issue
+    # (found by a review: the cancellation was dead-lettered and the withdrawn hold ran on).
+    day = max(at, request.issued_at).astimezone(zone).date()
     while (midnight := datetime.combine(day := day + timedelta(days=1), time(0), tzinfo=zone)) < expires:
-        ruling = requests.rulings(unit, request, booking, midnight)[Action.hold.value]
+        inputs, decision = requests.decision_on(unit, request, booking, midnight)
+        ruling = decision.to_contract()["actions"][Action.hold.value]
         status = Status(ruling["status"])
-        why = {"on": day.isoformat(), "status": status.value, **{k: ruling[k] for k in ("citations", "explanation")}}
-        if status in (Status.prohibited, Status.undetermined):
-            return midnight.astimezone(UTC), why
+        ended = status in (Status.prohibited, Status.undetermined)
         ruled_hours = min(hours, float(ruling.get("max_hours") or hours))
         clocks = [clock, *([HoldClock(ruling["hold_clock"])] if ruling.get("hold_clock") else [])]
-        shorter = max(midnight, hold_expires_at(at, ruled_hours, HoldClock.strictest(clocks) or clock, zone))
-        if shorter < expires:
-            expires, limited_by = shorter.astimezone(UTC), why
+        shorter = midnight if ended else hold_expires_at(at, ruled_hours, HoldClock.strictest(clocks) or clock, zone)
+        if max(midnight, shorter) >= expires:
+            continue
+        # Logged, as every decision custody acts on is, and named with the hold (found by a review:
+        # the decision that ended a hold left no record to explain it with).
+        requests.log_only(unit, request, inputs, decision)
+        expires = max(midnight, shorter).astimezone(UTC)
+        limited_by = {
+            "on": day.isoformat(),
+            "status": status.value,
+            "citations": ruling["citations"],
+            "explanation": ruling["explanation"],
+            "decision_id": decision.decision_id,
+            "law_revision": decision.law_revision,
+        }
+        if ended:
+            break
     return expires, limited_by
 
 
@@ -460,17 +482,13 @@ def _release(
 LAPSE_BATCH = 200
 
 
-def lapse_due_holds(unit: Unit, now: datetime, agency: str | None = None) -> list[str]:
-    """Every hold whose legal limit has passed ends, and the person is released at that limit: a
-    batch at a time until none is left (found by a review: one run lapsed the first 200 and said
-    nothing of the rest, which stayed held until the next run)."""
-    lapsed: list[str] = []
-    refused: set[str] = set()
-    while True:
-        due = _due_holds(unit, now, agency, refused)
-        lapsed.extend(_lapse_all(unit, due, now, refused))
-        if len(due) < LAPSE_BATCH:
-            return lapsed
+def lapse_due_batch(unit: Unit, now: datetime, agency: str | None, refused: set[str]) -> tuple[list[str], bool]:
+    """Up to LAPSE_BATCH holds whose legal limit has passed end, and each person is released at that
+    limit; the holds lapsed, and whether more may be due (the caller runs batches, each its own
+    transaction, until none is: found by a review, one run lapsed the first 200 and said nothing of
+    the rest). ``refused`` gathers the holds that could not lapse, reported once and left out."""
+    due = _due_holds(unit, now, agency, refused)
+    return _lapse_all(unit, due, now, refused), len(due) >= LAPSE_BATCH
 
 
 def _due_holds(unit: Unit, now: datetime, agency: str | None, refused: set[str]) -> list[HoldRow]:
@@ -564,22 +582,26 @@ def _warn_if_late(hold: HoldRow, booking: BookingRow, now: datetime) -> None:
         )
 
 
+def _active_hold_of(unit: Unit, request_id: str) -> HoldRow | None:
+    """The request's active hold, locked against the timers: a tick lapsing it at the same moment
+    would otherwise lapse it a second time, and tell the federal side twice (found by a review)."""
+    query = select(HoldRow).where(HoldRow.request_id == request_id, HoldRow.state == HoldState.active)
+    if unit.session.get_bind().dialect.name == "postgresql":
+        return unit.session.scalars(query.with_for_update(of=HoldRow)).first()
+    db.lock_for_writing(unit.session.connection())  # SQLite: then read again, as the timers do
+    return unit.session.scalars(query.execution_options(populate_existing=True)).first()
+
+
 def lapse_if_due(unit: Unit, request_id: str, at: datetime) -> None:
     """The request's active hold lapses, at its limit, if that limit passed before ``at``."""
-    hold = unit.session.scalars(
-        select(HoldRow).where(
-            HoldRow.request_id == request_id, HoldRow.state == HoldState.active, HoldRow.expires_at < at
-        )
-    ).first()
-    if hold is not None:
+    hold = _active_hold_of(unit, request_id)
+    if hold is not None and hold.expires_at < at:
         _lapse(unit, hold, at)
 
 
 def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     """A cancelled request ends its hold; the person goes free unless another request holds them."""
-    hold = unit.session.scalars(
-        select(HoldRow).where(HoldRow.request_id == request.id, HoldRow.state == HoldState.active)
-    ).first()
+    hold = _active_hold_of(unit, request.id)
     if hold is None:
         return
     booking = bookings.get(unit, hold.booking_id)
@@ -598,7 +620,10 @@ def on_cancel(unit: Unit, request: FederalRequestRow, at: datetime) -> None:
     holding = _holding(others, ended)
     if holding is not None:
         other, terms = holding
-        if hold_expires_at(hold.starts_at, *terms, local_zone(parse_division(booking.agency))) > ended:
-            _hold(unit, booking, other, hold.starts_at, *terms, occurred=ended)
+        # Its limit under the law of each day, as the hold will have it (found by a review: a limit
+        # counted without the law started a hold already over).
+        limit = _limit(unit, booking, other, hold.starts_at, *terms)
+        if limit[0] > ended:
+            _hold(unit, booking, other, hold.starts_at, *terms, occurred=ended, limit=limit)
             return
     _release(unit, booking, ended, "lapse_hold", "request_cancelled", others, "close")

@@ -218,11 +218,18 @@ def _decision(
     return inputs, decide(inputs, decision_id=new_decision_id())
 
 
-def rulings(unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime) -> dict[str, Any]:
-    """What the law in force on the day of ``moment`` says of each action the request asks for, as
-    the Decision contract gives them (decided, not logged: nothing is adopted)."""
-    actions: dict[str, Any] = _decision(unit, request, booking, moment)[1].to_contract()["actions"]
-    return actions
+def decision_on(
+    unit: Unit, request: FederalRequestRow, booking: BookingRow, moment: datetime
+) -> tuple[dict[str, Any], Decision]:
+    """The law in force on the day of ``moment`` for this request: its inputs and its decision,
+    neither logged nor adopted (``log_only`` logs one that came to matter)."""
+    return _decision(unit, request, booking, moment)
+
+
+def log_only(unit: Unit, request: FederalRequestRow, inputs: dict[str, Any], decision: Decision) -> None:
+    """Log a decision that bears on the request (a later day's law ending its hold) without making it
+    the request's decision, which stays the one its answer was given under."""
+    log_decision(unit, decision, inputs, request.id)
 
 
 def _adopt(unit: Unit, request: FederalRequestRow, inputs: dict[str, Any], decision: Decision) -> None:
@@ -267,11 +274,12 @@ def decision_of(unit: Unit, request: FederalRequestRow) -> dict[str, Any]:
 def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> None:
     """Record the agency's answer to each action; the law decides what the answer may be."""
     if request.state == RequestState.responded:
-        given = (request.response or {}).get("answers", {})
-        said = ", ".join(f"{name} {answer['answer']}" for name, answer in given.items())
+        response = request.response or {}
+        said = ", ".join(f"{name} {answer['answer']}" for name, answer in response.get("answers", {}).items())
+        when = datetime.fromisoformat(response["at"]).astimezone(local_zone(parse_division(request.agency)))
         raise Conflict(
-            f"request {request.id} was already answered at {(request.response or {}).get('at')} ({said}); an answer "
-            "is given once: what the law of the day no longer allows is withdrawn at release on its own"
+            f"request {request.id} was already answered at {when.isoformat()} ({said}); an answer is given "
+            "once: what the law of the day no longer allows is withdrawn at release on its own"
         )
     if request.state != RequestState.decided:
         transition(request, "respond")  # raises with what is allowed now
