@@ -17,7 +17,7 @@ from custody.law.model import Action
 from custody.release.commands import ReleaseIn
 from custody.requests.commands import Answer, RequestIn, ResponseIn
 from custody.service import Custody
-from tests.release.detainer import booked
+from tests.release.detainer import booked, i247a
 
 MIAMI_DADE = "ocd-division/country:us/state:fl/county:miami-dade"
 
@@ -95,14 +95,7 @@ def test_a_notice_honored_after_scheduling_follows_the_law_of_the_day_it_is_answ
     clock.set(datetime.fromisoformat("2019-03-14T09:00:00-04:00"))
     charge = {"offense": "shoplifting", "level": "misdemeanor", "violent": False, "serious": False}
     booking = booked(custody, ESSEX, "N-5", "2019-03-12T07:00:00-04:00", charge)
-    document = {
-        "booking_id": booking,
-        "form": "I-247A",
-        "warrant": "I-200",
-        "officer": {"name": "O"},
-        "issued_at": "2019-03-14T09:00:00-04:00",
-    }
-    request = custody.acting_for("federal-officer", inline=False).issue_request(RequestIn.model_validate(document)).id
+    request = i247a(custody, booking, "2019-03-14T09:00:00-04:00", delivered=False)
     clock.set(datetime.fromisoformat("2019-03-14T10:00:00-04:00"))
     planned = {"planned_at": "2019-03-18T10:00:00-04:00", "at": "2019-03-14T10:00:00-04:00"}
     custody.schedule_release(booking, ScheduleIn.model_validate(planned))
