@@ -187,6 +187,22 @@ def _one_of(read: Callable[[Facts], Any]) -> Compiler:
     return compile_one_of
 
 
+@condition(
+    "unsettled",
+    "a question of law the sources custody read answer differently (the argument states it); custody "
+    "does not settle it, so a decision that turns on it is undetermined and names it",
+)
+def _unsettled(question: Any, _: OffenseLists, where: str) -> Test:
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidInput(f"{where}: unsettled takes the question of law, in words")
+    open_question = Truth(None, (f"law:{' '.join(question.split())}",))
+
+    def test(_: Facts) -> Truth:
+        return open_question
+
+    return test
+
+
 condition("warrant_in", "the request is backed by one of the listed kinds of warrant")(
     _one_of(lambda facts: facts["request"]["warrant"])
 )

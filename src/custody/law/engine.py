@@ -481,14 +481,19 @@ def _judge(
     if unknown and low != high:
         missing = tuple(dict.fromkeys(m for o in unknown for m in o.missing))
         cited = [c for o in _most_specific_first(unknown) for c in o.citations]
+        facts = [m for m in missing if not m.startswith("law:")]
+        questions = [m.removeprefix("law:") for m in missing if m.startswith("law:")]
+        said = [f"facts that were not given ({', '.join(facts)}); give them and ask again"] if facts else []
+        if questions:  # an ``unsettled`` condition: no fact the caller could give settles it
+            said.append(
+                f"a question of law the sources custody read answer differently ({'; '.join(questions)}); "
+                "decide it from the law's own text"
+            )
         return ActionDecision(
             status=Status.undetermined,
             citations=tuple(dict.fromkeys(cited)),
             rules=tuple(i for o in known + unknown for i in o.ids),
-            explanation=(
-                f"Undetermined: {cited[0]} turns on "
-                f"facts that were not given ({', '.join(missing)}); give them and ask again."
-            ),
+            explanation=f"Undetermined: {cited[0]} turns on {', and on '.join(said)}.",
             missing=missing,
             outcomes=tuple(outcomes),
             deciding=tuple(o.rule.id for o in unknown),
