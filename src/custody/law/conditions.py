@@ -73,11 +73,11 @@ class OffenseList:
             if key is None:
                 # Found by a review: "Cal. Pen. Code § 459" was "not on the list" that names Cal. Penal
                 # Code 459, and the action prohibited, for the way the code was written.
-                codes = " or ".join(sorted({_code_of(k) for k in self.keys}))
+                codes = " or ".join(sorted({_CODE_NAME.split(s)[0].strip(" ,§") for s in self.statutes}))
                 return Truth(
                     None,
                     (prefix + "statute",),
-                    basis=(f"'{statute}' does not name a code the list of {self.citation} uses ({codes})",),
+                    basis=(f"'{statute}' does not name one code the list of {self.citation} uses ({codes})",),
                 )
             if any(_statute_matches(key, listed) for listed in self.keys):
                 unverified = "" if self.verified else "; custody could not verify this list"
@@ -101,10 +101,10 @@ class OffenseList:
         """The statute with its code named as the list names it ("Penal Code 459" in California's
         list is Cal. Penal Code 459); None when it names a code the list does not use."""
         code = _code_of(key)
-        for listed in {_code_of(k) for k in self.keys}:
-            if code and listed.endswith(code):
-                return listed + key[len(code) :]
-        return None
+        named = [listed for listed in sorted({_code_of(k) for k in self.keys}) if code and listed.endswith(code)]
+        # Exactly one: "Code 459" ends both Cal. Penal Code and Cal. Veh. Code, and which one it
+        # was read as followed the order of a set (found by a review).
+        return named[0] + key[len(code) :] if len(named) == 1 else None
 
 
 OffenseLists = Mapping[str, OffenseList]
@@ -386,7 +386,19 @@ def _years_before(on: date, years: int) -> date:
 
 
 # Words of a code's name as statutes are commonly written, as the library's lists write them.
-_CODE_WORDS = {"california": "cal", "pen": "penal", "vehicle": "veh", "section": "", "sec": ""}
+_CODE_WORDS = {
+    "california": "cal",
+    "calif": "cal",
+    "pen": "penal",
+    "pc": "penalcode",
+    "vehicle": "veh",
+    "vc": "vehcode",
+    "section": "",
+    "sec": "",
+    "subd": "",  # "Veh. Code, § 20001, subd. (c)", as California's courts write it
+    "subdivision": "",
+}
+_CODE_NAME = re.compile(r"\d")  # a statute's code name is what comes before its first digit
 _LETTERS = re.compile(r"[a-z]*")
 
 

@@ -378,24 +378,8 @@ def decide(
     verdicts: dict[int, Verdict] = {}
     for name in facts["request"]["actions"]:
         action = _ACTIONS[name]
-        if plan.state_missing:
-            # What federal law alone gives is said beside it, with its citations, for the reader who
-            # knows the state's law (found by a review: the answer cited nothing at all).
-            federal = _decide_action(action, plan, facts, form, verdicts, fresh)
-            actions[action] = ActionDecision(
-                status=Status.undetermined,
-                citations=federal.citations,
-                rules=federal.rules,
-                explanation=(
-                    f"Undetermined: custody's law library holds no law of {plan.state_missing[0]}, so it "
-                    "cannot say what that state's law allows; the decision needs that state's law encoded. "
-                    f"Federal law alone gives {federal.status.value}: {federal.explanation}"
-                ),
-                missing=tuple(f"law:{d}" for d in plan.state_missing),
-                outcomes=federal.outcomes,
-            )
-        elif issued_unknown:
-            actions[action] = ActionDecision(
+        if issued_unknown:
+            decided = ActionDecision(
                 status=Status.undetermined,
                 citations=(form.citation,),
                 rules=(),
@@ -406,7 +390,24 @@ def decide(
                 missing=("request.issued_on",),
             )
         else:
-            actions[action] = _decide_action(action, plan, facts, form, verdicts, fresh)
+            decided = _decide_action(action, plan, facts, form, verdicts, fresh)
+        if plan.state_missing:
+            # What federal law alone gives is said beside it, with its citations, for the reader who
+            # knows the state's law (found by a review: the answer cited nothing at all).
+            decided = ActionDecision(
+                status=Status.undetermined,
+                citations=decided.citations,
+                rules=decided.rules,
+                explanation=(
+                    f"Undetermined: custody's law library holds no law of {plan.state_missing[0]}, so it "
+                    "cannot say what that state's law allows; the decision needs that state's law encoded. "
+                    f"Federal law alone gives {decided.status.value}: {decided.explanation}"
+                ),
+                missing=(*(f"law:{d}" for d in plan.state_missing), *decided.missing),
+                outcomes=decided.outcomes,
+                deciding=decided.deciding,
+            )
+        actions[action] = decided
     return Decision(
         decision_id=decision_id or new_decision_id(),
         agency=facts["agency"],
