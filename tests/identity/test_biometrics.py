@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from custody.identity import biometrics, settings
-from custody.identity.prints.gallery import Decision, Gallery, Identity
+from custody.identity.prints.gallery import Decision, Gallery, GalleryError, Identity
 from custody.identity.prints.matcher import NbisMatcher
 from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, prints
 
@@ -119,3 +119,22 @@ def test_a_search_reading_a_gallery_replaced_meanwhile_runs_again_on_the_new_one
     assert replaced and result is not None
     assert [c.identity.id for c in result.candidates] == ["idn_RESTORED"]
     assert result.decision is Decision.NO_HIT  # the fingers no longer match at their positions
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_gallery_removed_during_a_search_is_an_error_not_a_search_of_no_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: the retry found no gallery and answered "no one enrolled", which keeps the
+    person's prints as a new identity, while the search before the removal had found them."""
+    templates, _ = biometrics.usable(prints(SECOND_VISIT))
+    biometrics.enrol_templates(settings.from_environment(), Identity("idn_KNOWN", ("KNOWN, ONE",)), templates)
+    assert _found(FIRST_VISIT) == ["idn_KNOWN"]
+    real = Gallery.search
+
+    def search_then_remove(self: Gallery, *args: Any, **kwargs: Any) -> Any:
+        found = real(self, *args, **kwargs)
+        shutil.rmtree(self.path, ignore_errors=True)  # a restore begins
+        return found
+
+    monkeypatch.setattr(Gallery, "search", search_then_remove)
+    with pytest.raises(GalleryError, match="replaced during the search; search again"):
+        biometrics.search(settings.from_environment(), prints(FIRST_VISIT))

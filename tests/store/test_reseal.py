@@ -17,6 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from custody.cli.main import app
+from custody.domain.errors import InvalidInput
 from custody.exchange import webhooks
 from custody.identity import biometrics, settings
 from custody.identity.prints.gallery import Gallery, GalleryError
@@ -163,3 +164,25 @@ def test_keys_check_counts_what_an_older_key_still_seals_until_nothing_does(
     assert code == 1 and report["counts"]["fingerprint_images"]["no_key_configured"] == 1
     done = CliRunner().invoke(app, ["keys", "check"])
     assert done.exit_code == 1 and "the key they were sealed with back" in done.stdout
+
+
+@pytest.mark.usefixtures("gallery")
+def test_keys_check_counts_a_gallery_left_under_a_removed_key_and_refuses_a_malformed_setting(
+    custody: Custody, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: with the old key removed before the gallery was re-sealed the command failed
+    ("unexpectedly") and lost the store's counts; a malformed key setting exited 1 like a key left
+    over, so `until custody keys check; do custody keys reseal; done` never ended."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("CUSTODY_DATA_KEY", old)
+    monkeypatch.setenv("CUSTODY_DATABASE_URL", store_url)
+    custody.book(booking("C-2", "2017-08-01T10:00:00-05:00", "Roe", "Jo", {}), prints(SECOND_VISIT))
+    monkeypatch.setenv("CUSTODY_DATA_KEY", new)
+    code, report = _check()
+    assert code == 1
+    assert report["counts"]["gallery"] == {"newest_key": 0, "older_keys": 0, "no_key_configured": 3}
+    assert report["counts"]["fingerprint_images"]["no_key_configured"] == 2
+    monkeypatch.setenv("CUSTODY_DATA_KEY", "not-a-key")
+    done = CliRunner().invoke(app, ["keys", "check", "--json"])
+    # InvalidInput: `custody` (cli.main.main) answers it with exit 2 and its one line
+    assert isinstance(done.exception, InvalidInput) and "not a valid Fernet key" in str(done.exception)

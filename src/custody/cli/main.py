@@ -751,12 +751,16 @@ def keys_check(as_json: JsonFlag = False) -> None:
     """Count what is sealed under the newest data key, under an older one and under none configured
     (the store's images and webhook secrets, the gallery's records). Run it after `custody keys
     reseal` and after every server and worker has restarted on the new setting: the older keys can
-    go when nothing is left under them. Exit 1 while something is."""
+    go when nothing is left under them. Exit 1 while something is; exit 2 if the key setting is malformed."""
     from rich.progress import MofNCompleteColumn
 
     from custody.identity import biometrics, settings
     from custody.store import crypto, reseal
 
+    try:
+        crypto.fernet()  # a malformed setting is the operator's to fix (exit 2), not a key left over (exit 1)
+    except crypto.KeyError_ as refused:
+        raise InvalidInput(str(refused)) from None
     newest, *older = crypto.key_ids()
     service = cli_service()
     with progress_bars(MofNCompleteColumn()) as report:

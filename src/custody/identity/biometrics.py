@@ -197,7 +197,14 @@ def census(settings: SearchSettings) -> crypto.Census:
     Enrolments and re-sealing wait for it; searches go on."""
     if not (settings.gallery / "gallery.json").exists():
         return crypto.Census()
-    gallery = _searchable(settings.gallery)
+    try:
+        gallery = _searchable(settings.gallery)
+    except GalleryError as refused:
+        if not Gallery.sealed_elsewhere(refused):
+            raise
+        # Sealed under a key no longer configured: every record counts as opened by none (found by
+        # a review: the command failed, and the store's counts were lost with it).
+        return crypto.Census(unreadable=Gallery.records_saved(settings.gallery))
     if gallery is None:
         return crypto.Census()
     with _turns.reading():
@@ -227,6 +234,10 @@ def _searched(settings: SearchSettings, templates: dict[int, Template], pool: Wo
     """
     for attempt in range(1, 3):
         gallery = _searchable(settings.gallery)
+        if gallery is None and attempt == 2:
+            # Gone while the first attempt read it (a restore begun): not "no one enrolled", which
+            # would keep the person's prints as a new identity (found by a review).
+            raise GalleryError(f"{settings.gallery}: the gallery was replaced during the search; search again")
         if gallery is None:
             return None
         try:

@@ -581,15 +581,27 @@ class Gallery:
             return use(sealed)
         except InvalidToken:
             raise GalleryError(
-                f"{self.path}: the gallery cannot be opened with the data key configured (CUSTODY_DATA_KEY or "
-                "CUSTODY_DATA_KEY_FILE): use the key it was sealed with"
+                f"{self.path}: {_NOT_THIS_KEY} (CUSTODY_DATA_KEY or CUSTODY_DATA_KEY_FILE): use the key it was "
+                "sealed with"
             ) from None
+
+    @staticmethod
+    def sealed_elsewhere(refused: GalleryError) -> bool:
+        """Whether the gallery was refused for its data key (not damaged, not missing)."""
+        return _NOT_THIS_KEY in str(refused)
+
+    @staticmethod
+    def records_saved(path: Path) -> int:
+        """How many sealed records (identity documents and templates) the gallery's manifest counts."""
+        manifest = _manifest(path)
+        return int(manifest.get("identities", 0)) + int(manifest.get("templates", 0))
 
     def _positions(self, row: int) -> list[int]:
         return [self._template_rows[i][1] for i in self._by_identity.get(row, [])]
 
 
 _COUNTS = ("identities", "identities_bytes", "ids_bytes", "templates", "templates_bytes")
+_NOT_THIS_KEY = "the gallery cannot be opened with the data key configured"
 
 
 def _manifest(path: Path) -> dict[str, Any]:
