@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
+from rich.console import Console
+
+from custody.domain.errors import InvalidInput
+from custody.stats import cli as stats_cli
 from custody.stats.agreements import by_county
 from custody.stats.datasets import POLICY_287G
 from custody.stats.warehouse import Warehouse
@@ -47,3 +53,20 @@ def test_a_county_with_an_agreement_still_open_has_no_last_day(warehouse: Wareho
     for key in ended:
         last = max(r["active_to"] for r in rows if (r["state"], r["county_name"]) == key and r["terminated"] == "TRUE")
         assert counties[key]["in_force_at_end_of_list"] is False and counties[key]["last_in_force"] == last
+
+
+def test_a_day_after_the_list_ends_is_refused_and_an_empty_answer_prints(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: Texas on 1 Sep 2017, a month after the list's cut-off, counted 0 agreements
+    (17 the month before), and the text output of an empty answer failed."""
+    path = need_shared() / "data" / "policy" / POLICY_287G.filename
+    warehouse.load(POLICY_287G, path)
+    ends = max(r["active_to"] for r in read_csv(path) if r["terminated"] == "FALSE")
+    with pytest.raises(InvalidInput, match=f"the 287\\(g\\) list ends on {ends}"):
+        by_county(warehouse, state="texas", on=date.fromisoformat(ends) + timedelta(days=1))
+    assert by_county(warehouse, state="texas", on=date.fromisoformat(ends))["agreements"] > 0
+    assert by_county(warehouse, state="vermont")["counties"] == []
+    monkeypatch.setattr(stats_cli, "out", Console(file=io.StringIO()))
+    stats_cli._emit([], False, "287(g) agreements by county")
+    assert "287(g) agreements by county: none" in stats_cli.out.file.getvalue()  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from custody.domain.errors import InvalidInput
 from custody.stats.datasets import POLICY_287G
 from custody.stats.warehouse import Warehouse
 
@@ -12,6 +13,15 @@ from custody.stats.warehouse import Warehouse
 def by_county(w: Warehouse, state: str | None = None, on: date | None = None) -> dict[str, Any]:
     """Agencies with a 287(g) agreement, counted per county (and in force on ``on`` if given)."""
     table = w.table(POLICY_287G)
+    if on:
+        # An agreement not terminated carries the list's cut-off as its active_to: after that day the
+        # list cannot say who still had one (found by a review: Texas on 1 Sep 2017 counted 0).
+        (ends,) = w.rows(f"SELECT max(active_to) FROM {table} WHERE NOT terminated")[0]
+        if ends is not None and on > ends:
+            raise InvalidInput(
+                f"the 287(g) list ends on {ends.isoformat()}: it cannot say which agreements were in force on "
+                f"{on.isoformat()}; ask for a day up to {ends.isoformat()}"
+            )
     where: list[str] = []
     params: list[object] = []
     if state:

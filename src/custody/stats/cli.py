@@ -42,6 +42,9 @@ def _emit(value: Any, as_json: bool, title: str) -> None:
     if as_json:
         emit_json(value)
         return
+    if isinstance(value, list) and not value:
+        out.print(f"{title}: none")  # found by a review: an empty list was read as a record, and failed
+        return
     rows = value if isinstance(value, list) else None
     if rows:
         table = output_table(title, list(rows[0]))
