@@ -10,6 +10,7 @@ from custody.domain.errors import InvalidInput, NotFound
 from custody.stats.crime import Measure, agency_year, change, chicago_murders, measure, series
 from custody.stats.datasets import DATA_DIR, FBI_2019, UCR
 from custody.stats.warehouse import Warehouse
+from tests.conftest import need_shared
 from tests.stats.conftest import read_csv
 
 
@@ -113,3 +114,33 @@ def test_a_murder_count_is_given_only_for_days_the_extract_holds(warehouse: Ware
 def test_an_ori_written_in_lower_case_is_the_same_agency(warehouse: Warehouse) -> None:
     assert measure(warehouse, " ilcpd00", 2015, Measure.MURDERS) == measure(warehouse, "ILCPD00", 2015, Measure.MURDERS)
     assert series(warehouse, "ilcpd00", Measure.MURDERS) == series(warehouse, "ILCPD00", Measure.MURDERS)
+
+
+def test_a_year_the_marshall_project_could_not_fill_is_not_an_annual_count(warehouse: Warehouse) -> None:
+    """Found by a review: New Orleans 2005 (six months, before Hurricane Katrina; the README's list of
+    counts not for 12 months) was shown as an annual rate, and the change into 2006 as a rise."""
+    readme = need_shared() / "data" / "crime" / "marshallproject_city-crime_README.md"
+    assert "New Orleans Police Department in 2005" in readme.read_text()
+    row = agency_year(warehouse, "LANPD00", 2005)
+    assert row.partial_year and any("not an annual count" in c for c in row.caveats)
+    result = change(warehouse, "LANPD00", 2006, Measure.MURDERS)
+    assert any("measures coverage as much as crime" in c for c in result["caveats"])
+    filled = agency_year(warehouse, "VA02901", 1981)  # 11 months in the FBI file, not on the README's list
+    assert not filled.partial_year and any("filled the year" in c for c in filled.caveats)
+
+
+def test_a_violent_crime_change_from_2013_says_rape_was_redefined(warehouse: Warehouse) -> None:
+    """Found by a review: D.C.'s violent crime rose 5.8% into 2013, 157 of the 432 more offenses rapes
+    counted under the FBI's broader definition, and nothing said so."""
+    assert any("broader definition" in c for c in change(warehouse, "DCMPD00", 2013, Measure.VIOLENT)["caveats"])
+    assert not any("broader definition" in c for c in change(warehouse, "DCMPD00", 2012, Measure.VIOLENT)["caveats"])
+    assert not any("broader definition" in c for c in change(warehouse, "DCMPD00", 2013, Measure.MURDERS)["caveats"])
+
+
+def test_two_years_counted_by_different_sources_say_so(warehouse: Warehouse) -> None:
+    """Found by a review: the check compared the data set's citation, the same for both years, so a
+    change from the UCR database's 2014 to the FBI's 2015 tables never said the sources differ."""
+    before, after = _ucr("ILCPD00", 2014), _ucr("ILCPD00", 2015)
+    assert before["source"] in ("", "NA") and after["source"] not in ("", "NA")
+    assert any("different sources" in c for c in change(warehouse, "ILCPD00", 2015, Measure.MURDERS)["caveats"])
+    assert not any("different sources" in c for c in change(warehouse, "ILCPD00", 2014, Measure.MURDERS)["caveats"])

@@ -34,6 +34,24 @@ AGENCY_NOTES = {
 }
 
 
+RAPE_REDEFINED = 2013  # the FBI's revised definition of rape (marshallproject_city-crime_README.md)
+# "All of our counts are for 12 months of reported crime, except for:" (marshallproject_city-crime_README.md,
+# its list of agencies and years, matched to the ORIs of the file's department names)
+PARTIAL_YEARS: dict[str, frozenset[int]] = {
+    "LANPD00": frozenset({2005}),  # New Orleans: the first six months, before Hurricane Katrina
+    "INIPD00": frozenset({1995}),  # Indianapolis
+    "NB02802": frozenset({1992}),  # Omaha
+    "FL04804": frozenset({1991}),  # Orlando
+    "AZ01003": frozenset({1989}),  # Tucson
+    "NY05101": frozenset({1975, 1981, 1982, 1983, 1984, 1985, 1986, 1988}),  # Suffolk County
+    "MD01721": frozenset({1987}),  # Prince George's County
+    "NY02900": frozenset({1983}),  # Nassau County
+    "TXHPD00": frozenset({1980, 1981}),  # Houston
+    "NY01401": frozenset({1981}),  # Buffalo
+    "FL01300": frozenset({1975}),  # Miami-Dade
+}
+
+
 class Measure(StrEnum):
     MURDERS = "murders"
     VIOLENT = "violent"
@@ -50,6 +68,11 @@ class AgencyYear:
     months_reported: int | None
     source: str
     caveats: tuple[str, ...]
+    # Who counted this row: the UCR database (None), or the file's own source column (the FBI's 2015
+    # tables, an agency or newspaper that filled a gap); two years compare alike only from one.
+    counted_by: str | None = None
+    # Fewer than 12 months and no source that filled the year: not an annual count.
+    partial_year: bool = False
 
     def count(self, measure: Measure) -> int:
         value = self.murders if measure is Measure.MURDERS else self.violent
@@ -91,10 +114,16 @@ def _ucr(w: Warehouse, ori: str, year: int) -> AgencyYear:
     caveats = []
     if months is None:
         caveats.append(f"months reported not stated ({months_raw})")
+    elif months < 12 and year in PARTIAL_YEARS.get(ori, ()):
+        # Found by a review: New Orleans 2005 (six months, before Katrina) was shown as an annual rate.
+        caveats.append(
+            f"the count covers {months} of 12 months (The Marshall Project's README lists this agency and year "
+            "among those it could not fill): it is not an annual count, and its rate is not an annual rate"
+        )
     elif months < 12:
         caveats.append(
-            f"the FBI file records {months} of 12 months reported; The Marshall Project filled full-year counts "
-            "where it could find them"
+            f"the FBI file records {months} of 12 months reported; The Marshall Project filled the year "
+            f"({row_source or 'its README says its other counts are for 12 months'})"
         )
     if row_source:
         # The file's own source column: the FBI's 2015 tables, or an agency or newspaper that filled a gap.
@@ -118,6 +147,8 @@ def _ucr(w: Warehouse, ori: str, year: int) -> AgencyYear:
         months_reported=months,
         source=f"{UCR.cite()}; {UCR.filename} line {line}",
         caveats=tuple(caveats),
+        counted_by=row_source or None,
+        partial_year=months is not None and months < 12 and year in PARTIAL_YEARS.get(ori, ()),
     )
 
 
@@ -169,8 +200,18 @@ def change(w: Warehouse, ori: str, year: int, which: Measure) -> dict[str, Any]:
     count_before, count_after = before.count(which), after.count(which)
     rate_before, rate_after = before.per_100k(which), after.per_100k(which)
     caveats = list(dict.fromkeys([*before.caveats, *after.caveats]))
-    if before.source.split(";")[0] != after.source.split(";")[0]:
+    # Each row's own counter, not the data set's citation, which is the same for both (found by a
+    # review: 2014 from the UCR database against 2015 from the FBI's tables went without a word).
+    if (before.counted_by, before.source.split(";")[0]) != (after.counted_by, after.source.split(";")[0]):
         caveats.append("the two years come from different sources, which may count differently")
+    if before.partial_year or after.partial_year:
+        caveats.append("a change to or from a year counted for fewer than 12 months measures coverage as much as crime")
+    if which is Measure.VIOLENT and year >= RAPE_REDEFINED:
+        caveats.append(
+            f"from {RAPE_REDEFINED} the FBI counts rape under a broader definition, which agencies adopted at "
+            "different times (the Marshall Project's README), so violent crime may not be counted alike in the "
+            "two years"
+        )
     if before.population == after.population:
         caveats.append("both years use the same population figure, so the rate change equals the count change")
     return {
