@@ -78,6 +78,18 @@ def test_policy_timeline_lists_dated_instruments_from_the_library() -> None:
     assert dade[-1]["hold"].startswith("required") and dade[0]["hold"].startswith("prohibited")
 
 
+def test_policy_timeline_shows_every_rule_its_condition_and_what_custody_could_not_verify() -> None:
+    """Found by a review: the Illinois TRUST Act of 2017 showed "notify: prohibited" with neither the
+    condition (no warrant, or an administrative one) nor that the reading is custody's own, unverified;
+    and only the first rule on an action was shown."""
+    rows = {r["instrument"]: r for r in policy_timeline(default_library())}
+    trust = rows["Illinois TRUST Act (Public Act 100-0463)"]
+    assert trust["hold"] == "prohibited when warrant_in none, administrative"
+    assert trust["notify"] == "prohibited when warrant_in none, administrative [unverified]"
+    way_forward = rows["Illinois TRUST Act as amended by the Illinois Way Forward Act (SB 667, Public Act 102-0234)"]
+    assert way_forward["notify"].count("prohibited") == 2  # § 15(a) and § 15(h), each shown
+
+
 def test_grant_conditions_are_tabled_per_jurisdiction() -> None:
     from custody.law.loader import default_library
     from custody.stats.grants import by_jurisdiction

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from custody.law.conditions import Condition
 from custody.law.loader import Library
-from custody.law.model import Action
+from custody.law.model import Action, Rule
 
 ACTIONS = (Action.hold, Action.notify, Action.transfer)
 
@@ -23,12 +24,14 @@ def policy_timeline(library: Library) -> list[dict[str, Any]]:
             continue
         seen.add(jurisdiction.division)
         for instrument in sorted(jurisdiction.instruments, key=lambda i: i.effective_from):
-            effects: dict[str, str] = {}
+            # Every rule on an action, with its condition and whether custody verified it (found by a
+            # review: the first rule alone was shown, with no condition, and unverified readings
+            # looked verified beside an instrument marked verified).
+            effects: dict[str, list[str]] = {}
             for rule in instrument.rules:
                 for action in ACTIONS:
-                    if action in rule.actions and action.value not in effects:
-                        note = f" ({len(rule.exceptions)} exception(s))" if rule.exceptions else ""
-                        effects[action.value] = rule.effect.value + note
+                    if action in rule.actions:
+                        effects.setdefault(action.value, []).append(_reading(rule))
             rows.append(
                 {
                     "jurisdiction": jurisdiction.name,
@@ -38,7 +41,30 @@ def policy_timeline(library: Library) -> list[dict[str, Any]]:
                     "from": instrument.effective_from.isoformat(),
                     "to": instrument.effective_to.isoformat() if instrument.effective_to else None,
                     "verified": instrument.verified,
-                    **{a.value: effects.get(a.value, "") for a in ACTIONS},
+                    **{a.value: "; ".join(effects.get(a.value, [])) for a in ACTIONS},
                 }
             )
     return sorted(rows, key=lambda r: (r["jurisdiction"], r["from"]))
+
+
+def _reading(rule: Rule) -> str:
+    """One rule as the table shows it: "prohibited when warrant_in none, administrative (1 exception(s))
+    [unverified]"."""
+    when = f" when {_condition(rule.applies_when)}" if rule.applies_when is not None else ""
+    exceptions = f" ({len(rule.exceptions)} exception(s))" if rule.exceptions else ""
+    unverified = " [unverified]" if not rule.verified or not all(e.verified for e in rule.exceptions) else ""
+    return f"{rule.effect.value}{when}{exceptions}{unverified}"
+
+
+def _condition(condition: Condition) -> str:
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, list):
+        return " and ".join(_condition(c) for c in condition)
+    ((name, argument),) = condition.items()
+    if name in ("all", "any"):
+        return "(" + f" {'and' if name == 'all' else 'or'} ".join(_condition(c) for c in argument) + ")"
+    if name == "not":
+        return f"not {_condition(argument)}"
+    shown = ", ".join(str(a) for a in argument) if isinstance(argument, list) else str(argument)
+    return f"{name} {shown}"
