@@ -11,7 +11,7 @@ import pytest
 from custody.stats import claims as claims_module
 from custody.stats.claims import SPEECH_DATE, Verdict, check_claims
 from custody.stats.datasets import CHICAGO, DATA_DIR, FTE_2015, UCR
-from custody.stats.published import PUBLISHED, Published
+from custody.stats.published import PUBLISHED, Published, published
 from custody.stats.warehouse import Warehouse
 from tests.conftest import need_shared
 from tests.stats.conftest import read_csv
@@ -33,12 +33,22 @@ def test_every_quote_is_in_the_seed_article(warehouse: Warehouse) -> None:
         assert claim.figure and claim.source and claim.why
 
 
-def test_chicago_so_far_is_supported_by_the_city_records(claims: dict[str, tuple[str, Verdict, str]]) -> None:
-    days = [datetime.strptime(r["Date"], "%m/%d/%Y %I:%M:%S %p").date() for r in read_csv(DATA_DIR / CHICAGO.filename)]
-    records = [d for d in days if d.year == 2017 and d <= SPEECH_DATE]
-    figure, verdict, _ = _verdict(claims, "More than 433")
-    assert f"{len(records)} first-degree murder records" in figure
-    assert verdict is (Verdict.SUPPORTED if len(records) > 433 else Verdict.NOT_SUPPORTED)
+def test_chicago_so_far_is_judged_on_every_way_of_counting(claims: dict[str, tuple[str, Verdict, str]]) -> None:
+    """Found by a review: 447 records against the 433 claimed was "supported", while by case the count
+    is 414 and, scaled to the police department's count for 2017 (the City's records exceed it), about
+    432. Every count must clear the figure for "supported"; here one does and others do not."""
+    rows = read_csv(DATA_DIR / CHICAGO.filename)
+    days = [(datetime.strptime(r["Date"], "%m/%d/%Y %I:%M:%S %p").date(), r["Case Number"]) for r in rows]
+    records = [case for d, case in days if d.year == 2017 and d <= SPEECH_DATE]
+    whole_year = sum(1 for d, _ in days if d.year == 2017)
+    scaled = len(records) * published("chicago_murders_2017").value / whole_year
+    figure, verdict, why = _verdict(claims, "More than 433")
+    assert f"{len(records)} first-degree murder records ({len(set(records))} distinct cases)" in figure
+    assert f"about {scaled:.0f} scaled" in figure and f"({whole_year})" in why
+    counts = (len(records), len(set(records)), scaled)
+    assert verdict is (
+        Verdict.SUPPORTED if min(counts) > 433 else Verdict.PARTLY if max(counts) > 433 else Verdict.NOT_SUPPORTED
+    )
 
 
 def test_one_third_is_at_most_partly_supported_and_follows_the_police_area_rate(

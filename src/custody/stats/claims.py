@@ -57,11 +57,19 @@ def _ucr_source() -> str:
 
 
 def chicago_so_far(w: Warehouse) -> Claim:
+    """Supported only if every way of counting clears the figure: the City's records (about one per
+    victim), its cases, and its records scaled to the police department's own count for the year,
+    which the City's records exceed (found by a review: 447 records against 433 was called
+    supported, while by case the figure is 414 and scaled to the CPD's count about 432)."""
     count = chicago_murders(w, date(SPEECH_DATE.year, 1, 1), SPEECH_DATE)
+    year = chicago_murders(w, date(SPEECH_DATE.year, 1, 1), date(SPEECH_DATE.year, 12, 31))
+    official = published("chicago_murders_2017")
+    scaled = count.records * official.value / year.records
     claimed = 433
-    if count.records > claimed:
+    counts = (count.records, count.cases, scaled)
+    if min(counts) > claimed:
         verdict = Verdict.SUPPORTED
-    elif count.records >= claimed * 0.9:
+    elif max(counts) > claimed or count.records >= claimed * 0.9:
         verdict = Verdict.PARTLY
     else:
         verdict = Verdict.NOT_SUPPORTED
@@ -69,12 +77,14 @@ def chicago_so_far(w: Warehouse) -> Claim:
         claim="More than 433 people were murdered in Chicago from 1 January to mid-August 2017.",
         quote="More than 433 people have been murdered in Chicago since the start of the year.",
         figure=f"{count.records} first-degree murder records ({count.cases} distinct cases), 1 Jan to "
-        f"{SPEECH_DATE:%d %b %Y}",
-        source=CHICAGO.cite(),
+        f"{SPEECH_DATE:%d %b %Y}; about {scaled:.0f} scaled to the police department's count for the year",
+        source=f"{CHICAGO.cite()}; {official.source} [{official.tag}]",
         verdict=verdict,
         why=f"The City's records, about one per victim, number {count.records} by the day of the speech against the "
-        f"{claimed} claimed; counted by case rather than by victim the figure is {count.cases}, and the City revises "
-        "its records over time.",
+        f"{claimed} claimed; counted by case rather than by victim the figure is {count.cases}. For the whole of "
+        f"{SPEECH_DATE.year} the City's records ({year.records}) exceed the police department's own count "
+        f"({official.value:,.0f}), so scaled to it the figure to the speech is about {scaled:.0f}. The margin is "
+        "within the difference between ways of counting, and the City revises its records over time.",
     )
 
 
