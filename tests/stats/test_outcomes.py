@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
+from custody.domain.errors import NotFound
 from custody.law.loader import default_library
 from custody.service import Custody
 from custody.sim import seed_scenarios
@@ -66,6 +69,9 @@ def test_a_released_person_booked_again_is_counted_in_the_windows(custody: Custo
     identities = {row.identity_id for row in rows if row is not None}
     assert len(identities) == 1 and None not in identities
     assert result["rebooked_within_days"] == {"30": 0, "90": 1, "365": 1}
+    # Found by a review: a rate needs the releases followed long enough. The last booking is 45 days
+    # after the release: followed for 30 days, not yet for 90 or 365 (the second booking is still held).
+    assert result["releases_followed_for_days"] == {"30": 1, "90": 0, "365": 0}
 
 
 def test_policy_timeline_lists_dated_instruments_from_the_library() -> None:
@@ -100,3 +106,10 @@ def test_grant_conditions_are_tabled_per_jurisdiction() -> None:
     miami = rows["ocd-division/country:us/state:fl/county:miami-dade"]
     assert (miami["notice"], miami["access"]) == ("no conflict", "no conflict")
     assert all(r["compliance"] == "not determinable" for r in rows.values())
+
+
+def test_an_agency_with_no_booking_in_the_store_is_refused_not_counted_as_zeros(custody: Custody) -> None:
+    """Found by a review: a misspelt agency answered with zeros, which read as an agency with none."""
+    seed_scenarios.chicago_then_cook(custody)
+    with custody.unit() as unit, pytest.raises(NotFound, match=r"no booking of .*county:cok is in this store"):
+        outcomes(unit.session, "ocd-division/country:us/state:il/county:cok")

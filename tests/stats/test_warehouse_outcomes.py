@@ -45,6 +45,7 @@ def test_the_duckdb_queries_give_the_figures_of_the_store(custody: Custody, cloc
         "releases",
         "releases_with_request_in_force",
         "rebooked_within_days",
+        "releases_followed_for_days",
     }
 
 

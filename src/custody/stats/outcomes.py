@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from custody.booking.model import CustodyState
+from custody.domain.errors import NotFound
 from custody.requests.model import RequestState
 from custody.store.models import BookingRow, FederalIdentityRow, FederalRequestRow, FederalSubmissionRow
 
@@ -92,6 +93,12 @@ def process_bookings(
 
 
 def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
+    if agency and session.scalar(select(BookingRow.id).where(BookingRow.agency == agency).limit(1)) is None:
+        # Found by a review: a misspelt agency answered with zeros, which read as an agency with none.
+        raise NotFound(
+            f"no booking of {agency} is in this store: check the division id (`custody bookings` lists agencies' "
+            "bookings), or leave --agency out for every agency"
+        )
     requests_q = select(FederalRequestRow)
     if agency:
         requests_q = requests_q.where(FederalRequestRow.agency == agency)
@@ -121,7 +128,11 @@ def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
         "releases": len(released),
         "releases_with_request_in_force": _released_with_request(session, released),
         "rebooked_within_days": _rebooked(session, released),
+        "releases_followed_for_days": _followed(session, released),
         "caveats": [
+            "a re-booking rate within N days divides rebooked_within_days[N] by releases_followed_for_days[N]: "
+            "a release less than N days before the last booking this store holds cannot show a re-booking "
+            "within N days yet (dividing by all releases understates the rate)",
             "counts cover only cases recorded in this custody store",
             "a request counts as honored (declined) when any of its actions was honored (declined)",
             "re-bookings are matched on the person fingerprints or the federal repository's identifiers tied "
@@ -145,6 +156,18 @@ def _released_with_request(session: Session, released: list[Booked]) -> int:
         .where(FederalRequestRow.state.not_in(NOT_IN_FORCE))
     )
     return len(set(rows))
+
+
+def _followed(session: Session, released: list[Booked]) -> dict[str, int]:
+    """Per window, the releases at least that many days before the last booking the store holds (found
+    by a review: re-bookings were counted over every release, recent ones included, so a rate built on
+    them came out too low)."""
+    horizon = session.scalar(select(func.max(BookingRow.booked_at)))
+    left = [b.left_custody_at for b in released if b.left_custody_at is not None]
+    return {
+        str(days): sum(1 for at in left if horizon is not None and at + timedelta(days=days) <= horizon)
+        for days in WINDOWS
+    }
 
 
 def _rebooked(session: Session, released: list[Booked]) -> dict[str, int]:

@@ -270,6 +270,11 @@ def _outcome_queries() -> dict[str, str]:
     filters on requests and on bookings (empty for every agency)."""
     not_in_force = ", ".join(_literal(s) for s in NOT_IN_FORCE)
     windows = ", ".join(f"count(*) FILTER (WHERE gap <= INTERVAL {days} DAY) AS within_{days}" for days in WINDOWS)
+    horizon = "(SELECT max(booked_at) FROM process_bookings)"
+    followed = ", ".join(
+        f"count(*) FILTER (WHERE b.left_custody_at + INTERVAL {days} DAY <= {horizon}) AS followed_{days}"
+        for days in WINDOWS
+    )
     return {
         "requests": "SELECT count(*) FILTER (WHERE state <> 'issued'), count(*) FILTER (WHERE state = 'lapsed'), "
         "count(*) FILTER (WHERE state = 'cancelled') FROM process_requests WHERE true {r}",
@@ -283,6 +288,7 @@ def _outcome_queries() -> dict[str, str]:
         "rebooked_within_days": f"SELECT {windows} FROM (SELECT b.id, min(o.booked_at - b.left_custody_at) AS gap "
         "FROM process_bookings b JOIN process_bookings o ON o.person = b.person AND o.id <> b.id "
         f"AND o.booked_at >= b.left_custody_at WHERE {_RELEASED} {{b}} AND b.person IS NOT NULL GROUP BY b.id)",
+        "releases_followed_for_days": f"SELECT {followed} FROM process_bookings b WHERE {_RELEASED} {{b}}",
     }
 
 
@@ -342,4 +348,7 @@ def process_outcomes(
         "releases": results["releases"][0][0],
         "releases_with_request_in_force": results["releases_with_request_in_force"][0][0],
         "rebooked_within_days": dict(zip((str(d) for d in WINDOWS), results["rebooked_within_days"][0], strict=True)),
+        "releases_followed_for_days": dict(
+            zip((str(d) for d in WINDOWS), results["releases_followed_for_days"][0], strict=True)
+        ),
     }
