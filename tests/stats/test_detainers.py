@@ -68,6 +68,12 @@ def test_travis_totals_by_year_match_the_file(imported: Warehouse) -> None:
         blanks += not r["has_at_least_one_felony"] or not r["has_at_least_one_violent_crime"]
     data = travis_monthly(imported)
     assert {y["year"]: y["detainers"] for y in data["by_year"]} == dict(totals)
-    assert {y["year"]: y["months"] for y in data["by_year"]} == dict(months)  # partial years show as such
-    assert any(y["months"] < 12 for y in data["by_year"])
+    assert {y["year"]: y["months_with_detainers"] for y in data["by_year"]} == dict(months)
+    # Found by a review: 2006-2008, whole years with months of no detainer, were called partial. The
+    # source's README: records "from Jan. 1, 2006, to Oct. 4, 2016"; only 2016 is part of a year.
+    readme = shared_file("travis_README_from_source.md").read_text()
+    assert "from Jan. 1, 2006, to Oct. 4, 2016" in readme
+    assert [y["year"] for y in data["by_year"] if not y["whole_year"]] == [2016]
+    assert any(y["months_with_detainers"] < 12 and y["whole_year"] for y in data["by_year"])
+    assert data["months"][-1] == {**data["months"][-1], "month": "2016-10", "days_covered": 4}
     assert data["caveats"][0].startswith(f"{blanks} month(s) have blank")

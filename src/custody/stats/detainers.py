@@ -90,6 +90,10 @@ def texas_around_sb4(w: Warehouse, county: str | None = None) -> dict[str, Any]:
     return summary
 
 
+# "from Jan. 1, 2006, to Oct. 4, 2016" (travis_README_from_source.md, beside the data in ../shared)
+TRAVIS_COVERS = (date(2006, 1, 1), date(2016, 10, 4))
+
+
 def travis_monthly(w: Warehouse) -> dict[str, Any]:
     """ICE detainers lodged at the Travis County jail per month, with how many had a felony or violent charge."""
     table = w.table(TRAVIS)
@@ -97,8 +101,15 @@ def travis_monthly(w: Warehouse) -> dict[str, Any]:
         f"SELECT month, total, coalesce(felony, 0), coalesce(violent, 0), felony IS NULL OR violent IS NULL "
         f"FROM {table} ORDER BY month"
     )
+    start, end = TRAVIS_COVERS
     months = [
-        {"month": m.isoformat()[:7], "detainers": t, "with_felony_charge": f, "with_violent_charge": v}
+        {
+            "month": m.isoformat()[:7],
+            "detainers": t,
+            "with_felony_charge": f,
+            "with_violent_charge": v,
+            "days_covered": end.day if (m.year, m.month) == (end.year, end.month) else None,  # None: the whole month
+        }
         for m, t, f, v, _ in rows
     ]
     by_year: dict[int, list[int]] = {}
@@ -106,16 +117,21 @@ def travis_monthly(w: Warehouse) -> dict[str, Any]:
         by_year.setdefault(m.year, []).append(total)
     return {
         "place": "Travis County, Texas",
-        # a year's total is only as whole as its months: the count of months says which years are partial
-        "by_year": [{"year": y, "detainers": sum(n), "months": len(n)} for y, n in sorted(by_year.items())],
+        # Found by a review: years with months that have no row (2006-2008) were called partial, while
+        # the records run from 1 Jan 2006 to 4 Oct 2016, so only 2016 is a part of a year.
+        "by_year": [
+            {"year": y, "detainers": sum(n), "months_with_detainers": len(n), "whole_year": start.year <= y < end.year}
+            for y, n in sorted(by_year.items())
+        ],
         "months": months,
         "source": TRAVIS.cite(),
         "caveats": [
             f"{sum(1 for *_, blank in rows if blank)} month(s) have blank felony or violent cells, counted as 0 "
             "(the source does not say what a blank means)",
-            f"covers {months[0]['month']} to {months[-1]['month']}; the first and last years are partial",
-            f"{_span(rows[0][0], rows[-1][0]) - len(rows)} month(s) in that span have no row; they are shown as "
-            "absent, not as zero, and a year with fewer than 12 months is a partial total, not a year's count",
+            f"the records run from {start:%d %b %Y} to {end:%d %b %Y} (the source's README): {end.year} is part of "
+            f"a year, and {end:%B %Y} holds {end.day} days",
+            f"{_span(rows[0][0], rows[-1][0]) - len(rows)} month(s) in that span have no row, that is no detainer in "
+            "the records; the source aggregates its records by month and does not say so itself",
         ],
     }
 
