@@ -12,6 +12,7 @@ from PIL import Image
 
 from custody.domain.errors import InvalidInput, NotFound
 from custody.stats.charts import render
+from custody.stats.datasets import FBI_2019, UCR
 from custody.stats.warehouse import Warehouse
 
 
@@ -27,6 +28,10 @@ def test_svg_carries_its_source_and_caveat_as_text(warehouse: Warehouse, tmp_pat
     out = render(warehouse, "murders-chicago-miami-dade", tmp_path / "m.svg")
     text = "".join(ET.parse(out).getroot().itertext())
     assert "Marshall Project" in text and "not the whole county" in text
+    # found by a review: the terms of reuse were not on the image, and the title said 1975–2015 over a 2019 point
+    words = " ".join(text.split())  # the note wraps across lines
+    assert f"Terms: {UCR.title}: {UCR.licence}." in words and f"{FBI_2019.title}: {FBI_2019.licence}." in words
+    assert "1975–2015 and 2019" in words
 
 
 def test_texas_chart_marks_sb4(imported: Warehouse, tmp_path: Path) -> None:

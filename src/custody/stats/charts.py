@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from custody.domain.errors import InvalidInput, NotFound
 from custody.stats.claims import CHICAGO_ORI, MIAMI_DADE_ORI, MIAMI_ORI, SPEECH_DATE
 from custody.stats.crime import Measure, agency_year, chicago_monthly, series
-from custody.stats.datasets import CHICAGO, FBI_2019, TEXAS, TRAVIS, UCR
+from custody.stats.datasets import CHICAGO, FBI_2019, TEXAS, TRAVIS, UCR, Dataset
 from custody.stats.detainers import SB4_EFFECTIVE, texas_monthly, travis_monthly
 from custody.stats.warehouse import Warehouse
 
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 FORMATS = (".png", ".svg")
 
 
-def _figure(title: str, ylabel: str, note: str) -> tuple[Figure, Axes]:
+def _figure(title: str, ylabel: str, note: str, *data: Dataset) -> tuple[Figure, Axes]:
+    """A chart with its note and each data set's licence or terms under it (found by a review: a
+    chart shared alone did not say on what terms its figures could be reused)."""
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -37,17 +39,21 @@ def _figure(title: str, ylabel: str, note: str) -> tuple[Figure, Axes]:
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.text(0.01, 0.005, note, fontsize=7.5, color="#444444", wrap=True, va="bottom")
+    terms = " ".join(f"{d.title}: {d.licence}." for d in data)
+    fig.text(0.01, 0.005, f"{note} Terms: {terms}", fontsize=7.5, color="#444444", wrap=True, va="bottom")
     return fig, ax
 
 
 def murders_chicago_miami_dade(w: Warehouse) -> Figure:
     fig, ax = _figure(
-        "Murders per 100,000 residents, by police agency, 1975–2015",
+        "Murders per 100,000 residents, by police agency, 1975–2015 and 2019",
         "murders per 100,000",
         f"Sources: {UCR.cite()}; 2019: {FBI_2019.title}. The Miami-Dade Police Department covers the unincorporated "
         "county and contract towns (about 1.2 of 2.7 million people), not the whole county; the City of Miami has "
-        "its own police. Rates are per agency population.",
+        "its own police. Rates are per agency population; a 2015 rate may divide by the 2014 population (the "
+        "file's own note).",
+        UCR,
+        FBI_2019,
     )
     for ori, label, style in (
         (CHICAGO_ORI, "Chicago Police Department", "-"),
@@ -70,6 +76,7 @@ def texas_detainers(w: Warehouse) -> Figure:
         "inmates on detainers (all reporting jails)",
         f"Source: {TEXAS.cite()}. Reports end {months[-1]['month']}. A before/after difference cannot by itself "
         "separate SB 4 from other changes of the same months, such as the federal priorities of January 2017.",
+        TEXAS,
     )
     ax.plot(
         [_month(m["month"]) for m in months],
@@ -94,7 +101,8 @@ def travis_detainers(w: Warehouse) -> Figure:
     fig, ax = _figure(
         "ICE detainers lodged at the Travis County (TX) jail, by month",
         "detainers",
-        f"Source: {TRAVIS.cite()}. {data['caveats'][0].capitalize()}; {data['caveats'][2]}.",
+        f"Source: {TRAVIS.cite()}. {data['caveats'][0].capitalize()}; {data['caveats'][1]}.",
+        TRAVIS,
     )
     months = [_month(m["month"]) for m in data["months"]]
     ax.bar(months, [m["detainers"] for m in data["months"]], width=25, label="all detainers", color="C0")
@@ -112,6 +120,7 @@ def chicago_murders_monthly(w: Warehouse) -> Figure:
         "records (about one per victim)",
         f"Source: {CHICAGO.cite()}. IUCR 0110 only; the City revises records over time, so counts differ from "
         "CPD's and the FBI's. The last month of the extract is partial.",
+        CHICAGO,
     )
     ax.plot([_day(m) for m, _ in months], [n for _, n in months], linewidth=1.5)
     ax.xaxis_date()
