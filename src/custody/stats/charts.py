@@ -6,6 +6,7 @@ without the text around it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -33,14 +34,19 @@ def _figure(title: str, ylabel: str, note: str, *data: Dataset) -> tuple[Figure,
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    fig = Figure(figsize=(10, 5.6), dpi=100, layout=ConstrainedLayoutEngine(rect=(0, 0.08, 1, 0.92)))
+    terms = " ".join(f"{d.title}: {d.licence}." for d in data)
+    text = f"{note} Terms: {terms}" if data else note
+    # Room under the plot for the note as it wraps (about 175 characters a line at this size), so that
+    # it never runs over the axis labels.
+    bottom = min(0.3, 0.03 + 0.026 * (math.ceil(len(text) / 175) + 1))
+    layout = ConstrainedLayoutEngine(rect=(0, bottom, 1, 1 - bottom))  # left, bottom, width, height
+    fig = Figure(figsize=(10, 5.6), dpi=100, layout=layout)
     ax = fig.add_subplot()
     ax.set_title(title, loc="left", fontsize=13)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    terms = " ".join(f"{d.title}: {d.licence}." for d in data)
-    fig.text(0.01, 0.005, f"{note} Terms: {terms}", fontsize=7.5, color="#444444", wrap=True, va="bottom")
+    fig.text(0.01, 0.005, text, fontsize=7.5, color="#444444", wrap=True, va="bottom")
     return fig, ax
 
 
