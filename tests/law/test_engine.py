@@ -232,3 +232,14 @@ def test_impossible_dates_are_refused_not_decided(group: str, offense: dict[str,
         decide(doc)
     doc["person"][group][0] = {"offense": "b", "level": "felony", "date": "2017-08-16"}  # the same day is possible
     assert decide(doc).to_contract()["actions"]["hold"]["status"]
+
+
+def test_what_an_undetermined_decision_lacks_is_said_as_facts_to_give_or_law_to_settle() -> None:
+    """Found by a review: a question of law (an `unsettled` condition) was called a missing fact to
+    record, in the refusal to honor and in the withheld field's explanation alike."""
+    from custody.law.engine import missing_in_words
+
+    both = missing_in_words(["person.convictions[].violent", "law:whether X lets Y"])
+    assert "facts that were not given (person.convictions[].violent); give them and ask again" in both
+    assert "law custody does not settle (whether X lets Y)" in both and "no fact given here settles it" in both
+    assert "give them" not in missing_in_words(["law:whether X lets Y"])

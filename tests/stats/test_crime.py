@@ -144,3 +144,19 @@ def test_two_years_counted_by_different_sources_say_so(warehouse: Warehouse) -> 
     assert before["source"] in ("", "NA") and after["source"] not in ("", "NA")
     assert any("different sources" in c for c in change(warehouse, "ILCPD00", 2015, Measure.MURDERS)["caveats"])
     assert not any("different sources" in c for c in change(warehouse, "ILCPD00", 2014, Measure.MURDERS)["caveats"])
+
+
+def test_a_series_for_charts_and_averages_leaves_partial_years_out(warehouse: Warehouse) -> None:
+    """Found by a review: the murders chart plotted Miami-Dade 1975 (11 months) as an annual rate."""
+    years = dict(series(warehouse, "FL01300", Measure.MURDERS))
+    assert 1975 not in years and 1976 in years
+
+
+def test_one_source_spelt_two_ways_is_one_source(warehouse: Warehouse) -> None:
+    """Found by a review: Baltimore County's 2013 row names "Balitmore County Police", its 2014 row
+    "Baltimore County Police", and the change said the sources differ."""
+    assert {_ucr("MD00301", 2013)["source"], _ucr("MD00301", 2014)["source"]} == {
+        "Balitmore County Police",
+        "Baltimore County Police",
+    }
+    assert not any("different sources" in c for c in change(warehouse, "MD00301", 2014, Measure.MURDERS)["caveats"])

@@ -77,3 +77,5 @@ def test_travis_totals_by_year_match_the_file(imported: Warehouse) -> None:
     assert any(y["months_with_detainers"] < 12 and y["whole_year"] for y in data["by_year"])
     assert data["months"][-1] == {**data["months"][-1], "month": "2016-10", "days_covered": 4}
     assert data["caveats"][0].startswith(f"{blanks} month(s) have blank")
+    rows = len(read_csv(shared_file(TRAVIS.filename)))  # the span is Jan 2006 to Oct 2016: 130 months
+    assert data["caveats"][2].startswith(f"{130 - rows} month(s) in that span have no row")

@@ -55,6 +55,14 @@ def _book_again(custody: Custody, fbi: str, number: str, at: datetime) -> str:
     return booking.id
 
 
+def book_much_later(custody: Custody, clock: ManualClock, after: datetime) -> None:
+    """Someone else booked 400 days after ``after``: the store then follows an earlier release through
+    every re-booking window."""
+    at = after + timedelta(days=400)
+    clock.set(at + timedelta(hours=1))
+    _book_again(custody, "FBI-LATER", "CPD-LATER", at)
+
+
 def test_a_released_person_booked_again_is_counted_in_the_windows(custody: Custody, clock: ManualClock) -> None:
     first = seed_scenarios.chicago_then_cook(custody, fbi="FBI-R-1", number="CPD-R-1")
     with custody.unit() as unit:
@@ -68,10 +76,16 @@ def test_a_released_person_booked_again_is_counted_in_the_windows(custody: Custo
         rows = [unit.session.get(BookingRow, b) for b in (first.booking_id, again)]
     identities = {row.identity_id for row in rows if row is not None}
     assert len(identities) == 1 and None not in identities
-    assert result["rebooked_within_days"] == {"30": 0, "90": 1, "365": 1}
-    # Found by a review: a rate needs the releases followed long enough. The last booking is 45 days
-    # after the release: followed for 30 days, not yet for 90 or 365 (the second booking is still held).
+    # Found by a review: a rate needs the releases followed long enough, and its numerator must be
+    # part of them. The last booking is 45 days after the release: followed for 30 days, not yet for
+    # 90 or 365, so the re-booking at 45 days is not yet counted in those windows.
     assert result["releases_followed_for_days"] == {"30": 1, "90": 0, "365": 0}
+    assert result["rebooked_within_days"] == {"30": 0, "90": 0, "365": 0}
+    book_much_later(custody, clock, released_at)
+    with custody.unit() as unit:
+        result = outcomes(unit.session)
+    assert result["releases_followed_for_days"] == {"30": 1, "90": 1, "365": 1}
+    assert result["rebooked_within_days"] == {"30": 0, "90": 1, "365": 1}
 
 
 def test_policy_timeline_lists_dated_instruments_from_the_library() -> None:
@@ -94,6 +108,10 @@ def test_policy_timeline_shows_every_rule_its_condition_and_what_custody_could_n
     assert trust["notify"] == "prohibited when warrant_in none, administrative [unverified]"
     way_forward = rows["Illinois TRUST Act as amended by the Illinois Way Forward Act (SB 667, Public Act 102-0234)"]
     assert way_forward["notify"].count("prohibited") == 2  # § 15(a) and § 15(h), each shown
+    nyc = rows[
+        "New York City Local Law 58 of 2014 (Int 0486-2014), persons not to be detained by the Department of Correction"
+    ]
+    assert nyc["notify"].endswith("[an exception turns on a question of law custody does not settle]")
 
 
 def test_grant_conditions_are_tabled_per_jurisdiction() -> None:

@@ -16,7 +16,7 @@ from custody.sim import seed_scenarios
 from custody.stats.outcomes import outcomes
 from custody.stats.warehouse import Warehouse, load_process, process_outcomes
 from tests.identity.fingerprints import FIRST_VISIT, SECOND_VISIT, booking, prints
-from tests.stats.test_outcomes import _book_again
+from tests.stats.test_outcomes import _book_again, book_much_later
 
 
 def test_the_duckdb_queries_give_the_figures_of_the_store(custody: Custody, clock: ManualClock) -> None:
@@ -28,11 +28,12 @@ def test_the_duckdb_queries_give_the_figures_of_the_store(custody: Custody, cloc
     left = datetime.fromisoformat(released_at)
     clock.set(left + timedelta(days=21))
     _book_again(custody, "FBI-W-1", "CPD-W-2", left + timedelta(days=20))
+    book_much_later(custody, clock, left)  # every release followed through every window
     warehouse = Warehouse()
     seconds: dict[str, float] = {}
     with custody.unit() as unit:
         loaded = load_process(warehouse, unit.session)
-        assert loaded == 4
+        assert loaded == 5
         for agency in (None, seed_scenarios.COOK, seed_scenarios.MIAMI_DADE, seed_scenarios.CHICAGO):
             expected = outcomes(unit.session, agency)
             expected.pop("caveats")
@@ -68,10 +69,11 @@ def test_a_re_arrest_linked_through_kept_prints_is_counted_in_the_store_and_in_d
     custody.confirm_identification(waiting["id"], examiner="K. Examiner")
     assert custody.booking_view(first.id)["identity_id"] is None  # the agency's answer stays "no hit"
     assert custody.booking_view(second.id)["identity_id"] is not None
+    book_much_later(custody, clock, datetime.fromisoformat("2017-08-02T09:00:00-05:00"))
     warehouse = Warehouse()
     with custody.unit() as unit:
         expected = outcomes(unit.session)
-        assert load_process(warehouse, unit.session) == 2
+        assert load_process(warehouse, unit.session) == 3
     assert expected["rebooked_within_days"] == {"30": 1, "90": 1, "365": 1}
     expected.pop("caveats")
     assert process_outcomes(warehouse) == expected
@@ -97,6 +99,7 @@ def test_a_booking_whose_kept_prints_were_merged_counts_as_the_person_they_were_
     custody.confirm_identification(waiting["id"], examiner="K. Examiner", identity_id=enrolled)
     assert custody.booking_view(first.id)["identity_id"] == enrolled
     assert custody.booking_view(second.id)["identity_id"] == kept  # merged into the enrolled person since
+    book_much_later(custody, clock, datetime.fromisoformat("2017-08-02T09:00:00-05:00"))
     warehouse = Warehouse()
     with custody.unit() as unit:
         expected = outcomes(unit.session)

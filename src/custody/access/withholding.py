@@ -25,7 +25,7 @@ from typing import Any
 
 from custody.booking.model import PERSON_FLAGS
 from custody.domain.divisions import local_zone, parse_division
-from custody.law.engine import decide
+from custody.law.engine import decide, missing_in_words
 from custody.law.loader import default_library
 from custody.law.model import Action
 from custody.requests.model import Warrant
@@ -142,8 +142,9 @@ def sharing_for(booking: BookingRow, requests: list[FederalRequestRow]) -> Shari
             shared, basis = False, "agency answer"
             explanation = f"The agency declined '{action.value}' in its answer, as the law permits it to. {explanation}"
         elif status == "undetermined":
-            missing = ", ".join(ruling.get("missing", [])) or "facts not on file"
-            explanation = f"Withheld until the facts the law turns on are known ({missing}). {explanation}"
+            explanation = (
+                f"Withheld while the decision turns on {missing_in_words(ruling.get('missing', []))}. {explanation}"
+            )
         rulings[name] = Ruling(name, action.value, status, shared, list(ruling["citations"]), explanation, basis)
     return Sharing(
         agency=booking.agency,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -482,19 +483,11 @@ def _judge(
     if unknown and low != high:
         missing = tuple(dict.fromkeys(m for o in unknown for m in o.missing))
         cited = [c for o in _most_specific_first(unknown) for c in o.citations]
-        facts = [m for m in missing if not m.startswith("law:")]
-        questions = [m.removeprefix("law:") for m in missing if m.startswith("law:")]
-        said = [f"facts that were not given ({', '.join(facts)}); give them and ask again"] if facts else []
-        if questions:  # an ``unsettled`` condition: no fact the caller could give settles it
-            said.append(
-                f"a question of law the sources custody read answer differently ({'; '.join(questions)}); "
-                "decide it from the law's own text"
-            )
         return ActionDecision(
             status=Status.undetermined,
             citations=tuple(dict.fromkeys(cited)),
             rules=tuple(i for o in known + unknown for i in o.ids),
-            explanation=f"Undetermined: {cited[0]} turns on {', and on '.join(said)}.",
+            explanation=f"Undetermined: {cited[0]} turns on {missing_in_words(missing)}.",
             missing=missing,
             outcomes=tuple(outcomes),
             deciding=tuple(o.rule.id for o in unknown),
@@ -540,6 +533,20 @@ def _judge(
         deciding=tuple(o.rule.id for o in deciding),
         limiting=limiting,
     )
+
+
+def missing_in_words(missing: Sequence[str]) -> str:
+    """What an undetermined decision lacks, as a person can act on it: facts to give, and questions
+    of law (``law:…``, an ``unsettled`` condition or law not encoded) that no fact settles."""
+    facts = [m for m in missing if not m.startswith("law:")]
+    questions = [m.removeprefix("law:") for m in missing if m.startswith("law:")]
+    said = [f"facts that were not given ({', '.join(facts)}); give them and ask again"] if facts else []
+    if questions:
+        said.append(
+            f"law custody does not settle ({'; '.join(questions)}); decide it from the law's own text, as no fact "
+            "given here settles it"
+        )
+    return ", and on ".join(said) or "facts not on file"
 
 
 def _not_encoded(encoded: ActionDecision, gaps: tuple[NotEncoded, ...]) -> ActionDecision:

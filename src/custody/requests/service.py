@@ -14,7 +14,7 @@ from custody.domain.divisions import local_zone, parse_division
 from custody.domain.errors import Conflict, InvalidInput, NotFound, RefusedByLaw
 from custody.domain.events import FEDERAL, Event, local_party
 from custody.identity.service import FEDERAL_CHAIN
-from custody.law.engine import Decision, decide, new_decision_id
+from custody.law.engine import Decision, decide, missing_in_words, new_decision_id
 from custody.law.loader import default_library
 from custody.law.log import log_decision
 from custody.law.model import Action, HoldClock, Status
@@ -315,8 +315,8 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
             raise RefusedByLaw(f"'{name}' cannot be honored: {ruling['explanation']}")
         if answer is Answer.honor and status is Status.undetermined:
             raise RefusedByLaw(
-                f"'{name}' cannot be honored while the law decision is undetermined "
-                f"(missing: {', '.join(ruling.get('missing', []))}); record the missing facts first"
+                f"'{name}' cannot be honored while the law decision is undetermined: it turns on "
+                f"{missing_in_words(ruling.get('missing', []))}"
             )
         if answer is Answer.decline and status is Status.required:
             raise RefusedByLaw(f"'{name}' cannot be declined: {ruling['explanation']}")

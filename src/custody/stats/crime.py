@@ -202,7 +202,10 @@ def change(w: Warehouse, ori: str, year: int, which: Measure) -> dict[str, Any]:
     caveats = list(dict.fromkeys([*before.caveats, *after.caveats]))
     # Each row's own counter, not the data set's citation, which is the same for both (found by a
     # review: 2014 from the UCR database against 2015 from the FBI's tables went without a word).
-    if (before.counted_by, before.source.split(";")[0]) != (after.counted_by, after.source.split(";")[0]):
+    if (_counter(before.counted_by), before.source.split(";")[0]) != (
+        _counter(after.counted_by),
+        after.source.split(";")[0],
+    ):
         caveats.append("the two years come from different sources, which may count differently")
     if before.partial_year or after.partial_year:
         caveats.append("a change to or from a year counted for fewer than 12 months measures coverage as much as crime")
@@ -232,12 +235,26 @@ def change(w: Warehouse, ori: str, year: int, which: Measure) -> dict[str, Any]:
     }
 
 
+# Spellings of one source the file's source column writes differently (found by a review: Baltimore
+# County's 2013 and 2014 rows name the same police department, one of them misspelt).
+_SAME_SOURCE = {"balitmore county police": "baltimore county police"}
+
+
+def _counter(source: str | None) -> str | None:
+    if source is None:
+        return None
+    name = " ".join(source.casefold().split())
+    return _SAME_SOURCE.get(name, name)
+
+
 def _percent(before: float, after: float) -> float | None:
     return None if before == 0 else round((after - before) / before * 100, 1)
 
 
 def series(w: Warehouse, ori: str, which: Measure) -> list[tuple[int, float]]:
-    """(year, rate per 100,000) for every UCR year where the agency reported the count and population."""
+    """(year, rate per 100,000) for every UCR year where the agency reported the count and population,
+    except a year counted for fewer than 12 months (``PARTIAL_YEARS``): its rate is not annual, and a
+    chart or an average would show it as one (found by a review: Miami-Dade 1975, 11 months)."""
     ori = ori.strip().upper()
     column = "homs_sum" if which is Measure.MURDERS else "violent_crime"
     table = w.table(UCR)
@@ -248,7 +265,8 @@ def series(w: Warehouse, ori: str, which: Measure) -> list[tuple[int, float]]:
     )
     if not rows:
         raise NotFound(f"no UCR rows for ORI {ori}: `custody stats agencies` lists the ORIs the file covers")
-    return [(int(y), float(r)) for y, r in rows]
+    partial = PARTIAL_YEARS.get(ori, frozenset())
+    return [(int(y), float(r)) for y, r in rows if int(y) not in partial]
 
 
 def agencies(w: Warehouse) -> list[dict[str, Any]]:

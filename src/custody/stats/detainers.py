@@ -130,7 +130,7 @@ def travis_monthly(w: Warehouse) -> dict[str, Any]:
             "(the source does not say what a blank means)",
             f"the records run from {start:%d %b %Y} to {end:%d %b %Y} (the source's README): {end.year} is part of "
             f"a year, and {end:%B %Y} holds {end.day} days",
-            f"{_span(rows[0][0], rows[-1][0]) - len(rows)} month(s) in that span have no row, that is no detainer in "
+            f"{_span(start, end) - len(rows)} month(s) in that span have no row, that is no detainer in "
             "the records; the source aggregates its records by month and does not say so itself",
         ],
     }

@@ -112,6 +112,7 @@ def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
         for b in process_bookings(session, agency)
         if b.state == CustodyState.released.value and b.left_custody_at is not None
     ]
+    horizon = session.scalar(select(func.max(BookingRow.booked_at)))
     return {
         "agency": agency or "all agencies in this store",
         "requests": {
@@ -127,8 +128,8 @@ def outcomes(session: Session, agency: str | None = None) -> dict[str, Any]:
         },
         "releases": len(released),
         "releases_with_request_in_force": _released_with_request(session, released),
-        "rebooked_within_days": _rebooked(session, released),
-        "releases_followed_for_days": _followed(session, released),
+        "rebooked_within_days": _rebooked(session, released, horizon),
+        "releases_followed_for_days": _followed(released, horizon),
         "caveats": [
             "a re-booking rate within N days divides rebooked_within_days[N] by releases_followed_for_days[N]: "
             "a release less than N days before the last booking this store holds cannot show a re-booking "
@@ -158,19 +159,22 @@ def _released_with_request(session: Session, released: list[Booked]) -> int:
     return len(set(rows))
 
 
-def _followed(session: Session, released: list[Booked]) -> dict[str, int]:
-    """Per window, the releases at least that many days before the last booking the store holds (found
-    by a review: re-bookings were counted over every release, recent ones included, so a rate built on
-    them came out too low)."""
-    horizon = session.scalar(select(func.max(BookingRow.booked_at)))
-    left = [b.left_custody_at for b in released if b.left_custody_at is not None]
-    return {
-        str(days): sum(1 for at in left if horizon is not None and at + timedelta(days=days) <= horizon)
-        for days in WINDOWS
-    }
+def _followed_for(booking: Booked, days: int, horizon: datetime | None) -> bool:
+    """Whether the store would show a re-booking within ``days`` of this release: the last booking it
+    holds is at least that long after (found by a review: re-bookings were counted over every release,
+    recent ones included, and a rate built on them came out too low, or over a count of none)."""
+    left = booking.left_custody_at
+    return horizon is not None and left is not None and left + timedelta(days=days) <= horizon
 
 
-def _rebooked(session: Session, released: list[Booked]) -> dict[str, int]:
+def _followed(released: list[Booked], horizon: datetime | None) -> dict[str, int]:
+    """Per window, the releases followed that long: the denominator of a re-booking rate."""
+    return {str(days): sum(_followed_for(b, days, horizon) for b in released) for days in WINDOWS}
+
+
+def _rebooked(session: Session, released: list[Booked], horizon: datetime | None) -> dict[str, int]:
+    """Per window, the releases followed that long whose person was booked again within it: the
+    numerator, a part of ``_followed``'s count."""
     later: dict[str, list[Booked]] = {}
     for booked in process_bookings(session, people={b.person for b in released if b.person}):
         later.setdefault(str(booked.person), []).append(booked)
@@ -184,5 +188,7 @@ def _rebooked(session: Session, released: list[Booked]) -> dict[str, int]:
             if other.id != booking.id and other.booked_at >= booking.left_custody_at
         ]
         for days in WINDOWS:
-            counts[str(days)] += any(gap <= timedelta(days=days) for gap in gaps)
+            counts[str(days)] += _followed_for(booking, days, horizon) and any(
+                gap <= timedelta(days=days) for gap in gaps
+            )
     return counts

@@ -53,18 +53,37 @@ def _reading(rule: Rule) -> str:
     when = f" when {_condition(rule.applies_when)}" if rule.applies_when is not None else ""
     exceptions = f" ({len(rule.exceptions)} exception(s))" if rule.exceptions else ""
     unverified = " [unverified]" if not rule.verified or not all(e.verified for e in rule.exceptions) else ""
-    return f"{rule.effect.value}{when}{exceptions}{unverified}"
+    open_question = (
+        " [an exception turns on a question of law custody does not settle]"
+        if any("unsettled" in _names(e.when) for e in rule.exceptions)
+        else ""
+    )
+    return f"{rule.effect.value}{when}{exceptions}{unverified}{open_question}"
+
+
+def _names(condition: Condition) -> set[str]:
+    """Every condition named in ``condition``, however nested."""
+    if isinstance(condition, str):
+        return {condition}
+    if isinstance(condition, list):
+        return {n for c in condition for n in _names(c)}
+    ((name, argument),) = condition.items()
+    inner = argument if name in ("all", "any") else [argument] if name == "not" else []
+    return {name} | {n for c in inner for n in _names(c)}
 
 
 def _condition(condition: Condition) -> str:
     if isinstance(condition, str):
         return condition
     if isinstance(condition, list):
-        return " and ".join(_condition(c) for c in condition)
+        return _condition({"all": condition})
     ((name, argument),) = condition.items()
     if name in ("all", "any"):
         return "(" + f" {'and' if name == 'all' else 'or'} ".join(_condition(c) for c in argument) + ")"
     if name == "not":
-        return f"not {_condition(argument)}"
-    shown = ", ".join(str(a) for a in argument) if isinstance(argument, list) else str(argument)
+        return f"not ({_condition(argument)})"
+    if isinstance(argument, dict):
+        shown = ", ".join(f"{k} {v}" for k, v in argument.items())
+    else:
+        shown = ", ".join(str(a) for a in argument) if isinstance(argument, list) else str(argument)
     return f"{name} {shown}"

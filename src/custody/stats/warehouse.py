@@ -269,8 +269,12 @@ def _outcome_queries() -> dict[str, str]:
     """Each figure of ``stats.outcomes.outcomes`` as one query; ``{r}`` and ``{b}`` are the agency
     filters on requests and on bookings (empty for every agency)."""
     not_in_force = ", ".join(_literal(s) for s in NOT_IN_FORCE)
-    windows = ", ".join(f"count(*) FILTER (WHERE gap <= INTERVAL {days} DAY) AS within_{days}" for days in WINDOWS)
     horizon = "(SELECT max(booked_at) FROM process_bookings)"
+    windows = ", ".join(
+        f"count(*) FILTER (WHERE gap <= INTERVAL {days} DAY AND left_custody_at + INTERVAL {days} DAY <= {horizon}) "
+        f"AS within_{days}"
+        for days in WINDOWS
+    )
     followed = ", ".join(
         f"count(*) FILTER (WHERE b.left_custody_at + INTERVAL {days} DAY <= {horizon}) AS followed_{days}"
         for days in WINDOWS
@@ -285,9 +289,11 @@ def _outcome_queries() -> dict[str, str]:
         "releases": f"SELECT count(*) FROM process_bookings b WHERE {_RELEASED} {{b}}",
         "releases_with_request_in_force": "SELECT count(DISTINCT r.booking_id) FROM process_requests r JOIN "
         f"process_bookings b ON b.id = r.booking_id WHERE {_RELEASED} {{b}} AND r.state NOT IN ({not_in_force})",
-        "rebooked_within_days": f"SELECT {windows} FROM (SELECT b.id, min(o.booked_at - b.left_custody_at) AS gap "
+        "rebooked_within_days": f"SELECT {windows} FROM (SELECT b.id, b.left_custody_at, "
+        "min(o.booked_at - b.left_custody_at) AS gap "
         "FROM process_bookings b JOIN process_bookings o ON o.person = b.person AND o.id <> b.id "
-        f"AND o.booked_at >= b.left_custody_at WHERE {_RELEASED} {{b}} AND b.person IS NOT NULL GROUP BY b.id)",
+        f"AND o.booked_at >= b.left_custody_at WHERE {_RELEASED} {{b}} AND b.person IS NOT NULL "
+        "GROUP BY b.id, b.left_custody_at)",
         "releases_followed_for_days": f"SELECT {followed} FROM process_bookings b WHERE {_RELEASED} {{b}}",
     }
 
@@ -328,6 +334,8 @@ def process_outcomes(
     ``seconds`` receives each query's time."""
     results: dict[str, list[tuple[Any, ...]]] = {}
     params = [agency] if agency else []
+    if agency and not warehouse.rows("SELECT 1 FROM process_bookings WHERE agency = ? LIMIT 1", params):
+        raise NotFound(f"no booking of {agency} is in the process tables: check the division id")  # as the store
     for name, sql in _outcome_queries().items():
         began = time.perf_counter()
         text = sql.format(r="AND agency = ?" if agency else "", b="AND b.agency = ?" if agency else "")
