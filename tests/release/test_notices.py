@@ -52,28 +52,25 @@ def test_a_notice_honored_after_the_release_was_scheduled_goes_out_then(custody:
     assert notice["advance_hours"] == 45.0  # from the answer at 13:00 on the 1st to 10:00 on the 3rd
 
 
-def test_a_release_earlier_than_the_notice_said_is_told_again(custody: Custody, clock: ManualClock) -> None:
+@pytest.mark.parametrize(
+    ("released_at", "told"),
+    [
+        ("2017-05-02T08:00:00-04:00", ["2017-05-03T10:00:00-04:00", "2017-05-02T08:00:00-04:00"]),  # a day early
+        ("2017-05-03T10:00:00-04:00", ["2017-05-03T10:00:00-04:00"]),  # as planned: not announced twice
+    ],
+)
+def test_a_release_at_another_time_than_the_notice_said_is_told_again(
+    custody: Custody, clock: ManualClock, released_at: str, told: list[str]
+) -> None:
     clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
     booking = booked(custody, MIAMI_DADE, "N-2", "2017-05-01T08:00:00-04:00")
     _notification_request(custody, booking, "2017-05-01T09:00:00-04:00", "2017-05-01T10:00:00-04:00")
     planned = {"planned_at": "2017-05-03T10:00:00-04:00", "at": "2017-05-01T12:00:00-04:00"}
     custody.schedule_release(booking, ScheduleIn.model_validate(planned))
-    clock.set(datetime.fromisoformat("2017-05-02T08:00:00-04:00"))
-    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-02T08:00:00-04:00"}))
-    first, second = _notices(custody, booking)
-    assert datetime.fromisoformat(first["release_at"]) == datetime.fromisoformat("2017-05-03T10:00:00-04:00")
-    assert datetime.fromisoformat(second["release_at"]) == datetime.fromisoformat("2017-05-02T08:00:00-04:00")
-
-
-def test_a_release_at_the_planned_time_is_not_announced_twice(custody: Custody, clock: ManualClock) -> None:
-    clock.set(datetime.fromisoformat("2017-05-01T13:00:00-04:00"))
-    booking = booked(custody, MIAMI_DADE, "N-3", "2017-05-01T08:00:00-04:00")
-    _notification_request(custody, booking, "2017-05-01T09:00:00-04:00", "2017-05-01T10:00:00-04:00")
-    planned = {"planned_at": "2017-05-03T10:00:00-04:00", "at": "2017-05-01T12:00:00-04:00"}
-    custody.schedule_release(booking, ScheduleIn.model_validate(planned))
-    clock.set(datetime.fromisoformat("2017-05-03T10:00:00-04:00"))
-    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-03T10:00:00-04:00"}))
-    assert len(_notices(custody, booking)) == 1
+    clock.set(datetime.fromisoformat(released_at))
+    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": released_at}))
+    notices = [datetime.fromisoformat(n["release_at"]) for n in _notices(custody, booking)]
+    assert notices == [datetime.fromisoformat(t) for t in told]
 
 
 def test_a_release_planned_for_a_time_already_past_is_refused(custody: Custody, clock: ManualClock) -> None:
