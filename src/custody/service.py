@@ -384,6 +384,7 @@ def booking_summary(b: BookingRow) -> dict[str, Any]:
         "state": b.state,
         "identity_id": b.identity_id,
         "release_eligible_at": b.release_eligible_at.isoformat() if b.release_eligible_at else None,
+        "release_planned_at": b.release_planned_at.isoformat() if b.release_planned_at else None,
         "left_custody_at": b.left_custody_at.isoformat() if b.left_custody_at else None,
     }
 

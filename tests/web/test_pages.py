@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from custody.access.roles import Principal, Role
 from custody.access.tokens import Issuer
+from custody.booking.commands import ScheduleIn
 from custody.domain.clock import ManualClock
 from custody.law.model import Action
 from custody.release.commands import ReleaseIn
@@ -80,3 +81,26 @@ def test_the_pickups_list_offers_each_holds_own_local_time_and_no_pickup_where_t
     picked = client.post(f"/release/{el_paso}/transfer", data=form, headers=bearer(issuer, officer))
     assert picked.status_code in (200, 303), picked.text
     assert custody.booking_view(el_paso)["state"] == "transferred"
+
+
+def test_the_federal_view_shows_a_planned_release_the_law_lets_the_agency_share(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+    custody: Custody,
+    clock: ManualClock,
+) -> None:
+    """Found by a review: with the notice sent and the law requiring the release date shared, the page
+    said 'Release date: not yet set', the planned time being in neither the page nor the API's view."""
+    clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
+    booking = booked(custody, f"{TEXAS}/county:harris", "P-9", "2017-05-02T01:00:00-05:00")
+    request = i247a(custody, booking, "2017-05-02T02:00:00-05:00")
+    custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-05-02T02:30:00-05:00")))
+    answers = {Action.hold: Answer.honor, Action.notify: Answer.honor, Action.transfer: Answer.honor}
+    custody.respond(request, ResponseIn(answers=answers, at=datetime.fromisoformat("2017-05-02T03:00:00-05:00")))
+    custody.schedule_release(booking, ScheduleIn.model_validate({"planned_at": "2017-05-04T09:00:00-05:00"}))
+    officer = Principal("tx-officer", "TX Officer", Role.federal_officer, area=(TEXAS,), office="Houston")
+    page = client.get(f"/federal/bookings/{booking}", headers=bearer(issuer, officer))
+    assert page.status_code == 200, page.text
+    assert "release planned for 2017-05-04 09:00 CDT" in page.text and "not yet set" not in page.text
+    seen = client.get(f"/bookings/{booking}", headers=bearer(issuer, officer)).json()
+    assert seen["release_planned_at"] == "2017-05-04T14:00:00+00:00"
