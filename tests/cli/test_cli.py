@@ -192,8 +192,7 @@ def test_law_decide_writes_utf8_json_under_any_locale_and_reads_past_a_byte_orde
 
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     booking_path = booking_file(tmp_path, "M-1")
-    image = tmp_path / "thumb.png"
-    image.write_bytes(b"\x89PNG fake image bytes for storage")
+    image = Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png"
     done = custody("book", "--file", str(booking_path), "--print", f"1={image}", "--json", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     view: dict[str, Any] = json.loads(done.stdout)

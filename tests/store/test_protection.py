@@ -19,8 +19,9 @@ from custody.observability import SecretMask, known_secrets, masked, url_without
 from custody.service import Custody
 from custody.store import crypto
 from custody.store.models import WebhookSubscriptionRow
+from tests.identity.fingerprints import blank_gallery, gallery  # noqa: F401 (fixtures)
 
-IMAGE = b"\x89PNG\r\n fingerprint bytes that must not be readable at rest"
+IMAGE = (Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png").read_bytes()
 
 
 def _book(custody: Custody) -> str:
@@ -38,13 +39,14 @@ def _book(custody: Custody) -> str:
     ).id
 
 
+@pytest.mark.usefixtures("gallery")  # real prints are searched: in a gallery of this test
 def test_fingerprint_images_are_sealed_at_rest_and_read_back(custody: Custody, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUSTODY_DATA_KEY", Fernet.generate_key().decode())
     _book(custody)
     with custody.unit() as unit:
         raw = unit.session.execute(text("SELECT data FROM fingerprint_images")).scalar_one()
         stored = unit.session.execute(text("SELECT sha256 FROM fingerprint_images")).scalar_one()
-    assert IMAGE not in bytes(raw) and b"fingerprint" not in bytes(raw)
+    assert IMAGE not in bytes(raw) and IMAGE[:32] not in bytes(raw)  # not even its PNG header
     from custody.store.models import FingerprintImageRow
 
     with custody.unit() as unit:

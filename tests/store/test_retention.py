@@ -22,8 +22,10 @@ from custody.release.commands import ReleaseIn
 from custody.service import Custody
 from custody.store import retention
 from custody.store.models import AuditEntryRow, DecisionRow, FingerprintImageRow
+from tests.identity.fingerprints import blank_gallery, gallery  # noqa: F401 (fixtures)
 
 COOK = "ocd-division/country:us/state:il/county:cook"
+PRINT = (Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png").read_bytes()
 SCHEDULE = """
 periods:
   unidentified_prints: {days: 30, authority: "Test records schedule, item 1 (unidentified arrestees' prints)"}
@@ -53,7 +55,7 @@ def _book_and_release(custody: Custody, number: str, fbi: str) -> str:
                 "charges": [{"offense": "theft", "level": "misdemeanor"}],
             }
         ),
-        [FingerprintImage(2, "right_index.png", f"image of {number}".encode())],
+        [FingerprintImage(2, "right_index.png", PRINT)],
     )
     custody.release_eligible(
         booking.id, ReleaseIn.model_validate({"reason": "bail", "at": "2017-08-16T08:00:00-05:00"})
@@ -84,6 +86,7 @@ def schedule(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("gallery")  # real prints are searched: in a gallery of this test
 def test_a_dry_run_reports_and_a_run_deletes_only_what_is_past_its_period(
     custody: Custody, clock: ManualClock, schedule: Path
 ) -> None:

@@ -286,3 +286,22 @@ def test_the_pages_fit_a_phone(browser: Any, live: Live) -> None:
             assert phone.evaluate("document.documentElement.scrollWidth") <= 390, (path, wide)
     finally:
         context.close()
+
+
+def test_the_release_queue_refreshes_its_own_page_and_never_over_a_form_being_filled(page: Any) -> None:
+    """Found by a review: the queue's 30-second refresh fetched the first page whatever page was open,
+    and replaced a release form the officer was filling in, losing what was typed."""
+    sign_in(page, "demo-jail-officer-cook")
+    page.goto("/desk")
+    fill_booking(page, "CCJ-E2E-QUEUE", "1990-04-05", "E2E-4714")
+    page.get_by_role("button", name="Book").click()
+    page.wait_for_url(re.compile(r".*/desk/bkg_"))
+    page.goto("/release?limit=5&offset=0")
+    assert page.locator("#queue").get_attribute("hx-get") == "/release?limit=5&offset=0"
+    being_filled = "document.querySelector('#queue[data-edited], #queue form:focus-within') !== null"
+    assert page.evaluate(being_filled) is False  # nothing typed: the refresh runs
+    page.locator("#queue input[name=officer]").first.fill("R. Alvarez")
+    page.locator("h1").click()  # the officer looks away: what was typed must still not be replaced
+    assert page.evaluate(being_filled) is True
+    filter_ = page.locator("#queue").get_attribute("hx-trigger")
+    assert filter_ is not None and "#queue[data-edited], #queue form:focus-within" in filter_

@@ -104,3 +104,14 @@ def test_the_federal_view_shows_a_planned_release_the_law_lets_the_agency_share(
     assert "release planned for 2017-05-04 09:00 CDT" in page.text and "not yet set" not in page.text
     seen = client.get(f"/bookings/{booking}", headers=bearer(issuer, officer)).json()
     assert seen["release_planned_at"] == "2017-05-04T14:00:00+00:00"
+
+
+def test_the_release_queue_refreshes_the_page_open_and_not_over_a_form(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+) -> None:
+    """Found by a review: the refresh fetched page one whatever page was open, and replaced forms."""
+    page = client.get("/release?limit=5&offset=10", headers=bearer(issuer, "jail_supervisor@cook"))
+    assert page.status_code == 200, page.text
+    assert 'hx-get="/release?limit=5&amp;offset=10"' in page.text
+    assert "every 30s [!document.querySelector('#queue[data-edited], #queue form:focus-within')]" in page.text

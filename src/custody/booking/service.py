@@ -15,6 +15,7 @@ from custody.booking.model import CUSTODY, CustodyState
 from custody.domain.divisions import parse_division
 from custody.domain.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event
+from custody.identity.prints.images import UnreadableImage, decode
 from custody.law.contract import DEFAULT_AGENCY_KIND
 from custody.store.models import Base, BookingRow, FingerprintImageRow
 from custody.store.unit import CHUNK, Unit, locked, new_id
@@ -240,6 +241,11 @@ def _check_print(image: FingerprintImage) -> None:
         raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
     if not image.data:
         raise InvalidInput(f"fingerprint image {image.filename} is empty")
+    try:
+        decode(image.data, name=image.filename)
+    except UnreadableImage as exc:
+        # Refused here, not at the federal search, where it showed only as "no hit" (found by a review).
+        raise InvalidInput(f"{exc}; nothing was stored: upload the finger's image file") from None
 
 
 def transition(unit: Unit, booking: BookingRow, event: str) -> None:

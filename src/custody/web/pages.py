@@ -8,6 +8,7 @@ and refreshes the release queue's countdowns.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -39,6 +40,7 @@ from custody.domain.divisions import Level, local_zone, parse_division
 from custody.domain.errors import CustodyError, InvalidInput, NotFound
 from custody.domain.inputs import parse_input
 from custody.identity.prints.ansi_nist import NistFormatError, read_transaction
+from custody.identity.prints.images import UnreadableImage, as_file
 from custody.law.browse import in_force
 from custody.law.grants import check as check_grants
 from custody.law.grants import fiscal_years
@@ -190,9 +192,18 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         return service.acting_for(who.actor, inline=True)
 
     async def once(request: Request, key: str | None, work: Any) -> Any:
-        """Run a form's work once per idempotency key (a double submission replays the first)."""
+        """Run a form's work once per idempotency key (a double submission replays the first); an
+        uploaded file counts by its name and digest, so the key sent again with another file is refused."""
         form = await request.form()
-        body = urlencode(sorted((k, v) for k, v in form.multi_items() if isinstance(v, str))).encode()
+        fields = []
+        for k, v in form.multi_items():
+            if isinstance(v, str):
+                fields.append((k, v))
+            else:
+                content = await v.read()
+                await v.seek(0)
+                fields.append((k, f"{v.filename}:{hashlib.sha256(content).hexdigest()}"))
+        body = urlencode(sorted(fields)).encode()
         _, result = await run_in_threadpool(idempotency.run, service, key, request.url.path, body, 200, work)
         return result
 
@@ -354,6 +365,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             return RedirectResponse(f"/federal/bookings/{booking_id}", status_code=303)  # type: ignore[return-value]
         view = service.booking_view(booking_id)
         identification = [e for e in view["timeline"] if e["type"] == "IdentificationReceived"]
+        searches = [e for e in view["timeline"] if e["type"] == "FingerprintsSearched"]
         prints = [e for e in view["timeline"] if e["type"] == "FingerprintStored"]
         return render(
             request,
@@ -361,6 +373,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             who,
             b=view,
             identification=identification[-1] if identification else None,
+            unread=searches[-1]["data"].get("refused", []) if searches else [],
             prints=prints,
             can_update=allowed(who, Resource.booking, Op.update, agency),
         )
@@ -373,6 +386,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         image: Annotated[UploadFile | None, File(description="A finger image (PNG, WSQ, ...)")] = None,
         position: Annotated[int | None, Form(ge=1, le=10)] = None,
         nist: Annotated[UploadFile | None, File(description="An ANSI/NIST-ITL transaction")] = None,
+        idempotency_key: IdemField = None,
     ) -> RedirectResponse:
         authorise(who, Resource.booking, Op.update)
         assert who is not None
@@ -385,25 +399,33 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
                 transaction = read_transaction(await nist.read())
             except NistFormatError as exc:
                 raise InvalidInput(f"{nist.filename} is not a readable ANSI/NIST-ITL file: {exc}") from None
-            images += [FingerprintImage(f.position, f"{nist.filename}#{f.idc}", f.data) for f in transaction.fingers()]
+            try:
+                images += [
+                    FingerprintImage(f.position, f"{nist.filename}#{f.idc}", as_file(f)) for f in transaction.fingers()
+                ]
+            except UnreadableImage as exc:
+                raise InvalidInput(f"{nist.filename}: {exc}; nothing was stored") from None
         if image is not None and image.filename:
             if position is None:
                 raise InvalidInput("say which finger the image is (position 1-10: 1 right thumb … 10 left little)")
             images.append(FingerprintImage(position, image.filename, await image.read()))
         if not images:
             raise InvalidInput("choose a finger image (with its position) or an ANSI/NIST-ITL file, then upload")
-        await run_in_threadpool(acting(who).add_prints, booking_id, images)
+        await once(request, idempotency_key, lambda: (acting(who).add_prints(booking_id, images), {})[1])
         return back(f"/desk/{booking_id}", f"stored {len(images)} print(s)")
 
     @app.post("/desk/{booking_id}/prints/submission", tags=["web"], summary="Submit the stored prints again")
-    async def desk_submit_prints(booking_id: str, who: Caller) -> RedirectResponse:
+    async def desk_submit_prints(
+        request: Request, booking_id: str, who: Caller, idempotency_key: IdemField = None
+    ) -> RedirectResponse:
         authorise(who, Resource.booking, Op.update)
         assert who is not None
         authorise(
             who, Resource.booking, Op.update, (await run_in_threadpool(queries.booking_places, service, booking_id))[0]
         )
-        sent = await run_in_threadpool(acting(who).submit_prints, booking_id)
-        return back(f"/desk/{booking_id}", f"submitted {sent} print(s) for a new federal search")
+        # Once per form shown: a double click searched twice (found by a review).
+        sent = await once(request, idempotency_key, lambda: {"sent": acting(who).submit_prints(booking_id)})
+        return back(f"/desk/{booking_id}", f"submitted {sent['sent']} print(s) for a new federal search")
 
     # --- detainer inbox ----------------------------------------------------------------------
 

@@ -237,6 +237,19 @@ def from_record(finger: FingerImage) -> Capture:
     raise UnreadableImage(f"{where}: {finger.compression} images are not decoded for comparison")
 
 
+def as_file(finger: FingerImage) -> bytes:
+    """A record's image as a file ``decode`` reads, for a booking to keep: compressed images as they
+    came, raw pixels as a lossless PNG carrying their resolution (kept as the bare pixels, they could
+    not be read back for the federal search: found by a review)."""
+    if finger.compression in ("WSQ", "JPEGB", "JPEGL", "JP2", "JP2L", "PNG"):
+        decode(finger.data, name=f"Type-{finger.record_type} record (IDC {finger.idc})")  # readable, or refused now
+        return finger.data
+    capture = from_record(finger)
+    out = io.BytesIO()
+    Image.fromarray(capture.pixels, mode="L").save(out, format="PNG", dpi=(capture.ppi, capture.ppi))
+    return out.getvalue()
+
+
 def encode_for_extractor(capture: Capture) -> bytes:
     """Uncompressed BMP: the cheapest container the NBIS binding accepts."""
     out = io.BytesIO()
