@@ -411,7 +411,11 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             images.append(FingerprintImage(position, image.filename, await image.read()))
         if not images:
             raise InvalidInput("choose a finger image (with its position) or an ANSI/NIST-ITL file, then upload")
-        await once(request, idempotency_key, lambda: (acting(who).add_prints(booking_id, images), {})[1])
+        def store() -> dict[str, Any]:
+            acting(who).add_prints(booking_id, images)
+            return {}
+
+        await once(request, idempotency_key, store)
         return back(f"/desk/{booking_id}", f"stored {len(images)} print(s)")
 
     @app.post("/desk/{booking_id}/prints/submission", tags=["web"], summary="Submit the stored prints again")
