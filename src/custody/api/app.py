@@ -30,6 +30,7 @@ from custody.api import examiner, idempotency, problems, queries
 from custody.api.access_log import AccessLog, entry_writer, note_withheld
 from custody.api.auth import Allowed, Caller, allowed, need
 from custody.api.limits import BodyLimit
+from custody.api.origin import SameOrigin
 from custody.api.params import Day, Division, Limit, Offset
 from custody.booking.commands import BookingIn, MoveIn, ScheduleIn
 from custody.booking.service import FingerprintImage
@@ -101,6 +102,7 @@ def create_app(
     app.state.demo_signin = demo_signin and isinstance(app.state.issuer, Issuer)
     app.state.revoked = revocations.Revoked()
     app.include_router(examiner.router)
+    app.add_middleware(SameOrigin)  # inside the access log: a refused cross-origin form is logged
     app.add_middleware(AccessLog, service=service)
     app.add_middleware(BodyLimit)  # outermost: an oversized body is refused before anything reads it
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

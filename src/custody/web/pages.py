@@ -411,6 +411,7 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             images.append(FingerprintImage(position, image.filename, await image.read()))
         if not images:
             raise InvalidInput("choose a finger image (with its position) or an ANSI/NIST-ITL file, then upload")
+
         def store() -> dict[str, Any]:
             acting(who).add_prints(booking_id, images)
             return {}
