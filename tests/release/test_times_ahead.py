@@ -80,8 +80,9 @@ RECORDS = pytest.mark.parametrize(
 def test_a_record_dated_ahead_of_the_clock_is_refused(
     custody: Custody, clock: ManualClock, record: Callable[[Custody, datetime], None], what: str
 ) -> None:
+    """Named in the agency's time, as its pages and forms show it (found by a review: in UTC)."""
     clock.set(NOW)
-    with pytest.raises(InvalidInput, match=rf"{what} 2017-10-05T15:11:00\+00:00 is in the future"):
+    with pytest.raises(InvalidInput, match=rf"{what} 2017-10-05T10:11:00-05:00 is in the future"):
         record(custody, AHEAD)
 
 
@@ -91,3 +92,16 @@ def test_a_record_within_a_clocks_drift_is_taken(
 ) -> None:
     clock.set(NOW)
     record(custody, WITHIN)
+
+
+def test_a_copy_served_before_its_request_is_refused_in_the_agency_s_time(custody: Custody, clock: ManualClock) -> None:
+    """Found by a review: "…before the request was issued (2017-08-20T17:00:00+00:00)" on a page that
+    said "issued 2017-08-20 12:00 CDT"."""
+    clock.set(NOW)
+    booking = booked(custody, HARRIS, "F-2", "2017-10-05T01:00:00-05:00")
+    request = i247a(custody, booking, "2017-10-05T02:00:00-05:00")
+    early = ServeIn(at=datetime.fromisoformat("2017-10-05T06:30:00+00:00"))  # 01:30 in Houston
+    with pytest.raises(
+        InvalidInput, match=r"served \(2017-10-05T01:30:00-05:00\) before .* \(2017-10-05T02:00:00-05:00\)"
+    ):
+        custody.serve(request, early)

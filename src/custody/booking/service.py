@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, tuple_
 
 from custody.booking.commands import BookingIn, MoveIn
 from custody.booking.model import CUSTODY, CustodyState
-from custody.domain.divisions import parse_division
+from custody.domain.divisions import local_moment, parse_division
 from custody.domain.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event
 from custody.identity.prints.images import UnreadableImage, decode
@@ -112,16 +112,17 @@ def book_all(
     return outcomes
 
 
-def not_ahead(moment: datetime, now: datetime, what: str) -> None:
+def not_ahead(moment: datetime, now: datetime, what: str, agency: str) -> None:
     """Refuse a moment more than CLOCK_SKEW ahead of the clock: a record of something that has not
     happened yet is a typing error (found by reviews: a release, an answer or a hand-over dated days
-    ahead started holds and lapses early, or ran a hold's clock from a moment still to come)."""
+    ahead started holds and lapses early, or ran a hold's clock from a moment still to come). Said in
+    the agency's time."""
     if moment > now + CLOCK_SKEW:
-        raise InvalidInput(f"{what} {moment.isoformat()} is in the future; check the date")
+        raise InvalidInput(f"{what} {local_moment(moment, agency)} is in the future; check the date")
 
 
 def _check(submission: BookingIn, now: datetime) -> None:
-    not_ahead(submission.booked_at, now, "booked_at")
+    not_ahead(submission.booked_at, now, "booked_at", submission.agency)
     if submission.person.date_of_birth >= submission.booked_at.date():
         raise InvalidInput("person.date_of_birth is not before the booking date; check the date of birth")
     if submission.booked_at.year - submission.person.date_of_birth.year > 130:
@@ -258,7 +259,7 @@ def move(unit: Unit, booking: BookingRow, submission: MoveIn) -> None:
         raise Conflict(f"booking {booking.id} is already held by {booking.agency}")
     if submission.at < booking.booked_at:
         raise InvalidInput("the move cannot happen before the booking")
-    not_ahead(submission.at, unit.clock.now(), "the move's time")
+    not_ahead(submission.at, unit.clock.now(), "the move's time", booking.agency)
     transition(unit, booking, "move_to_agency")
     previous = booking.agency
     booking.agency = submission.to_agency

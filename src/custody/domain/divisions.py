@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
@@ -219,6 +220,13 @@ def local_zone(division: Division) -> ZoneInfo:
         if slug and (zone := own.get((state, level, _key(slug)))):
             return ZoneInfo(zone)
     return ZoneInfo(STATE_TIMEZONES.get(state, "UTC"))
+
+
+def local_moment(moment: datetime, division_id: str) -> str:
+    """A moment as a refusal names it: ISO 8601 at the agency's own offset ("2030-01-01T10:00:00-06:00"),
+    which the officer's clock and the forms show, not UTC (found by reviews: "15:00:00+00:00" on a
+    page whose times all read 10:00 CST)."""
+    return moment.astimezone(local_zone(parse_division(division_id))).isoformat()
 
 
 def _key(slug: str) -> str:

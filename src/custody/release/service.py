@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from custody.booking import service as bookings
 from custody.booking.commands import ScheduleIn
 from custody.booking.model import CustodyState
-from custody.domain.divisions import local_zone, parse_division
+from custody.domain.divisions import local_moment, local_zone, parse_division
 from custody.domain.errors import Conflict, CustodyError, InvalidInput, RefusedByLaw
 from custody.domain.events import FEDERAL, Event
 from custody.law.model import Action, HoldClock, Status
@@ -110,14 +110,14 @@ def schedule(unit: Unit, booking: BookingRow, submission: ScheduleIn) -> None:
     if submission.planned_at < occurred:
         # Found by a review: an "advance" notice went out 23 hours after the release it announced.
         raise InvalidInput(
-            f"planned_at {submission.planned_at.isoformat()} is before the schedule's own time "
-            f"({occurred.isoformat()}); a release already due is recorded as release eligibility "
+            f"planned_at {local_moment(submission.planned_at, booking.agency)} is before the schedule's own time "
+            f"({local_moment(occurred, booking.agency)}); a release already due is recorded as release eligibility "
             f"(`custody release {booking.id}` or POST /bookings/{booking.id}/release-eligibility)"
         )
     open_requests = _answered(requests.active_for(unit, booking.id))
     bookings.transition(unit, booking, "schedule_release")
     booking.release_planned_at = submission.planned_at
-    bookings.not_ahead(occurred, unit.clock.now(), "the schedule's time")
+    bookings.not_ahead(occurred, unit.clock.now(), "the schedule's time", booking.agency)
     requests.recheck(unit, booking, open_requests, occurred)
     unit.emit(
         Event("ReleaseScheduled", "booking", booking.id, occurred, {"planned_at": submission.planned_at.isoformat()}),
@@ -177,7 +177,7 @@ def _release_eligible(
 ) -> None:
     if submission.at < booking.booked_at:
         raise InvalidInput("release eligibility cannot come before the booking")
-    bookings.not_ahead(submission.at, unit.clock.now(), "release eligibility's time")
+    bookings.not_ahead(submission.at, unit.clock.now(), "release eligibility's time", booking.agency)
     # A request issued after the moment the person was due out cannot have kept them (an eligibility
     # recorded late): a hold on it would count from before it existed (found by a review).
     answered = [r for r in _answered(open_requests) if r.issued_at <= submission.at]
@@ -382,13 +382,12 @@ def active_hold(unit: Unit, booking_id: str) -> HoldRow | None:
 def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
     """Federal officers take custody: during a hold, or at release where the answer allows it."""
     hold = active_hold(unit, booking.id)
-    zone = local_zone(parse_division(booking.agency))
     if hold is None and booking.left_custody_at is not None:
         # Found by a review: the advice was to record release eligibility, which a person already
         # gone cannot have.
         raise Conflict(
             f"booking {booking.id} is {booking.state}: the person left the agency's custody at "
-            f"{booking.left_custody_at.astimezone(zone).isoformat()}, so federal officers cannot take custody here"
+            f"{local_moment(booking.left_custody_at, booking.agency)}, so federal officers cannot take custody here"
         )
     if hold is None:
         raise Conflict(
@@ -397,12 +396,12 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         )
     if submission.at > hold.expires_at:
         raise RefusedByLaw(
-            f"the hold ended at {hold.expires_at.astimezone(zone).isoformat()} ({hold.max_hours:g} hours, "
+            f"the hold ended at {local_moment(hold.expires_at, booking.agency)} ({hold.max_hours:g} hours, "
             f"{hold.hold_clock.replace('_', ' ')}); the person must be released, not transferred"
         )
     if submission.at < hold.starts_at:
         raise InvalidInput("the transfer cannot come before the hold started")
-    bookings.not_ahead(submission.at, unit.clock.now(), "the hand-over's time")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the hand-over's time", booking.agency)
     if unit.clock.now() - hold.expires_at > LATE:
         log.warning(
             "booking %s: a hand-over dated %s, within the hold's limit (%s), was recorded %s after that limit; "
@@ -417,7 +416,7 @@ def transfer(unit: Unit, booking: BookingRow, submission: TransferIn) -> None:
         declined = requests.answer_to(request, Action.transfer)
         raise RefusedByLaw(
             f"the agency declined the transfer request {request.id} asked for ({declined.get('reason', '')}); "
-            f"the hold keeps the person only until {hold.expires_at.astimezone(zone).isoformat()}, then they are "
+            f"the hold keeps the person only until {local_moment(hold.expires_at, booking.agency)}, then they are "
             "released"
         )
     _transfer(unit, booking, request, submission)

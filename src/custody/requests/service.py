@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 
 from custody.booking import service as bookings
 from custody.booking.model import PERSON_FLAGS, CustodyState
-from custody.domain.divisions import local_zone, parse_division
+from custody.domain.divisions import local_moment, local_zone, parse_division
 from custody.domain.errors import Conflict, InvalidInput, NotFound, RefusedByLaw
 from custody.domain.events import FEDERAL, Event, local_party
 from custody.identity.service import FEDERAL_CHAIN
@@ -91,7 +91,7 @@ def issue(unit: Unit, submission: RequestIn) -> FederalRequestRow:
         )
     if booking.state in (CustodyState.released, CustodyState.transferred):
         raise Conflict(f"booking {booking.id} is closed ({booking.state}); the person is no longer in local custody")
-    bookings.not_ahead(submission.issued_at, unit.clock.now(), "issued_at")
+    bookings.not_ahead(submission.issued_at, unit.clock.now(), "issued_at", booking.agency)
     if submission.issued_at < booking.booked_at:
         raise InvalidInput("issued_at is before the booking; a request can only follow the booking")
     library = default_library()
@@ -276,19 +276,19 @@ def respond(unit: Unit, request: FederalRequestRow, submission: ResponseIn) -> N
     if request.state == RequestState.responded:
         response = request.response or {}
         said = ", ".join(f"{name} {answer['answer']}" for name, answer in response.get("answers", {}).items())
-        when = datetime.fromisoformat(response["at"]).astimezone(local_zone(parse_division(request.agency)))
+        when = local_moment(datetime.fromisoformat(response["at"]), request.agency)
         raise Conflict(
-            f"request {request.id} was already answered at {when.isoformat()} ({said}); an answer is given "
+            f"request {request.id} was already answered at {when} ({said}); an answer is given "
             "once: what the law of the day no longer allows is withdrawn at release on its own"
         )
     if request.state != RequestState.decided:
         transition(request, "respond")  # raises with what is allowed now
     if submission.at < request.issued_at:
         raise InvalidInput(
-            f"the answer ({submission.at.isoformat()}) cannot come before the request was issued "
-            f"({request.issued_at.isoformat()}); check the time of the answer"
+            f"the answer ({local_moment(submission.at, request.agency)}) cannot come before the request was "
+            f"issued ({local_moment(request.issued_at, request.agency)}); check the time of the answer"
         )
-    bookings.not_ahead(submission.at, unit.clock.now(), "the answer's time")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the answer's time", request.agency)
     decision = decision_of(unit, request)
     unknown = set(submission.answers) - {Action(a) for a in request.actions}
     if unknown:
@@ -445,13 +445,13 @@ def serve(unit: Unit, request: FederalRequestRow, submission: ServeIn) -> None:
     if request.state not in [s.value for s in ACTIVE]:
         raise Conflict(f"request {request.id} is {request.state}; only an open request can be served")
     if request.served_at is not None:
-        raise Conflict(f"request {request.id} was already served at {request.served_at.isoformat()}")
+        raise Conflict(f"request {request.id} was already served at {local_moment(request.served_at, request.agency)}")
     if submission.at < request.issued_at:
         raise InvalidInput(
-            f"the copy cannot be served ({submission.at.isoformat()}) before the request was issued "
-            f"({request.issued_at.isoformat()}); check the date and time of service"
+            f"the copy cannot be served ({local_moment(submission.at, request.agency)}) before the request was "
+            f"issued ({local_moment(request.issued_at, request.agency)}); check the date and time of service"
         )
-    bookings.not_ahead(submission.at, unit.clock.now(), "the time of service")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the time of service", request.agency)
     request.served_at = submission.at
     booking = bookings.get(unit, request.booking_id)
     unit.emit(Event("DetainerServed", "request", request.id, submission.at, {"booking_id": booking.id}), booking.agency)
@@ -470,10 +470,10 @@ def cancel(unit: Unit, request: FederalRequestRow, submission: CancelIn) -> None
         raise Conflict(f"request {request.id} is {request.state}; only an open request can be cancelled")
     if submission.at < request.issued_at:
         raise InvalidInput(
-            f"the cancellation ({submission.at.isoformat()}) cannot come before the request was issued "
-            f"({request.issued_at.isoformat()})"
+            f"the cancellation ({local_moment(submission.at, request.agency)}) cannot come before the request "
+            f"was issued ({local_moment(request.issued_at, request.agency)})"
         )
-    bookings.not_ahead(submission.at, unit.clock.now(), "the cancellation's time")
+    bookings.not_ahead(submission.at, unit.clock.now(), "the cancellation's time", request.agency)
     # Where the agency's worker applies messages later, the request stays open until it does: a second
     # cancellation was accepted and then dead-lettered (found by a review).
     waiting = any(e["type"] == "RequestCancelled" for e in unit.events_waiting([request.id]))
