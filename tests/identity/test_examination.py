@@ -3,10 +3,12 @@ shape it: threshold, confirmation required or automatic, rejection falling back 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from custody.domain.errors import Conflict, InvalidInput
@@ -156,7 +158,9 @@ def test_enrolment_without_a_usable_print_is_refused_and_leaves_nothing(custody:
 @pytest.mark.usefixtures("gallery")
 def test_unusable_booking_prints_are_logged_and_answered_by_identifiers(custody: Custody) -> None:
     _enrolled(custody)
-    smudge = type(prints({1: "p1_1"})[0])(1, "smudge.png", b"\x89PNG not an image")
+    blank = io.BytesIO()
+    Image.new("L", (300, 300), 255).save(blank, format="PNG")  # an image, but no ridge on it
+    smudge = type(prints({1: "p1_1"})[0])(1, "smudge.png", blank.getvalue())
     booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), [smudge])
     (searched,) = [e for e in custody.booking_view(booked.id)["timeline"] if e["type"] == "FingerprintsSearched"]
     assert searched["data"]["candidates"] == [] and "smudge.png" in searched["data"]["refused"][0]["reason"]
