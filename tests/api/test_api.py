@@ -302,6 +302,25 @@ def test_prints_stored_after_booking_are_submitted_again_on_request(
     assert sum(e["type"] == "IdentificationReceived" for e in timeline) == 3
 
 
+@pytest.mark.usefixtures("gallery")
+def test_a_print_sent_again_with_its_key_is_stored_once(
+    client: TestClient, custody: Custody, jail: dict[str, str]
+) -> None:
+    """Found by a review: the same upload sent twice with one Idempotency-Key was stored twice."""
+    booking_id = client.post("/bookings", json={**BOOKING, "booking_number": "CCJ-KEY"}, headers=jail).json()["id"]
+    path, (image,), (other,) = f"/bookings/{booking_id}/fingerprints", prints({1: "p1_1"}), prints({1: "p1_2"})
+    keyed = {**jail, "Idempotency-Key": "upload-1"}
+    first, again = (
+        client.post(path, data={"position": "1"}, files={"image": ("p1_1.png", image.data)}, headers=keyed)
+        for _ in range(2)
+    )
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    changed = client.post(path, data={"position": "1"}, files={"image": ("p1_1.png", other.data)}, headers=keyed)
+    assert changed.status_code == 409, changed.text  # the key again with another image
+    stored = [e for e in custody.booking_view(booking_id)["timeline"] if e["type"] == "FingerprintStored"]
+    assert len(stored) == 1
+
+
 @pytest.mark.parametrize("path", ["/grants/check", "/law/in-force"])
 def test_a_date_in_a_query_is_a_calendar_day_not_a_number(client: TestClient, path: str) -> None:
     """``?on=0`` is not 1 January 1970 (pydantic reads a number as seconds since then)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -114,11 +116,14 @@ def create_app(
         status: int,
         work: Callable[[], Any],
         check: Callable[[], None] | None = None,
+        body: bytes | None = None,
     ) -> JSONResponse:
         """``work`` runs on ``svc``, the facade acting for the user, which also stores the answer.
         ``check`` (may the user act on that record?) runs first, off the event loop, in the
-        transaction of the change when there is one (its read shares the change's connection)."""
-        body = await request.body()
+        transaction of the change when there is one (its read shares the change's connection).
+        ``body``: what a retry must repeat, where the request's bytes differ from one try to the
+        next (a multipart upload's boundary)."""
+        body = await request.body() if body is None else body
         access = entry_writer(request, service, status)
         code, result = await run_in_threadpool(
             idempotency.run, svc, key, request.url.path, body, status, work, access, check
@@ -244,18 +249,34 @@ def create_app(
         tags=["bookings"],
         summary="Store a finger image of the booking",
     )
-    def add_fingerprint(
+    async def add_fingerprint(
+        request: Request,
         booking_id: str,
         position: Annotated[int, Form(ge=1, le=10)],
         image: Annotated[UploadFile, File()],
         who: Annotated[Principal, need(Resource.booking, Op.update)],
-    ) -> dict[str, Any]:
-        on_booking(who, booking_id, Resource.booking, Op.update)
-        data = image.file.read()
-        acting(service, who).add_prints(
-            booking_id, [FingerprintImage(position, image.filename or f"finger-{position}", data)]
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        """Stored once per ``Idempotency-Key`` (found by a review: the same upload sent twice with one
+        key was stored twice); a retry is the same finger, file name and image bytes."""
+        data = await image.read()
+        name = image.filename or f"finger-{position}"
+        svc = acting(service, who)
+
+        def store() -> dict[str, Any]:
+            svc.add_prints(booking_id, [FingerprintImage(position, name, data)])
+            return {"booking_id": booking_id, "position": position, "bytes": len(data)}
+
+        same = json.dumps({"position": position, "filename": name, "sha256": hashlib.sha256(data).hexdigest()})
+        return await post(
+            request,
+            svc,
+            key,
+            201,
+            store,
+            check=lambda: on_booking(who, booking_id, Resource.booking, Op.update, via=svc),
+            body=same.encode(),
         )
-        return {"booking_id": booking_id, "position": position, "bytes": len(data)}
 
     @app.post(
         "/bookings/{booking_id}/fingerprints/submission",
