@@ -3,6 +3,7 @@ pickups."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from fastapi.testclient import TestClient
@@ -30,6 +31,8 @@ def test_a_moment_reads_in_the_agencys_zone_with_its_abbreviation() -> None:
         "2019-07-04 10:00 MDT"
     )
     assert local_time("2026-12-09T09:28:00+00:00", "access:cli") == "2026-12-09 09:28 UTC"  # no agency's clock
+    # an access chain of one jurisdiction reads on its clock (found by a review: the audit table mixed zones)
+    assert local_time("2026-12-09T09:28:00+00:00", f"access:{MIAMI_DADE}") == "2026-12-09 04:28 EST"
     assert local_time(None, MIAMI_DADE) == ""
 
 
@@ -115,3 +118,21 @@ def test_the_release_queue_refreshes_the_page_open_and_not_over_a_form(
     assert page.status_code == 200, page.text
     assert 'hx-get="/release?limit=5&amp;offset=10"' in page.text
     assert "every 30s [!document.querySelector('#queue[data-edited], #queue form:focus-within')]" in page.text
+
+
+def test_the_statistics_page_offers_the_agencies_of_this_store_and_their_re_bookings(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+    custody: Custody,
+    clock: ManualClock,
+) -> None:
+    """Found by a review: the menu listed every jurisdiction of the law library (Texas, the United
+    States), each of which with no booking answered 404; the re-booking figures its caveat names
+    were not shown."""
+    clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
+    booked(custody, f"{TEXAS}/county:harris", "S-1", "2017-05-02T01:00:00-05:00")
+    page = client.get("/stats", headers=bearer(issuer, "analyst"))
+    assert page.status_code == 200, page.text
+    offered = re.findall(r'<option value="([^"]+)"', page.text)
+    assert offered == [f"{TEXAS}/county:harris"]
+    assert "Booked again within 30 days, of the releases followed that long" in page.text
