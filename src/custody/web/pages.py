@@ -578,8 +578,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             return {}
 
         await once(request, idempotency_key, transfer)
-        target = "/federal" if who.role == Role.federal_officer else "/release"
-        return back(target, "custody transferred", f"#{booking_id}")
+        if who.role == Role.federal_officer:  # the federal view's rows are "hit-<booking>" (found by a review)
+            return back("/federal", "custody transferred", f"#hit-{booking_id}")
+        return back("/release", "custody transferred", f"#{booking_id}")
 
     # --- federal view ------------------------------------------------------------------------
 
@@ -638,6 +639,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             ),
             warrants=[w.value for w in Warrant],
             can_issue=allowed(who, Resource.request, Op.create),
+            # an administrator reads the view but cannot record a pickup (its button answered 403)
+            can_pick_up=allowed(who, Resource.release, Op.transfer),
         )
 
     @app.post("/federal/issue", tags=["web"], summary="Issue a detainer or other request from the federal view (form)")
