@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from custody.access.roles import Principal, Role
@@ -142,3 +143,28 @@ def test_the_statistics_page_offers_the_agencies_of_this_store_and_their_re_book
     offered = re.findall(r'<option value="([^"]+)"', page.text)
     assert offered == [f"{TEXAS}/county:harris"]
     assert "Booked again within 30 days, of the releases followed that long" in page.text
+
+
+@pytest.mark.parametrize(
+    ("agency", "choose"),
+    [(f"{TEXAS}/county:harris", True), ("ocd-division/country:us/state:oh/county:franklin", False)],
+    ids=["permitted", "undetermined"],
+)
+def test_the_answer_form_asks_a_choice_only_where_the_law_leaves_one(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+    custody: Custody,
+    clock: ManualClock,
+    agency: str,
+    choose: bool,
+) -> None:
+    """Found by a review: "— choose —" could be sent (refused, naming command-line flags), and an
+    undetermined action offered "honor", which the law decision refuses."""
+    clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
+    request = i247a(custody, booked(custody, agency, "A-1", "2017-05-02T01:00:00-05:00"), "2017-05-02T02:00:00-05:00")
+    officer = Principal("jail", "Jail Officer", Role.jail_officer, agency=agency)
+    page = client.get("/inbox", headers=bearer(issuer, officer))
+    assert page.status_code == 200, page.text
+    select = f'<select id="answer-{request}-hold" name="answer_hold" required>'
+    assert (select in page.text) is choose
+    assert ("hold: <strong>decline</strong> — the law decision is undetermined" in page.text) is not choose
