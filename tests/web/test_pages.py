@@ -168,3 +168,19 @@ def test_the_answer_form_asks_a_choice_only_where_the_law_leaves_one(
     select = f'<select id="answer-{request}-hold" name="answer_hold" required>'
     assert (select in page.text) is choose
     assert ("hold: <strong>decline</strong> — the law decision is undetermined" in page.text) is not choose
+
+
+def test_the_law_browser_decides_for_agencies_on_a_request_issued_that_day(
+    client: TestClient,  # noqa: F811
+    issuer: Issuer,  # noqa: F811
+) -> None:
+    """Found by a review: "Run a decision" offered the United States, which always answered 422, and an
+    I-247 on 2026-01-01 came back undetermined asking for request.issued_on, a field the form lacks."""
+    jail = bearer(issuer, "jail_officer@cook")
+    page = client.get("/law?division=ocd-division/country:us/state:il/county:cook&on=2017-08-16", headers=jail)
+    decide = page.text[page.text.index('<select id="decide-division"') :]
+    decide = decide[: decide.index("</select>")]
+    assert 'value="ocd-division/country:us"' not in decide and "county:cook" in decide
+    form = {"division": f"{TEXAS}/county:harris", "on": "2026-01-01", "form": "I-247", "warrant": "administrative"}
+    refused = client.post("/law", data={**form, "actions": ["hold"]}, headers=jail)
+    assert refused.status_code == 422 and "form I-247 was not in use on 2026-01-01" in refused.text

@@ -717,6 +717,8 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
             "law.html",
             who,
             divisions=divisions,
+            # a decision is an agency's: the United States alone is not one (its choice answered 422)
+            agencies=[(d, name) for d, name in divisions if parse_division(d).state],
             division=chosen,
             on=day.isoformat(),
             view=in_force(library, parse_division(chosen), day),
@@ -747,7 +749,9 @@ def install(app: FastAPI, service: Custody, templates: Jinja2Templates) -> None:
         document = {
             "agency": division,
             "on": on.isoformat(),
-            "request": {"form": form, "actions": actions, "warrant": warrant},
+            # issued on the day asked about: a form outside its period of use is then refused as such,
+            # where the form had no field for the date and every such decision came out undetermined
+            "request": {"form": form, "actions": actions, "warrant": warrant, "issued_on": on.isoformat()},
             "person": {"convictions": convictions, "pending_charges": pending},
         }
         made = await once(request, idempotency_key, lambda: {"id": acting(who).decide(document)["decision_id"]})
