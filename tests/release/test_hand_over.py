@@ -108,6 +108,9 @@ def test_an_i247a_never_served_holds_no_one_once_the_officer_says_so(custody: Cu
         _eligible(custody, booking)
     assert "2017-05-02T09:00:00-05:00" in refused.value.detail  # Houston's time, not UTC
     assert "--at TIME" in refused.value.detail and "--detainer-not-served" in refused.value.detail
+    # and as the web pages have them (found by a later review: the page was told of flags)
+    assert "the release page's box 'An I-247A on record was never served'" in refused.value.detail
+    assert "the detainer inbox's service form" in refused.value.detail
     document = {"reason": "bail", "at": "2017-05-02T09:00:00-05:00", "detainer_not_served": True}
     assert custody.release_eligible(booking, ReleaseIn.model_validate(document)).state == "released"
     view = custody.booking_view(booking)

@@ -216,13 +216,15 @@ def _release_eligible(
         # a release cannot be taken back. Found by a review: the advice was only "serve it first", and
         # serving now, then recording eligibility now, held the person on a detainer that had not been
         # in effect when they were due out.
-        at = submission.at.astimezone(local_zone(parse_division(booking.agency))).isoformat()
+        at = local_moment(submission.at, booking.agency)
+        # Each way named as each channel has it (found by a review: the web page was told of flags).
         raise RefusedByLaw(
             f"the I-247A of request {unserved[0].id} has no record of service on the person, and it takes "
             f"effect only once served (DHS Form I-247A; ICE guidance). If a copy was served by {at}, record "
-            f"when (`custody serve-copy {unserved[0].id} --at TIME`), then record release eligibility again "
-            f"at {at}; if none was, the detainer did not take effect and the person goes free: record release "
-            f'eligibility with `--detainer-not-served` ("detainer_not_served": true)'
+            f"when (the detainer inbox's service form; `custody serve-copy {unserved[0].id} --at TIME`), then "
+            f"record release eligibility again at {at}; if none was, the detainer did not take effect and the "
+            "person goes free: record release eligibility saying so (the release page's box 'An I-247A on "
+            'record was never served\'; `--detainer-not-served`; "detainer_not_served": true)'
         )
     for request in unserved:
         unit.emit(
