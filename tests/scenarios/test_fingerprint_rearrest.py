@@ -6,12 +6,14 @@ rap sheet. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
@@ -246,3 +248,20 @@ def test_kept_prints_are_named_after_their_booking_and_written_to_the_gallery_on
     identity = Identity(kept.id, ("ROE, JACK",), (), {})
     assert biometrics.enrol_templates(settings.from_environment(), identity, templates) == [1, 2]
     assert len(Gallery.open(Path(os.environ["CUSTODY_GALLERY"]))) == before
+
+
+@pytest.mark.usefixtures("gallery")
+def test_the_answer_to_prints_submitted_again_is_dated_when_it_is_given(
+    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the answer to a resubmission was dated at the booking's time, before the
+    search it followed."""
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "100000")  # no one is found, either time
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints({1: "p1_1"}))
+    resubmitted = clock.advance(timedelta(hours=7))
+    custody.add_prints(booked.id, prints({2: "p2_1"}))
+    custody.submit_prints(booked.id)
+    first, again = _events(custody, booked.id, "IdentificationResponded")
+    assert first["occurred_at"] == datetime.fromisoformat("2017-08-01T15:00:00+00:00").isoformat()
+    assert again["occurred_at"] == resubmitted.isoformat()
+    assert again["occurred_at"] >= _events(custody, booked.id, "FingerprintsSearched")[-1]["occurred_at"]

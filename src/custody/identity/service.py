@@ -190,15 +190,18 @@ def identify(unit: Unit, data: dict[str, Any]) -> None:
         submission = _receive_again(unit, data)
         if submission.identity_id is not None and not _kept_from(unit, submission):
             return  # identified since: the agency has its answer, the new prints are kept with the rest
+        # answered now, after the search it follows (found by a review: dated at the booking's time)
+        answered_at = unit.clock.now()
     else:
         submission = _receive_all(unit, [data])[0]
+        answered_at = submission.booked_at
     templates: dict[int, Template] = {}
     if data["prints"]:
         searched = _search_prints(unit, submission)
         if searched.opened:
             return
         templates = searched.templates
-    if identify_by_identifiers(unit, submission, submission.booked_at) is None and templates:
+    if identify_by_identifiers(unit, submission, answered_at) is None and templates:
         _retain(unit, submission, templates)
 
 
