@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, true, tuple_, union, update
+from sqlalchemy import ColumnElement, bindparam, exists, insert, select, true, tuple_, union, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -40,7 +40,7 @@ FEDERAL_CHAIN = FEDERAL
 AUTOMATIC = "automatic (CUSTODY_EXAMINER_CONFIRMATION=auto)"
 # Every booking passes through here, so the federal side's rows are written and read as plain rows
 # (SQLAlchemy Core): no ORM object, identity map or flush per submission.
-BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS = (
+BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS, IDENTIFICATIONS = (
     Base.metadata.tables[name]
     for name in (
         "bookings",
@@ -48,6 +48,7 @@ BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS = (
         "federal_submission_identifiers",
         "federal_identities",
         "federal_identifiers",
+        "identifications",
     )
 )
 
@@ -595,10 +596,22 @@ def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> N
     )
 
 
-# The rap sheet's query, built once: a booking of the same identity, or carrying any of the same
-# identifiers, received before this one. Building it at every hit was most of its cost (issue 8).
+# The rap sheet's query, built once: the bookings received before this one of the same identity or
+# carrying any of the same identifiers, each with whom it is linked to and whether an examiner has
+# still to decide it. Building it at every hit was most of its cost (issue 8).
 RAP_SHEET = (
-    select(SUBMISSIONS.c.booking_id, SUBMISSIONS.c.agency, SUBMISSIONS.c.data)
+    select(
+        SUBMISSIONS.c.booking_id,
+        SUBMISSIONS.c.agency,
+        SUBMISSIONS.c.data,
+        SUBMISSIONS.c.identity_id,
+        exists()
+        .where(
+            IDENTIFICATIONS.c.booking_id == SUBMISSIONS.c.booking_id,
+            IDENTIFICATIONS.c.state == IdentificationState.awaiting_examiner.value,
+        )
+        .label("awaiting_examiner"),
+    )
     .where(
         SUBMISSIONS.c.booking_id.in_(
             union(
@@ -618,11 +631,16 @@ RAP_SHEET = (
 
 
 def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
-    """The earlier submissions the federal side received for the same person (the same identity, or
-    any shared identifier): the bookings that make up the record it sends back, oldest first.
+    """The earlier submissions the federal side received for the same person: the bookings that make
+    up the record it sends back, oldest first. A booking is the person's when it is linked to the
+    same identity, or when it shares an identifier and is linked to no one (its identifiers named no
+    one then) with no examiner left to decide; never when it is linked to someone else (found by a
+    review: a booking an examiner ruled was not the person, kept as its own encounter, was on their
+    rap sheet through the FBI number it carried, and so was one still awaiting the examiner).
 
     One query, through the identity and identifier indexes only: its cost follows the person's
-    own bookings, not the number of submissions the federal side holds."""
+    own bookings, not the number of submissions the federal side holds. Whose a booking is is
+    decided on the rows read: in the query, SQLite read every booking linked to no one instead."""
     pairs = list(submission.data["person"]["identifiers"].items())
     if submission.identity_id is None and not pairs:
         return []
@@ -643,6 +661,7 @@ def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
             "charges": row.data["charges"],
         }
         for row in earlier
+        if row.identity_id == submission.identity_id or (row.identity_id is None and not row.awaiting_examiner)
     ]
 
 
