@@ -39,8 +39,8 @@ LOCK_FILE = ".custody.lock"
 
 @dataclass(frozen=True)
 class PrintSearch:
-    """What the search of a booking's prints found, the fingers it could use (kept by the repository
-    when they found no one) and those it could not, with why."""
+    """What the search of a booking's prints found, the fingers it could use (which the repository
+    keeps, whoever they are found to be) and those it could not, with why."""
 
     templates: dict[int, Template]  # one per usable finger position
     result: SearchResult | None  # None: no usable finger, or no one enrolled with prints yet

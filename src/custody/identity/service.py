@@ -126,6 +126,7 @@ def _enrol_rows(
     date_of_birth: date | None,
     record: dict[str, Any],
     retained_from: str | None = None,
+    merged_into: str | None = None,
 ) -> None:
     """The identity's row, written plain (not an ORM object): the simulator enrols a person at every
     first arrest with a record, and two flushes an enrolment were 3 % of the benchmark (issue 8).
@@ -141,43 +142,65 @@ def _enrol_rows(
             "record": record,
             "enrolled_at": unit.clock.now(),
             "retained_from": retained_from,
+            "merged_into": merged_into,
         },
     )
 
 
-def _retain(unit: Unit, submission: Submission, templates: dict[int, Template]) -> None:
-    """A booking whose prints found no one, by prints or by identifiers: the repository keeps them as
-    a new identity, an arrest encounter with no record, so that the same person's next arrest is
-    linked to this booking by prints under any name (docs/fingerprints.md, "Retention"; found by a
-    review: only people the federal side had enrolled itself were ever linked). The agency's answer
-    stays "no hit"; the encounter carries the name booked and no identifier (the booking's
-    identifiers stay with its submission, where the rap sheet finds them)."""
-    if submission.identity_id is not None:
-        return  # prints submitted again for a booking whose first prints were kept: kept once
-    person = submission.data["person"]
+def _retain(unit: Unit, submission: Submission, templates: dict[int, Template], linked_to: str | None) -> None:
+    """The repository keeps a booking's usable prints, once, as an arrest encounter named after the
+    booking, so that the same person's next arrest is found by them under any name
+    (docs/fingerprints.md, "Retention"; found by a review: only people the federal side had enrolled
+    itself were ever linked). The encounter carries the name booked and no identifier (the booking's
+    identifiers stay with its submission, where the rap sheet finds them).
+
+    A booking that found no one, by prints or by identifiers (``linked_to`` None), is linked to its
+    encounter, a new identity with no record; the agency's answer stays "no hit". A booking linked to
+    an identity, by an identifier or a confirmed print hit, keeps its encounter merged into that
+    identity at once: a search that finds these prints offers the identity (found by a review: such a
+    booking's prints were dropped, so a person enrolled without prints, or the fingers a confirmed
+    booking brought that the identity had not on file, never found the person's next arrest, whose
+    prints then became a second identity for the same person)."""
     # Named after the booking: a transaction retried after a failure finds its gallery entry again,
     # and two paths keeping the same booking's prints at once collide in the store (found by a review).
     identity_id = "idn_" + submission.booking_id.removeprefix("bkg_")
+    if unit.session.connection().execute(select(IDENTITIES.c.id).where(IDENTITIES.c.id == identity_id)).first():
+        return  # prints submitted again for a booking whose first prints were kept: kept once
+    person = submission.data["person"]
     names, aliases = [_booked_name(person)], list(person.get("aliases", []))
     born = person.get("date_of_birth")
     _enrol_rows(
-        unit, identity_id, names, aliases, date.fromisoformat(born) if born else None, {}, submission.booking_id
+        unit,
+        identity_id,
+        names,
+        aliases,
+        date.fromisoformat(born) if born else None,
+        {},
+        submission.booking_id,
+        linked_to,
     )
     fingers = biometrics.enrol_templates(
         settings.from_environment(), Identity(identity_id, tuple(names), tuple(aliases), {}), templates
     )
-    submission.identity_id = identity_id
-    unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity_id})
+    if linked_to is None:
+        submission.identity_id = identity_id
+        unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity_id})
     unit.emit(
         Event(
             "IdentityEnrolled",
             "identity",
             identity_id,
             unit.clock.now(),
-            {"names": names, "fingers": fingers, "retained_from": submission.booking_id},
+            {"names": names, "fingers": fingers, "retained_from": submission.booking_id, "merged_into": linked_to},
         ),
         FEDERAL_CHAIN,
     )
+
+
+def _stored_templates(unit: Unit, submission: Submission) -> dict[int, Template]:
+    """The usable fingers of the prints the booking's submission names, extracted again: an examiner
+    decides long after the search that extracted them."""
+    return biometrics.usable(_submitted_images(unit, submission)[0])[0]
 
 
 def _booked_name(person: dict[str, Any]) -> str:
@@ -202,8 +225,9 @@ def identify(unit: Unit, data: dict[str, Any]) -> None:
         if searched.opened:
             return
         templates = searched.templates
-    if identify_by_identifiers(unit, submission, answered_at) is None and templates:
-        _retain(unit, submission, templates)
+    linked_to = identify_by_identifiers(unit, submission, answered_at)
+    if templates:
+        _retain(unit, submission, templates, linked_to)
 
 
 def _kept_from(unit: Unit, submission: Submission) -> bool:
@@ -313,7 +337,7 @@ def _submitted_images(unit: Unit, submission: Submission) -> tuple[list[Fingerpr
 @dataclass(frozen=True)
 class Searched:
     """A booking's print search: whether an identification is open (or confirmed at once where no
-    examiner is required), and the usable fingers, kept by the repository when no one is found."""
+    examiner is required), and the usable fingers, which the repository keeps (``_retain``)."""
 
     opened: bool
     templates: dict[int, Template]
@@ -373,7 +397,7 @@ def _search_prints(unit: Unit, submission: Submission) -> Searched:
         FEDERAL_CHAIN,
     )
     if config.confirmation == ExaminerConfirmation.auto:
-        _confirm(unit, identification, AUTOMATIC)
+        _confirm(unit, identification, AUTOMATIC, templates=search.templates)
     return Searched(True, search.templates)
 
 
@@ -423,14 +447,22 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     identification.reason = reason
     _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
     submission = _submission(unit, identification.booking_id)
-    if identify_by_identifiers(unit, submission, unit.clock.now()) is None:
-        templates, _refused = biometrics.usable(_submitted_images(unit, submission)[0])
-        if templates:
-            _retain(unit, submission, templates)
+    linked_to = identify_by_identifiers(unit, submission, unit.clock.now())
+    templates = _stored_templates(unit, submission)
+    if templates:
+        _retain(unit, submission, templates, linked_to)
     return identification
 
 
-def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, identity_id: str | None = None) -> None:
+def _confirm(
+    unit: Unit,
+    identification: IdentificationRow,
+    examiner: str,
+    identity_id: str | None = None,
+    templates: dict[int, Template] | None = None,
+) -> None:
+    """The booking is the chosen candidate: answered with the hit, its prints kept merged into that
+    identity (``templates``: the fingers the search extracted, when it confirms at once)."""
     offered = [c["identity_id"] for c in identification.candidates]
     chosen = identity_id or offered[0]
     if chosen not in offered:
@@ -444,6 +476,9 @@ def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, ident
     assert identity is not None  # only identities in the store are offered
     shared = sorted(id_type for _identity, id_type in _matching_identifiers(unit, submission, chosen))
     _answer(unit, submission, identity, ["fingerprints", *shared])
+    kept = _stored_templates(unit, submission) if templates is None else templates
+    if kept:
+        _retain(unit, submission, kept, chosen)
 
 
 def _decide(
