@@ -9,7 +9,7 @@ whatever name the person gave, and carries the record and the rap sheet of earli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -24,7 +24,7 @@ from custody.domain.events import FEDERAL, Event, local_party
 from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
 from custody.identity.model import IDENTIFICATION, ExaminerConfirmation, IdentificationState
-from custody.identity.prints.gallery import Decision, Identity
+from custody.identity.prints.gallery import Decision, Identity, fuse
 from custody.identity.prints.templates import Template
 from custody.store.models import (
     Base,
@@ -38,6 +38,7 @@ from custody.store.unit import CHUNK, Unit, new_id
 
 FEDERAL_CHAIN = FEDERAL
 AUTOMATIC = "automatic (CUSTODY_EXAMINER_CONFIRMATION=auto)"
+CONTRADICTED = "the booking's prints do not match the prints on file of the person its identifiers name"
 # Every booking passes through here, so the federal side's rows are written and read as plain rows
 # (SQLAlchemy Core): no ORM object, identity map or flush per submission.
 BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS, IDENTIFICATIONS = (
@@ -344,10 +345,13 @@ class Searched:
 
 
 def _search_prints(unit: Unit, submission: Submission) -> Searched:
-    """Search the booking's prints against everyone but the booking's own kept prints."""
+    """Search the booking's prints against everyone but the booking's own kept prints, and against
+    the prints on file of whoever its identifiers name (``_contradicted``)."""
     config = settings.from_environment()
     images, missing = _submitted_images(unit, submission)
-    search = biometrics.search(config, images)
+    named = _named(unit, submission)
+    on_file = _standing_for(unit, named)
+    search = biometrics.search(config, images, frozenset(on_file))
     ranked = search.result.candidates if search.result else ()
     unit.emit(
         Event(
@@ -374,6 +378,8 @@ def _search_prints(unit: Unit, submission: Submission) -> Searched:
         if found.id != c.identity.id:
             offered["found_as"] = c.identity.id  # the prints an encounter kept, merged into this identity
         candidates.append(offered)
+    if search.result is not None:
+        candidates += _contradicted(unit, named, on_file, search.result.included, config.threshold, candidates)
     if not candidates:
         return Searched(False, search.templates)
     identification = IdentificationRow(
@@ -396,9 +402,87 @@ def _search_prints(unit: Unit, submission: Submission) -> Searched:
         ),
         FEDERAL_CHAIN,
     )
-    if config.confirmation == ExaminerConfirmation.auto:
+    if config.confirmation == ExaminerConfirmation.auto and candidates[0]["score"] >= config.threshold:
         _confirm(unit, identification, AUTOMATIC, templates=search.templates)
+    elif config.confirmation == ExaminerConfirmation.auto:
+        # Only people the prints on file contradict: the machine's word on its own prints stands.
+        _reject(unit, identification, AUTOMATIC, CONTRADICTED, search.templates)
     return Searched(True, search.templates)
+
+
+def _named(unit: Unit, submission: Submission) -> dict[str, list[str]]:
+    """The identities the booking's identifiers name, each with the identifier types it shares;
+    never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
+    number linked the booking to a rejected candidate, at the rejection and again when the prints
+    were submitted anew). A booking carrying no identifier the repository holds, the common case,
+    costs one query."""
+    matches = _matching_identifiers(unit, submission)
+    if not matches:
+        return {}
+    rejected = {
+        candidate["identity_id"]
+        for candidates in unit.session.scalars(
+            select(IdentificationRow.candidates).where(
+                IdentificationRow.booking_id == submission.booking_id,
+                IdentificationRow.state == IdentificationState.rejected,
+            )
+        )
+        for candidate in candidates
+    }
+    named: dict[str, list[str]] = {}
+    for identity_id, id_type in matches:
+        if identity_id not in rejected:
+            named.setdefault(identity_id, []).append(id_type)
+    return {identity_id: sorted(types) for identity_id, types in named.items()}
+
+
+def _standing_for(unit: Unit, identities: Iterable[str]) -> dict[str, str]:
+    """The gallery entries that hold each identity's prints on file: its own, and the encounters
+    merged into it or into one merged into it (``_retain``), each mapped to the identity."""
+    standing = {identity_id: identity_id for identity_id in identities}
+    frontier = list(standing)
+    while frontier:
+        merged = unit.session.connection().execute(
+            select(IDENTITIES.c.id, IDENTITIES.c.merged_into).where(IDENTITIES.c.merged_into.in_(frontier))
+        )
+        frontier = []
+        for encounter, into in merged:
+            if encounter not in standing:
+                standing[encounter] = standing[into]
+                frontier.append(encounter)
+    return standing
+
+
+def _contradicted(
+    unit: Unit,
+    named: dict[str, list[str]],
+    on_file: dict[str, str],
+    included: dict[str, dict[int, float]],
+    threshold: float,
+    offered: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The identities the booking's identifiers name whose prints on file were compared with the
+    booking's (a like finger position) and scored below the threshold: candidates for the examiner,
+    marked ``named_by``, so the identifier alone never links them (found by a review: an FBI number
+    linked a booking whose finger did not match the one on file, record and alias included). The
+    examiner, not a single finger's score, decides: bozorth3 missed 35 % of mated FVC2004 fingers
+    at an FMR of 0.1 % (docs/fingerprints.md), and an identifier may be mistyped or another's.
+    Each finger position scores its best impression on file."""
+    fingers: dict[str, dict[int, float]] = {}
+    for entry, scores in included.items():
+        best = fingers.setdefault(on_file[entry], {})
+        for position, score in scores.items():
+            best[position] = max(score, best.get(position, score))
+    shown = {o["identity_id"] for o in offered}
+    contradicted = []
+    for identity_id, scores in fingers.items():
+        if not scores or identity_id in shown or fuse(scores.values()) >= threshold:
+            continue
+        identity = unit.session.get(FederalIdentityRow, identity_id)
+        assert identity is not None  # named by the store's identifiers
+        candidate = _candidate(identity_id, tuple(identity.names), fuse(scores.values()), scores)
+        contradicted.append({**candidate, "named_by": named[identity_id]})
+    return contradicted
 
 
 def _offered(unit: Unit, identity_id: str) -> FederalIdentityRow | None:
@@ -444,14 +528,33 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     has just said it is not (found by a review: an FBI number shared with a rejected candidate
     linked the booking to that candidate all the same, aliases and rap sheet included)."""
     identification = get_identification(unit, identification_id)
+    _reject(unit, identification, examiner, reason)
+    return identification
+
+
+def _reject(
+    unit: Unit,
+    identification: IdentificationRow,
+    examiner: str,
+    reason: str,
+    templates: dict[int, Template] | None = None,
+) -> None:
+    """None of the candidates is the person: answered by the identifiers left, the prints kept
+    (``templates``: the fingers the search extracted, when it rejects at once)."""
     identification.reason = reason
     _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
     submission = _submission(unit, identification.booking_id)
-    linked_to = identify_by_identifiers(unit, submission, unit.clock.now())
-    templates = _stored_templates(unit, submission)
-    if templates:
-        _retain(unit, submission, templates, linked_to)
-    return identification
+    _keep_decided(unit, submission, identify_by_identifiers(unit, submission, unit.clock.now()), templates)
+
+
+def _keep_decided(
+    unit: Unit, submission: Submission, linked_to: str | None, templates: dict[int, Template] | None
+) -> None:
+    """After the examiner's decision, the booking's prints kept (``_retain``): extracted again, unless
+    the search that opened the identification decided it at once and hands them over."""
+    kept = _stored_templates(unit, submission) if templates is None else templates
+    if kept:
+        _retain(unit, submission, kept, linked_to)
 
 
 def _confirm(
@@ -476,9 +579,7 @@ def _confirm(
     assert identity is not None  # only identities in the store are offered
     shared = sorted(id_type for _identity, id_type in _matching_identifiers(unit, submission, chosen))
     _answer(unit, submission, identity, ["fingerprints", *shared])
-    kept = _stored_templates(unit, submission) if templates is None else templates
-    if kept:
-        _retain(unit, submission, kept, chosen)
+    _keep_decided(unit, submission, chosen, templates)
 
 
 def _decide(
@@ -517,32 +618,17 @@ def _submission(unit: Unit, booking_id: str) -> Submission:
 
 def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> str | None:
     """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now;
-    never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
-    number linked the booking to a rejected candidate, at the rejection and again when the prints
-    were submitted anew).
-
-    One query finds the identity and the identifiers it shares with the booking; a miss, the
-    common case, costs nothing more."""
-    matches = _matching_identifiers(unit, submission)
-    if matches:
-        rejected = {
-            candidate["identity_id"]
-            for candidates in unit.session.scalars(
-                select(IdentificationRow.candidates).where(
-                    IdentificationRow.booking_id == submission.booking_id,
-                    IdentificationRow.state == IdentificationState.rejected,
-                )
-            )
-            for candidate in candidates
-        }
-        matches = [m for m in matches if m[0] not in rejected]
-    if not matches:
+    never a person an examiner found this booking's prints are not (``_named``). A person whose
+    prints on file the booking's contradict never reaches here undecided: the search sent them to
+    the examiner (``_contradicted``)."""
+    named = _named(unit, submission)
+    if not named:
         _answer(unit, submission, None, [], occurred)
         return None
-    chosen = matches[0][0]
+    chosen, shared = next(iter(named.items()))
     identity = unit.session.get(FederalIdentityRow, chosen)
     assert identity is not None  # federal_identifiers.identity_id is a foreign key
-    _answer(unit, submission, identity, sorted(t for i, t in matches if i == chosen), occurred)
+    _answer(unit, submission, identity, shared, occurred)
     return chosen
 
 
