@@ -46,10 +46,13 @@ release without hold or hand-over ends it as `close`.
 ## Identification by fingerprints: the examiner's decision
 
 `src/custody/identity/model.py`. A booking's prints that rank a repository identity at or above
-the threshold (`CUSTODY_MATCH_THRESHOLD`) open an identification `awaiting_examiner`; the examiner
-`confirm`s a candidate (the agency gets the hit with the record) or `reject`s them all (the booking
-is answered by its identifiers, as without prints). With `CUSTODY_EXAMINER_CONFIRMATION=auto` the
-search confirms its best candidate at once, recorded as automatic. See docs/fingerprints.md.
+the threshold (`CUSTODY_MATCH_THRESHOLD`), or that contradict the prints on file of the person its
+identifiers name, open an identification `awaiting_examiner`; the examiner `confirm`s a candidate
+(the agency gets the hit with the record) or `reject`s them all (the booking is answered by its
+identifiers, as without prints, never naming a candidate rejected). With
+`CUSTODY_EXAMINER_CONFIRMATION=auto` the search confirms its best candidate at once, or rejects
+candidates the prints on file contradict when there is no other, recorded as automatic. See
+docs/fingerprints.md.
 
 ```mermaid
 {identification}

@@ -117,6 +117,85 @@ def test_a_rejection_stands_when_the_prints_are_submitted_again(
     assert received and {"hit": True, "identity_id": rejected} not in received
 
 
+def _named_by_fbi_only(custody: Custody) -> tuple[str, str]:
+    """(identity, booking): a person enrolled with finger 2 and an FBI number, and a booking that
+    carries the number with another finger laid on position 2."""
+    enrolled = custody.enrol(
+        IdentityIn(names=["X, Xavier"], identifiers={"fbi": "F123"}, record={"status": "removable"}),
+        prints({2: "p2_1"}),
+    )
+    booked = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Smith", "Sam", {"fbi": "F123"}), prints({2: "p1_1"})
+    )
+    return enrolled, booked.id
+
+
+@pytest.mark.usefixtures("gallery")
+def test_an_identifier_the_prints_on_file_contradict_goes_to_the_examiner(custody: Custody) -> None:
+    """Found by a review: the booking's finger was compared with the one the FBI number's person has on
+    file and did not match, yet the number alone answered a hit with that person's record, and the
+    booked name became their alias. The person is now a candidate for the examiner, named by the
+    identifier below the threshold; rejected, the booking is no hit."""
+    enrolled, booked = _named_by_fbi_only(custody)
+    assert _received(custody, booked) == []
+    waiting = _waiting(custody)
+    (candidate,) = waiting["candidates"]
+    assert (candidate["identity_id"], candidate["named_by"], set(candidate["finger_scores"])) == (
+        enrolled,
+        ["fbi"],
+        {"2"},
+    )
+    assert candidate["score"] < waiting["threshold"]
+    custody.reject_identification(waiting["id"], "K. Examiner", "not him")
+    assert _received(custody, booked) == [{"hit": False, "identity_id": None}]
+    with custody.unit() as unit:
+        identity = unit.session.get(FederalIdentityRow, enrolled)
+        assert identity is not None and identity.aliases == []
+
+
+@pytest.mark.usefixtures("gallery")
+def test_the_prints_on_file_include_those_kept_from_the_persons_bookings(custody: Custody) -> None:
+    """A person enrolled without prints has on file the fingers of the bookings linked to them since:
+    a booking carrying their number whose finger contradicts those goes to the examiner as well."""
+    enrolled = custody.enrol(IdentityIn(names=["DOE, John"], identifiers={"fbi": "123456AB7"}))
+    first = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Doe", "John", {"fbi": "123456AB7"}), prints({2: "p2_1"})
+    )
+    assert _received(custody, first.id) == [{"hit": True, "identity_id": enrolled}]
+    second = custody.book(
+        booking("C-2", "2017-08-10T10:00:00-05:00", "Smith", "Sam", {"fbi": "123456AB7"}), prints({2: "p1_1"})
+    )
+    assert _received(custody, second.id) == []
+    (candidate,) = _waiting(custody)["candidates"]
+    assert (candidate["identity_id"], candidate["named_by"], set(candidate["finger_scores"])) == (
+        enrolled,
+        ["fbi"],
+        {"2"},
+    )
+
+
+@pytest.mark.usefixtures("gallery")
+def test_an_examiner_may_confirm_an_identifier_the_prints_on_file_contradict(custody: Custody) -> None:
+    enrolled, booked = _named_by_fbi_only(custody)
+    custody.confirm_identification(_waiting(custody)["id"], "K. Examiner")
+    assert _received(custody, booked) == [{"hit": True, "identity_id": enrolled}]
+    (hit,) = [e for e in custody.booking_view(booked)["timeline"] if e["type"] == "IdentityMatched"]
+    assert hit["data"]["matched_on"] == ["fingerprints", "fbi"]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_with_automatic_confirmation_an_identifier_the_prints_contradict_is_rejected(
+    custody: Custody, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Automatic confirmation confirms a candidate the prints found at the threshold, never one the
+    prints on file contradict: that one is rejected at once, and the booking is no hit."""
+    monkeypatch.setenv("CUSTODY_EXAMINER_CONFIRMATION", "auto")
+    _enrolled_id, booked = _named_by_fbi_only(custody)
+    assert _received(custody, booked) == [{"hit": False, "identity_id": None}]
+    _, (identification,) = custody.identifications(10, 0)
+    assert (identification["state"], identification["examiner"]) == ("rejected", AUTOMATIC)
+
+
 @pytest.mark.usefixtures("gallery")
 def test_a_rejection_without_identifiers_is_no_hit(custody: Custody) -> None:
     _enrolled(custody)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from custody.identity.commands import IdentityIn
 from custody.identity.service import identify, rap_sheet
 from custody.service import Custody
 from custody.store.models import FederalSubmissionRow
-from tests.identity.fingerprints import COOK
+from tests.identity.fingerprints import COOK, booking, prints
 
 
 def _submission(booking_id: str, booked_at: str, identifiers: dict[str, str]) -> dict[str, Any]:
@@ -75,3 +76,27 @@ def test_a_first_arrest_has_an_empty_rap_sheet(custody: Custody) -> None:
         first = unit.session.get(FederalSubmissionRow, "b1")
         assert first is not None and first.identity_id is not None
         assert rap_sheet(unit, first) == []
+
+
+def _rap_sheet(custody: Custody, booking_id: str) -> list[str]:
+    (hit,) = [e for e in custody.booking_view(booking_id)["timeline"] if e["type"] == "IdentityMatched"]
+    return [b["booking_id"] for b in hit["data"]["rap_sheet"]]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_a_booking_an_examiner_ruled_someone_else_is_not_on_the_rap_sheet(custody: Custody) -> None:
+    """Found by a review: a booking carrying the person's FBI number, whose prints an examiner found
+    were not theirs, was on the person's rap sheet all the same (any earlier booking sharing an
+    identifier was, whoever it was linked to); so was it while the examiner had not decided yet."""
+    enrolled = custody.enrol(IdentityIn(names=["X, Xavier"], identifiers={"fbi": "F123"}), prints({2: "p1_1"}))
+    examined = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Smith", "Sam", {"fbi": "F123"}), prints({2: "p1_2"})
+    )
+    waiting = custody.book(booking("C-2", "2017-08-05T10:00:00-05:00", "Doe", "Jan", {"fbi": "F123"}))
+    assert _rap_sheet(custody, waiting.id) == []
+    (identification,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    custody.reject_identification(identification["id"], "K. Examiner", "not him")
+    assert custody.booking_view(examined.id)["identity_id"] is None
+    later = custody.book(booking("C-3", "2017-08-10T10:00:00-05:00", "Doe", "Jan", {"fbi": "F123"}))
+    assert custody.booking_view(later.id)["identity_id"] == enrolled
+    assert _rap_sheet(custody, later.id) == [waiting.id]

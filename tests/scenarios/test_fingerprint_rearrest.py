@@ -6,12 +6,14 @@ rap sheet. On SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from custody.domain.clock import ManualClock
 from custody.domain.errors import Conflict, InvalidInput
 from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
@@ -246,3 +248,68 @@ def test_kept_prints_are_named_after_their_booking_and_written_to_the_gallery_on
     identity = Identity(kept.id, ("ROE, JACK",), (), {})
     assert biometrics.enrol_templates(settings.from_environment(), identity, templates) == [1, 2]
     assert len(Gallery.open(Path(os.environ["CUSTODY_GALLERY"]))) == before
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_of_a_booking_identified_by_an_identifier_find_the_person_at_the_next_arrest(custody: Custody) -> None:
+    """Found by a review: only a booking that found no one kept its prints, so a person the repository
+    enrolled without prints and identified by FBI number was, booked again with no identifier, not
+    found by the same finger, and their prints became a second identity. A linked booking's prints
+    are now kept too, merged into the identity they were linked to."""
+    enrolled = custody.enrol(IdentityIn(names=["DOE, John"], identifiers={"fbi": "123456AB7"}))
+    first = custody.book(
+        booking("C-1", "2017-08-01T10:00:00-05:00", "Doe", "John", {"fbi": "123456AB7"}), prints({2: "p2_1"})
+    )
+    assert custody.booking_view(first.id)["identity_id"] == enrolled
+    kept = _kept(custody, first.id)
+    assert kept.merged_into == enrolled
+
+    again = custody.book(booking("C-2", "2017-08-10T10:00:00-05:00", "Roe", "Jack", {}), prints({2: "p2_2"}))
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert [(c["identity_id"], c["found_as"]) for c in waiting["candidates"]] == [(enrolled, kept.id)]
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    assert custody.booking_view(again.id)["identity_id"] == enrolled
+    (hit,) = _events(custody, again.id, "IdentityMatched")
+    assert [b["booking_id"] for b in hit["data"]["rap_sheet"]] == [first.id]
+    with custody.unit() as unit:  # both bookings' prints stand for the enrolled person: no second identity
+        standing = unit.session.execute(select(FederalIdentityRow.id, FederalIdentityRow.merged_into)).all()
+        assert len(standing) == 3 and {merged or i for i, merged in standing} == {enrolled}
+
+
+@pytest.mark.usefixtures("gallery")
+def test_prints_of_a_booking_confirmed_by_prints_find_the_person_by_another_finger(custody: Custody) -> None:
+    """Found by a review: a booking confirmed by one finger brought fingers the identity had not on
+    file, and they were dropped; the next arrest printed on one of them only was searched against no
+    one. They are kept now, merged into the identity confirmed."""
+    first = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints({2: "p1_1"}))
+    kept = _kept(custody, first.id)
+    second = custody.book(booking("C-2", "2017-08-05T10:00:00-05:00", "Roe", "J", {}), prints({2: "p1_2", 3: "p2_1"}))
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    assert custody.booking_view(second.id)["identity_id"] == kept.id
+    assert _kept(custody, second.id).merged_into == kept.id
+
+    third = custody.book(booking("C-3", "2017-08-10T10:00:00-05:00", "Poe", "Al", {}), prints({3: "p2_2"}))
+    (waiting,) = custody.identifications(10, 0, state="awaiting_examiner")[1]
+    assert waiting["booking_id"] == third.id
+    assert [c["identity_id"] for c in waiting["candidates"]] == [kept.id]
+    custody.confirm_identification(waiting["id"], examiner="K. Examiner")
+    (hit,) = _events(custody, third.id, "IdentityMatched")
+    assert [b["booking_id"] for b in hit["data"]["rap_sheet"]] == [first.id, second.id]
+
+
+@pytest.mark.usefixtures("gallery")
+def test_the_answer_to_prints_submitted_again_is_dated_when_it_is_given(
+    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the answer to a resubmission was dated at the booking's time, before the
+    search it followed."""
+    monkeypatch.setenv("CUSTODY_MATCH_THRESHOLD", "100000")  # no one is found, either time
+    booked = custody.book(booking("C-1", "2017-08-01T10:00:00-05:00", "Roe", "Jack", {}), prints({1: "p1_1"}))
+    resubmitted = clock.advance(timedelta(hours=7))
+    custody.add_prints(booked.id, prints({2: "p2_1"}))
+    custody.submit_prints(booked.id)
+    first, again = _events(custody, booked.id, "IdentificationResponded")
+    assert first["occurred_at"] == datetime.fromisoformat("2017-08-01T15:00:00+00:00").isoformat()
+    assert again["occurred_at"] == resubmitted.isoformat()
+    assert again["occurred_at"] >= _events(custody, booked.id, "FingerprintsSearched")[-1]["occurred_at"]

@@ -39,8 +39,8 @@ LOCK_FILE = ".custody.lock"
 
 @dataclass(frozen=True)
 class PrintSearch:
-    """What the search of a booking's prints found, the fingers it could use (kept by the repository
-    when they found no one) and those it could not, with why."""
+    """What the search of a booking's prints found, the fingers it could use (which the repository
+    keeps, whoever they are found to be) and those it could not, with why."""
 
     templates: dict[int, Template]  # one per usable finger position
     result: SearchResult | None  # None: no usable finger, or no one enrolled with prints yet
@@ -211,18 +211,23 @@ def census(settings: SearchSettings) -> crypto.Census:
         return gallery.census()
 
 
-def search(settings: SearchSettings, images: Sequence[FingerprintImage]) -> PrintSearch:
+def search(
+    settings: SearchSettings, images: Sequence[FingerprintImage], include: frozenset[str] = frozenset()
+) -> PrintSearch:
     """Extract the booking's fingers and search the gallery with them (no result when no finger is
-    usable or no one has been enrolled with prints yet)."""
+    usable or no one has been enrolled with prints yet); the identities ``include`` names are
+    compared whatever the pre-filter keeps (``Gallery.search``)."""
     with Workers(search_matcher) as pool:
         templates, refused = _templates(pool, images)
         if not templates or not (settings.gallery / "gallery.json").exists():
             return PrintSearch(templates, None, refused)
-        result = _searched(settings, templates, pool)
+        result = _searched(settings, templates, pool, include)
     return PrintSearch(templates, result, refused)
 
 
-def _searched(settings: SearchSettings, templates: dict[int, Template], pool: Workers) -> SearchResult | None:
+def _searched(
+    settings: SearchSettings, templates: dict[int, Template], pool: Workers, include: frozenset[str]
+) -> SearchResult | None:
     """Search the process's gallery; None when no one is enrolled with prints yet.
 
     Saved rows never change, so searching needs only this process's writers kept out (a gallery
@@ -243,7 +248,7 @@ def _searched(settings: SearchSettings, templates: dict[int, Template], pool: Wo
         try:
             with _turns.reading():
                 result = gallery.search(
-                    templates, pool.compare_records, threshold=settings.threshold, confirmation=True
+                    templates, pool.compare_records, threshold=settings.threshold, confirmation=True, include=include
                 )
         except GalleryError:
             if gallery.replaced_since_opened() and attempt == 1:

@@ -9,12 +9,12 @@ whatever name the person gave, and carries the record and the rap sheet of earli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, true, tuple_, union, update
+from sqlalchemy import ColumnElement, bindparam, exists, insert, select, true, tuple_, union, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -24,7 +24,7 @@ from custody.domain.events import FEDERAL, Event, local_party
 from custody.identity import biometrics, settings
 from custody.identity.commands import IdentityIn
 from custody.identity.model import IDENTIFICATION, ExaminerConfirmation, IdentificationState
-from custody.identity.prints.gallery import Decision, Identity
+from custody.identity.prints.gallery import Decision, Identity, fuse
 from custody.identity.prints.templates import Template
 from custody.store.models import (
     Base,
@@ -38,9 +38,10 @@ from custody.store.unit import CHUNK, Unit, new_id
 
 FEDERAL_CHAIN = FEDERAL
 AUTOMATIC = "automatic (CUSTODY_EXAMINER_CONFIRMATION=auto)"
+CONTRADICTED = "the booking's prints do not match the prints on file of the person its identifiers name"
 # Every booking passes through here, so the federal side's rows are written and read as plain rows
 # (SQLAlchemy Core): no ORM object, identity map or flush per submission.
-BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS = (
+BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS, IDENTIFICATIONS = (
     Base.metadata.tables[name]
     for name in (
         "bookings",
@@ -48,6 +49,7 @@ BOOKINGS, SUBMISSIONS, SUBMISSION_IDENTIFIERS, IDENTITIES, IDENTIFIERS = (
         "federal_submission_identifiers",
         "federal_identities",
         "federal_identifiers",
+        "identifications",
     )
 )
 
@@ -125,6 +127,7 @@ def _enrol_rows(
     date_of_birth: date | None,
     record: dict[str, Any],
     retained_from: str | None = None,
+    merged_into: str | None = None,
 ) -> None:
     """The identity's row, written plain (not an ORM object): the simulator enrols a person at every
     first arrest with a record, and two flushes an enrolment were 3 % of the benchmark (issue 8).
@@ -140,43 +143,65 @@ def _enrol_rows(
             "record": record,
             "enrolled_at": unit.clock.now(),
             "retained_from": retained_from,
+            "merged_into": merged_into,
         },
     )
 
 
-def _retain(unit: Unit, submission: Submission, templates: dict[int, Template]) -> None:
-    """A booking whose prints found no one, by prints or by identifiers: the repository keeps them as
-    a new identity, an arrest encounter with no record, so that the same person's next arrest is
-    linked to this booking by prints under any name (docs/fingerprints.md, "Retention"; found by a
-    review: only people the federal side had enrolled itself were ever linked). The agency's answer
-    stays "no hit"; the encounter carries the name booked and no identifier (the booking's
-    identifiers stay with its submission, where the rap sheet finds them)."""
-    if submission.identity_id is not None:
-        return  # prints submitted again for a booking whose first prints were kept: kept once
-    person = submission.data["person"]
+def _retain(unit: Unit, submission: Submission, templates: dict[int, Template], linked_to: str | None) -> None:
+    """The repository keeps a booking's usable prints, once, as an arrest encounter named after the
+    booking, so that the same person's next arrest is found by them under any name
+    (docs/fingerprints.md, "Retention"; found by a review: only people the federal side had enrolled
+    itself were ever linked). The encounter carries the name booked and no identifier (the booking's
+    identifiers stay with its submission, where the rap sheet finds them).
+
+    A booking that found no one, by prints or by identifiers (``linked_to`` None), is linked to its
+    encounter, a new identity with no record; the agency's answer stays "no hit". A booking linked to
+    an identity, by an identifier or a confirmed print hit, keeps its encounter merged into that
+    identity at once: a search that finds these prints offers the identity (found by a review: such a
+    booking's prints were dropped, so a person enrolled without prints, or the fingers a confirmed
+    booking brought that the identity had not on file, never found the person's next arrest, whose
+    prints then became a second identity for the same person)."""
     # Named after the booking: a transaction retried after a failure finds its gallery entry again,
     # and two paths keeping the same booking's prints at once collide in the store (found by a review).
     identity_id = "idn_" + submission.booking_id.removeprefix("bkg_")
+    if unit.session.connection().execute(select(IDENTITIES.c.id).where(IDENTITIES.c.id == identity_id)).first():
+        return  # prints submitted again for a booking whose first prints were kept: kept once
+    person = submission.data["person"]
     names, aliases = [_booked_name(person)], list(person.get("aliases", []))
     born = person.get("date_of_birth")
     _enrol_rows(
-        unit, identity_id, names, aliases, date.fromisoformat(born) if born else None, {}, submission.booking_id
+        unit,
+        identity_id,
+        names,
+        aliases,
+        date.fromisoformat(born) if born else None,
+        {},
+        submission.booking_id,
+        linked_to,
     )
     fingers = biometrics.enrol_templates(
         settings.from_environment(), Identity(identity_id, tuple(names), tuple(aliases), {}), templates
     )
-    submission.identity_id = identity_id
-    unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity_id})
+    if linked_to is None:
+        submission.identity_id = identity_id
+        unit.session.connection().execute(LINK, {"booking": submission.booking_id, "identity": identity_id})
     unit.emit(
         Event(
             "IdentityEnrolled",
             "identity",
             identity_id,
             unit.clock.now(),
-            {"names": names, "fingers": fingers, "retained_from": submission.booking_id},
+            {"names": names, "fingers": fingers, "retained_from": submission.booking_id, "merged_into": linked_to},
         ),
         FEDERAL_CHAIN,
     )
+
+
+def _stored_templates(unit: Unit, submission: Submission) -> dict[int, Template]:
+    """The usable fingers of the prints the booking's submission names, extracted again: an examiner
+    decides long after the search that extracted them."""
+    return biometrics.usable(_submitted_images(unit, submission)[0])[0]
 
 
 def _booked_name(person: dict[str, Any]) -> str:
@@ -190,16 +215,20 @@ def identify(unit: Unit, data: dict[str, Any]) -> None:
         submission = _receive_again(unit, data)
         if submission.identity_id is not None and not _kept_from(unit, submission):
             return  # identified since: the agency has its answer, the new prints are kept with the rest
+        # answered now, after the search it follows (found by a review: dated at the booking's time)
+        answered_at = unit.clock.now()
     else:
         submission = _receive_all(unit, [data])[0]
+        answered_at = submission.booked_at
     templates: dict[int, Template] = {}
     if data["prints"]:
         searched = _search_prints(unit, submission)
         if searched.opened:
             return
         templates = searched.templates
-    if identify_by_identifiers(unit, submission, submission.booked_at) is None and templates:
-        _retain(unit, submission, templates)
+    linked_to = identify_by_identifiers(unit, submission, answered_at)
+    if templates:
+        _retain(unit, submission, templates, linked_to)
 
 
 def _kept_from(unit: Unit, submission: Submission) -> bool:
@@ -309,17 +338,20 @@ def _submitted_images(unit: Unit, submission: Submission) -> tuple[list[Fingerpr
 @dataclass(frozen=True)
 class Searched:
     """A booking's print search: whether an identification is open (or confirmed at once where no
-    examiner is required), and the usable fingers, kept by the repository when no one is found."""
+    examiner is required), and the usable fingers, which the repository keeps (``_retain``)."""
 
     opened: bool
     templates: dict[int, Template]
 
 
 def _search_prints(unit: Unit, submission: Submission) -> Searched:
-    """Search the booking's prints against everyone but the booking's own kept prints."""
+    """Search the booking's prints against everyone but the booking's own kept prints, and against
+    the prints on file of whoever its identifiers name (``_contradicted``)."""
     config = settings.from_environment()
     images, missing = _submitted_images(unit, submission)
-    search = biometrics.search(config, images)
+    named = _named(unit, submission)
+    on_file = _standing_for(unit, named)
+    search = biometrics.search(config, images, frozenset(on_file))
     ranked = search.result.candidates if search.result else ()
     unit.emit(
         Event(
@@ -346,6 +378,8 @@ def _search_prints(unit: Unit, submission: Submission) -> Searched:
         if found.id != c.identity.id:
             offered["found_as"] = c.identity.id  # the prints an encounter kept, merged into this identity
         candidates.append(offered)
+    if search.result is not None:
+        candidates += _contradicted(unit, named, on_file, search.result.included, config.threshold, candidates)
     if not candidates:
         return Searched(False, search.templates)
     identification = IdentificationRow(
@@ -368,9 +402,87 @@ def _search_prints(unit: Unit, submission: Submission) -> Searched:
         ),
         FEDERAL_CHAIN,
     )
-    if config.confirmation == ExaminerConfirmation.auto:
-        _confirm(unit, identification, AUTOMATIC)
+    if config.confirmation == ExaminerConfirmation.auto and candidates[0]["score"] >= config.threshold:
+        _confirm(unit, identification, AUTOMATIC, templates=search.templates)
+    elif config.confirmation == ExaminerConfirmation.auto:
+        # Only people the prints on file contradict: the machine's word on its own prints stands.
+        _reject(unit, identification, AUTOMATIC, CONTRADICTED, search.templates)
     return Searched(True, search.templates)
+
+
+def _named(unit: Unit, submission: Submission) -> dict[str, list[str]]:
+    """The identities the booking's identifiers name, each with the identifier types it shares;
+    never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
+    number linked the booking to a rejected candidate, at the rejection and again when the prints
+    were submitted anew). A booking carrying no identifier the repository holds, the common case,
+    costs one query."""
+    matches = _matching_identifiers(unit, submission)
+    if not matches:
+        return {}
+    rejected = {
+        candidate["identity_id"]
+        for candidates in unit.session.scalars(
+            select(IdentificationRow.candidates).where(
+                IdentificationRow.booking_id == submission.booking_id,
+                IdentificationRow.state == IdentificationState.rejected,
+            )
+        )
+        for candidate in candidates
+    }
+    named: dict[str, list[str]] = {}
+    for identity_id, id_type in matches:
+        if identity_id not in rejected:
+            named.setdefault(identity_id, []).append(id_type)
+    return {identity_id: sorted(types) for identity_id, types in named.items()}
+
+
+def _standing_for(unit: Unit, identities: Iterable[str]) -> dict[str, str]:
+    """The gallery entries that hold each identity's prints on file: its own, and the encounters
+    merged into it or into one merged into it (``_retain``), each mapped to the identity."""
+    standing = {identity_id: identity_id for identity_id in identities}
+    frontier = list(standing)
+    while frontier:
+        merged = unit.session.connection().execute(
+            select(IDENTITIES.c.id, IDENTITIES.c.merged_into).where(IDENTITIES.c.merged_into.in_(frontier))
+        )
+        frontier = []
+        for encounter, into in merged:
+            if encounter not in standing:
+                standing[encounter] = standing[into]
+                frontier.append(encounter)
+    return standing
+
+
+def _contradicted(
+    unit: Unit,
+    named: dict[str, list[str]],
+    on_file: dict[str, str],
+    included: dict[str, dict[int, float]],
+    threshold: float,
+    offered: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The identities the booking's identifiers name whose prints on file were compared with the
+    booking's (a like finger position) and scored below the threshold: candidates for the examiner,
+    marked ``named_by``, so the identifier alone never links them (found by a review: an FBI number
+    linked a booking whose finger did not match the one on file, record and alias included). The
+    examiner, not a single finger's score, decides: bozorth3 missed 35 % of mated FVC2004 fingers
+    at an FMR of 0.1 % (docs/fingerprints.md), and an identifier may be mistyped or another's.
+    Each finger position scores its best impression on file."""
+    fingers: dict[str, dict[int, float]] = {}
+    for entry, scores in included.items():
+        best = fingers.setdefault(on_file[entry], {})
+        for position, score in scores.items():
+            best[position] = max(score, best.get(position, score))
+    shown = {o["identity_id"] for o in offered}
+    contradicted = []
+    for identity_id, scores in fingers.items():
+        if not scores or identity_id in shown or fuse(scores.values()) >= threshold:
+            continue
+        identity = unit.session.get(FederalIdentityRow, identity_id)
+        assert identity is not None  # named by the store's identifiers
+        candidate = _candidate(identity_id, tuple(identity.names), fuse(scores.values()), scores)
+        contradicted.append({**candidate, "named_by": named[identity_id]})
+    return contradicted
 
 
 def _offered(unit: Unit, identity_id: str) -> FederalIdentityRow | None:
@@ -416,17 +528,44 @@ def reject(unit: Unit, identification_id: str, examiner: str, reason: str) -> Id
     has just said it is not (found by a review: an FBI number shared with a rejected candidate
     linked the booking to that candidate all the same, aliases and rap sheet included)."""
     identification = get_identification(unit, identification_id)
-    identification.reason = reason
-    _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
-    submission = _submission(unit, identification.booking_id)
-    if identify_by_identifiers(unit, submission, unit.clock.now()) is None:
-        templates, _refused = biometrics.usable(_submitted_images(unit, submission)[0])
-        if templates:
-            _retain(unit, submission, templates)
+    _reject(unit, identification, examiner, reason)
     return identification
 
 
-def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, identity_id: str | None = None) -> None:
+def _reject(
+    unit: Unit,
+    identification: IdentificationRow,
+    examiner: str,
+    reason: str,
+    templates: dict[int, Template] | None = None,
+) -> None:
+    """None of the candidates is the person: answered by the identifiers left, the prints kept
+    (``templates``: the fingers the search extracted, when it rejects at once)."""
+    identification.reason = reason
+    _decide(unit, identification, "reject", examiner, "IdentificationRejected", {"reason": reason})
+    submission = _submission(unit, identification.booking_id)
+    _keep_decided(unit, submission, identify_by_identifiers(unit, submission, unit.clock.now()), templates)
+
+
+def _keep_decided(
+    unit: Unit, submission: Submission, linked_to: str | None, templates: dict[int, Template] | None
+) -> None:
+    """After the examiner's decision, the booking's prints kept (``_retain``): extracted again, unless
+    the search that opened the identification decided it at once and hands them over."""
+    kept = _stored_templates(unit, submission) if templates is None else templates
+    if kept:
+        _retain(unit, submission, kept, linked_to)
+
+
+def _confirm(
+    unit: Unit,
+    identification: IdentificationRow,
+    examiner: str,
+    identity_id: str | None = None,
+    templates: dict[int, Template] | None = None,
+) -> None:
+    """The booking is the chosen candidate: answered with the hit, its prints kept merged into that
+    identity (``templates``: the fingers the search extracted, when it confirms at once)."""
     offered = [c["identity_id"] for c in identification.candidates]
     chosen = identity_id or offered[0]
     if chosen not in offered:
@@ -440,6 +579,7 @@ def _confirm(unit: Unit, identification: IdentificationRow, examiner: str, ident
     assert identity is not None  # only identities in the store are offered
     shared = sorted(id_type for _identity, id_type in _matching_identifiers(unit, submission, chosen))
     _answer(unit, submission, identity, ["fingerprints", *shared])
+    _keep_decided(unit, submission, chosen, templates)
 
 
 def _decide(
@@ -478,32 +618,17 @@ def _submission(unit: Unit, booking_id: str) -> Submission:
 
 def identify_by_identifiers(unit: Unit, submission: Submission, occurred: datetime) -> str | None:
     """The check by identifiers (FBI number, state id, A-number...): hit or no hit, answered now;
-    never a person an examiner found this booking's prints are not (found by reviews: a shared FBI
-    number linked the booking to a rejected candidate, at the rejection and again when the prints
-    were submitted anew).
-
-    One query finds the identity and the identifiers it shares with the booking; a miss, the
-    common case, costs nothing more."""
-    matches = _matching_identifiers(unit, submission)
-    if matches:
-        rejected = {
-            candidate["identity_id"]
-            for candidates in unit.session.scalars(
-                select(IdentificationRow.candidates).where(
-                    IdentificationRow.booking_id == submission.booking_id,
-                    IdentificationRow.state == IdentificationState.rejected,
-                )
-            )
-            for candidate in candidates
-        }
-        matches = [m for m in matches if m[0] not in rejected]
-    if not matches:
+    never a person an examiner found this booking's prints are not (``_named``). A person whose
+    prints on file the booking's contradict never reaches here undecided: the search sent them to
+    the examiner (``_contradicted``)."""
+    named = _named(unit, submission)
+    if not named:
         _answer(unit, submission, None, [], occurred)
         return None
-    chosen = matches[0][0]
+    chosen, shared = next(iter(named.items()))
     identity = unit.session.get(FederalIdentityRow, chosen)
     assert identity is not None  # federal_identifiers.identity_id is a foreign key
-    _answer(unit, submission, identity, sorted(t for i, t in matches if i == chosen), occurred)
+    _answer(unit, submission, identity, shared, occurred)
     return chosen
 
 
@@ -592,10 +717,22 @@ def _link(unit: Unit, identity: FederalIdentityRow, submission: Submission) -> N
     )
 
 
-# The rap sheet's query, built once: a booking of the same identity, or carrying any of the same
-# identifiers, received before this one. Building it at every hit was most of its cost (issue 8).
+# The rap sheet's query, built once: the bookings received before this one of the same identity or
+# carrying any of the same identifiers, each with whom it is linked to and whether an examiner has
+# still to decide it. Building it at every hit was most of its cost (issue 8).
 RAP_SHEET = (
-    select(SUBMISSIONS.c.booking_id, SUBMISSIONS.c.agency, SUBMISSIONS.c.data)
+    select(
+        SUBMISSIONS.c.booking_id,
+        SUBMISSIONS.c.agency,
+        SUBMISSIONS.c.data,
+        SUBMISSIONS.c.identity_id,
+        exists()
+        .where(
+            IDENTIFICATIONS.c.booking_id == SUBMISSIONS.c.booking_id,
+            IDENTIFICATIONS.c.state == IdentificationState.awaiting_examiner.value,
+        )
+        .label("awaiting_examiner"),
+    )
     .where(
         SUBMISSIONS.c.booking_id.in_(
             union(
@@ -615,11 +752,16 @@ RAP_SHEET = (
 
 
 def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
-    """The earlier submissions the federal side received for the same person (the same identity, or
-    any shared identifier): the bookings that make up the record it sends back, oldest first.
+    """The earlier submissions the federal side received for the same person: the bookings that make
+    up the record it sends back, oldest first. A booking is the person's when it is linked to the
+    same identity, or when it shares an identifier and is linked to no one (its identifiers named no
+    one then) with no examiner left to decide; never when it is linked to someone else (found by a
+    review: a booking an examiner ruled was not the person, kept as its own encounter, was on their
+    rap sheet through the FBI number it carried, and so was one still awaiting the examiner).
 
     One query, through the identity and identifier indexes only: its cost follows the person's
-    own bookings, not the number of submissions the federal side holds."""
+    own bookings, not the number of submissions the federal side holds. Whose a booking is is
+    decided on the rows read: in the query, SQLite read every booking linked to no one instead."""
     pairs = list(submission.data["person"]["identifiers"].items())
     if submission.identity_id is None and not pairs:
         return []
@@ -640,6 +782,7 @@ def rap_sheet(unit: Unit, submission: Received) -> list[dict[str, Any]]:
             "charges": row.data["charges"],
         }
         for row in earlier
+        if row.identity_id == submission.identity_id or (row.identity_id is None and not row.awaiting_examiner)
     ]
 
 

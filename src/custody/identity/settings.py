@@ -8,7 +8,8 @@ without a restart of the process that imported this module.
 - ``CUSTODY_MATCH_THRESHOLD``: the fused score at or above which a candidate is a possible hit
   (default: the gallery's, 40, bozorth3's customary threshold for one finger);
 - ``CUSTODY_EXAMINER_CONFIRMATION``: ``required`` (default; an examiner confirms before a case
-  opens) or ``auto`` (the best candidate is a hit at once).
+  opens) or ``auto`` (the best candidate is a hit at once; a candidate only because the prints on
+  file contradict the booking's identifiers is rejected at once).
 """
 
 from __future__ import annotations

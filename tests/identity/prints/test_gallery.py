@@ -126,6 +126,29 @@ def test_pre_filter_finds_what_exhaustive_search_finds(
     assert filtered.candidates[0].score == exhaustive.candidates[0].score
 
 
+def test_identities_asked_for_are_compared_whatever_the_pre_filter_and_the_ranking_keep(
+    tmp_path: Path, codebook: Floats32, prints: dict[str, Template], nbis: NbisMatcher
+) -> None:
+    """The people a booking's identifiers name are compared with its prints even where the pre-filter
+    would leave them out, and their scores are given even below the candidates shown: do the prints
+    on file match the identifier? An id the gallery lacks, or with no finger at a probe position, has
+    nothing to give."""
+    rng = np.random.default_rng(6)
+    gallery = Gallery.create(tmp_path / "g", extractor=NbisMatcher.version, codebook=codebook)
+    for i in range(DISTRACTORS):
+        gallery.enrol(Identity(f"D{i}", ("D",)), {p: synthetic_template(rng) for p in range(1, 11)})
+    gallery.enrol(Identity("P1", ("DOE, JOHN",)), {p: prints["p1_1" if p <= 5 else "p2_1"] for p in range(1, 11)})
+    gallery.enrol(Identity("T", ("THUMBS, ONLY",)), {11: prints["p1_1"]})
+    probe = {p: prints["p1_2" if p <= 5 else "p2_2"] for p in range(1, 11)}
+    asked = frozenset({"D7", "P1", "T", "nobody"})
+    result = gallery.search(probe, _compare(nbis), shortlist=1, top=1, include=asked)
+    assert [c.identity.id for c in result.candidates] == ["P1"]
+    assert result.compared == 2  # the shortlist of one (the mate) and D7
+    assert set(result.included) == {"D7", "P1", "T"} and result.included["T"] == {}
+    assert set(result.included["D7"]) == set(range(1, 11)) and fuse(result.included["D7"].values()) < 40
+    assert result.included["P1"] == result.candidates[0].fingers
+
+
 @pytest.mark.parametrize(
     ("fingers", "gallery_size", "kept"),
     [

@@ -154,6 +154,9 @@ class SearchResult:
     candidates: tuple[Candidate, ...]
     compared: int  # identities compared with bozorth3
     gallery_size: int
+    # bozorth3 score per like finger position of each identity the search was asked to include
+    # (none: no finger at a probe position), ranked or not
+    included: dict[str, dict[int, float]] = field(default_factory=dict)
 
     @property
     def penetration(self) -> float:
@@ -535,11 +538,14 @@ class Gallery:
         shortlist: int | None = DEFAULT_SHORTLIST,
         top: int = 10,
         exclude: frozenset[str] = frozenset(),
+        include: frozenset[str] = frozenset(),
     ) -> SearchResult:
         """Rank the identities most like ``probe`` (finger position -> template).
 
         ``compare`` scores (probe template, stored record) pairs with bozorth3 (in-process or over
-        a pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches).
+        a pool of processes); ``exclude`` leaves identities out (the benchmark's non-mated searches);
+        ``include`` compares identities whatever the pre-filter keeps, their scores in ``included``
+        (those a booking's identifiers name: do the prints on file match?).
         """
         size = None if shortlist is None else self.shortlist_size(len(probe), shortlist)
         if size is None:
@@ -548,6 +554,9 @@ class Gallery:
             rows = self.shortlist({p: self.encoder.encode(t) for p, t in probe.items()}, size + len(exclude))
         excluded = {self._ids[i] for i in exclude if i in self._ids}
         rows = [r for r in rows if r not in excluded][: len(rows) if size is None else size]
+        asked = {i: self._ids[i] for i in sorted(include) if i in self._ids}
+        shortlisted = set(rows)
+        rows += [r for r in asked.values() if r not in shortlisted and set(self._positions(r)) & set(probe)]
         pairs: list[tuple[Template, bytes]] = []
         owners: list[tuple[int, int]] = []
         for (row, position), record in self._read_records(rows, set(probe)):
@@ -568,7 +577,8 @@ class Gallery:
             for row, scores in ranked
         )
         decision = candidates[0].status if candidates else Decision.NO_HIT
-        return SearchResult(decision, candidates, len(rows), len(self) - len(excluded))
+        included = {i: per_finger.get(row, {}) for i, row in asked.items()}
+        return SearchResult(decision, candidates, len(rows), len(self) - len(excluded), included)
 
     def _open(self, sealed: bytes) -> bytes:
         return self._keyed(self._seal.decrypt, sealed)
