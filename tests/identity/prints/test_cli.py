@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from custody.cli.main import app
 from custody.identity import biometrics
 from custody.identity.prints import cli as prints_cli
-from custody.identity.prints.ansi_nist import Record, finger_image
+from custody.identity.prints.ansi_nist import Record, TaggedRecord, finger_image, write_transaction
 from custody.identity.prints.gallery import DEFAULT_THRESHOLD, Gallery, Identity
 from custody.identity.prints.images import Capture, wsq_encode
 from custody.identity.settings import ExaminerConfirmation, SearchSettings
@@ -64,6 +64,23 @@ def test_inspect_truncated_file_exits_2_with_one_line(tmp_path: Path, booking_fi
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert "record 5 (Type-14, IDC 3), field 14.001 LEN" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["inspect", "enroll", "search"])
+def test_a_malformed_finger_field_exits_2_with_one_line(
+    tmp_path: Path, booking_records: list[Record], command: str
+) -> None:
+    """Found by a review: a finger position 'abc' in field 14.013 failed 'unexpectedly' (exit 1)."""
+    type14 = next(r for r in booking_records if r.type == 14)
+    assert isinstance(type14, TaggedRecord)
+    path = tmp_path / "booking.eft"
+    path.write_bytes(write_transaction([booking_records[0], TaggedRecord(14, {**type14.fields, 13: b"abc"})]))
+    gallery = ["--gallery", str(tmp_path / "gallery")]
+    options = {"inspect": [], "enroll": ["--id", "FBI-1", *gallery], "search": gallery}[command]
+    done = prints(command, str(path), *options, "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "Type-14 record (IDC 3), field 14.013: expected a number, found 'abc'" in done.stderr
 
 
 def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:

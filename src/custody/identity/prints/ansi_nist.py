@@ -101,16 +101,22 @@ class FingerImage:
 
 @dataclass(frozen=True)
 class Transaction:
-    """A whole file: the Type-1 header first, then every record in the order CNT lists them."""
+    """A whole file: the Type-1 header first, then every record in the order CNT lists them.
+
+    Its finger records are read when it is built, so a malformed field (a position 'abc') is refused
+    with the file, before a command goes on with it (found by a review: listing them later crashed)."""
 
     records: tuple[Record, ...]
     _type1: TaggedRecord = field(init=False, repr=False, compare=False)
+    _fingers: tuple[FingerImage, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         first = self.records[0] if self.records else None
         if not isinstance(first, TaggedRecord) or first.type != 1:
             raise ValueError("a transaction starts with its Type-1 record")
         object.__setattr__(self, "_type1", first)
+        fingers = tuple(finger_image(r) for r in self.records if r.type in FINGER_IMAGE_TYPES)
+        object.__setattr__(self, "_fingers", fingers)
 
     @property
     def version(self) -> str:
@@ -121,7 +127,7 @@ class Transaction:
         return self._type1
 
     def fingers(self) -> list[FingerImage]:
-        return [finger_image(r) for r in self.records if r.type in FINGER_IMAGE_TYPES]
+        return list(self._fingers)
 
     def summary(self) -> dict[str, object]:
         """The ``custody prints inspect --json`` document."""
@@ -176,12 +182,11 @@ def _ppi(record: TaggedRecord) -> int:
 
 
 def _int_field(record: TaggedRecord, number: int, where: str, *, first_item: bool = False) -> int:
+    """A count or code: ASCII digits only (``int`` also takes '-5', '+5', ' 5' and '5_0')."""
     raw = record.subfields(number)[0][0] if first_item else record.text(number)
-    try:
-        return int(raw)
-    except ValueError:
-        tag = f"{where}, field {record.type}.{number:03d}"
-        raise NistFormatError(tag, f"expected a number, found {raw!r}") from None
+    if not (raw.isascii() and raw.isdigit()):
+        raise NistFormatError(f"{where}, field {record.type}.{number:03d}", f"expected a number, found {raw!r}")
+    return int(raw)
 
 
 # --- reading -----------------------------------------------------------------------------------
