@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 from custody.cli.output import JsonFlag, emit_json, err
 from custody.cli.reads import cli_service, ids, logged_read
-from custody.domain.errors import Conflict
+from custody.domain.errors import Conflict, InvalidInput
 from custody.identity import biometrics
 from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
@@ -136,7 +137,7 @@ Source = Annotated[
     Path | None, typer.Argument(help="An ANSI/NIST-ITL transaction whose finger records are used.", show_default=False)
 ]
 Fingers = Annotated[
-    list[str] | None, typer.Option("--finger", help="POSITION=IMAGE, e.g. 2=right_index.png (repeatable).")
+    list[str] | None, typer.Option("--finger", help="POSITION=PATH, e.g. 2=right_index.png (repeatable).")
 ]
 
 
@@ -280,17 +281,27 @@ def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, 
                 out.append((f.position, from_record(f), where))
             except UnreadableImage as exc:
                 out.append((f.position, str(exc), where))
-    for item in fingers:
-        position, sep, path = item.partition("=")
-        if not sep or not position.strip().isdigit():
-            raise _fail(f"--finger {item}: write POSITION=IMAGE, e.g. 2=right_index.png")
+    for position, path in finger_files("--finger", fingers):
         try:
-            out.append((int(position), load(Path(path)), path))
+            out.append((position, load(Path(path)), path))
         except UnreadableImage as exc:
-            out.append((int(position), str(exc), path))
+            out.append((position, str(exc), path))
     if not out:
-        raise _fail("no prints given: name a transaction or use --finger POSITION=IMAGE")
+        raise _fail("no prints given: name a transaction or use --finger POSITION=PATH")
     return out, names
+
+
+def finger_files(option: str, specs: Sequence[str]) -> list[tuple[int, str]]:
+    """(position, path) of each POSITION=PATH option, as `custody book --print` and `custody prints
+    search --finger` take them. The position is ASCII digits: ``str.isdigit`` also takes '²', which
+    ``int`` then refuses (found by a review: a crash, exit 1)."""
+    files = []
+    for spec in specs:
+        position, _, path = spec.partition("=")
+        if not (position.isascii() and position.isdigit() and path):
+            raise InvalidInput(f"{option} {spec}: write POSITION=PATH, e.g. {option} 2=right_index.png")
+        files.append((int(position), path))
+    return files
 
 
 def _extract(
