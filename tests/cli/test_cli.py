@@ -209,6 +209,15 @@ def test_a_finger_position_in_other_digits_is_refused_as_the_option_s_syntax(tmp
     assert done.stderr == f"error: {option} ²={PRINT}: write POSITION=PATH, e.g. {option} 2=right_index.png\n"
 
 
+@pytest.mark.parametrize("option", ["--print", "--finger"])
+def test_a_finger_given_twice_is_refused(tmp_path: Path, option: str) -> None:
+    """Found by a review: the second image replaced the first without a word (exit 0)."""
+    other = PRINT.with_name("p1_2.png")
+    done = custody(*finger_options(tmp_path, option, f"2={PRINT}", f"2={other}"), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: {option} 2={other}: finger position 2 given twice; give one image a finger\n"
+
+
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     booking_path = booking_file(tmp_path, "M-1")
     image = Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png"

@@ -151,7 +151,7 @@ def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[
             readable.append((image.position, decode(image.data, name=image.filename), image.filename))
         except UnreadableImage as exc:
             refused.append({"position": image.position, "reason": str(exc)})
-    templates, unusable = pool.templates_by_finger(readable, replaces=lambda _new, _kept: True)
+    templates, unusable, _retaken = pool.templates_by_finger(readable, replaces=lambda _new, _kept: True)
     return templates, refused + [{"position": position, "reason": reason} for position, _name, reason in unusable]
 
 

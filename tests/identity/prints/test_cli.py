@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from custody.cli.main import app
 from custody.identity import biometrics
 from custody.identity.prints import cli as prints_cli
-from custody.identity.prints.ansi_nist import Record, TaggedRecord, finger_image, write_transaction
+from custody.identity.prints.ansi_nist import Record, TaggedRecord, finger_image, type4, write_transaction
 from custody.identity.prints.gallery import DEFAULT_THRESHOLD, Gallery, Identity
 from custody.identity.prints.images import Capture, wsq_encode
 from custody.identity.settings import ExaminerConfirmation, SearchSettings
@@ -145,6 +145,27 @@ def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: b
         ("custody prints enroll", {"identities": "FBI-1"}, "allowed"),
         ("custody prints search", {"identities": "FBI-1"}, "allowed"),
     ]
+
+
+def test_enroll_names_the_image_of_a_finger_it_set_aside_for_another(
+    tmp_path: Path, booking_records: list[Record], samples: dict[str, Capture]
+) -> None:
+    """A transaction may hold two impressions of one finger (rolled and plain); the one with more
+    minutiae is used. Found by a review: the other was dropped without a word ('refused': [])."""
+    header, _type2, thumb, index = booking_records[:4]
+    other = samples["p2_2"]
+    again = type4(4, 2, other.width, other.height, wsq_encode(other))
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(write_transaction([header, thumb, index, again]))
+    done = prints(
+        "enroll", str(booking), "--id", "FBI-1", "--name", "DOE, JOHN", "--gallery", str(tmp_path / "g"), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    ((set_aside),) = json.loads(done.stdout)["refused"]
+    used = ({f"{booking} Type-4 IDC 2", f"{booking} Type-4 IDC 4"} - {set_aside["source"]}).pop()
+    assert set_aside["position"] == 2
+    assert set_aside["reason"] == f"another image of finger 2 has more minutiae and was used: {used}"
+    assert set_aside["reason"] in done.stderr
 
 
 def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:

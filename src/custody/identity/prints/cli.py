@@ -294,12 +294,15 @@ def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, 
 def finger_files(option: str, specs: Sequence[str]) -> list[tuple[int, str]]:
     """(position, path) of each POSITION=PATH option, as `custody book --print` and `custody prints
     search --finger` take them. The position is ASCII digits: ``str.isdigit`` also takes '²', which
-    ``int`` then refuses (found by a review: a crash, exit 1)."""
-    files = []
+    ``int`` then refuses (found by a review: a crash, exit 1). A finger given twice is refused: which
+    image was meant is unknown (found by a review: the second replaced the first without a word)."""
+    files: list[tuple[int, str]] = []
     for spec in specs:
         position, _, path = spec.partition("=")
         if not (position.isascii() and position.isdigit() and path):
             raise InvalidInput(f"{option} {spec}: write POSITION=PATH, e.g. {option} 2=right_index.png")
+        if int(position) in dict(files):
+            raise InvalidInput(f"{option} {spec}: finger position {int(position)} given twice; give one image a finger")
         files.append((int(position), path))
     return files
 
@@ -314,15 +317,21 @@ def _extract(
 def _extract_with(
     pool: Workers, captures: list[tuple[int, Capture | str, str]]
 ) -> tuple[dict[int, Template], list[dict[str, object]]]:
-    """The best-quality usable template per finger position, and every refusal with its reason."""
+    """The best-quality usable template per finger position, and every capture not used with its
+    reason: refused, or set aside for another image of the same finger with more minutiae (a
+    transaction may hold a rolled and a plain impression of one finger)."""
     readable = [(p, c, n) for p, c, n in captures if isinstance(c, Capture)]
     refused: list[dict[str, object]] = [
         {"position": p, "source": n, "reason": c} for p, c, n in captures if isinstance(c, str)
     ]
-    templates, unusable = pool.templates_by_finger(
+    templates, unusable, set_aside = pool.templates_by_finger(
         readable, replaces=lambda new, kept: len(new.minutiae) > len(kept.minutiae)
     )
-    for position, name, reason in unusable:
+    others = [
+        (position, name, f"another image of finger {position} has more minutiae and was used: {used}")
+        for position, name, used in set_aside
+    ]
+    for position, name, reason in unusable + others:
         refused.append({"position": position, "source": name, "reason": reason})
         sys.stderr.write(reason + "\n")
     return templates, refused
