@@ -168,6 +168,13 @@ def test_enroll_names_the_image_of_a_finger_it_set_aside_for_another(
     assert set_aside["reason"] in done.stderr
 
 
+def test_search_refuses_to_return_no_candidate(tmp_path: Path) -> None:
+    """Found by a review: --top 0 answered 'no hit' with a mate scoring 248 in the gallery."""
+    done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path), "--top", "0", "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "error: --top 0: give how many candidates to return, 1 or more\n"
+
+
 def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:
     done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path / "none"), "--json")
     assert done.returncode == 2 and done.stdout == ""

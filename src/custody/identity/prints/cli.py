@@ -229,6 +229,8 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Search prints against the gallery: ranked candidates with fused scores and a decision."""
+    if top < 1:  # none returned would read as "no hit" whatever the gallery holds (found by a review)
+        raise _fail(f"--top {top}: give how many candidates to return, 1 or more")
     captures, _names = _captures(source, finger or [])
     try:
         gallery = gallery or gallery_path()
