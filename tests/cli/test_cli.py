@@ -218,6 +218,16 @@ def test_a_finger_given_twice_is_refused(tmp_path: Path, option: str) -> None:
     assert done.stderr == f"error: {option} 2={other}: finger position 2 given twice; give one image a finger\n"
 
 
+@pytest.mark.parametrize("option", ["--print", "--finger"])
+def test_a_finger_position_outside_1_to_10_is_refused(tmp_path: Path, option: str) -> None:
+    """Found by a review: `prints search --finger 11=…` answered 'no hit': no finger 11 to compare with."""
+    done = custody(*finger_options(tmp_path, option, f"11={PRINT}"), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"error: {option} 11={PRINT}: finger position 11 is not 1-10 (1 = right thumb ... 10 = left little)\n"
+    )
+
+
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     booking_path = booking_file(tmp_path, "M-1")
     image = Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png"

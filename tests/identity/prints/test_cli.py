@@ -168,6 +168,30 @@ def test_enroll_names_the_image_of_a_finger_it_set_aside_for_another(
     assert set_aside["reason"] in done.stderr
 
 
+def test_a_transaction_s_record_of_no_single_finger_is_refused_with_its_reason(
+    tmp_path: Path, booking_records: list[Record], samples: dict[str, Capture]
+) -> None:
+    """Found by a review: a record of finger position 99 was searched and answered 'no hit'. A slap
+    (13-15) or an unknown finger (0) is not compared either: a search compares like fingers."""
+    slap = samples["p2_2"]
+    booking = tmp_path / "booking.eft"
+    header, _type2, thumb = booking_records[:3]
+    records = [type4(4 + i, p, slap.width, slap.height, wsq_encode(slap)) for i, p in enumerate((0, 13, 99))]
+    booking.write_bytes(write_transaction([header, thumb, *records]))
+    gallery = ["--gallery", str(tmp_path / "g")]
+    done = prints("enroll", str(booking), "--id", "FBI-1", "--name", "DOE, JOHN", *gallery, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["identity"]["fingers"] == [1]
+    assert [(r["position"], r["reason"]) for r in json.loads(done.stdout)["refused"]] == [
+        (p, f"{booking} Type-4 IDC {4 + i}: finger position {p} is not 1-10 (1 = right thumb ... 10 = left little)")
+        for i, p in enumerate((0, 13, 99))
+    ]
+    booking.write_bytes(write_transaction([header, records[2]]))
+    done = prints("search", str(booking), *gallery, "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "no usable finger to search with: " in done.stderr and "finger position 99 is not 1-10" in done.stderr
+
+
 def test_search_refuses_to_return_no_candidate(tmp_path: Path) -> None:
     """Found by a review: --top 0 answered 'no hit' with a mate scoring 248 in the gallery."""
     done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path), "--top", "0", "--json")

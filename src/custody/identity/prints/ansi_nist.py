@@ -19,6 +19,7 @@ FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 BINARY_TYPES = frozenset({3, 4, 5, 6, 7, 8})
 FINGER_IMAGE_TYPES = frozenset({3, 4, 5, 6, 13, 14})
 IMAGE_HEADER_TYPES = frozenset({3, 4, 5, 6})
+FINGERS = range(1, 11)  # FGP 1 (right thumb) to 10 (left little); 0 is unknown, 11-15 plain thumbs and slaps
 _IMAGE_HEADER = 18  # LEN 4, IDC 1, IMP 1, FGP 6, ISR 1, HLL 2, VLL 2, GCA 1
 _TAG = re.compile(rb"(\d+)\.(\d+):")
 
@@ -187,6 +188,15 @@ def _int_field(record: TaggedRecord, number: int, where: str, *, first_item: boo
     if not (raw.isascii() and raw.isdigit()):
         raise NistFormatError(f"{where}, field {record.type}.{number:03d}", f"expected a number, found {raw!r}")
     return int(raw)
+
+
+def not_one_finger(position: int) -> str | None:
+    """Why a finger position cannot be compared (None: it can). A search compares like fingers, so an
+    unknown finger (0), a slap of several (13-15) or a plain thumb (11, 12: its rolled print is 1 or
+    6) would be compared with nothing the gallery holds, and answer 'no hit' (found by a review)."""
+    if position in FINGERS:
+        return None
+    return f"finger position {position} is not 1-10 (1 = right thumb ... 10 = left little)"
 
 
 # --- reading -----------------------------------------------------------------------------------

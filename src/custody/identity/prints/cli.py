@@ -22,7 +22,7 @@ from custody.cli.output import JsonFlag, emit_json, err
 from custody.cli.reads import cli_service, ids, logged_read
 from custody.domain.errors import Conflict, InvalidInput
 from custody.identity import biometrics
-from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
+from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, not_one_finger, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
 from custody.identity.prints.images import Capture, UnreadableImage, from_record, load
@@ -279,6 +279,9 @@ def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, 
         names = [r.text(18) for r in transaction.records if isinstance(r, TaggedRecord) and r.type == 2 and r.text(18)]
         for f in transaction.fingers():
             where = f"{source} Type-{f.record_type} IDC {f.idc}"
+            if problem := not_one_finger(f.position):
+                out.append((f.position, f"{where}: {problem}", where))
+                continue
             try:
                 out.append((f.position, from_record(f), where))
             except UnreadableImage as exc:
@@ -303,6 +306,8 @@ def finger_files(option: str, specs: Sequence[str]) -> list[tuple[int, str]]:
         position, _, path = spec.partition("=")
         if not (position.isascii() and position.isdigit() and path):
             raise InvalidInput(f"{option} {spec}: write POSITION=PATH, e.g. {option} 2=right_index.png")
+        if problem := not_one_finger(int(position)):
+            raise InvalidInput(f"{option} {spec}: {problem}")
         if int(position) in dict(files):
             raise InvalidInput(f"{option} {spec}: finger position {int(position)} given twice; give one image a finger")
         files.append((int(position), path))

@@ -91,10 +91,8 @@ DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 
 # 1.0 s a search against 0.9 s at 200. With three fingers or fewer even 30 % lost 2-17 % of mates, so
 # such a probe is compared with every identity: slower, nothing lost to the pre-filter.
 PENETRATION = {10: 0.003, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
-POSITIONS = range(0, 16)
-UPGRADE_LOCK = (
-    ".upgrade.lock"  # one process upgrades a format 3 gallery at a time  # ANSI/NIST finger positions 0 (unknown) to 15
-)
+POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15; a search compares 1-10 (ansi_nist.FINGERS)
+UPGRADE_LOCK = ".upgrade.lock"  # one process upgrades a format 3 gallery at a time
 
 # Scores (probe template, stored ISO/IEC 19794-2 record) pairs, e.g. ``NbisMatcher.compare_records``
 # in this process or ``Workers.compare_records`` over a pool: a search hands its shortlist's records
