@@ -192,6 +192,28 @@ def test_a_transaction_s_record_of_no_single_finger_is_refused_with_its_reason(
     assert "no usable finger to search with: " in done.stderr and "finger position 99 is not 1-10" in done.stderr
 
 
+def test_search_in_a_damaged_gallery_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: a gallery whose records could not be read failed 'unexpectedly' (exit 1)."""
+    gallery = tmp_path / "gallery"
+    enrolled = prints(
+        "enroll",
+        "--finger",
+        f"1={DATA / 'p1_1.png'}",
+        "--id",
+        "FBI-1",
+        "--name",
+        "DOE, JOHN",
+        "--gallery",
+        str(gallery),
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    records = gallery / "templates.bin"
+    records.write_bytes(bytes(len(records.read_bytes())))  # every record garbled, none of the files cut
+    done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(gallery), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].startswith(f"error: {gallery}: the gallery cannot be opened")
+
+
 def test_search_refuses_to_return_no_candidate(tmp_path: Path) -> None:
     """Found by a review: --top 0 answered 'no hit' with a mate scoring 248 in the gallery."""
     done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path), "--top", "0", "--json")

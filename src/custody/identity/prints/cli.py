@@ -243,20 +243,23 @@ def search(
             raise _fail("no usable finger to search with: " + "; ".join(str(r["reason"]) for r in refused))
         err.print(f"searching {len(store)} identities with fingers {sorted(templates)}")
         # the candidates' names and records are personal data: the read is logged before they print
-        result = logged_read(
-            cli_service(),
-            "prints search",
-            lambda: store.search(
-                templates,
-                pool.compare_records,
-                threshold=threshold,
-                confirmation=confirmation,
-                shortlist=shortlist or None,
-                top=top,
-            ),
-            lambda found: {"identities": ids([c.identity.document() for c in found.candidates])},
-            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates))), "top": top},
-        )
+        try:
+            result = logged_read(
+                cli_service(),
+                "prints search",
+                lambda: store.search(
+                    templates,
+                    pool.compare_records,
+                    threshold=threshold,
+                    confirmation=confirmation,
+                    shortlist=shortlist or None,
+                    top=top,
+                ),
+                lambda found: {"identities": ids([c.identity.document() for c in found.candidates])},
+                options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates))), "top": top},
+            )
+        except GalleryError as exc:  # its records are read only now (found by a review: exit 1)
+            raise _fail(str(exc)) from None
     if as_json:
         emit_json({**result.document(), "refused": refused})
         return

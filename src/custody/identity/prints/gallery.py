@@ -297,6 +297,11 @@ class Gallery:
         """Read the rows ``manifest`` counts beyond those already read (all of them when opening):
         every file first, then nothing but memory changes, so a read that fails changes nothing."""
         saved, path = self._saved, self.path
+        # The sealed records are read only for a search's candidates: a file cut short would be
+        # refused then, as if under another data key (found by a review).
+        for name, size in (("identities.jsonl", "identities_bytes"), ("templates.bin", "templates_bytes")):
+            if (path / name).stat().st_size < manifest[size]:
+                raise _cut_short(path / name)
         ids = _lines(_tail(path / "ids.txt", saved["ids_bytes"], manifest["ids_bytes"]))
         offsets = _rows(path / "identities.idx", saved["identities"], manifest["identities"], 1)
         rows = _rows(path / "templates.idx", saved["templates"], manifest["templates"], 4)
@@ -580,7 +585,7 @@ class Gallery:
         except InvalidToken:
             raise GalleryError(
                 f"{self.path}: {_NOT_THIS_KEY} (CUSTODY_DATA_KEY or CUSTODY_DATA_KEY_FILE): use the key it was "
-                "sealed with"
+                f"sealed with; if that is the key, {_DAMAGED}"
             ) from None
 
     @staticmethod
@@ -600,6 +605,7 @@ class Gallery:
 
 _COUNTS = ("identities", "identities_bytes", "ids_bytes", "templates", "templates_bytes")
 _NOT_THIS_KEY = "the gallery cannot be opened with the data key configured"
+_DAMAGED = "the gallery is damaged: restore its directory from a backup"
 
 
 def _manifest(path: Path) -> dict[str, Any]:
@@ -649,8 +655,12 @@ def _tail(path: Path, start: int, end: int) -> bytes:
         handle.seek(start)
         data = handle.read(end - start)
     if len(data) != end - start:
-        raise GalleryError(f"{path} is shorter than gallery.json says; the gallery is damaged")
+        raise _cut_short(path)
     return data
+
+
+def _cut_short(path: Path) -> GalleryError:
+    return GalleryError(f"{path} is shorter than gallery.json says; {_DAMAGED}")
 
 
 def _rows(path: Path, start: int, end: int, width: int, dtype: type = np.int64) -> npt.NDArray[Any]:
