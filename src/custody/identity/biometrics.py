@@ -49,7 +49,12 @@ class PrintSearch:
 
 @contextmanager
 def _locked(gallery: Path, mode: int) -> Iterator[None]:
-    gallery.mkdir(parents=True, exist_ok=True)
+    try:
+        gallery.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name (found by a review: FileExistsError, exit 1)
+        raise GalleryError(
+            f"{gallery} cannot hold the gallery ({exc.strerror}): name a directory (--gallery, or CUSTODY_GALLERY)"
+        ) from None
     with (gallery / LOCK_FILE).open("a") as handle:
         fcntl.flock(handle, mode)
         try:

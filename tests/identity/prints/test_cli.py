@@ -214,6 +214,19 @@ def test_search_in_a_damaged_gallery_exits_2_with_one_line(tmp_path: Path) -> No
     assert done.stderr.splitlines()[-1].startswith(f"error: {gallery}: the gallery cannot be opened")
 
 
+def test_enroll_into_a_gallery_path_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: FileExistsError, exit 1."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("not a gallery")
+    done = prints(
+        "enroll", "--finger", f"1={DATA / 'p1_1.png'}", "--id", "FBI-1", "--name", "DOE, JOHN", "--gallery", str(taken)
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {taken} cannot hold the gallery (File exists): name a directory (--gallery, or CUSTODY_GALLERY)"
+    )
+
+
 def test_search_refuses_to_return_no_candidate(tmp_path: Path) -> None:
     """Found by a review: --top 0 answered 'no hit' with a mate scoring 248 in the gallery."""
     done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path), "--top", "0", "--json")
