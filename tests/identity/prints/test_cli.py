@@ -116,6 +116,18 @@ def test_compare_reads_the_header_without_case_or_spaces_and_in_any_column(tmp_p
     assert (got_probe, got_reference) == (probe, reference) and float(score) > 0
 
 
+def test_compare_refuses_a_cell_too_long_for_a_path_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: a cell over 131,072 characters stopped the reader (csv.Error, exit 1)."""
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"probe,reference\n{DATA / 'p1_1.png'},{DATA / 'p1_2.png'}\n{'x' * 200_000},y\n")
+    done = prints("compare", "--pairs", str(pairs))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"error: {pairs}, line 3: not CSV custody reads (field larger than field limit (131072)); "
+        "write a probe,reference pair of image paths a line\n"
+    )
+
+
 def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: bytes) -> None:
     booking = tmp_path / "booking.eft"
     booking.write_bytes(booking_file)

@@ -102,6 +102,11 @@ def compare(
         raise _fail(f"{pairs}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise _fail(f"{pairs} is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:  # a cell over the reader's limit (found by a review: exit 1)
+        where = f"{pairs}, line {reader.line_num}"
+        raise _fail(
+            f"{where}: not CSV custody reads ({exc}); write a probe,reference pair of image paths a line"
+        ) from None
     factory = _factory(engine)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["probe", "reference", "score"])
