@@ -171,8 +171,8 @@ def finger_image(record: Record) -> FingerImage:
 
 
 def _ppi(record: TaggedRecord) -> int:
-    """Horizontal pixel density as stated, from SLC (1 = ppi, 2 = pixels per cm) and THPS; 500 when unstated.
-    (One no scanner has is read as 500 ppi when the image is decoded: ``images.from_record``.)"""
+    """Horizontal pixel density as stated, from SLC (1 = ppi, 2 = pixels per cm) and THPS; 500 when
+    unstated. One no scanner has is read as 500 ppi when the image is decoded (``images.from_record``)."""
     try:
         slc, thps = int(record.text(8)), int(record.text(9))
     except ValueError:
