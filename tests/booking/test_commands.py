@@ -51,3 +51,13 @@ def test_a_date_after_the_booking_or_a_release_before_its_conviction_is_refused(
 def test_the_booking_day_itself_is_possible() -> None:
     booked = parse_input(BookingIn, BOOKING)
     assert booked.charges[0].date.isoformat() == "2017-08-16"
+
+
+def test_identifier_types_differing_only_in_case_are_refused() -> None:
+    """Found by a review: types are stored in lower case, and 'FBI' and 'fbi' kept one value of two."""
+    person = {**BOOKING["person"], "identifiers": {"FBI": "F123", "fbi": "OTHER9"}}
+    with pytest.raises(InvalidInput) as refused:
+        parse_input(BookingIn, {**BOOKING, "person": person})
+    assert refused.value.detail == (
+        "person.identifiers: 'FBI' and 'fbi' are one identifier type (its letter case is not kept); keep one"
+    )

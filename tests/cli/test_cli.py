@@ -190,6 +190,44 @@ def test_law_decide_writes_utf8_json_under_any_locale_and_reads_past_a_byte_orde
     assert decision["actions"]["notify"]["citations"][0] == "Cook County Code § 46-37(b)"
 
 
+PRINT = Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png"
+
+
+def finger_options(tmp_path: Path, option: str, *specs: str) -> list[str]:
+    """A command taking POSITION=PATH options: `book --print` or `prints search --finger`."""
+    given = [part for spec in specs for part in (option, spec)]
+    if option == "--print":
+        return ["book", "--file", str(booking_file(tmp_path, "M-9")), *given, "--json"]
+    return ["prints", "search", *given, "--gallery", str(tmp_path / "gallery"), "--json"]
+
+
+@pytest.mark.parametrize("option", ["--print", "--finger"])
+def test_a_finger_position_in_other_digits_is_refused_as_the_option_s_syntax(tmp_path: Path, option: str) -> None:
+    """Found by a review: '²' passed the check of the position (str.isdigit) and failed int() (exit 1)."""
+    done = custody(*finger_options(tmp_path, option, f"²={PRINT}"), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: {option} ²={PRINT}: write POSITION=PATH, e.g. {option} 2=right_index.png\n"
+
+
+@pytest.mark.parametrize("option", ["--print", "--finger"])
+def test_a_finger_given_twice_is_refused(tmp_path: Path, option: str) -> None:
+    """Found by a review: the second image replaced the first without a word (exit 0)."""
+    other = PRINT.with_name("p1_2.png")
+    done = custody(*finger_options(tmp_path, option, f"2={PRINT}", f"2={other}"), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"error: {option} 2={other}: finger position 2 given twice; give one image a finger\n"
+
+
+@pytest.mark.parametrize("option", ["--print", "--finger"])
+def test_a_finger_position_outside_1_to_10_is_refused(tmp_path: Path, option: str) -> None:
+    """Found by a review: `prints search --finger 11=…` answered 'no hit': no finger 11 to compare with."""
+    done = custody(*finger_options(tmp_path, option, f"11={PRINT}"), tmp_path=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"error: {option} 11={PRINT}: finger position 11 is not 1-10 (1 = right thumb ... 10 = left little)\n"
+    )
+
+
 def test_book_request_and_release_from_the_command_line(tmp_path: Path) -> None:
     booking_path = booking_file(tmp_path, "M-1")
     image = Path(__file__).parents[1] / "identity" / "prints" / "data" / "p1_1.png"

@@ -41,10 +41,19 @@ class PersonIn(Strict):
     @field_validator("identifiers")
     @classmethod
     def _identifier_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        """Types are kept in lower case, so two differing only in case would keep one value of the
+        two without a word (found by a review)."""
+        kept: dict[str, str] = {}
         for key, item in value.items():
             if not key.isidentifier() or not item.strip():
                 raise ValueError(f"identifier '{key}' needs a short type name and a value")
-        return {k.lower(): v.strip() for k, v in value.items()}
+            if key.lower() in kept:
+                first = next(k for k in value if k.lower() == key.lower())
+                raise ValueError(
+                    f"'{first}' and '{key}' are one identifier type (its letter case is not kept); keep one"
+                )
+            kept[key.lower()] = item.strip()
+        return kept
 
 
 AgencyKind = Literal["jail", "police", "prison"]

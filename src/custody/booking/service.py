@@ -15,6 +15,7 @@ from custody.booking.model import CUSTODY, CustodyState
 from custody.domain.divisions import local_moment, parse_division
 from custody.domain.errors import Conflict, CustodyError, InvalidInput, NotFound
 from custody.domain.events import FEDERAL, Event
+from custody.identity.prints.ansi_nist import not_one_finger
 from custody.identity.prints.images import UnreadableImage, decode
 from custody.law.contract import DEFAULT_AGENCY_KIND
 from custody.store.models import Base, BookingRow, FingerprintImageRow
@@ -238,8 +239,8 @@ def store_print(unit: Unit, booking_id: str, booking_agency: str, image: Fingerp
 
 
 def _check_print(image: FingerprintImage) -> None:
-    if not 1 <= image.position <= 10:
-        raise InvalidInput(f"finger position {image.position} is not 1-10 (1 = right thumb ... 10 = left little)")
+    if problem := not_one_finger(image.position):
+        raise InvalidInput(problem)
     if not image.data:
         raise InvalidInput(f"fingerprint image {image.filename} is empty")
     try:

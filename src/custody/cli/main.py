@@ -28,6 +28,7 @@ from custody.exchange.cli import exchange_app, worker
 from custody.identity.cli import add_examiner_commands
 from custody.identity.commands import IdentityIn
 from custody.identity.prints.cli import app as prints_app
+from custody.identity.prints.cli import finger_files
 from custody.observability import LEVEL_ENV
 from custody.release.commands import ReleaseIn, TransferIn
 from custody.requests.commands import CancelIn, RequestIn, ResponseIn, ServeIn
@@ -239,7 +240,7 @@ def book(
 ) -> None:
     """Book an arrest; the person is checked against the federal repository at once."""
     submission = parse_input(BookingIn, _read_json(file))
-    images = [_print_file(p) for p in prints or []]
+    images = _print_files(prints or [])
     service = cli_service()
     row = service.book(submission, images)
     _warn_if_misspelt(submission.agency)
@@ -262,15 +263,18 @@ def _warn_if_misspelt(division: str) -> None:
         )
 
 
-def _print_file(spec: str) -> FingerprintImage:
-    position, _, path = spec.partition("=")
-    if not position.isdigit() or not path:
-        raise InvalidInput(f"--print {spec}: write POSITION=PATH, e.g. --print 2=right_index.png")
+def _print_files(specs: list[str]) -> list[FingerprintImage]:
+    return [
+        FingerprintImage(position, Path(path).name, _print_data(path))
+        for position, path in finger_files("--print", specs)
+    ]
+
+
+def _print_data(path: str) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read fingerprint image {path}: {exc.strerror}") from None
-    return FingerprintImage(int(position), Path(path).name, data)
 
 
 @app.command()
@@ -288,7 +292,7 @@ def enrol(
 ) -> None:
     """Enrol an identity in the federal repository (federal side), with its prints if given."""
     submission = parse_input(IdentityIn, _read_json(file))
-    identity_id = cli_service().enrol(submission, [_print_file(p) for p in prints or []])
+    identity_id = cli_service().enrol(submission, _print_files(prints or []))
     if as_json:
         emit_json({"identity_id": identity_id})
         return

@@ -49,7 +49,12 @@ class PrintSearch:
 
 @contextmanager
 def _locked(gallery: Path, mode: int) -> Iterator[None]:
-    gallery.mkdir(parents=True, exist_ok=True)
+    try:
+        gallery.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name (found by a review: FileExistsError, exit 1)
+        raise GalleryError(
+            f"{gallery} cannot hold the gallery ({exc.strerror}): name a directory (--gallery, or CUSTODY_GALLERY)"
+        ) from None
     with (gallery / LOCK_FILE).open("a") as handle:
         fcntl.flock(handle, mode)
         try:
@@ -151,7 +156,7 @@ def _templates(pool: Workers, images: Sequence[FingerprintImage]) -> tuple[dict[
             readable.append((image.position, decode(image.data, name=image.filename), image.filename))
         except UnreadableImage as exc:
             refused.append({"position": image.position, "reason": str(exc)})
-    templates, unusable = pool.templates_by_finger(readable, replaces=lambda _new, _kept: True)
+    templates, unusable, _retaken = pool.templates_by_finger(readable, replaces=lambda _new, _kept: True)
     return templates, refused + [{"position": position, "reason": reason} for position, _name, reason in unusable]
 
 

@@ -92,6 +92,19 @@ def test_non_numeric_image_size_is_named(booking_records: list[Record]) -> None:
         read_transaction(data).fingers()
 
 
+@pytest.mark.parametrize(("number", "value"), [(13, b"abc"), (6, b""), (7, b"-5"), (13, b"\xb2")])
+def test_a_malformed_finger_field_is_refused_when_the_file_is_read(
+    booking_records: list[Record], number: int, value: bytes
+) -> None:
+    """Found by a review: the field was read only when the fingers were listed, after the commands'
+    checks, so `custody prints inspect` crashed on it."""
+    type14 = next(r for r in booking_records if r.type == 14)
+    assert isinstance(type14, TaggedRecord)
+    data = write_transaction([booking_records[0], TaggedRecord(14, {**type14.fields, number: value})])
+    with pytest.raises(NistFormatError, match=rf"Type-14 record \(IDC 3\), field 14\.{number:03d}: expected a number"):
+        read_transaction(data)
+
+
 def test_garbage_is_refused_at_the_type1_length() -> None:
     with pytest.raises(NistFormatError, match=r"record 1 \(Type-1\), field 1\.001 LEN: missing: the file does not"):
         read_transaction(b"\x89PNG not a transaction")

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from custody.cli.main import app
 from custody.identity import biometrics
 from custody.identity.prints import cli as prints_cli
-from custody.identity.prints.ansi_nist import Record, finger_image
+from custody.identity.prints.ansi_nist import Record, TaggedRecord, finger_image, type4, write_transaction
 from custody.identity.prints.gallery import DEFAULT_THRESHOLD, Gallery, Identity
 from custody.identity.prints.images import Capture, wsq_encode
 from custody.identity.settings import ExaminerConfirmation, SearchSettings
@@ -66,6 +66,23 @@ def test_inspect_truncated_file_exits_2_with_one_line(tmp_path: Path, booking_fi
     assert "record 5 (Type-14, IDC 3), field 14.001 LEN" in done.stderr
 
 
+@pytest.mark.parametrize("command", ["inspect", "enroll", "search"])
+def test_a_malformed_finger_field_exits_2_with_one_line(
+    tmp_path: Path, booking_records: list[Record], command: str
+) -> None:
+    """Found by a review: a finger position 'abc' in field 14.013 failed 'unexpectedly' (exit 1)."""
+    type14 = next(r for r in booking_records if r.type == 14)
+    assert isinstance(type14, TaggedRecord)
+    path = tmp_path / "booking.eft"
+    path.write_bytes(write_transaction([booking_records[0], TaggedRecord(14, {**type14.fields, 13: b"abc"})]))
+    gallery = ["--gallery", str(tmp_path / "gallery")]
+    options = {"inspect": [], "enroll": ["--id", "FBI-1", *gallery], "search": gallery}[command]
+    done = prints(command, str(path), *options, "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "Type-14 record (IDC 3), field 14.013: expected a number, found 'abc'" in done.stderr
+
+
 def test_compare_scores_every_row_in_order(tmp_path: Path) -> None:
     rows = [
         (str(DATA / "p1_1.png"), str(DATA / "p1_2.png")),
@@ -99,6 +116,18 @@ def test_compare_reads_the_header_without_case_or_spaces_and_in_any_column(tmp_p
     assert (got_probe, got_reference) == (probe, reference) and float(score) > 0
 
 
+def test_compare_refuses_a_cell_too_long_for_a_path_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: a cell over 131,072 characters stopped the reader (csv.Error, exit 1)."""
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"probe,reference\n{DATA / 'p1_1.png'},{DATA / 'p1_2.png'}\n{'x' * 200_000},y\n")
+    done = prints("compare", "--pairs", str(pairs))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"error: {pairs}, line 3: not CSV custody reads (field larger than field limit (131072)); "
+        "write a probe,reference pair of image paths a line\n"
+    )
+
+
 def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: bytes) -> None:
     booking = tmp_path / "booking.eft"
     booking.write_bytes(booking_file)
@@ -128,6 +157,93 @@ def test_enroll_a_booking_then_search_its_prints(tmp_path: Path, booking_file: b
         ("custody prints enroll", {"identities": "FBI-1"}, "allowed"),
         ("custody prints search", {"identities": "FBI-1"}, "allowed"),
     ]
+
+
+def test_enroll_names_the_image_of_a_finger_it_set_aside_for_another(
+    tmp_path: Path, booking_records: list[Record], samples: dict[str, Capture]
+) -> None:
+    """A transaction may hold two impressions of one finger (rolled and plain); the one with more
+    minutiae is used. Found by a review: the other was dropped without a word ('refused': [])."""
+    header, _type2, thumb, index = booking_records[:4]
+    other = samples["p2_2"]
+    again = type4(4, 2, other.width, other.height, wsq_encode(other))
+    booking = tmp_path / "booking.eft"
+    booking.write_bytes(write_transaction([header, thumb, index, again]))
+    done = prints(
+        "enroll", str(booking), "--id", "FBI-1", "--name", "DOE, JOHN", "--gallery", str(tmp_path / "g"), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    ((set_aside),) = json.loads(done.stdout)["refused"]
+    used = ({f"{booking} Type-4 IDC 2", f"{booking} Type-4 IDC 4"} - {set_aside["source"]}).pop()
+    assert set_aside["position"] == 2
+    assert set_aside["reason"] == f"another image of finger 2 has more minutiae and was used: {used}"
+    assert set_aside["reason"] in done.stderr
+
+
+def test_a_transaction_s_record_of_no_single_finger_is_refused_with_its_reason(
+    tmp_path: Path, booking_records: list[Record], samples: dict[str, Capture]
+) -> None:
+    """Found by a review: a record of finger position 99 was searched and answered 'no hit'. A slap
+    (13-15) or an unknown finger (0) is not compared either: a search compares like fingers."""
+    slap = samples["p2_2"]
+    booking = tmp_path / "booking.eft"
+    header, _type2, thumb = booking_records[:3]
+    records = [type4(4 + i, p, slap.width, slap.height, wsq_encode(slap)) for i, p in enumerate((0, 13, 99))]
+    booking.write_bytes(write_transaction([header, thumb, *records]))
+    gallery = ["--gallery", str(tmp_path / "g")]
+    done = prints("enroll", str(booking), "--id", "FBI-1", "--name", "DOE, JOHN", *gallery, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["identity"]["fingers"] == [1]
+    assert [(r["position"], r["reason"]) for r in json.loads(done.stdout)["refused"]] == [
+        (p, f"{booking} Type-4 IDC {4 + i}: finger position {p} is not 1-10 (1 = right thumb ... 10 = left little)")
+        for i, p in enumerate((0, 13, 99))
+    ]
+    booking.write_bytes(write_transaction([header, records[2]]))
+    done = prints("search", str(booking), *gallery, "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "no usable finger to search with: " in done.stderr and "finger position 99 is not 1-10" in done.stderr
+
+
+def test_search_in_a_damaged_gallery_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: a gallery whose records could not be read failed 'unexpectedly' (exit 1)."""
+    gallery = tmp_path / "gallery"
+    enrolled = prints(
+        "enroll",
+        "--finger",
+        f"1={DATA / 'p1_1.png'}",
+        "--id",
+        "FBI-1",
+        "--name",
+        "DOE, JOHN",
+        "--gallery",
+        str(gallery),
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    records = gallery / "templates.bin"
+    records.write_bytes(bytes(len(records.read_bytes())))  # every record garbled, none of the files cut
+    done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(gallery), "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].startswith(f"error: {gallery}: the gallery cannot be opened")
+
+
+def test_enroll_into_a_gallery_path_that_is_a_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    """Found by a review: FileExistsError, exit 1."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("not a gallery")
+    done = prints(
+        "enroll", "--finger", f"1={DATA / 'p1_1.png'}", "--id", "FBI-1", "--name", "DOE, JOHN", "--gallery", str(taken)
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {taken} cannot hold the gallery (File exists): name a directory (--gallery, or CUSTODY_GALLERY)"
+    )
+
+
+def test_search_refuses_to_return_no_candidate(tmp_path: Path) -> None:
+    """Found by a review: --top 0 answered 'no hit' with a mate scoring 248 in the gallery."""
+    done = prints("search", "--finger", f"1={DATA / 'p1_2.png'}", "--gallery", str(tmp_path), "--top", "0", "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "error: --top 0: give how many candidates to return, 1 or more\n"
 
 
 def test_search_without_a_gallery_says_how_to_make_one(tmp_path: Path) -> None:

@@ -64,3 +64,10 @@ def test_nothing_to_compare_scores_zero(samples: dict[str, Capture]) -> None:
     empty = MatchingCylinders(Template(300, 300, ()))
     assert len(empty) == 0
     assert relaxed_similarity(empty, MatchingCylinders(NbisMatcher().extract(samples["p1_1"]))) == 0.0
+
+
+def test_a_print_compared_with_itself_scores_as_with_a_copy_of_it(samples: dict[str, Capture]) -> None:
+    """Found by a review: the same file as probe and reference scored 99.668, a copy of it 99.68."""
+    probe = NbisMatcher().extract(samples["p1_1"])
+    cylinders = MatchingCylinders(probe)
+    assert relaxed_similarity(cylinders, cylinders) == relaxed_similarity(cylinders, MatchingCylinders(probe))

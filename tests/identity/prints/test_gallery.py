@@ -197,6 +197,15 @@ def test_unsaved_enrolments_and_torn_writes_are_not_read_back(gallery: Gallery, 
     assert len(enrolled) == min(255, len(prints["p2_2"].minutiae))
 
 
+@pytest.mark.parametrize("name", ["templates.bin", "identities.jsonl"])
+def test_a_gallery_file_cut_short_is_refused_as_damaged_on_opening(gallery: Gallery, name: str) -> None:
+    """Found by a review: a search read the cut records and refused them for the data key."""
+    with (gallery.path / name).open("r+b") as cut:
+        cut.truncate((gallery.path / name).stat().st_size - 100)
+    with pytest.raises(GalleryError, match=f"{name} is shorter than gallery.json says; the gallery is damaged: "):
+        Gallery.open(gallery.path)
+
+
 def test_enrolment_errors_say_what_is_wrong(gallery: Gallery, prints: dict[str, Template], tmp_path: Path) -> None:
     with pytest.raises(GalleryError, match="already enrolled"):
         gallery.enrol(Identity("P1", ("DOE, JOHN",)), {1: prints["p1_1"]})

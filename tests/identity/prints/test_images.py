@@ -9,12 +9,14 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from custody.identity.prints.ansi_nist import TaggedRecord, finger_image, type14
 from custody.identity.prints.images import (
     Capture,
     UnreadableImage,
     at_500_ppi,
     decode,
     enhance,
+    from_record,
     resolutions_of,
     ridge_period,
     wsq_decode,
@@ -51,6 +53,18 @@ def test_a_screen_resolution_stamped_by_an_image_tool_reads_as_500_ppi(
     out = io.BytesIO()
     Image.fromarray(samples["p1_1"].pixels).save(out, format="PNG", **({"dpi": recorded} if recorded else {}))
     assert decode(out.getvalue()).ppi == read
+
+
+@pytest.mark.parametrize(("thps", "read"), [(b"0", 500), (b"1", 500), (b"20", 500), (b"3000", 500), (b"1000", 1000)])
+def test_a_record_s_resolution_no_scanner_would_have_reads_as_500_ppi(
+    samples: dict[str, Capture], thps: bytes, read: int
+) -> None:
+    """Found by a review: a Type-14 stating 0 ppi divided by zero, 1 ppi was resampled 500 times
+    over (out of memory), 20 ppi left no minutiae; an image file's stamp was already so read."""
+    capture = samples["p1_1"]
+    record = type14(1, 1, capture.width, capture.height, wsq_encode(capture), source="X", date="20170816")
+    stated = TaggedRecord(14, {**record.fields, 9: thps})
+    assert from_record(finger_image(stated)).ppi == read
 
 
 @pytest.mark.parametrize(

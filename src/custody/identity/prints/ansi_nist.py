@@ -19,6 +19,7 @@ FS, GS, RS, US = b"\x1c", b"\x1d", b"\x1e", b"\x1f"
 BINARY_TYPES = frozenset({3, 4, 5, 6, 7, 8})
 FINGER_IMAGE_TYPES = frozenset({3, 4, 5, 6, 13, 14})
 IMAGE_HEADER_TYPES = frozenset({3, 4, 5, 6})
+FINGERS = range(1, 11)  # FGP 1 (right thumb) to 10 (left little); 0 is unknown, 11-15 plain thumbs and slaps
 _IMAGE_HEADER = 18  # LEN 4, IDC 1, IMP 1, FGP 6, ISR 1, HLL 2, VLL 2, GCA 1
 _TAG = re.compile(rb"(\d+)\.(\d+):")
 
@@ -101,16 +102,22 @@ class FingerImage:
 
 @dataclass(frozen=True)
 class Transaction:
-    """A whole file: the Type-1 header first, then every record in the order CNT lists them."""
+    """A whole file: the Type-1 header first, then every record in the order CNT lists them.
+
+    Its finger records are read when it is built, so a malformed field (a position 'abc') is refused
+    with the file, before a command goes on with it (found by a review: listing them later crashed)."""
 
     records: tuple[Record, ...]
     _type1: TaggedRecord = field(init=False, repr=False, compare=False)
+    _fingers: tuple[FingerImage, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         first = self.records[0] if self.records else None
         if not isinstance(first, TaggedRecord) or first.type != 1:
             raise ValueError("a transaction starts with its Type-1 record")
         object.__setattr__(self, "_type1", first)
+        fingers = tuple(finger_image(r) for r in self.records if r.type in FINGER_IMAGE_TYPES)
+        object.__setattr__(self, "_fingers", fingers)
 
     @property
     def version(self) -> str:
@@ -121,7 +128,7 @@ class Transaction:
         return self._type1
 
     def fingers(self) -> list[FingerImage]:
-        return [finger_image(r) for r in self.records if r.type in FINGER_IMAGE_TYPES]
+        return list(self._fingers)
 
     def summary(self) -> dict[str, object]:
         """The ``custody prints inspect --json`` document."""
@@ -164,7 +171,8 @@ def finger_image(record: Record) -> FingerImage:
 
 
 def _ppi(record: TaggedRecord) -> int:
-    """Horizontal pixel density from SLC (1 = ppi, 2 = pixels per cm) and THPS; 500 when unstated."""
+    """Horizontal pixel density as stated, from SLC (1 = ppi, 2 = pixels per cm) and THPS; 500 when
+    unstated. One no scanner has is read as 500 ppi when the image is decoded (``images.from_record``)."""
     try:
         slc, thps = int(record.text(8)), int(record.text(9))
     except ValueError:
@@ -175,12 +183,20 @@ def _ppi(record: TaggedRecord) -> int:
 
 
 def _int_field(record: TaggedRecord, number: int, where: str, *, first_item: bool = False) -> int:
+    """A count or code: ASCII digits only (``int`` also takes '-5', '+5', ' 5' and '5_0')."""
     raw = record.subfields(number)[0][0] if first_item else record.text(number)
-    try:
-        return int(raw)
-    except ValueError:
-        tag = f"{where}, field {record.type}.{number:03d}"
-        raise NistFormatError(tag, f"expected a number, found {raw!r}") from None
+    if not (raw.isascii() and raw.isdigit()):
+        raise NistFormatError(f"{where}, field {record.type}.{number:03d}", f"expected a number, found {raw!r}")
+    return int(raw)
+
+
+def not_one_finger(position: int) -> str | None:
+    """Why a finger position cannot be compared (None: it can). A search compares like fingers, so an
+    unknown finger (0), a slap of several (13-15) or a plain thumb (11, 12: its rolled print is 1 or
+    6) would be compared with nothing the gallery holds, and answer 'no hit' (found by a review)."""
+    if position in FINGERS:
+        return None
+    return f"finger position {position} is not 1-10 (1 = right thumb ... 10 = left little)"
 
 
 # --- reading -----------------------------------------------------------------------------------

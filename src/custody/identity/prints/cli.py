@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
 
 from custody.cli.output import JsonFlag, emit_json, err
 from custody.cli.reads import cli_service, ids, logged_read
-from custody.domain.errors import Conflict
+from custody.domain.errors import Conflict, InvalidInput
 from custody.identity import biometrics
-from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, read_transaction
+from custody.identity.prints.ansi_nist import NistFormatError, TaggedRecord, not_one_finger, read_transaction
 from custody.identity.prints.compare import MatcherFactory, Workers, compare_pairs, default_workers
 from custody.identity.prints.gallery import DEFAULT_SHORTLIST, DEFAULT_THRESHOLD, Gallery, GalleryError, Identity
 from custody.identity.prints.images import Capture, UnreadableImage, from_record, load
@@ -101,6 +102,11 @@ def compare(
         raise _fail(f"{pairs}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise _fail(f"{pairs} is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:  # a cell over the reader's limit (found by a review: exit 1)
+        where = f"{pairs}, line {reader.line_num}"
+        raise _fail(
+            f"{where}: not CSV custody reads ({exc}); write a probe,reference pair of image paths a line"
+        ) from None
     factory = _factory(engine)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["probe", "reference", "score"])
@@ -136,7 +142,7 @@ Source = Annotated[
     Path | None, typer.Argument(help="An ANSI/NIST-ITL transaction whose finger records are used.", show_default=False)
 ]
 Fingers = Annotated[
-    list[str] | None, typer.Option("--finger", help="POSITION=IMAGE, e.g. 2=right_index.png (repeatable).")
+    list[str] | None, typer.Option("--finger", help="POSITION=PATH, e.g. 2=right_index.png (repeatable).")
 ]
 
 
@@ -228,6 +234,8 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Search prints against the gallery: ranked candidates with fused scores and a decision."""
+    if top < 1:  # none returned would read as "no hit" whatever the gallery holds (found by a review)
+        raise _fail(f"--top {top}: give how many candidates to return, 1 or more")
     captures, _names = _captures(source, finger or [])
     try:
         gallery = gallery or gallery_path()
@@ -240,20 +248,23 @@ def search(
             raise _fail("no usable finger to search with: " + "; ".join(str(r["reason"]) for r in refused))
         err.print(f"searching {len(store)} identities with fingers {sorted(templates)}")
         # the candidates' names and records are personal data: the read is logged before they print
-        result = logged_read(
-            cli_service(),
-            "prints search",
-            lambda: store.search(
-                templates,
-                pool.compare_records,
-                threshold=threshold,
-                confirmation=confirmation,
-                shortlist=shortlist or None,
-                top=top,
-            ),
-            lambda found: {"identities": ids([c.identity.document() for c in found.candidates])},
-            options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates))), "top": top},
-        )
+        try:
+            result = logged_read(
+                cli_service(),
+                "prints search",
+                lambda: store.search(
+                    templates,
+                    pool.compare_records,
+                    threshold=threshold,
+                    confirmation=confirmation,
+                    shortlist=shortlist or None,
+                    top=top,
+                ),
+                lambda found: {"identities": ids([c.identity.document() for c in found.candidates])},
+                options={"gallery": gallery, "fingers": ",".join(map(str, sorted(templates))), "top": top},
+            )
+        except GalleryError as exc:  # its records are read only now (found by a review: exit 1)
+            raise _fail(str(exc)) from None
     if as_json:
         emit_json({**result.document(), "refused": refused})
         return
@@ -276,21 +287,39 @@ def _captures(source: Path | None, fingers: list[str]) -> tuple[list[tuple[int, 
         names = [r.text(18) for r in transaction.records if isinstance(r, TaggedRecord) and r.type == 2 and r.text(18)]
         for f in transaction.fingers():
             where = f"{source} Type-{f.record_type} IDC {f.idc}"
+            if problem := not_one_finger(f.position):
+                out.append((f.position, f"{where}: {problem}", where))
+                continue
             try:
                 out.append((f.position, from_record(f), where))
             except UnreadableImage as exc:
                 out.append((f.position, str(exc), where))
-    for item in fingers:
-        position, sep, path = item.partition("=")
-        if not sep or not position.strip().isdigit():
-            raise _fail(f"--finger {item}: write POSITION=IMAGE, e.g. 2=right_index.png")
+    for position, path in finger_files("--finger", fingers):
         try:
-            out.append((int(position), load(Path(path)), path))
+            out.append((position, load(Path(path)), path))
         except UnreadableImage as exc:
-            out.append((int(position), str(exc), path))
+            out.append((position, str(exc), path))
     if not out:
-        raise _fail("no prints given: name a transaction or use --finger POSITION=IMAGE")
+        raise _fail("no prints given: name a transaction or use --finger POSITION=PATH")
     return out, names
+
+
+def finger_files(option: str, specs: Sequence[str]) -> list[tuple[int, str]]:
+    """(position, path) of each POSITION=PATH option, as `custody book --print` and `custody prints
+    search --finger` take them. The position is ASCII digits: ``str.isdigit`` also takes '²', which
+    ``int`` then refuses (found by a review: a crash, exit 1). A finger given twice is refused: which
+    image was meant is unknown (found by a review: the second replaced the first without a word)."""
+    files: list[tuple[int, str]] = []
+    for spec in specs:
+        position, _, path = spec.partition("=")
+        if not (position.isascii() and position.isdigit() and path):
+            raise InvalidInput(f"{option} {spec}: write POSITION=PATH, e.g. {option} 2=right_index.png")
+        if problem := not_one_finger(int(position)):
+            raise InvalidInput(f"{option} {spec}: {problem}")
+        if int(position) in dict(files):
+            raise InvalidInput(f"{option} {spec}: finger position {int(position)} given twice; give one image a finger")
+        files.append((int(position), path))
+    return files
 
 
 def _extract(
@@ -303,15 +332,21 @@ def _extract(
 def _extract_with(
     pool: Workers, captures: list[tuple[int, Capture | str, str]]
 ) -> tuple[dict[int, Template], list[dict[str, object]]]:
-    """The best-quality usable template per finger position, and every refusal with its reason."""
+    """The best-quality usable template per finger position, and every capture not used with its
+    reason: refused, or set aside for another image of the same finger with more minutiae (a
+    transaction may hold a rolled and a plain impression of one finger)."""
     readable = [(p, c, n) for p, c, n in captures if isinstance(c, Capture)]
     refused: list[dict[str, object]] = [
         {"position": p, "source": n, "reason": c} for p, c, n in captures if isinstance(c, str)
     ]
-    templates, unusable = pool.templates_by_finger(
+    templates, unusable, set_aside = pool.templates_by_finger(
         readable, replaces=lambda new, kept: len(new.minutiae) > len(kept.minutiae)
     )
-    for position, name, reason in unusable:
+    others = [
+        (position, name, f"another image of finger {position} has more minutiae and was used: {used}")
+        for position, name, used in set_aside
+    ]
+    for position, name, reason in unusable + others:
         refused.append({"position": position, "source": name, "reason": reason})
         sys.stderr.write(reason + "\n")
     return templates, refused

@@ -203,19 +203,24 @@ class Workers:
 
     def templates_by_finger(
         self, readable: Sequence[tuple[int, Capture, str]], replaces: Callable[[Template, Template], bool]
-    ) -> tuple[dict[int, Template], list[tuple[int, str, str]]]:
+    ) -> tuple[dict[int, Template], list[tuple[int, str, str]], list[tuple[int, str, str]]]:
         """One template per finger position from (position, capture, name) — where a position has
         several usable ones, a later one takes the place of the one kept when ``replaces(new, kept)``
-        — and every capture refused, as (position, name, reason)."""
-        templates: dict[int, Template] = {}
+        —, every capture refused, as (position, name, reason), and every usable one set aside for
+        another, as (position, name, the name of the one used)."""
+        kept: dict[int, tuple[Template, int]] = {}  # position: the template, its capture's index
+        usable: list[tuple[int, int]] = []  # position, capture's index
         refused: list[tuple[int, str, str]] = []
         extracted = self.extract([(capture, name) for _position, capture, name in readable])
-        for (position, _capture, name), result in zip(readable, extracted, strict=True):
+        for index, ((position, _capture, name), result) in enumerate(zip(readable, extracted, strict=True)):
             if isinstance(result, str):
                 refused.append((position, name, result))
-            elif position not in templates or replaces(result, templates[position]):
-                templates[position] = result
-        return templates, refused
+                continue
+            usable.append((position, index))
+            if position not in kept or replaces(result, kept[position][0]):
+                kept[position] = (result, index)
+        set_aside = [(p, readable[i][2], readable[kept[p][1]][2]) for p, i in usable if kept[p][1] != i]
+        return {position: template for position, (template, _index) in kept.items()}, refused, set_aside
 
     def _matcher(self) -> Matcher[Any]:
         if self._local is None:

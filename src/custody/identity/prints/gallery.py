@@ -91,10 +91,8 @@ DEFAULT_SHORTLIST = 300  # identities a ten-print search re-ranks with bozorth3 
 # 1.0 s a search against 0.9 s at 200. With three fingers or fewer even 30 % lost 2-17 % of mates, so
 # such a probe is compared with every identity: slower, nothing lost to the pre-filter.
 PENETRATION = {10: 0.003, 9: 0.01, 8: 0.02, 7: 0.05, 6: 0.1, 5: 0.2, 4: 0.3}
-POSITIONS = range(0, 16)
-UPGRADE_LOCK = (
-    ".upgrade.lock"  # one process upgrades a format 3 gallery at a time  # ANSI/NIST finger positions 0 (unknown) to 15
-)
+POSITIONS = range(0, 16)  # ANSI/NIST finger positions 0 (unknown) to 15; a search compares 1-10 (ansi_nist.FINGERS)
+UPGRADE_LOCK = ".upgrade.lock"  # one process upgrades a format 3 gallery at a time
 
 # Scores (probe template, stored ISO/IEC 19794-2 record) pairs, e.g. ``NbisMatcher.compare_records``
 # in this process or ``Workers.compare_records`` over a pool: a search hands its shortlist's records
@@ -302,6 +300,11 @@ class Gallery:
         """Read the rows ``manifest`` counts beyond those already read (all of them when opening):
         every file first, then nothing but memory changes, so a read that fails changes nothing."""
         saved, path = self._saved, self.path
+        # The sealed records are read only for a search's candidates: a file cut short would be
+        # refused then, as if under another data key (found by a review).
+        for name, size in (("identities.jsonl", "identities_bytes"), ("templates.bin", "templates_bytes")):
+            if (path / name).stat().st_size < manifest[size]:
+                raise _cut_short(path / name)
         ids = _lines(_tail(path / "ids.txt", saved["ids_bytes"], manifest["ids_bytes"]))
         offsets = _rows(path / "identities.idx", saved["identities"], manifest["identities"], 1)
         rows = _rows(path / "templates.idx", saved["templates"], manifest["templates"], 4)
@@ -592,7 +595,7 @@ class Gallery:
         except InvalidToken:
             raise GalleryError(
                 f"{self.path}: {_NOT_THIS_KEY} (CUSTODY_DATA_KEY or CUSTODY_DATA_KEY_FILE): use the key it was "
-                "sealed with"
+                f"sealed with; if that is the key, {_DAMAGED}"
             ) from None
 
     @staticmethod
@@ -612,6 +615,7 @@ class Gallery:
 
 _COUNTS = ("identities", "identities_bytes", "ids_bytes", "templates", "templates_bytes")
 _NOT_THIS_KEY = "the gallery cannot be opened with the data key configured"
+_DAMAGED = "the gallery is damaged: restore its directory from a backup"
 
 
 def _manifest(path: Path) -> dict[str, Any]:
@@ -661,8 +665,12 @@ def _tail(path: Path, start: int, end: int) -> bytes:
         handle.seek(start)
         data = handle.read(end - start)
     if len(data) != end - start:
-        raise GalleryError(f"{path} is shorter than gallery.json says; the gallery is damaged")
+        raise _cut_short(path)
     return data
+
+
+def _cut_short(path: Path) -> GalleryError:
+    return GalleryError(f"{path} is shorter than gallery.json says; {_DAMAGED}")
 
 
 def _rows(path: Path, start: int, end: int, width: int, dtype: type = np.int64) -> npt.NDArray[Any]:

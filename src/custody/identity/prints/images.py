@@ -224,16 +224,21 @@ def wsq_encode(capture: Capture) -> bytes:
 
 
 def from_record(finger: FingerImage) -> Capture:
-    """Decode the image of a Type-3/4/13/14 record; bi-level Types 5 and 6 carry no grey image."""
+    """Decode the image of a Type-3/4/13/14 record; bi-level Types 5 and 6 carry no grey image.
+
+    The resolution the record states is read as an image file's is (``_scanner_ppi``): one no
+    scanner has (0, 1 or 20 ppi, a field left blank or mistyped) means 500 ppi, or the extractor
+    divided by zero, resampled the image out of memory or found no minutiae (found by a review)."""
     where = f"Type-{finger.record_type} record (IDC {finger.idc})"
+    ppi = _scanner_ppi(finger.ppi)
     if finger.compression == "NONE" and finger.record_type in (3, 4, 13, 14):
         expected = finger.width * finger.height
         if len(finger.data) != expected:
             raise UnreadableImage(f"{where}: {len(finger.data)} bytes of raw pixels, {expected} expected")
-        return Capture(np.frombuffer(finger.data, dtype=np.uint8).reshape(finger.height, finger.width), finger.ppi)
+        return Capture(np.frombuffer(finger.data, dtype=np.uint8).reshape(finger.height, finger.width), ppi)
     if finger.compression in ("WSQ", "JPEGB", "JPEGL", "JP2", "JP2L", "PNG"):
         capture = decode(finger.data, name=where)
-        return Capture(capture.pixels, finger.ppi)
+        return Capture(capture.pixels, ppi)
     raise UnreadableImage(f"{where}: {finger.compression} images are not decoded for comparison")
 
 
