@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from custody.exchange import nats
 from custody.service import Custody
 from custody.sim import calibration as cal
 from custody.sim.agencies import Agency
 from custody.sim.reform import Reform
-from custody.sim.run import Options, simulate
+from custody.sim.run import Options, nats_prefix, simulate
 from custody.stats.outcomes import outcomes
 from custody.store.models import DecisionRow, EventRow, FederalRequestRow
+from tests.exchange.support import delete_stream, nats_available
 from tests.sim.conftest import COOK, MIAMI_DADE
 
 START = date(2019, 10, 1)
@@ -146,3 +150,44 @@ def test_a_reform_counts_the_re_bookings_of_the_people_moved_to_the_division(
 def test_a_reform_names_an_agency_not_a_state() -> None:
     with pytest.raises(Exception, match=r"one agency's division \(a county or a city\)"):
         Reform.parse(f"ocd-division/country:us/state:il={MIAMI_DADE}@2019-10-01")
+
+
+async def _streams() -> dict[str, int]:
+    """Each JetStream stream on the server, with how many consumers read it."""
+    client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        return {s.config.name or "": s.state.consumer_count for s in await client.jetstream().streams_info()}
+    finally:
+        await client.close()
+
+
+async def _waiting_for_the_deployment(prefix: str) -> None:
+    """A message the deployment's own `custody worker` is to take."""
+    client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        await nats.ensure_stream(client.jetstream(), prefix)
+        await client.jetstream().publish(nats.subject_for("federal", prefix), b"{}")
+    finally:
+        await client.close()
+
+
+def test_a_simulation_over_nats_keeps_to_a_stream_of_its_own(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a simulation relayed and pulled on the deployment's subjects, so a
+    `custody worker` beside it, or a second simulation, took its messages and it took theirs."""
+    nats_available()
+    deployment = f"custodytest{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(nats, "PREFIX", deployment)
+    asyncio.run(_waiting_for_the_deployment(deployment))
+    try:
+        options = _options(f"sqlite:///{tmp_path / 'sim.db'}", days=1, transport="nats")
+        result = simulate(options)
+        streams = asyncio.run(_streams())
+    finally:
+        delete_stream(deployment)
+    assert result["simulator"]["errors"] == {} and result["outcomes"]["requests_honored"] > 0
+    assert streams[nats.stream_name(deployment)] == 0  # nobody read the deployment's message
+    assert nats.stream_name(nats_prefix(options.url or "", options)) not in streams  # its own removed once done
+    other = _options(f"sqlite:///{tmp_path / 'other.db'}", days=1, transport="nats")
+    assert nats_prefix(options.url or "", options) != nats_prefix(other.url or "", other)

@@ -5,6 +5,7 @@ the outcomes back from the store."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,15 +115,29 @@ def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Ref
     )
 
 
-def nats_delivery(service: Custody, prefix: str | None = None) -> tuple[Callable[[], int], Callable[[], None]]:
+def nats_prefix(url: str, options: Options) -> str:
+    """A simulation's own JetStream stream and subjects, named by its store and seed: on the
+    deployment's (``CUSTODY_NATS_PREFIX``) a `custody worker` or another simulation took its
+    messages and it took theirs (found by a review). Derived, not drawn, so that a resumed run finds
+    the messages it had published before it stopped."""
+    digest = hashlib.sha256(f"{url}\n{options.seed}".encode()).hexdigest()[:12]
+    return f"custodysim{digest}"
+
+
+def _nats_url() -> str:
+    from custody.exchange.nats import DEFAULT_URL
+
+    return os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL)
+
+
+def nats_delivery(service: Custody, prefix: str) -> tuple[Callable[[], int], Callable[[], None]]:
     """Deliver over NATS JetStream in this process: relay the outbox, pull each party's messages and
-    apply them, until nothing moves. The stream and subjects are the deployment's
-    (``CUSTODY_NATS_PREFIX``, or ``prefix``); give a simulation its own prefix so no other worker takes
-    its messages."""
-    from custody.exchange.nats import DEFAULT_URL, PREFIX, NatsTransport
+    apply them, until nothing moves, on the stream and subjects under ``prefix`` (the run's own, so
+    no other worker takes its messages)."""
+    from custody.exchange.nats import NatsTransport
 
     loop = asyncio.new_event_loop()
-    transport = NatsTransport(service, os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL), prefix or PREFIX)
+    transport = NatsTransport(service, _nats_url(), prefix)
     loop.run_until_complete(transport.start())
 
     async def drain() -> int:
@@ -140,6 +155,19 @@ def nats_delivery(service: Custody, prefix: str | None = None) -> tuple[Callable
         loop.close()
 
     return (lambda: loop.run_until_complete(drain())), close
+
+
+async def drop_stream(prefix: str) -> None:
+    """A run's own JetStream stream goes once the run has finished (its consumers with it)."""
+    import nats
+
+    from custody.exchange.nats import stream_name
+
+    client = await nats.connect(_nats_url(), connect_timeout=5)
+    try:
+        await client.jetstream().delete_stream(stream_name(prefix))
+    finally:
+        await client.close()
 
 
 def _nothing() -> None:
@@ -214,13 +242,15 @@ def _simulate(
     deliver: Callable[[], int] = service.deliver
     close: Callable[[], None] = _nothing
     if options.transport == "nats":
-        deliver, close = nats_delivery(service)
+        deliver, close = nats_delivery(service, nats_prefix(url, options))
     stream = ArrestStream(chosen, options.seed, options.start)
     simulation = Simulation(service, clock, stream, options.days, deliver, progress, journal=journal)
     try:
         tally = simulation.run()
     finally:
         close()
+    if options.transport == "nats":  # everything is delivered; a run stopped before keeps it to resume
+        asyncio.run(drop_stream(nats_prefix(url, options)))
     return service, tally, simulation.end, stopped if options.resume else None
 
 
