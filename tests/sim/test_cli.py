@@ -104,3 +104,20 @@ def test_a_report_table_puts_each_count_under_its_own_heading() -> None:
     assert columns == ["action", "prohibited", "required", "permitted"]
     transfer = dict(zip(columns, (c.strip() for c in rows[1]), strict=True))
     assert transfer == {"action": "transfer", "prohibited": "1", "required": "", "permitted": "2"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--reform", f"{COOK}={MIAMI_DADE}@1900-01-01", "library begins on 1997-04-01"),
+    ],
+)
+def test_simulate_refuses_a_bad_option_at_once(option: str, value: str, said: str, tmp_path: Path) -> None:
+    """Found by a review: each of these ran (or began to) and ended with exit 0, or failed unexpectedly."""
+    args = ["simulate", "--scale", f"division:{COOK}", "--days", "1", "--url", f"sqlite:///{tmp_path / 's.db'}"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "custody", *args, option, value, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    assert refused.stderr.startswith(f"error: {option}") and said in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and not (tmp_path / "s.db").exists()  # nothing simulated

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from custody.domain.errors import InvalidInput
 from custody.exchange import nats
 from custody.service import Custody
 from custody.sim import calibration as cal
@@ -107,6 +108,20 @@ def test_reform_options_are_checked() -> None:
         Reform.parse(f"{COOK}={COOK}@2019-01-01")
     reform = Reform.parse(f"{COOK}={MIAMI_DADE}@2017-03-01")
     assert reform.form_on("I-247A") == "I-247D"  # the detainer form in use on the law's date
+    # Found by a review: a law of 1900 was taken, and the engine then refused every request under it.
+    with pytest.raises(InvalidInput, match=r"library begins on 1997-04-01 \(8 CFR 287.7\)"):
+        Reform.parse(f"{COOK}={MIAMI_DADE}@1900-01-01")
+
+
+def test_a_reform_run_reports_what_the_process_refused(small_nation: list[Agency], tmp_path: Path) -> None:
+    """Found by a review: the reform run's tally was dropped, so people it refused left the comparison
+    unseen. (A law date parse refuses, made directly, is one the process refuses: the Chicago police
+    cannot move anyone to the Cook County jail under it.)"""
+    reform = Reform(COOK, MIAMI_DADE, date(1900, 1, 1))
+    result = simulate(_options(f"sqlite:///{tmp_path / 'sim.db'}", days=1, reform=reform))
+    assert result["simulator"]["errors"] == {}
+    refused = result["reform"]["simulator"]
+    assert refused["errors"]["InvalidInput"] > 0 and "1900-01-01" in refused["first_errors"]["InvalidInput"]
 
 
 def test_the_rates_are_calibrated_to_their_sources() -> None:

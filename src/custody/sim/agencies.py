@@ -146,6 +146,18 @@ def select(scale: str, seed: int, sample: float | None = None) -> tuple[list[Age
 DETAINER_FORMS = ("I-247A", "I-247D", "I-247")
 
 
+def within_library(on: date, option: str, library: Library | None = None) -> None:
+    """Refuse a date before the law library begins: the engine refuses to decide any request then, so
+    a run (or a reform's law) on it went on to report nothing but refusals, with exit 0 (found by a
+    review)."""
+    first = (library or default_library()).first_law
+    if first is not None and on < first.effective_from:
+        raise InvalidInput(
+            f"{option}: custody's law library begins on {first.effective_from} ({first.citation}) and holds no "
+            f"law for {on}; give a date from {first.effective_from} on"
+        )
+
+
 def detainer_form(on: date, library: Library | None = None) -> str:
     """The detainer form in use on a date (I-247A from 2 Apr 2017, I-247D before, I-247 before 2015)."""
     forms = (library or default_library()).forms

@@ -195,8 +195,7 @@ def _print_report(result: dict[str, Any]) -> None:
         out.print(_table("Law decisions by status (each request's final decision)", status_rows))
     if result["by_policy"]:
         out.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
-    if s["errors"]:
-        out.print(f"[red]refused by the process: {s['errors']} first: {s['first_errors']}[/red]")
+    _print_refusals(s)
     if "reform" in result:
         r = result["reform"]
         out.print(f"\n[bold]Reform: {r['reform']}[/bold]")
@@ -209,8 +208,16 @@ def _print_report(result: dict[str, Any]) -> None:
         out.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
         if "note" in r:
             out.print(f"[yellow]{r['note']}[/yellow]")
+        _print_refusals(r["simulator"], " in the reform run")
     out.print(f"[italic]{result['caveat']}[/italic]")
     out.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
+
+
+def _print_refusals(tally: dict[str, Any], run: str = "") -> None:
+    """What the process refused in a run: a person refused at booking or a move drops out of the
+    counts, so a reform's refusals must show as the baseline's do."""
+    if tally["errors"]:
+        out.print(f"[red]refused by the process{run}: {tally['errors']} first: {tally['first_errors']}[/red]")
 
 
 @bench_app.command("e2e")

@@ -293,7 +293,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     service.engine.dispose()
     if reform is not None:
         progress("reform", 0)
-        reformed_service, _, _, reformed = _simulate(
+        reformed_service, reformed_tally, _, reformed = _simulate(
             _reform_store(url, options, reform), options, chosen, progress, reform
         )
         target = report.Scope(prefix, frozenset({reform.division}))
@@ -316,6 +316,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
                     next(a for a in chosen if a.division == reform.division), options.start, reform.law_of, reform.on
                 ),
             },
+            "simulator": reformed_tally.as_dict(),
             "how": "requests at the division's agencies decided with a DecisionRequest naming "
             f"{reform.law_of} on {reform.on}; everything else unchanged (src/custody/sim/reform.py)",
             "compared": report.compare(base, changed),
