@@ -110,6 +110,9 @@ def test_a_report_table_puts_each_count_under_its_own_heading() -> None:
     ("option", "value", "said"),
     [
         ("--reform", f"{COOK}={MIAMI_DADE}@1900-01-01", "library begins on 1997-04-01"),
+        ("--start", "1900-01-01", "library begins on 1997-04-01"),
+        ("--seed", "-1", "from 0 to 9223372036854775807"),
+        ("--seed", "99999999999999999999", "from 0 to 9223372036854775807"),
     ],
 )
 def test_simulate_refuses_a_bad_option_at_once(option: str, value: str, said: str, tmp_path: Path) -> None:

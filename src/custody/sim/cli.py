@@ -24,7 +24,9 @@ bench_app = typer.Typer(help="Benchmarks of the whole process against a raw base
 
 @contextmanager
 def _progress(days: int) -> Iterator[ProgressCallback]:
-    with Progress(
+    """The runs' bars on stderr, drawn from the first move on: a run refused before it moves leaves
+    stderr its one line of error (a display started at once left a blank line before it)."""
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -32,31 +34,36 @@ def _progress(days: int) -> Iterator[ProgressCallback]:
         TimeElapsedColumn(),
         console=err,
         transient=False,
-    ) as progress:
-        run = {"label": "baseline"}
-        tasks: dict[str, TaskID] = {}
+    )
+    run = {"label": "baseline"}
+    tasks: dict[str, TaskID] = {}
 
-        def task() -> TaskID:
-            """The bar of the run going on, made when it first moves (a refused run draws none)."""
-            if run["label"] not in tasks:
-                tasks[run["label"]] = progress.add_task(f"simulated days ({run['label']})", total=days, note="")
-            return tasks[run["label"]]
+    def task() -> TaskID:
+        """The bar of the run going on, made when it first moves (a refused run draws none)."""
+        if not tasks:
+            progress.start()
+        if run["label"] not in tasks:
+            tasks[run["label"]] = progress.add_task(f"simulated days ({run['label']})", total=days, note="")
+        return tasks[run["label"]]
 
-        def report(what: str, n: int) -> None:
-            if what == "reform":
-                run["label"] = "reform"
-            elif what == "day":
-                progress.update(task(), completed=n)
-            elif what == "booking":
-                progress.update(task(), note=f"{n:,} bookings")
-            elif what == "nothing to resume":
-                which = "reform run" if run["label"] == "reform" else "run"
-                progress.console.print(
-                    f"[yellow]--resume: no stopped {which} of this seed in its store; "
-                    "starting at the beginning[/yellow]"
-                )
+    def report(what: str, n: int) -> None:
+        if what == "reform":
+            run["label"] = "reform"
+        elif what == "day":
+            progress.update(task(), completed=n)
+        elif what == "booking":
+            progress.update(task(), note=f"{n:,} bookings")
+        elif what == "nothing to resume":
+            which = "reform run" if run["label"] == "reform" else "run"
+            progress.console.print(
+                f"[yellow]--resume: no stopped {which} of this seed in its store; starting at the beginning[/yellow]"
+            )
 
+    try:
         yield report
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def simulate(

@@ -34,6 +34,7 @@ from custody.store.scratch import scratch_store
 
 DEFAULT_START = date(2019, 10, 1)  # the first day of federal FY2020, after Florida SB 168 took effect
 NATIONAL_SAMPLE = 0.1
+MAX_SEED = 2**63 - 1  # the journal keeps the seed as a 64-bit integer; the generator takes none below 0
 
 
 @dataclass(frozen=True)
@@ -254,11 +255,21 @@ def _simulate(
     return service, tally, simulation.end, stopped if options.resume else None
 
 
-def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
+def check(options: Options) -> None:
+    """Refuse, before anything runs, options the run could only fail on or report as refusals: a
+    start before the law library (every request refused, exit 0) and a seed the generator refuses
+    (negative) or the journal cannot write (past 64 bits) were found by a review."""
     if options.days < 1:
         raise InvalidInput("--days must be at least 1")
     if options.transport not in ("inproc", "nats"):
         raise InvalidInput(f"--transport {options.transport}: use inproc or nats")
+    if not 0 <= options.seed <= MAX_SEED:
+        raise InvalidInput(f"--seed {options.seed}: give a whole number from 0 to {MAX_SEED}")
+    agency_set.within_library(options.start, f"--start {options.start}")
+
+
+def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
+    check(options)
     chosen, note = agency_set.select(options.scale, options.seed, options.share)
     reform = options.reform
     if reform is not None and reform.division not in {a.division for a in chosen}:
