@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from custody.domain.errors import InvalidInput
 from custody.exchange import nats
@@ -17,9 +17,11 @@ from custody.service import Custody
 from custody.sim import calibration as cal
 from custody.sim.agencies import Agency
 from custody.sim.reform import Reform
-from custody.sim.run import Options, nats_prefix, simulate
+from custody.sim.run import Options, nats_prefix, reform_url, simulate
 from custody.stats.outcomes import outcomes
-from custody.store.models import DecisionRow, EventRow, FederalRequestRow
+from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow
+from custody.store.scratch import drop_scratch
+from tests.conftest import _drop_schema, _postgres_schema_url
 from tests.exchange.support import delete_stream, nats_available
 from tests.sim.conftest import COOK, MIAMI_DADE
 
@@ -206,3 +208,25 @@ def test_a_simulation_over_nats_keeps_to_a_stream_of_its_own(
     assert nats.stream_name(nats_prefix(options.url or "", options)) not in streams  # its own removed once done
     other = _options(f"sqlite:///{tmp_path / 'other.db'}", days=1, transport="nats")
     assert nats_prefix(options.url or "", options) != nats_prefix(other.url or "", other)
+
+
+@pytest.mark.postgres
+def test_a_reform_on_postgres_runs_in_a_schema_of_its_own_store(small_nation: list[Agency]) -> None:
+    """Found by a review: a store URL with a search path of its own crashed at the reform (a second
+    ``options=`` was appended), leaving an empty schema; and the reform's schema, named by the seed
+    alone, was one for every store of the database, each run replacing the other's."""
+    stores = [_postgres_schema_url() for _ in range(2)]
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2019-10-01")
+    try:
+        bookings = [simulate(_options(url, days=1, reform=reform))["reform"]["simulator"]["arrests"] for url in stores]
+        reformed = [reform_url(url, 7, keep=True) for url in stores]
+        assert reformed[0] != reformed[1]
+        for url, booked in zip(reformed, bookings, strict=True):
+            service = Custody.open(url)
+            with service.unit() as unit:
+                assert unit.session.scalar(select(func.count()).select_from(BookingRow)) == booked > 0
+            service.engine.dispose()
+    finally:
+        for url in stores:
+            drop_scratch(reform_url(url, 7, keep=True))
+            _drop_schema(url)

@@ -96,11 +96,14 @@ def store_url(store: str, url: str | None) -> str:
 
 def reform_url(url: str, seed: int, keep: bool = False) -> str:
     """A store of the same kind for the reformed run, beside the main one: replaced on each run, or
-    ``keep`` as it is (a resumed run carries on there; see ``_reform_store``)."""
+    ``keep`` as it is (a resumed run carries on there; see ``_reform_store``). In PostgreSQL its schema
+    is named by the seed and the main store: named by the seed alone, two stores in one database
+    shared it, and each run replaced the other's (found by a review)."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
         return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False, keep=keep)
-    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}", base=url, unique=False, keep=keep)
+    store = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}_{store}", base=url, unique=False, keep=keep)
 
 
 def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
