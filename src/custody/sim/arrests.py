@@ -23,13 +23,16 @@ from custody.sim.agencies import Agency, detainer_form
 
 LAST_NAMES = ("Garcia", "Smith", "Johnson", "Rodriguez", "Lee", "Brown", "Nguyen", "Martinez", "Davis", "Lopez")
 FIRST_NAMES = ("Luis", "James", "Maria", "John", "Ana", "David", "Wei", "Jose", "Linda", "Omar")
-FELONIES = (("burglary", False), ("aggravated battery", True), ("robbery", True), ("possession with intent", False))
-MISDEMEANORS = (
-    ("retail theft", False),
-    ("simple battery", True),
-    ("trespass", False),
-    ("driving on a suspended licence", False),
-)
+# The offense booked, by (felony, violent): the class is drawn from the cited shares
+# (calibration.FELONY_CHARGE_SHARE, VIOLENT_CHARGE_SHARE), then an offense of it uniformly.
+# [A] the offenses are examples of each class, not a distribution; and the two shares are drawn
+# independently, as only each on its own is published (Pierce County's descriptive statistics).
+OFFENSES: dict[tuple[bool, bool], tuple[str, ...]] = {
+    (True, True): ("aggravated battery", "robbery"),
+    (True, False): ("burglary", "possession with intent"),
+    (False, True): ("simple battery",),
+    (False, False): ("retail theft", "trespass", "driving on a suspended licence"),
+}
 RELEASE_REASONS = (
     ReleaseReason.bail,
     ReleaseReason.own_recognizance,
@@ -166,7 +169,9 @@ class ArrestStream:
         if at is None:
             at = datetime.combine(day, time(0), tzinfo=zone) + timedelta(seconds=int(rng.integers(86_400)))
         felony = bool(rng.random() < cal.FELONY_CHARGE_SHARE.value)
-        offense, violent = (FELONIES if felony else MISDEMEANORS)[int(rng.integers(4))]
+        violent = bool(rng.random() < cal.VIOLENT_CHARGE_SHARE.value)
+        offenses = OFFENSES[(felony, violent)]
+        offense = offenses[int(rng.integers(len(offenses)))]
         stay_days = float(rng.lognormal(self.mu, self.sigma))
         request = None
         draw = rng.random()
