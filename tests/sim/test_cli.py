@@ -124,3 +124,23 @@ def test_simulate_refuses_a_bad_option_at_once(option: str, value: str, said: st
     assert refused.returncode == 2 and refused.stdout == "", refused.stderr
     assert refused.stderr.startswith(f"error: {option}") and said in refused.stderr
     assert len(refused.stderr.splitlines()) == 1 and not (tmp_path / "s.db").exists()  # nothing simulated
+
+
+def test_the_report_names_the_day_of_its_policies_and_each_change_within_the_run(
+    small_nation: list[Agency], tmp_path: Path
+) -> None:
+    """Found by a review: the policy rows gave no date, and a run across Texas SB 4 showed one label."""
+    undetermined = "law not encoded (undetermined)"
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate", "--days", "2", "--start", "2017-08-31", "--sample", "1", "--seed", "3",
+            "--url", f"sqlite:///{tmp_path / 'sim.db'}",
+        ],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "By jurisdiction policy on 2017-08-31" in result.stdout
+    (change,) = [line for line in result.stdout.splitlines() if "state:tx" in line]
+    cells = [cell.strip() for cell in change.split("│")[1:-1]]
+    assert cells == ["state:tx (synthetic counties)", "1", "2017-09-01", "holds left to the agency", undetermined]

@@ -16,7 +16,7 @@ from typing import Any
 
 from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
-from custody.law.engine import decide
+from custody.law.engine import decide, law_changes
 from custody.law.loader import Library, default_library
 from custody.sim import calibration as cal
 
@@ -208,3 +208,18 @@ def policy_label(agency: Agency, on: date, law_of: str | None = None, law_on: da
         "prohibited": "holds prohibited",
         "undetermined": "law not encoded (undetermined)",
     }.get(status, status)
+
+
+def policy_changes(agency: Agency, first: date, last: date) -> list[tuple[date, str, str]]:
+    """Each day after ``first`` up to ``last`` on which the agency's policy label changes, with the
+    label before and after: its law changes then (``law_changes``), or the detainer form in use."""
+    forms = [f.in_use_from for f in default_library().forms.values() if f.in_use_from]
+    candidates = sorted({d for d in (*law_changes(agency.division, agency.kind), *forms) if first < d <= last})
+    changes = []
+    before = policy_label(agency, first)
+    for day in candidates:
+        after = policy_label(agency, day)
+        if after != before:
+            changes.append((day, before, after))
+        before = after
+    return changes

@@ -200,8 +200,18 @@ def _print_report(result: dict[str, Any]) -> None:
     status_rows = [{"action": a, **{st: v.get(st, 0) for st in statuses}} for a, v in o["decision_status"].items()]
     if status_rows:
         out.print(_table("Law decisions by status (each request's final decision)", status_rows))
+    on = result["policy_on"]
     if result["by_policy"]:
-        out.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
+        out.print(
+            _table(f"By jurisdiction policy on {on} (what its law says of a plain detainer hold)", result["by_policy"])
+        )
+    if result["policy_changes"]:
+        out.print(
+            _table(
+                f"Policy changes within the run (the rows above group each agency's bookings by its policy on {on})",
+                result["policy_changes"],
+            )
+        )
     _print_refusals(s)
     if "reform" in result:
         r = result["reform"]

@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +301,8 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "simulator": tally.as_dict(),
         "outcomes": overall,
         "by_policy": policies,
+        "policy_on": options.start.isoformat(),
+        "policy_changes": _label_changes(chosen, options.start, options.days),
         "rates": {k: {"value": r.value, "tag": r.tag, "source": r.source} for k, r in cal.ALL_RATES.items()},
         "caveat": report.CAVEAT,
     }
@@ -341,15 +343,34 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     return result
 
 
-def _labels(chosen: list[agency_set.Agency], on: date) -> dict[str, str]:
-    """Each agency's policy label; synthetic counties share their state's, so it is decided once a state."""
-    by_state: dict[str, str] = {}
-    labels = {}
+def _standing_for(chosen: list[agency_set.Agency]) -> dict[str, tuple[agency_set.Agency, int]]:
+    """The agencies whose policy speaks for others, by name, with how many each speaks for: a real
+    jurisdiction for itself; one synthetic county for all of its state's (they share its law)."""
+    standing: dict[str, tuple[agency_set.Agency, int]] = {}
     for agency in chosen:
-        if agency.real:
-            labels[agency.division] = agency_set.policy_label(agency, on)
-        else:
-            if agency.state not in by_state:
-                by_state[agency.state] = agency_set.policy_label(agency, on)
-            labels[agency.division] = by_state[agency.state]
-    return labels
+        name = agency.division if agency.real else f"state:{agency.state} (synthetic counties)"
+        first, count = standing.get(name, (agency, 0))
+        standing[name] = (first, count + 1)
+    return standing
+
+
+def _labels(chosen: list[agency_set.Agency], on: date) -> dict[str, str]:
+    """Each agency's policy label on a day; synthetic counties share their state's, so it is decided
+    once a state."""
+    by_state = {
+        agency.state: agency_set.policy_label(agency, on)
+        for agency, _ in _standing_for([a for a in chosen if not a.real]).values()
+    }
+    return {a.division: agency_set.policy_label(a, on) if a.real else by_state[a.state] for a in chosen}
+
+
+def _label_changes(chosen: list[agency_set.Agency], start: date, days: int) -> list[dict[str, Any]]:
+    """Where a jurisdiction's policy label changes within the run: the policy rows group bookings by
+    the label on the first day, and a run across a change of law (Texas SB 4, 1 Sep 2017) showed
+    that one label throughout, unnamed (found by a review)."""
+    last = start + timedelta(days=days - 1)
+    return [
+        {"jurisdiction": name, "agencies": count, "on": day.isoformat(), "from": before, "to": after}
+        for name, (agency, count) in sorted(_standing_for(chosen).items())
+        for day, before, after in agency_set.policy_changes(agency, start, last)
+    ]
