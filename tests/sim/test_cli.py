@@ -144,3 +144,23 @@ def test_the_report_names_the_day_of_its_policies_and_each_change_within_the_run
     (change,) = [line for line in result.stdout.splitlines() if "state:tx" in line]
     cells = [cell.strip() for cell in change.split("│")[1:-1]]
     assert cells == ["state:tx (synthetic counties)", "1", "2017-09-01", "holds left to the agency", undetermined]
+
+
+def test_the_requests_never_reached_are_not_shown_as_a_part_of_those_issued(
+    small_nation: list[Agency], tmp_path: Path
+) -> None:
+    """Found by a review: "issued (not reached: released first)  223 (23)" read as 23 of the 223,
+    the way every other bracket in the table is a part of its row."""
+    args = ["simulate", "--days", "1", "--sample", "1", "--seed", "3"]
+    figures = json.loads(CliRunner().invoke(app, [*args, "--url", f"sqlite:///{tmp_path / 'a.db'}", "--json"]).stdout)
+    shown = CliRunner().invoke(app, [*args, "--url", f"sqlite:///{tmp_path / 'b.db'}"], env={"COLUMNS": "200"})
+    rows = dict(
+        (cells[0], cells[1])
+        for line in shown.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 2
+    )
+    tally = figures["simulator"]
+    assert tally["requests_not_reached"] > 0
+    assert rows["federal requests issued"] == str(tally["requests_issued"])
+    reached = "federal requests not issued: the person released before the federal side asked"
+    assert rows[reached] == str(tally["requests_not_reached"])

@@ -169,9 +169,11 @@ def _print_report(result: dict[str, Any]) -> None:
             "Outcomes of the process",
             [
                 {"measure": "bookings (of which re-bookings)", "count": f"{o['bookings']:,} ({o['rebookings']:,})"},
+                {"measure": "federal requests issued", "count": f"{s['requests_issued']:,}"},
                 {
-                    "measure": "federal requests issued (not reached: released first)",
-                    "count": f"{s['requests_issued']:,} ({s['requests_not_reached']:,})",
+                    # Not a part of those issued, so not in brackets as the subsets on the other rows are.
+                    "measure": "federal requests not issued: the person released before the federal side asked",
+                    "count": f"{s['requests_not_reached']:,}",
                 },
                 {
                     "measure": "requests honored / declined (any action)",
