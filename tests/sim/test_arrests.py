@@ -9,7 +9,7 @@ import pytest
 
 from custody.sim import calibration as cal
 from custody.sim.agencies import Agency
-from custody.sim.arrests import OFFENSES, OLDEST, ArrestStream, adult_age
+from custody.sim.arrests import ArrestStream, adult_age, charge_class
 from tests.sim.conftest import MIAMI_DADE
 
 
@@ -21,14 +21,14 @@ class FarTail:
 
 
 def test_an_age_from_the_far_tail_is_capped_below_what_booking_refuses() -> None:
-    assert adult_age(FarTail()) == OLDEST  # type: ignore[arg-type]
-    assert OLDEST < 130
+    assert adult_age(FarTail()) == cal.OLDEST_AGE.value  # type: ignore[arg-type]
+    assert cal.OLDEST_AGE.value < 130
 
 
 def test_ages_are_adults_and_mostly_young() -> None:
     rng = np.random.default_rng(7)
     ages = [adult_age(rng) for _ in range(20_000)]
-    assert min(ages) >= 18 and max(ages) <= OLDEST
+    assert min(ages) >= 18 and max(ages) <= cal.OLDEST_AGE.value
     assert 25 <= float(np.median(ages)) <= 35
 
 
@@ -50,4 +50,4 @@ def test_charges_are_drawn_at_the_cited_felony_and_violent_shares() -> None:
     assert len(arrests) > 8000
     assert np.mean([a.violent for a in arrests]) == pytest.approx(cal.VIOLENT_CHARGE_SHARE.value, abs=0.02)
     assert np.mean([a.felony for a in arrests]) == pytest.approx(cal.FELONY_CHARGE_SHARE.value, abs=0.02)
-    assert all(a.offense in OFFENSES[(a.felony, a.violent)] for a in arrests)
+    assert all(a.offense in cal.OFFENSES.value[charge_class(a.felony, a.violent)] for a in arrests)

@@ -36,8 +36,6 @@ COUNTIES_PER_STATE = {
 COUNTY_JAIL_OF = {
     "ocd-division/country:us/state:il/place:chicago": "ocd-division/country:us/state:il/county:cook",
 }
-# Real local jurisdictions take ranks among the largest agencies (they are big-city jails).
-LIBRARY_TOP_RANKS = 40
 
 
 @dataclass(frozen=True)
@@ -81,13 +79,19 @@ def national(seed: int, library: Library | None = None) -> list[Agency]:
     real = library_agencies(library)
     # Chicago's lockup passes its arrestees to the Cook County jail: they share one rank's volume.
     booking_real = [(d, k) for d, k in real if d not in COUNTY_JAIL_OF.values()]
-    top = rng.sample(range(LIBRARY_TOP_RANKS), len(booking_real))
+    # Those whose admissions a source gives book that many; the others take ranks among the largest (an assumption).
+    known = [(d, k) for d, k in booking_real if d in cal.KNOWN_ADMISSIONS]
+    ranked = [(d, k) for d, k in booking_real if d not in cal.KNOWN_ADMISSIONS]
+    top = rng.sample(range(int(cal.LIBRARY_TOP_RANKS.value)), len(ranked))
     rest = [r for r in range(count) if r not in set(top)]
     rng.shuffle(rest)
     states = [s for s, n in COUNTIES_PER_STATE.items() for _ in range(n)]
     rng.shuffle(states)
     agencies = []
-    for (division, kind), rank in zip(booking_real, top, strict=True):
+    for division, kind in known:
+        state = parse_division(division).state or ""
+        agencies.append(Agency(division, kind, state, cal.KNOWN_ADMISSIONS[division].value, True))
+    for (division, kind), rank in zip(ranked, top, strict=True):
         state = parse_division(division).state or ""
         agencies.append(Agency(division, kind, state, shares[rank] * cal.ADMISSIONS_PER_YEAR.value, True))
     for number, rank in enumerate(rest[: count - len(booking_real)], start=1):

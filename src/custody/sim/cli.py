@@ -229,7 +229,13 @@ def _print_report(result: dict[str, Any]) -> None:
             out.print(f"[yellow]{r['note']}[/yellow]")
         _print_refusals(r["simulator"], " in the reform run")
     out.print(f"[italic]{result['caveat']}[/italic]")
-    out.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
+    tagged = result["rate_tags"]
+    out.print(
+        f"Rates and their sources: {tagged['V']} seen in their source [V], {tagged['M']} recalled or secondary [M], "
+        f"{tagged['A']} assumptions with no source [A]; --json prints each (key 'rates'); see "
+        "src/custody/sim/calibration.py.",
+        highlight=False,
+    )
 
 
 def _print_refusals(tally: dict[str, Any], run: str = "") -> None:

@@ -304,6 +304,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "policy_on": options.start.isoformat(),
         "policy_changes": _label_changes(chosen, options.start, options.days),
         "rates": {k: {"value": r.value, "tag": r.tag, "source": r.source} for k, r in cal.ALL_RATES.items()},
+        "rate_tags": cal.tags(),
         "caveat": report.CAVEAT,
     }
     service.engine.dispose()
