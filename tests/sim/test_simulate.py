@@ -18,7 +18,7 @@ from custody.sim import calibration as cal
 from custody.sim.agencies import Agency
 from custody.sim.reform import Reform
 from custody.sim.run import Options, nats_prefix, reform_url, simulate
-from custody.stats.outcomes import outcomes
+from custody.stats.outcomes import outcomes, process_bookings
 from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow
 from custody.store.scratch import drop_scratch
 from tests.conftest import _drop_schema, _postgres_schema_url
@@ -148,6 +148,25 @@ def test_the_report_counts_this_run_only_and_each_booking_once(small_nation: lis
         assert sum(row["bookings"] for row in result["by_policy"]) == result["outcomes"]["bookings"]
         assert sum(row["requests"] for row in result["by_policy"]) == result["outcomes"]["requests"]
     assert first["simulator"]["moves_to_county_jail"] > 0
+
+
+def test_the_report_says_the_statistics_follow_only_the_people_the_repository_knows(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: `custody stats outcomes` found 10 re-bookings within 30 days where the
+    simulator reported 504, and nothing said why: it follows a person through the repository's
+    identity, which only people with a federal record have here."""
+    monkeypatch.setattr(cal, "rearrest_daily_hazard", lambda: 1.0)  # re-arrested a day after release, about
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    result = simulate(_options(url, days=4))
+    service = Custody.open(url)
+    with service.unit() as unit:
+        again = set(unit.session.scalars(select(BookingRow.id).where(BookingRow.booking_number.contains("-r"))))
+        followed = [b.person is not None for b in process_bookings(unit.session) if b.id in again]
+    service.engine.dispose()
+    assert len(followed) == result["outcomes"]["rebookings"] > 0
+    assert not all(followed)  # re-bookings the statistics cannot tie to anyone
+    assert "only people with a federal record" in result["rebookings_caveat"]
 
 
 def test_a_reform_counts_the_re_bookings_of_the_people_moved_to_the_division(

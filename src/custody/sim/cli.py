@@ -229,6 +229,7 @@ def _print_report(result: dict[str, Any]) -> None:
             out.print(f"[yellow]{r['note']}[/yellow]")
         _print_refusals(r["simulator"], " in the reform run")
     out.print(f"[italic]{result['caveat']}[/italic]")
+    out.print(f"[italic]{result['rebookings_caveat']}[/italic]")
     tagged = result["rate_tags"]
     out.print(
         f"Rates and their sources: {tagged['V']} seen in their source [V], {tagged['M']} recalled or secondary [M], "

@@ -306,6 +306,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "rates": {k: {"value": r.value, "tag": r.tag, "source": r.source} for k, r in cal.ALL_RATES.items()},
         "rate_tags": cal.tags(),
         "caveat": report.CAVEAT,
+        "rebookings_caveat": report.REBOOKINGS,
     }
     service.engine.dispose()
     if reform is not None:
