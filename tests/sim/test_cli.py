@@ -104,3 +104,63 @@ def test_a_report_table_puts_each_count_under_its_own_heading() -> None:
     assert columns == ["action", "prohibited", "required", "permitted"]
     transfer = dict(zip(columns, (c.strip() for c in rows[1]), strict=True))
     assert transfer == {"action": "transfer", "prohibited": "1", "required": "", "permitted": "2"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--reform", f"{COOK}={MIAMI_DADE}@1900-01-01", "library begins on 1997-04-01"),
+        ("--start", "1900-01-01", "library begins on 1997-04-01"),
+        ("--seed", "-1", "from 0 to 9223372036854775807"),
+        ("--seed", "99999999999999999999", "from 0 to 9223372036854775807"),
+    ],
+)
+def test_simulate_refuses_a_bad_option_at_once(option: str, value: str, said: str, tmp_path: Path) -> None:
+    """Found by a review: each of these ran (or began to) and ended with exit 0, or failed unexpectedly."""
+    args = ["simulate", "--scale", f"division:{COOK}", "--days", "1", "--url", f"sqlite:///{tmp_path / 's.db'}"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "custody", *args, option, value, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and refused.stdout == "", refused.stderr
+    assert refused.stderr.startswith(f"error: {option}") and said in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and not (tmp_path / "s.db").exists()  # nothing simulated
+
+
+def test_the_report_names_the_day_of_its_policies_and_each_change_within_the_run(
+    small_nation: list[Agency], tmp_path: Path
+) -> None:
+    """Found by a review: the policy rows gave no date, and a run across Texas SB 4 showed one label."""
+    undetermined = "law not encoded (undetermined)"
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate", "--days", "2", "--start", "2017-08-31", "--sample", "1", "--seed", "3",
+            "--url", f"sqlite:///{tmp_path / 'sim.db'}",
+        ],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "By jurisdiction policy on 2017-08-31" in result.stdout
+    (change,) = [line for line in result.stdout.splitlines() if "state:tx" in line]
+    cells = [cell.strip() for cell in change.split("│")[1:-1]]
+    assert cells == ["state:tx (synthetic counties)", "1", "2017-09-01", "holds left to the agency", undetermined]
+
+
+def test_the_requests_never_reached_are_not_shown_as_a_part_of_those_issued(
+    small_nation: list[Agency], tmp_path: Path
+) -> None:
+    """Found by a review: "issued (not reached: released first)  223 (23)" read as 23 of the 223,
+    the way every other bracket in the table is a part of its row."""
+    args = ["simulate", "--days", "1", "--sample", "1", "--seed", "3"]
+    figures = json.loads(CliRunner().invoke(app, [*args, "--url", f"sqlite:///{tmp_path / 'a.db'}", "--json"]).stdout)
+    shown = CliRunner().invoke(app, [*args, "--url", f"sqlite:///{tmp_path / 'b.db'}"], env={"COLUMNS": "200"})
+    rows = dict(
+        (cells[0], cells[1])
+        for line in shown.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 2
+    )
+    tally = figures["simulator"]
+    assert tally["requests_not_reached"] > 0
+    assert rows["federal requests issued"] == str(tally["requests_issued"])
+    reached = "federal requests not issued: the person released before the federal side asked"
+    assert rows[reached] == str(tally["requests_not_reached"])

@@ -83,7 +83,7 @@ def _bookings(url: str) -> int:
     ("method", "call"),
     [
         ("deliver", 6),  # after a batch committed, before its messages were delivered
-        ("book_all", 9),  # inside a batch: its commands and its journal row are rolled back together
+        ("book_all", 12),  # inside a batch: its commands and its journal row are rolled back together
         ("release_eligible_all", 4),
         ("respond", 2),
     ],

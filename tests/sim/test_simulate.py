@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from custody.domain.errors import InvalidInput
+from custody.exchange import nats
 from custody.service import Custody
 from custody.sim import calibration as cal
 from custody.sim.agencies import Agency
 from custody.sim.reform import Reform
-from custody.sim.run import Options, simulate
-from custody.stats.outcomes import outcomes
-from custody.store.models import DecisionRow, EventRow, FederalRequestRow
+from custody.sim.run import Options, nats_prefix, reform_url, simulate
+from custody.stats.outcomes import outcomes, process_bookings
+from custody.store.models import BookingRow, DecisionRow, EventRow, FederalRequestRow
+from custody.store.scratch import drop_scratch
+from tests.conftest import _drop_schema, _postgres_schema_url
+from tests.exchange.support import delete_stream, nats_available
 from tests.sim.conftest import COOK, MIAMI_DADE
 
 START = date(2019, 10, 1)
@@ -103,6 +110,20 @@ def test_reform_options_are_checked() -> None:
         Reform.parse(f"{COOK}={COOK}@2019-01-01")
     reform = Reform.parse(f"{COOK}={MIAMI_DADE}@2017-03-01")
     assert reform.form_on("I-247A") == "I-247D"  # the detainer form in use on the law's date
+    # Found by a review: a law of 1900 was taken, and the engine then refused every request under it.
+    with pytest.raises(InvalidInput, match=r"library begins on 1997-04-01 \(8 CFR 287.7\)"):
+        Reform.parse(f"{COOK}={MIAMI_DADE}@1900-01-01")
+
+
+def test_a_reform_run_reports_what_the_process_refused(small_nation: list[Agency], tmp_path: Path) -> None:
+    """Found by a review: the reform run's tally was dropped, so people it refused left the comparison
+    unseen. (A law date parse refuses, made directly, is one the process refuses: the Chicago police
+    cannot move anyone to the Cook County jail under it.)"""
+    reform = Reform(COOK, MIAMI_DADE, date(1900, 1, 1))
+    result = simulate(_options(f"sqlite:///{tmp_path / 'sim.db'}", days=1, reform=reform))
+    assert result["simulator"]["errors"] == {}
+    refused = result["reform"]["simulator"]
+    assert refused["errors"]["InvalidInput"] > 0 and "1900-01-01" in refused["first_errors"]["InvalidInput"]
 
 
 def test_the_rates_are_calibrated_to_their_sources() -> None:
@@ -129,6 +150,25 @@ def test_the_report_counts_this_run_only_and_each_booking_once(small_nation: lis
     assert first["simulator"]["moves_to_county_jail"] > 0
 
 
+def test_the_report_says_the_statistics_follow_only_the_people_the_repository_knows(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: `custody stats outcomes` found 10 re-bookings within 30 days where the
+    simulator reported 504, and nothing said why: it follows a person through the repository's
+    identity, which only people with a federal record have here."""
+    monkeypatch.setattr(cal, "rearrest_daily_hazard", lambda: 1.0)  # re-arrested a day after release, about
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    result = simulate(_options(url, days=4))
+    service = Custody.open(url)
+    with service.unit() as unit:
+        again = set(unit.session.scalars(select(BookingRow.id).where(BookingRow.booking_number.contains("-r"))))
+        followed = [b.person is not None for b in process_bookings(unit.session) if b.id in again]
+    service.engine.dispose()
+    assert len(followed) == result["outcomes"]["rebookings"] > 0
+    assert not all(followed)  # re-bookings the statistics cannot tie to anyone
+    assert "only people with a federal record" in result["rebookings_caveat"]
+
+
 def test_a_reform_counts_the_re_bookings_of_the_people_moved_to_the_division(
     small_nation: list[Agency], tmp_path: Path
 ) -> None:
@@ -146,3 +186,66 @@ def test_a_reform_counts_the_re_bookings_of_the_people_moved_to_the_division(
 def test_a_reform_names_an_agency_not_a_state() -> None:
     with pytest.raises(Exception, match=r"one agency's division \(a county or a city\)"):
         Reform.parse(f"ocd-division/country:us/state:il={MIAMI_DADE}@2019-10-01")
+
+
+async def _streams() -> dict[str, int]:
+    """Each JetStream stream on the server, with how many consumers read it."""
+    client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        return {s.config.name or "": s.state.consumer_count for s in await client.jetstream().streams_info()}
+    finally:
+        await client.close()
+
+
+async def _waiting_for_the_deployment(prefix: str) -> None:
+    """A message the deployment's own `custody worker` is to take."""
+    client = await nats.nats.connect(nats.DEFAULT_URL, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        await nats.ensure_stream(client.jetstream(), prefix)
+        await client.jetstream().publish(nats.subject_for("federal", prefix), b"{}")
+    finally:
+        await client.close()
+
+
+def test_a_simulation_over_nats_keeps_to_a_stream_of_its_own(
+    small_nation: list[Agency], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: a simulation relayed and pulled on the deployment's subjects, so a
+    `custody worker` beside it, or a second simulation, took its messages and it took theirs."""
+    nats_available()
+    deployment = f"custodytest{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(nats, "PREFIX", deployment)
+    asyncio.run(_waiting_for_the_deployment(deployment))
+    try:
+        options = _options(f"sqlite:///{tmp_path / 'sim.db'}", days=1, transport="nats")
+        result = simulate(options)
+        streams = asyncio.run(_streams())
+    finally:
+        delete_stream(deployment)
+    assert result["simulator"]["errors"] == {} and result["outcomes"]["requests_honored"] > 0
+    assert streams[nats.stream_name(deployment)] == 0  # nobody read the deployment's message
+    assert nats.stream_name(nats_prefix(options.url or "", options)) not in streams  # its own removed once done
+    other = _options(f"sqlite:///{tmp_path / 'other.db'}", days=1, transport="nats")
+    assert nats_prefix(options.url or "", options) != nats_prefix(other.url or "", other)
+
+
+@pytest.mark.postgres
+def test_a_reform_on_postgres_runs_in_a_schema_of_its_own_store(small_nation: list[Agency]) -> None:
+    """Found by a review: a store URL with a search path of its own crashed at the reform (a second
+    ``options=`` was appended), leaving an empty schema; and the reform's schema, named by the seed
+    alone, was one for every store of the database, each run replacing the other's."""
+    stores = [_postgres_schema_url() for _ in range(2)]
+    reform = Reform.parse(f"{MIAMI_DADE}={COOK}@2019-10-01")
+    try:
+        bookings = [simulate(_options(url, days=1, reform=reform))["reform"]["simulator"]["arrests"] for url in stores]
+        reformed = [reform_url(url, 7, keep=True) for url in stores]
+        assert reformed[0] != reformed[1]
+        for url, booked in zip(reformed, bookings, strict=True):
+            service = Custody.open(url)
+            with service.unit() as unit:
+                assert unit.session.scalar(select(func.count()).select_from(BookingRow)) == booked > 0
+            service.engine.dispose()
+    finally:
+        for url in stores:
+            drop_scratch(reform_url(url, 7, keep=True))
+            _drop_schema(url)

@@ -285,6 +285,13 @@ def _stretches(library: Library, agency: str, kind: str) -> _Stretches:
     return _Stretches(tuple(layers), tuple(uncovered), sorted(changes), tuple(gaps), nearest)
 
 
+def law_changes(agency: str, kind: str, library: Library | None = None) -> list[date]:
+    """The dates on which the law binding an agency of this division and kind changes (an instrument,
+    or law the library knows it does not encode, taking effect or ending): between two of them every
+    request of the same facts is decided the same way."""
+    return list(_stretches(library or default_library(), agency, kind).changes)
+
+
 def _plan(library: Library, agency: str, kind: str, on: date) -> Plan:
     stretches = _stretches(library, agency, kind)
     stretch = bisect.bisect_right(stretches.changes, on)

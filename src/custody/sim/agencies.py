@@ -16,7 +16,7 @@ from typing import Any
 
 from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
-from custody.law.engine import decide
+from custody.law.engine import decide, law_changes
 from custody.law.loader import Library, default_library
 from custody.sim import calibration as cal
 
@@ -36,8 +36,6 @@ COUNTIES_PER_STATE = {
 COUNTY_JAIL_OF = {
     "ocd-division/country:us/state:il/place:chicago": "ocd-division/country:us/state:il/county:cook",
 }
-# Real local jurisdictions take ranks among the largest agencies (they are big-city jails).
-LIBRARY_TOP_RANKS = 40
 
 
 @dataclass(frozen=True)
@@ -81,13 +79,19 @@ def national(seed: int, library: Library | None = None) -> list[Agency]:
     real = library_agencies(library)
     # Chicago's lockup passes its arrestees to the Cook County jail: they share one rank's volume.
     booking_real = [(d, k) for d, k in real if d not in COUNTY_JAIL_OF.values()]
-    top = rng.sample(range(LIBRARY_TOP_RANKS), len(booking_real))
+    # Those whose admissions a source gives book that many; the others take ranks among the largest (an assumption).
+    known = [(d, k) for d, k in booking_real if d in cal.KNOWN_ADMISSIONS]
+    ranked = [(d, k) for d, k in booking_real if d not in cal.KNOWN_ADMISSIONS]
+    top = rng.sample(range(int(cal.LIBRARY_TOP_RANKS.value)), len(ranked))
     rest = [r for r in range(count) if r not in set(top)]
     rng.shuffle(rest)
     states = [s for s, n in COUNTIES_PER_STATE.items() for _ in range(n)]
     rng.shuffle(states)
     agencies = []
-    for (division, kind), rank in zip(booking_real, top, strict=True):
+    for division, kind in known:
+        state = parse_division(division).state or ""
+        agencies.append(Agency(division, kind, state, cal.KNOWN_ADMISSIONS[division].value, True))
+    for (division, kind), rank in zip(ranked, top, strict=True):
         state = parse_division(division).state or ""
         agencies.append(Agency(division, kind, state, shares[rank] * cal.ADMISSIONS_PER_YEAR.value, True))
     for number, rank in enumerate(rest[: count - len(booking_real)], start=1):
@@ -146,6 +150,18 @@ def select(scale: str, seed: int, sample: float | None = None) -> tuple[list[Age
 DETAINER_FORMS = ("I-247A", "I-247D", "I-247")
 
 
+def within_library(on: date, option: str, library: Library | None = None) -> None:
+    """Refuse a date before the law library begins: the engine refuses to decide any request then, so
+    a run (or a reform's law) on it went on to report nothing but refusals, with exit 0 (found by a
+    review)."""
+    first = (library or default_library()).first_law
+    if first is not None and on < first.effective_from:
+        raise InvalidInput(
+            f"{option}: custody's law library begins on {first.effective_from} ({first.citation}) and holds no "
+            f"law for {on}; give a date from {first.effective_from} on"
+        )
+
+
 def detainer_form(on: date, library: Library | None = None) -> str:
     """The detainer form in use on a date (I-247A from 2 Apr 2017, I-247D before, I-247 before 2015)."""
     forms = (library or default_library()).forms
@@ -196,3 +212,18 @@ def policy_label(agency: Agency, on: date, law_of: str | None = None, law_on: da
         "prohibited": "holds prohibited",
         "undetermined": "law not encoded (undetermined)",
     }.get(status, status)
+
+
+def policy_changes(agency: Agency, first: date, last: date) -> list[tuple[date, str, str]]:
+    """Each day after ``first`` up to ``last`` on which the agency's policy label changes, with the
+    label before and after: its law changes then (``law_changes``), or the detainer form in use."""
+    forms = [f.in_use_from for f in default_library().forms.values() if f.in_use_from]
+    candidates = sorted({d for d in (*law_changes(agency.division, agency.kind), *forms) if first < d <= last})
+    changes = []
+    before = policy_label(agency, first)
+    for day in candidates:
+        after = policy_label(agency, day)
+        if after != before:
+            changes.append((day, before, after))
+        before = after
+    return changes

@@ -23,22 +23,19 @@ from custody.sim.agencies import Agency, detainer_form
 
 LAST_NAMES = ("Garcia", "Smith", "Johnson", "Rodriguez", "Lee", "Brown", "Nguyen", "Martinez", "Davis", "Lopez")
 FIRST_NAMES = ("Luis", "James", "Maria", "John", "Ana", "David", "Wei", "Jose", "Linda", "Omar")
-FELONIES = (("burglary", False), ("aggravated battery", True), ("robbery", True), ("possession with intent", False))
-MISDEMEANORS = (
-    ("retail theft", False),
-    ("simple battery", True),
-    ("trespass", False),
-    ("driving on a suspended licence", False),
-)
 RELEASE_REASONS = (
     ReleaseReason.bail,
     ReleaseReason.own_recognizance,
     ReleaseReason.dismissal,
     ReleaseReason.sentence_served,
 )
-# [A] shares of the release reasons above; Pierce County's dispositions (bail bond, PR, time served,
-# dismissed, …) are of this order, but the categories do not map one to one.
-RELEASE_REASON_SHARES = (0.35, 0.25, 0.15, 0.25)
+# Drawn at the shares of Pierce County's releases (calibration.RELEASE_*_SHARE).
+RELEASE_REASON_RATES = (
+    cal.RELEASE_BAIL_SHARE,
+    cal.RELEASE_OWN_RECOGNIZANCE_SHARE,
+    cal.RELEASE_DISMISSAL_SHARE,
+    cal.RELEASE_SENTENCE_SERVED_SHARE,
+)
 
 
 @dataclass(frozen=True)
@@ -84,12 +81,21 @@ class Arrest:
         return local_zone(parse_division(self.agency.division))
 
 
-OLDEST = 90  # [A] the age drawn is capped here: the gamma's far tail would reach past 130, which booking refuses
-
-
 def adult_age(rng: np.random.Generator) -> int:
-    """[A] adults, mostly in their twenties and thirties."""
-    return min(int(18 + rng.gamma(2.0, 8.0)), OLDEST)
+    """An adult's age (calibration.AGE_GAMMA_SHAPE, AGE_GAMMA_SCALE, OLDEST_AGE: assumptions)."""
+    drawn = 18 + rng.gamma(cal.AGE_GAMMA_SHAPE.value, cal.AGE_GAMMA_SCALE.value)
+    return min(int(drawn), int(cal.OLDEST_AGE.value))
+
+
+def charge_class(felony: bool, violent: bool) -> str:
+    """The class of a charge, as calibration.OFFENSES names it."""
+    return f"{'violent' if violent else 'other'} {'felony' if felony else 'misdemeanor'}"
+
+
+def offense(rng: np.random.Generator, felony: bool, violent: bool) -> str:
+    """An offense of the charge's class, drawn uniformly (calibration.OFFENSES)."""
+    offenses = cal.OFFENSES.value[charge_class(felony, violent)]
+    return offenses[int(rng.integers(len(offenses)))]
 
 
 class ArrestStream:
@@ -166,7 +172,8 @@ class ArrestStream:
         if at is None:
             at = datetime.combine(day, time(0), tzinfo=zone) + timedelta(seconds=int(rng.integers(86_400)))
         felony = bool(rng.random() < cal.FELONY_CHARGE_SHARE.value)
-        offense, violent = (FELONIES if felony else MISDEMEANORS)[int(rng.integers(4))]
+        violent = bool(rng.random() < cal.VIOLENT_CHARGE_SHARE.value)
+        charged = offense(rng, felony, violent)
         stay_days = float(rng.lognormal(self.mu, self.sigma))
         request = None
         draw = rng.random()
@@ -177,7 +184,8 @@ class ArrestStream:
                 warrant = "I-205" if rng.random() < cal.I205_SHARE.value else "I-200"
             after = timedelta(hours=float(rng.exponential(cal.REQUEST_DELAY_HOURS.value)))
             request = RequestPlan(form, warrant, after)
-        reasons = rng.choice(len(RELEASE_REASONS), p=RELEASE_REASON_SHARES)
+        shares = [rate.value for rate in RELEASE_REASON_RATES]
+        reasons = rng.choice(len(RELEASE_REASONS), p=[share / sum(shares) for share in shares])
         return Arrest(
             person=person,
             agency=agency,
@@ -185,7 +193,7 @@ class ArrestStream:
             at=at,
             felony=felony,
             violent=violent,
-            offense=offense,
+            offense=charged,
             outstanding_warrant=bool(rng.random() < cal.OUTSTANDING_WARRANT_SHARE.value),
             stay=timedelta(days=min(stay_days, 3 * 365)),
             reason=RELEASE_REASONS[int(reasons)],

@@ -46,7 +46,7 @@ from custody.sim.agencies import Agency
 from custody.sim.arrests import Arrest, ArrestStream
 from custody.sim.collector import loaded_objects_frozen
 from custody.sim.engine import Simulation, Tally
-from custody.sim.run import nats_delivery, open_store
+from custody.sim.run import drop_stream, nats_delivery, open_store
 from custody.store import db
 from custody.store.clock import StoredClock
 from custody.store.models import Base, DeadLetterRow, InboxRow, MessageRow
@@ -97,19 +97,6 @@ class FixedStream(ArrestStream):
 def _rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
         return {t.name: [dict(r._mapping) for r in conn.execute(select(t))] for t in Base.metadata.sorted_tables}
-
-
-async def drop_stream(prefix: str) -> None:
-    """The benchmark's own JetStream stream goes with its stores."""
-    import nats
-
-    from custody.exchange.nats import DEFAULT_URL, stream_name
-
-    client = await nats.connect(os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL), connect_timeout=5)
-    try:
-        await client.jetstream().delete_stream(stream_name(prefix))
-    finally:
-        await client.close()
 
 
 def baseline(rows: dict[str, list[dict[str, Any]]], url: str) -> tuple[float, float]:

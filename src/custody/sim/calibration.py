@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -21,6 +22,15 @@ class Rate:
 
     def __float__(self) -> float:
         return self.value
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table the simulator draws from rather than one number, with its source and how sure it is."""
+
+    value: Mapping[str, tuple[str, ...]]
+    tag: str
+    source: str
 
 
 # --- volume -----------------------------------------------------------------------------------
@@ -40,6 +50,27 @@ AGENCY_SIZE_EXPONENT = Rate(
     "A",
     "Zipf exponent of admissions by agency rank: chosen so the largest of 3,000 agencies books about "
     "1.5% of the nation (≈160k a year, the order of the largest county jails); no source",
+)
+LIBRARY_TOP_RANKS = Rate(
+    40,
+    "A",
+    "the law library's jurisdictions with no admissions figure below take ranks drawn at random among the "
+    "40 largest agencies (they are big-city jails), so the seed decides how many each books; no source",
+)
+SANTA_CLARA_ADMISSIONS = Rate(
+    39_399,
+    "V",
+    "California BSCC Jail Profile Survey: 39,399 persons booked by the Santa Clara Sheriff's Office in 2019 "
+    "(total_num_persons_booked, January to December 2019, "
+    "shared/data/jails/california_bscc_jps_county_monthly_1995_2020_subset.csv)",
+)
+# The library's jurisdictions whose admissions a public source gives: they book that many, whatever the seed.
+KNOWN_ADMISSIONS = {"ocd-division/country:us/state:ca/county:santa_clara": SANTA_CLARA_ADMISSIONS}
+MOVE_AFTER_HOURS = Rate(
+    8,
+    "A",
+    "hours after booking at which a police lockup passes its arrestee to the county jail (Chicago's to the "
+    "Cook County jail, domain reference §1.1 [M]); the delay has no source",
 )
 
 # --- length of stay ---------------------------------------------------------------------------
@@ -62,6 +93,19 @@ def stay_sigma() -> float:
     return math.sqrt(2 * math.log(AVERAGE_STAY_DAYS.value / MEDIAN_STAY_DAYS.value))
 
 
+# --- the people arrested ------------------------------------------------------------------------
+
+AGE_GAMMA_SHAPE = Rate(
+    2.0,
+    "A",
+    "an arrestee's age is 18 plus a gamma draw of this shape and AGE_GAMMA_SCALE (mean 34, median about "
+    "31): adults, mostly in their twenties and thirties; no source",
+)
+AGE_GAMMA_SCALE = Rate(8.0, "A", "see AGE_GAMMA_SHAPE; no source")
+OLDEST_AGE = Rate(
+    90, "A", "the age drawn is capped here: the gamma's far tail would reach past 130, which booking refuses"
+)
+
 # --- charges and records ----------------------------------------------------------------------
 
 FELONY_CHARGE_SHARE = Rate(
@@ -74,6 +118,17 @@ VIOLENT_CHARGE_SHARE = Rate(
     0.271,
     "V",
     "Pierce County (WA) jail bookings FY2016–2018: 27.1% with a violent charge (same file, column violent)",
+)
+OFFENSES = Table(
+    {
+        "violent felony": ("aggravated battery", "robbery"),
+        "other felony": ("burglary", "possession with intent"),
+        "violent misdemeanor": ("simple battery",),
+        "other misdemeanor": ("retail theft", "trespass", "driving on a suspended licence"),
+    },
+    "A",
+    "the offense booked, drawn uniformly from its class once the class is drawn (FELONY_CHARGE_SHARE and "
+    "VIOLENT_CHARGE_SHARE, independently, as only each on its own is published): examples, not a distribution",
 )
 PRIOR_FELONY_SHARE = Rate(0.30, "A", "share of arrestees with a prior felony conviction on record; no source")
 GANG_DATABASE_SHARE = Rate(0.03, "A", "share listed in a gang database; no source")
@@ -119,6 +174,36 @@ PRESENT_AT_RELEASE_SHARE = Rate(
     "chance federal officers are at the jail at release when the agency honored notice or transfer but no hold",
 )
 
+# --- release ----------------------------------------------------------------------------------
+
+_PIERCE_RELEASES = (
+    "Pierce County (WA) jail releases FY2016–2018 by disposition (UWCHR ice-detainers-pierce, "
+    "shared/data/jail_detainers/pierce_county_release_disposition_counts.csv): {what}, {n:,} of the 50,682 "
+    "releases of the four kinds simulated (the other 23,946, to prison, another agency, a court order…, "
+    "are not); which disposition is which kind is this project's reading [A]; one county"
+)
+RELEASE_BAIL_SHARE = Rate(
+    11_222 / 50_682, "V", _PIERCE_RELEASES.format(what="Bail Bond, Cash Bail and Appearance Bond", n=11_222)
+)
+RELEASE_OWN_RECOGNIZANCE_SHARE = Rate(8_058 / 50_682, "V", _PIERCE_RELEASES.format(what="PR and PR PTS", n=8_058))
+RELEASE_DISMISSAL_SHARE = Rate(
+    17_997 / 50_682,
+    "V",
+    _PIERCE_RELEASES.format(
+        what="Dismissed, Quashed, No Prob Cause, Release without charge, Medical Dismissal, a verdict of not "
+        "guilty, and every 'No Charges Filed' and NCF",
+        n=17_997,
+    ),
+)
+RELEASE_SENTENCE_SERVED_SHARE = Rate(
+    13_405 / 50_682,
+    "V",
+    _PIERCE_RELEASES.format(
+        what="Time Served (weekend too), Credit for Time Served, Fine Paid, and a sentence suspended or deferred",
+        n=13_405,
+    ),
+)
+
 # --- after release ----------------------------------------------------------------------------
 
 REARREST_FIRST_YEAR = Rate(
@@ -145,13 +230,23 @@ JAIL_COST_PER_DAY = Rate(
     "sha256 839e803d…a7dc7fa331); Texas only",
 )
 
-ALL_RATES: dict[str, Rate] = {
-    name: value for name, value in dict(globals()).items() if isinstance(value, Rate) and name.isupper()
+ALL_RATES: dict[str, Rate | Table] = {
+    name: value for name, value in dict(globals()).items() if isinstance(value, Rate | Table) and name.isupper()
 }
 
 
 def digest() -> str:
     """The rates in force now, in one short hash: a resumed simulation must run on the rates it
     started with (read at the call, so a rate a test or a deployment changed counts)."""
-    rates = sorted((name, v.value) for name, v in globals().items() if isinstance(v, Rate) and name.isupper())
+    rates = sorted(
+        (name, repr(v.value)) for name, v in globals().items() if isinstance(v, Rate | Table) and name.isupper()
+    )
     return hashlib.sha256(repr(rates).encode()).hexdigest()[:16]
+
+
+def tags() -> dict[str, int]:
+    """How many rates are of each tag, for the report: how much of a run rests on assumptions."""
+    counted = {"V": 0, "M": 0, "A": 0}
+    for rate in ALL_RATES.values():
+        counted[rate.tag] += 1
+    return counted

@@ -24,7 +24,9 @@ bench_app = typer.Typer(help="Benchmarks of the whole process against a raw base
 
 @contextmanager
 def _progress(days: int) -> Iterator[ProgressCallback]:
-    with Progress(
+    """The runs' bars on stderr, drawn from the first move on: a run refused before it moves leaves
+    stderr its one line of error (a display started at once left a blank line before it)."""
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -32,31 +34,36 @@ def _progress(days: int) -> Iterator[ProgressCallback]:
         TimeElapsedColumn(),
         console=err,
         transient=False,
-    ) as progress:
-        run = {"label": "baseline"}
-        tasks: dict[str, TaskID] = {}
+    )
+    run = {"label": "baseline"}
+    tasks: dict[str, TaskID] = {}
 
-        def task() -> TaskID:
-            """The bar of the run going on, made when it first moves (a refused run draws none)."""
-            if run["label"] not in tasks:
-                tasks[run["label"]] = progress.add_task(f"simulated days ({run['label']})", total=days, note="")
-            return tasks[run["label"]]
+    def task() -> TaskID:
+        """The bar of the run going on, made when it first moves (a refused run draws none)."""
+        if not tasks:
+            progress.start()
+        if run["label"] not in tasks:
+            tasks[run["label"]] = progress.add_task(f"simulated days ({run['label']})", total=days, note="")
+        return tasks[run["label"]]
 
-        def report(what: str, n: int) -> None:
-            if what == "reform":
-                run["label"] = "reform"
-            elif what == "day":
-                progress.update(task(), completed=n)
-            elif what == "booking":
-                progress.update(task(), note=f"{n:,} bookings")
-            elif what == "nothing to resume":
-                which = "reform run" if run["label"] == "reform" else "run"
-                progress.console.print(
-                    f"[yellow]--resume: no stopped {which} of this seed in its store; "
-                    "starting at the beginning[/yellow]"
-                )
+    def report(what: str, n: int) -> None:
+        if what == "reform":
+            run["label"] = "reform"
+        elif what == "day":
+            progress.update(task(), completed=n)
+        elif what == "booking":
+            progress.update(task(), note=f"{n:,} bookings")
+        elif what == "nothing to resume":
+            which = "reform run" if run["label"] == "reform" else "run"
+            progress.console.print(
+                f"[yellow]--resume: no stopped {which} of this seed in its store; starting at the beginning[/yellow]"
+            )
 
+    try:
         yield report
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def simulate(
@@ -162,9 +169,11 @@ def _print_report(result: dict[str, Any]) -> None:
             "Outcomes of the process",
             [
                 {"measure": "bookings (of which re-bookings)", "count": f"{o['bookings']:,} ({o['rebookings']:,})"},
+                {"measure": "federal requests issued", "count": f"{s['requests_issued']:,}"},
                 {
-                    "measure": "federal requests issued (not reached: released first)",
-                    "count": f"{s['requests_issued']:,} ({s['requests_not_reached']:,})",
+                    # Not a part of those issued, so not in brackets as the subsets on the other rows are.
+                    "measure": "federal requests not issued: the person released before the federal side asked",
+                    "count": f"{s['requests_not_reached']:,}",
                 },
                 {
                     "measure": "requests honored / declined (any action)",
@@ -193,10 +202,19 @@ def _print_report(result: dict[str, Any]) -> None:
     status_rows = [{"action": a, **{st: v.get(st, 0) for st in statuses}} for a, v in o["decision_status"].items()]
     if status_rows:
         out.print(_table("Law decisions by status (each request's final decision)", status_rows))
+    on = result["policy_on"]
     if result["by_policy"]:
-        out.print(_table("By jurisdiction policy (what its law says of a plain detainer hold)", result["by_policy"]))
-    if s["errors"]:
-        out.print(f"[red]refused by the process: {s['errors']} first: {s['first_errors']}[/red]")
+        out.print(
+            _table(f"By jurisdiction policy on {on} (what its law says of a plain detainer hold)", result["by_policy"])
+        )
+    if result["policy_changes"]:
+        out.print(
+            _table(
+                f"Policy changes within the run (the rows above group each agency's bookings by its policy on {on})",
+                result["policy_changes"],
+            )
+        )
+    _print_refusals(s)
     if "reform" in result:
         r = result["reform"]
         out.print(f"\n[bold]Reform: {r['reform']}[/bold]")
@@ -209,8 +227,23 @@ def _print_report(result: dict[str, Any]) -> None:
         out.print(_table("Same arrests, side by side (bookings at or moved to the division)", r["compared"]))
         if "note" in r:
             out.print(f"[yellow]{r['note']}[/yellow]")
+        _print_refusals(r["simulator"], " in the reform run")
     out.print(f"[italic]{result['caveat']}[/italic]")
-    out.print("Rates and their sources: --json prints them (key 'rates'); see src/custody/sim/calibration.py.")
+    out.print(f"[italic]{result['rebookings_caveat']}[/italic]")
+    tagged = result["rate_tags"]
+    out.print(
+        f"Rates and their sources: {tagged['V']} seen in their source [V], {tagged['M']} recalled or secondary [M], "
+        f"{tagged['A']} assumptions with no source [A]; --json prints each (key 'rates'); see "
+        "src/custody/sim/calibration.py.",
+        highlight=False,
+    )
+
+
+def _print_refusals(tally: dict[str, Any], run: str = "") -> None:
+    """What the process refused in a run: a person refused at booking or a move drops out of the
+    counts, so a reform's refusals must show as the baseline's do."""
+    if tally["errors"]:
+        out.print(f"[red]refused by the process{run}: {tally['errors']} first: {tally['first_errors']}[/red]")
 
 
 @bench_app.command("e2e")

@@ -45,7 +45,7 @@ from custody.sim.journal import Changes, Journal
 from custody.store.models import BookingRow, FederalRequestRow
 
 OFFICER = {"name": "ERO Officer (simulated)", "title": "Deportation Officer"}
-MOVE_AFTER = timedelta(hours=8)  # [A] a police lockup passes its arrestee to the county jail within hours
+MOVE_AFTER = timedelta(hours=cal.MOVE_AFTER_HOURS.value)  # an assumption (calibration.MOVE_AFTER_HOURS)
 DELIVER_EVERY = 2000  # events between batched deliveries
 # Bookings and release eligibilities of different people within this much simulated time go through
 # the process together, bookings first, as a jail management system's feed sends a quarter hour of

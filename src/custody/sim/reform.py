@@ -28,6 +28,7 @@ from custody.domain.divisions import Level, parse_division
 from custody.domain.errors import InvalidInput
 from custody.law.loader import default_library
 from custody.requests.model import FORM_KIND
+from custody.sim.agencies import within_library
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Reform:
             on = date.fromisoformat(day)
         except ValueError:
             raise InvalidInput(f"--reform {text}: '{day}' is not a date (YYYY-MM-DD)") from None
+        within_library(on, f"--reform {text}")
         place = parse_division(target.strip())
         if place.level not in (Level.county, Level.place):
             raise InvalidInput(

@@ -5,10 +5,11 @@ the outcomes back from the store."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from custody.store.scratch import scratch_store
 
 DEFAULT_START = date(2019, 10, 1)  # the first day of federal FY2020, after Florida SB 168 took effect
 NATIONAL_SAMPLE = 0.1
+MAX_SEED = 2**63 - 1  # the journal keeps the seed as a 64-bit integer; the generator takes none below 0
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,14 @@ def store_url(store: str, url: str | None) -> str:
 
 def reform_url(url: str, seed: int, keep: bool = False) -> str:
     """A store of the same kind for the reformed run, beside the main one: replaced on each run, or
-    ``keep`` as it is (a resumed run carries on there; see ``_reform_store``)."""
+    ``keep`` as it is (a resumed run carries on there; see ``_reform_store``). In PostgreSQL its schema
+    is named by the seed and the main store: named by the seed alone, two stores in one database
+    shared it, and each run replaced the other's (found by a review)."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
         return scratch_store("sqlite", path.parent, f"{path.stem}.reform-{seed}", unique=False, keep=keep)
-    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}", base=url, unique=False, keep=keep)
+    store = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return scratch_store("postgres", Path(), f"custody_sim_reform_{seed}_{store}", base=url, unique=False, keep=keep)
 
 
 def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Reform | None = None) -> Custody:
@@ -114,15 +119,29 @@ def open_store(url: str, clock: ManualClock, transport: str, reform: reforms.Ref
     )
 
 
-def nats_delivery(service: Custody, prefix: str | None = None) -> tuple[Callable[[], int], Callable[[], None]]:
+def nats_prefix(url: str, options: Options) -> str:
+    """A simulation's own JetStream stream and subjects, named by its store and seed: on the
+    deployment's (``CUSTODY_NATS_PREFIX``) a `custody worker` or another simulation took its
+    messages and it took theirs (found by a review). Derived, not drawn, so that a resumed run finds
+    the messages it had published before it stopped."""
+    digest = hashlib.sha256(f"{url}\n{options.seed}".encode()).hexdigest()[:12]
+    return f"custodysim{digest}"
+
+
+def _nats_url() -> str:
+    from custody.exchange.nats import DEFAULT_URL
+
+    return os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL)
+
+
+def nats_delivery(service: Custody, prefix: str) -> tuple[Callable[[], int], Callable[[], None]]:
     """Deliver over NATS JetStream in this process: relay the outbox, pull each party's messages and
-    apply them, until nothing moves. The stream and subjects are the deployment's
-    (``CUSTODY_NATS_PREFIX``, or ``prefix``); give a simulation its own prefix so no other worker takes
-    its messages."""
-    from custody.exchange.nats import DEFAULT_URL, PREFIX, NatsTransport
+    apply them, until nothing moves, on the stream and subjects under ``prefix`` (the run's own, so
+    no other worker takes its messages)."""
+    from custody.exchange.nats import NatsTransport
 
     loop = asyncio.new_event_loop()
-    transport = NatsTransport(service, os.environ.get("CUSTODY_NATS_URL", DEFAULT_URL), prefix or PREFIX)
+    transport = NatsTransport(service, _nats_url(), prefix)
     loop.run_until_complete(transport.start())
 
     async def drain() -> int:
@@ -140,6 +159,19 @@ def nats_delivery(service: Custody, prefix: str | None = None) -> tuple[Callable
         loop.close()
 
     return (lambda: loop.run_until_complete(drain())), close
+
+
+async def drop_stream(prefix: str) -> None:
+    """A run's own JetStream stream goes once the run has finished (its consumers with it)."""
+    import nats
+
+    from custody.exchange.nats import stream_name
+
+    client = await nats.connect(_nats_url(), connect_timeout=5)
+    try:
+        await client.jetstream().delete_stream(stream_name(prefix))
+    finally:
+        await client.close()
 
 
 def _nothing() -> None:
@@ -214,21 +246,33 @@ def _simulate(
     deliver: Callable[[], int] = service.deliver
     close: Callable[[], None] = _nothing
     if options.transport == "nats":
-        deliver, close = nats_delivery(service)
+        deliver, close = nats_delivery(service, nats_prefix(url, options))
     stream = ArrestStream(chosen, options.seed, options.start)
     simulation = Simulation(service, clock, stream, options.days, deliver, progress, journal=journal)
     try:
         tally = simulation.run()
     finally:
         close()
+    if options.transport == "nats":  # everything is delivered; a run stopped before keeps it to resume
+        asyncio.run(drop_stream(nats_prefix(url, options)))
     return service, tally, simulation.end, stopped if options.resume else None
 
 
-def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
+def check(options: Options) -> None:
+    """Refuse, before anything runs, options the run could only fail on or report as refusals: a
+    start before the law library (every request refused, exit 0) and a seed the generator refuses
+    (negative) or the journal cannot write (past 64 bits) were found by a review."""
     if options.days < 1:
         raise InvalidInput("--days must be at least 1")
     if options.transport not in ("inproc", "nats"):
         raise InvalidInput(f"--transport {options.transport}: use inproc or nats")
+    if not 0 <= options.seed <= MAX_SEED:
+        raise InvalidInput(f"--seed {options.seed}: give a whole number from 0 to {MAX_SEED}")
+    agency_set.within_library(options.start, f"--start {options.start}")
+
+
+def simulate(options: Options, progress: Progress | None = None) -> dict[str, Any]:
+    check(options)
     chosen, note = agency_set.select(options.scale, options.seed, options.share)
     reform = options.reform
     if reform is not None and reform.division not in {a.division for a in chosen}:
@@ -257,13 +301,17 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
         "simulator": tally.as_dict(),
         "outcomes": overall,
         "by_policy": policies,
+        "policy_on": options.start.isoformat(),
+        "policy_changes": _label_changes(chosen, options.start, options.days),
         "rates": {k: {"value": r.value, "tag": r.tag, "source": r.source} for k, r in cal.ALL_RATES.items()},
+        "rate_tags": cal.tags(),
         "caveat": report.CAVEAT,
+        "rebookings_caveat": report.REBOOKINGS,
     }
     service.engine.dispose()
     if reform is not None:
         progress("reform", 0)
-        reformed_service, _, _, reformed = _simulate(
+        reformed_service, reformed_tally, _, reformed = _simulate(
             _reform_store(url, options, reform), options, chosen, progress, reform
         )
         target = report.Scope(prefix, frozenset({reform.division}))
@@ -286,6 +334,7 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
                     next(a for a in chosen if a.division == reform.division), options.start, reform.law_of, reform.on
                 ),
             },
+            "simulator": reformed_tally.as_dict(),
             "how": "requests at the division's agencies decided with a DecisionRequest naming "
             f"{reform.law_of} on {reform.on}; everything else unchanged (src/custody/sim/reform.py)",
             "compared": report.compare(base, changed),
@@ -296,15 +345,34 @@ def simulate(options: Options, progress: Progress | None = None) -> dict[str, An
     return result
 
 
-def _labels(chosen: list[agency_set.Agency], on: date) -> dict[str, str]:
-    """Each agency's policy label; synthetic counties share their state's, so it is decided once a state."""
-    by_state: dict[str, str] = {}
-    labels = {}
+def _standing_for(chosen: list[agency_set.Agency]) -> dict[str, tuple[agency_set.Agency, int]]:
+    """The agencies whose policy speaks for others, by name, with how many each speaks for: a real
+    jurisdiction for itself; one synthetic county for all of its state's (they share its law)."""
+    standing: dict[str, tuple[agency_set.Agency, int]] = {}
     for agency in chosen:
-        if agency.real:
-            labels[agency.division] = agency_set.policy_label(agency, on)
-        else:
-            if agency.state not in by_state:
-                by_state[agency.state] = agency_set.policy_label(agency, on)
-            labels[agency.division] = by_state[agency.state]
-    return labels
+        name = agency.division if agency.real else f"state:{agency.state} (synthetic counties)"
+        first, count = standing.get(name, (agency, 0))
+        standing[name] = (first, count + 1)
+    return standing
+
+
+def _labels(chosen: list[agency_set.Agency], on: date) -> dict[str, str]:
+    """Each agency's policy label on a day; synthetic counties share their state's, so it is decided
+    once a state."""
+    by_state = {
+        agency.state: agency_set.policy_label(agency, on)
+        for agency, _ in _standing_for([a for a in chosen if not a.real]).values()
+    }
+    return {a.division: agency_set.policy_label(a, on) if a.real else by_state[a.state] for a in chosen}
+
+
+def _label_changes(chosen: list[agency_set.Agency], start: date, days: int) -> list[dict[str, Any]]:
+    """Where a jurisdiction's policy label changes within the run: the policy rows group bookings by
+    the label on the first day, and a run across a change of law (Texas SB 4, 1 Sep 2017) showed
+    that one label throughout, unnamed (found by a review)."""
+    last = start + timedelta(days=days - 1)
+    return [
+        {"jurisdiction": name, "agencies": count, "on": day.isoformat(), "from": before, "to": after}
+        for name, (agency, count) in sorted(_standing_for(chosen).items())
+        for day, before, after in agency_set.policy_changes(agency, start, last)
+    ]

@@ -8,12 +8,15 @@ operator who finds one left behind by a killed run can tell what made it).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# A search path among libpq's connection options: "-csearch_path=S", "-c search_path=S" or "--search_path=S".
+SEARCH_PATH = re.compile(r"(?:-c\s*|--)search_path=(\S+)")
 
 
 def postgres_base() -> str:
@@ -43,8 +46,21 @@ def scratch_store(
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {'IF NOT EXISTS ' if keep else ''}{schema}"))
     admin.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    return with_search_path(base, schema)
+
+
+def _options(url: str) -> str:
+    """The libpq options of a URL (``options=`` given twice counts as one list)."""
+    given = make_url(url).query.get("options", "")
+    return " ".join(given) if isinstance(given, tuple) else given
+
+
+def with_search_path(base: str, schema: str) -> str:
+    """``base`` on ``schema``: its own search path replaced, its other connection options kept. (A base
+    with a search path of its own was given a second ``options=``, which the driver refused, found by
+    a review.)"""
+    options = [*SEARCH_PATH.sub("", _options(base)).split(), f"-csearch_path={schema}"]
+    return make_url(base).update_query_dict({"options": " ".join(options)}).render_as_string(hide_password=False)
 
 
 def drop_scratch(url: str) -> None:
@@ -53,8 +69,11 @@ def drop_scratch(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
         return
-    base, schema = url.rsplit("options=-csearch_path%3D", 1)
-    admin = create_engine(base.rstrip("?&"))
+    found = SEARCH_PATH.search(_options(url))
+    if found is None:
+        raise ValueError("not a scratch store's URL: it names no search path")
+    schema = found.group(1)
+    admin = create_engine(url)
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
