@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 
 import nats
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.client import JetStreamContext
 from sqlalchemy import select, update
 
-from custody.exchange.worker import Claimed, apply_all, worker_id
+from custody.exchange.worker import MAX_ATTEMPTS, Claimed, apply_all, dead_letter, exhausted, worker_id
 from custody.service import Custody
+from custody.store.db import describe
 from custody.store.models import MessageRow
 
 log = logging.getLogger("custody.exchange.nats")
@@ -119,34 +121,62 @@ class NatsTransport:
 
     async def consume(self, party: str, batch: int = 50, timeout: float = 0.3) -> int:
         """Pull one batch for ``party`` and apply it in one transaction, acknowledged once committed;
-        return how many messages were taken."""
+        return how many messages were taken. A batch that fails is applied again one message at a
+        time, so that a message the store keeps refusing fails alone (found by a review: it took the
+        other messages of its batch with it, at every delivery)."""
+        subscription = await self._subscription(party)
+        try:
+            messages = await subscription.fetch(batch, timeout=timeout)
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is waiting
+            return 0
+        claimed = [_claimed(message) for message in messages]
+        try:
+            await asyncio.to_thread(apply_all, self.custody, claimed, self._me)
+        except Exception as exc:
+            log.warning("a batch on %s failed (%s); applying it one message at a time", party, describe(exc))
+            for message, one in zip(messages, claimed, strict=True):
+                await self._apply_alone(message, one)
+            return len(messages)
+        for message in messages:
+            await message.ack()
+        return len(messages)
+
+    async def _subscription(self, party: str) -> JetStreamContext.PullSubscription:
         subscription = self._subscriptions.get(party)
         if subscription is None:
             subscription = await self.js.pull_subscribe(
                 subject_for(party, self.prefix),
                 durable=consumer_name(party, self.prefix),
                 stream=stream_name(self.prefix),
-                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_deliver=8),
+                config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT, max_deliver=MAX_ATTEMPTS),
             )
             self._subscriptions[party] = subscription
+        return subscription
+
+    async def _apply_alone(self, message: Msg, claimed: Claimed) -> None:
+        """Apply one message in a transaction of its own. If it fails on its last delivery, it goes to
+        the dead-letter store with the error (found by a review: JetStream dropped it for good after
+        ``max_deliver``, and no dead letter said so); before that, JetStream delivers it again."""
         try:
-            messages = await subscription.fetch(batch, timeout=timeout)
-        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is waiting
-            return 0
-        claimed: list[Claimed] = []
-        for message in messages:
-            raw = message.data.decode()
-            claimed.append((None, _addressee(raw), 0, raw))  # JetStream itself stops after max_deliver
-        try:
-            await asyncio.to_thread(apply_all, self.custody, claimed, self._me)
-        except Exception:
-            log.exception("a batch on %s failed; it will be redelivered", subject_for(party, self.prefix))
-            for message in messages:
+            await asyncio.to_thread(apply_all, self.custody, [claimed], self._me)
+        except Exception as exc:
+            delivered = message.metadata.num_delivered
+            if delivered < MAX_ATTEMPTS:
+                log.warning("message %s failed on delivery %d (%s)", claimed[0], delivered, describe(exc))
                 await message.nak(delay=1.0)
-            return len(messages)
-        for message in messages:
-            await message.ack()
-        return len(messages)
+                return
+            message_id, party, _, raw = claimed
+            reason = exhausted(delivered, self._me, describe(exc))
+            await asyncio.to_thread(dead_letter, self.custody, party, message_id, raw, reason)
+        await message.ack()
+
+
+def _claimed(message: Msg) -> Claimed:
+    """A JetStream message as the worker applies it: its id (the relay's ``Nats-Msg-Id``), party,
+    deliveries before this one, and envelope."""
+    raw = message.data.decode()
+    message_id = (message.headers or {}).get("Nats-Msg-Id")
+    return (message_id, _addressee(raw), message.metadata.num_delivered - 1, raw)
 
 
 def _addressee(raw: str) -> str:

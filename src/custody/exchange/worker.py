@@ -39,6 +39,7 @@ log = logging.getLogger("custody.exchange")
 # How long a claimed message stays with the worker that took it before another may take it over.
 LEASE = timedelta(seconds=float(os.environ.get("CUSTODY_LEASE_SECONDS", "30")))
 MAX_ATTEMPTS = 8
+PARTY_WIDTH = 220  # the store's party columns (inbox, deliveries, dead letters)
 EVERY_LOCAL = "local:*"
 EVERY_PARTY = (FEDERAL, EVERY_LOCAL)
 INBOX = Base.metadata.tables["inbox"]
@@ -136,6 +137,9 @@ def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reaso
     log.warning("dead letter for %s (%s): %s", party, message_id, reason)
     if message_id is not None and len(message_id) > 80:
         message_id = None  # too long to be one of ours; the raw envelope keeps it
+    # A party named by an envelope's toparty (the NATS transport) may be too long to be one of ours
+    # too (found by a review: 300 characters, and the dead letter itself failed on PostgreSQL).
+    party = party[:PARTY_WIDTH]
     unit.session.add(DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC)))
     if message_id:
         unit.session.execute(
@@ -241,14 +245,23 @@ def apply_all(custody: Custody, batch: list[Claimed], me: str) -> set[str]:
         with custody.unit() as unit:
             for message_id, to_party, attempts, raw in batch:
                 if attempts >= MAX_ATTEMPTS:
-                    _dead_letter(unit, to_party, message_id, raw, _exhausted(attempts, me))
+                    _dead_letter(unit, to_party, message_id, raw, exhausted(attempts, me, None))
                 else:
                     apply_in(unit, to_party, raw, message_id)
         return unit.recipients
 
 
-def _exhausted(attempts: int, me: str) -> str:
-    return f"failed {attempts} times; last tried by {me}"
+def exhausted(attempts: int, me: str, error: str | None) -> str:
+    """A dead letter's reason for a message that failed every attempt, with the last error if known."""
+    reason = f"failed {attempts} times; last tried by {me}"
+    return f"{reason}: {error}" if error else reason
+
+
+def dead_letter(custody: Custody, party: str, message_id: str | None, raw: str, reason: str) -> None:
+    """Send one message to the dead-letter store in a transaction of its own: the NATS transport's
+    last delivery of a message that failed, which JetStream would otherwise drop."""
+    with custody.unit() as unit:
+        _dead_letter(unit, party, message_id, raw, reason)
 
 
 def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
@@ -258,7 +271,7 @@ def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
     ready: list[Message] = []
     for message_id, to_party, attempts, raw in batch:
         if attempts >= MAX_ATTEMPTS:
-            _dead_letter(unit, to_party, message_id, raw, _exhausted(attempts, me))
+            _dead_letter(unit, to_party, message_id, raw, exhausted(attempts, me, None))
         elif message := _readable(unit, to_party, raw, message_id):
             ready.append(message)
     if not ready:
