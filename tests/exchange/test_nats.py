@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fuzz._common import CORPUS
 from sqlalchemy import select, text
 
-from custody.exchange import nats
+from custody.exchange import nats, runner
 from custody.service import Custody
 from custody.store.models import DeadLetterRow, InboxRow
+from tests.conftest import skip_or_fail
 from tests.exchange.support import delete_stream, nats_available
 
 pytestmark = pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
@@ -28,6 +36,47 @@ def prefix() -> Iterator[str]:
     name = f"test{uuid.uuid4().hex[:8]}"
     yield name
     delete_stream(name)
+
+
+class OwnNats:
+    """A NATS JetStream server of the test's own, on a free port, to stop and start again: the
+    shared one on 4222 is not the test's to stop."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("nats-server") or shutil.which("/usr/sbin/nats-server")
+        if binary is None:
+            skip_or_fail("nats-server is not installed, and this test runs one of its own")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.command = [str(binary), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(folder)]
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
+    server = OwnNats(tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.stop()
 
 
 def _recorded(message_id: str, **attributes: str) -> bytes:
@@ -92,3 +141,58 @@ def test_a_message_the_store_keeps_refusing_fails_alone_and_is_dead_lettered_on_
     reasons = dict(_dead_letters(custody))
     assert set(reasons) == set(poison)
     assert "failed 8 times" in reasons["msg_poison"] and "the store refuses msg_poison" in reasons["msg_poison"]
+
+
+def _publish_to(url: str, subject: str, envelopes: dict[str, bytes]) -> None:
+    async def publish() -> None:
+        client = await nats.nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+        try:
+            for message_id, raw in envelopes.items():
+                await client.jetstream().publish(subject, raw, headers={"Nats-Msg-Id": message_id})
+        finally:
+            await client.close()
+
+    asyncio.run(publish())
+
+
+def _until(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_worker_goes_on_after_a_nats_outage_and_says_so_once(
+    custody: Custody, own_nats: OwnNats, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review: the connection gave up after three attempts to reconnect, then the worker
+    logged a traceback five times a second and applied nothing until restarted, and stopping it
+    failed "unexpectedly"."""
+    caplog.set_level(logging.INFO, logger="custody")
+    custody.inline, custody.transport = False, "nats"
+    stop, failures = threading.Event(), []
+
+    def work() -> None:
+        try:
+            runner.run(custody, "federal", "nats", own_nats.url, stop, 0.2, "outage")
+        except BaseException as exc:  # whatever escapes the worker is the finding
+            failures.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert _until(lambda: "worker serving federal" in caplog.text, 10)
+    own_nats.stop()
+    time.sleep(10)  # longer than the three attempts to reconnect, two seconds apart, it made
+    own_nats.start()
+    _publish_to(own_nats.url, nats.subject_for("federal", "outage"), {"msg_after": _recorded("msg_after")})
+    applied = _until(lambda: _applied(custody) == {"msg_after"}, 15)
+    own_nats.stop()  # and the worker is stopped during a second outage
+    time.sleep(1)
+    stop.set()
+    worker.join(30)
+    assert applied and not worker.is_alive() and failures == []
+    logged = [r for r in caplog.records if r.name.startswith("custody")]
+    assert [r for r in logged if r.exc_info] == [], "an outage is no fault of custody's: no traceback"
+    assert sum("lost NATS" in r.getMessage() for r in logged) == 2, caplog.text

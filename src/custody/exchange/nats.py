@@ -25,6 +25,7 @@ from nats.js.client import JetStreamContext
 from sqlalchemy import select, update
 
 from custody.exchange.worker import MAX_ATTEMPTS, Claimed, apply_all, dead_letter, exhausted, worker_id
+from custody.observability import masked
 from custody.service import Custody
 from custody.store.db import describe
 from custody.store.models import MessageRow
@@ -34,6 +35,8 @@ DEFAULT_URL = "nats://127.0.0.1:4222"
 # Every deployment (and every chaos run) may use its own stream and subject prefix.
 PREFIX = os.environ.get("CUSTODY_NATS_PREFIX", "custody")
 ACK_WAIT = float(os.environ.get("CUSTODY_ACK_WAIT_SECONDS", "30"))
+# What the connection reports when the server goes away or cannot be reached.
+LOST = (OSError, nats.errors.UnexpectedEOF, nats.errors.StaleConnectionError)
 
 
 def subject_for(party: str, prefix: str = PREFIX) -> str:
@@ -74,20 +77,53 @@ class NatsTransport:
         self._me = worker_id()
 
     async def start(self) -> None:
-        self._client = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
+        """Connect, and reconnect after an outage for as long as it lasts (found by a review: after
+        three attempts the connection closed for good, and the worker failed at every poll until
+        it was restarted). The outage is logged once, not at every attempt."""
+        self._client = await nats.connect(
+            self.url,
+            connect_timeout=5,
+            max_reconnect_attempts=-1,
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+        )
         self._js = self._client.jetstream()
         await ensure_stream(self._js, self.prefix)
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def _disconnected(self) -> None:
+        if self._client is not None and self._client.is_reconnecting:
+            log.warning("lost NATS at %s; reconnecting until it is back", masked(self.url))
+
+    async def _reconnected(self) -> None:
+        log.warning("reconnected to NATS at %s", masked(self.url))
+
+    async def _error(self, exc: Exception) -> None:
+        """The connection's loss and each failed attempt to reconnect in one line at DEBUG (the
+        outage is logged once, when it starts); any other error of the connection at WARNING."""
+        lost = isinstance(exc, LOST) or not self.connected
+        (log.debug if lost else log.warning)("NATS at %s: %s", masked(self.url), describe(exc))
 
     async def close(self) -> None:
         """Leave the pull subscriptions first: a fetch that ran out leaves the server's timeout
         status in the subscription's queue, which no one reads, and draining waited on it for the
         whole drain timeout (30 s) before a stopped worker could exit. A message fetched and not
-        acknowledged is redelivered by JetStream, so nothing is lost by leaving."""
-        if self._client is not None:
-            for subscription in self._subscriptions.values():
-                await subscription.unsubscribe()
-            self._subscriptions.clear()
-            await self._client.drain()
+        acknowledged is redelivered by JetStream, so nothing is lost by leaving. During an outage
+        there is nothing to leave or drain: closing ends the reconnecting (found by a review:
+        draining a lost connection raised, and a worker stopped then "failed unexpectedly")."""
+        if self._client is None:
+            return
+        if not self._client.is_connected:
+            await self._client.close()
+            return
+        for subscription in self._subscriptions.values():
+            await subscription.unsubscribe()
+        self._subscriptions.clear()
+        await self._client.drain()
 
     @property
     def js(self) -> JetStreamContext:

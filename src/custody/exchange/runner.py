@@ -115,23 +115,37 @@ async def _run_nats(
 
 async def _relaying(transport: NatsTransport, stop: threading.Event, poll: float, wakeup: Wakeup) -> None:
     while not stop.is_set():
+        relayed = 0
         try:
-            relayed = await transport.relay()
+            if transport.connected:
+                relayed = await transport.relay()
         except Exception:
-            log.exception("relay round failed; retrying")
-            relayed = 0
+            _round_failed(transport, "relay round failed; retrying")
         if not relayed:
             await asyncio.to_thread(wakeup.wait, poll)
 
 
 async def _consuming(transport: NatsTransport, party: str, stop: threading.Event, poll: float) -> None:
+    """The hold timers run during a NATS outage too: they need only the store."""
     timers = Every(poll)
     while not stop.is_set():
         try:
-            # JetStream answers the fetch as soon as a message comes, so the fetch is the wait.
-            await transport.consume(party, timeout=min(poll, STOP_CHECK))
+            if transport.connected:
+                # JetStream answers the fetch as soon as a message comes, so the fetch is the wait.
+                await transport.consume(party, timeout=min(poll, STOP_CHECK))
+            else:
+                await asyncio.sleep(poll)
             if timers.due():
                 await asyncio.to_thread(_timers, transport.custody, party)
         except Exception:
-            log.exception("worker round failed; retrying")
+            _round_failed(transport, "worker round failed; retrying")
             await asyncio.sleep(poll)
+
+
+def _round_failed(transport: NatsTransport, what: str) -> None:
+    """A round's failure with its traceback, except one the NATS connection's loss caused: that
+    outage is logged once by the transport (found by a review: a traceback five times a second)."""
+    if transport.connected:
+        log.exception(what)
+    else:
+        log.debug(what, exc_info=True)
