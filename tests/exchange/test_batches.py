@@ -7,23 +7,26 @@ import json
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
-from custody.exchange.envelope import MessageRefused, parse
+from custody.exchange.envelope import Message, MessageRefused, parse
+from custody.exchange.handlers import HANDLERS
 from custody.exchange.worker import process
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow, DeliveryRow, EventRow, InboxRow, MessageRow
+from custody.store.unit import Unit
 from tests.exchange.support import send_answer_about_unknown_booking
 
 LOCAL = f"local:{seed_scenarios.COOK}"
+AFTER_BOOKING = datetime.fromisoformat("2017-08-16T10:00:00-05:00")
 
 
 def _queued(custody: Custody, clock: ManualClock) -> Custody:
     """A second door on the same store that leaves messages queued for the test to deliver."""
-    clock.set(datetime.fromisoformat("2017-08-16T10:00:00-05:00"))
+    clock.set(AFTER_BOOKING)
     return Custody(custody.engine, clock, actor="test", inline=False)
 
 
@@ -93,3 +96,74 @@ def test_data_that_fails_its_schema_is_refused_whichever_validator_looks_first(
     envelope["data"]["person"]["date_of_birth"] = "1990-02-30"
     with pytest.raises(MessageRefused, match="person/date_of_birth: '1990-02-30' is not a 'date'"):
         parse(json.dumps(envelope))
+
+
+FINGERPRINTS = "gov.custody.booking.fingerprints_submitted.v1"
+
+
+def _faulty_for(monkeypatch: pytest.MonkeyPatch, booking_number: str) -> None:
+    """A fault of custody's own in the federal side's handler, for one booking's prints only (as a
+    time the handler could not read was, before the envelope's checks caught it)."""
+    real = HANDLERS[FINGERPRINTS]
+
+    def handler(unit: Unit, messages: list[Message]) -> None:
+        if any(m.data["booking_number"] == booking_number for m in messages):
+            raise ValueError(f"a fault with {booking_number}")
+        real(unit, messages)
+
+    monkeypatch.setitem(HANDLERS, FINGERPRINTS, handler)
+
+
+def _dead(service: Custody) -> list[str]:
+    with service.unit() as unit:
+        return list(unit.session.scalars(select(DeadLetterRow.reason)))
+
+
+def test_a_handlers_fault_with_one_message_dead_letters_it_alone(
+    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: the fault failed the whole batch at every attempt, until the faulty message
+    and the innocent ones with it were dead-lettered together."""
+    _faulty_for(monkeypatch, "B-FAULT")
+    queued = _queued(custody, clock)
+    for number in ("B-5", "B-FAULT", "B-6", "B-7"):
+        _book(queued, number)
+    assert process(queued, "federal") == 4
+    assert _count(queued, InboxRow, InboxRow.party == "federal") == 3
+    assert _dead(queued) == ["ValueError: a fault with B-FAULT"]
+    assert _count(queued, DeliveryRow, DeliveryRow.state == "pending") == 3  # the answers to the 3 others
+
+
+def test_a_handlers_fault_never_fails_the_command_that_sent_the_message(
+    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: in the one-process mode the booking, committed, raised the handler's error,
+    and so did every booking after it, the faulty message still first in the queue."""
+    _faulty_for(monkeypatch, "B-FAULT")
+    clock.set(AFTER_BOOKING)
+    _book(custody, "B-FAULT")
+    booking_id = _book(custody, "B-8")
+    assert _dead(custody) == ["ValueError: a fault with B-FAULT"]
+    assert _count(custody, EventRow, EventRow.aggregate_id == booking_id, EventRow.type == "IdentificationReceived")
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_a_store_that_refuses_the_messages_never_fails_the_command_that_sent_them(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """The command has committed; its messages stay queued for a worker or the next command."""
+    clock.set(AFTER_BOOKING)
+    with custody.unit() as unit:
+        unit.session.execute(
+            text(
+                "CREATE FUNCTION refuse_all() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'the inbox refuses every row'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        unit.session.execute(
+            text("CREATE TRIGGER refuse_all BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION refuse_all()")
+        )
+    booking_id = _book(custody, "B-9")
+    assert custody.booking_view(booking_id)["booking_number"] == "B-9"
+    assert _count(custody, DeliveryRow, DeliveryRow.state == "pending") == 1
+    assert _dead(custody) == []

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from fuzz._common import CORPUS
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -228,3 +230,29 @@ def test_prepare_compiles_every_message_types_schema_before_its_first_message() 
     for message_type in CATALOGUE:
         envelope._fast_validator(message_type)
     assert envelope._fast_validator.cache_info().misses == before
+
+
+def _fingerprints_submitted(booked_at: str) -> dict[str, Any]:
+    """The seed scenarios' envelope of a booking's prints for the federal search, booked at ``booked_at``."""
+    shape: dict[str, Any] = json.loads((CORPUS / "worker_apply" / "booking.fingerprints_submitted.v1.json").read_text())
+    shape["data"]["booked_at"] = booked_at
+    return shape
+
+
+@pytest.mark.parametrize(
+    "booked_at", ["garbage", "2017-08-16T25:00:00Z", "2017-08-16T10:00:00", "2017-02-30T10:00:00Z", "2017-08-16"]
+)
+def test_a_date_time_that_is_not_rfc_3339_is_refused_at_both_ends(booked_at: str) -> None:
+    """Found by a review: ``format: date-time`` was never checked (jsonschema checks it only with a
+    package custody does not install), so such a time passed, and the handler raised instead."""
+    shape = _fingerprints_submitted(booked_at)
+    with pytest.raises(envelope.MessageRefused, match=r"booked_at: .* is not a 'date-time'"):
+        parse(json.dumps(shape))
+    message_type = BY_TYPE["gov.custody.booking.fingerprints_submitted.v1"]
+    with pytest.raises(ValueError, match="custody tried to send an invalid message"):
+        build("msg_x", message_type, "urn:custody:x", "bkg_x", datetime.now(UTC), "federal", shape["data"])
+
+
+def test_an_rfc_3339_date_time_with_its_offset_passes() -> None:
+    for booked_at in ("2017-08-16T10:00:00Z", "2017-08-16T10:00:00.25-05:00", "2017-08-16T23:59:59+14:00"):
+        assert parse(json.dumps(_fingerprints_submitted(booked_at))).data["booked_at"] == booked_at

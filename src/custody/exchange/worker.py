@@ -2,9 +2,9 @@
 
 A message is applied in one transaction with its inbox row, so a message delivered twice has its
 effect once. A message that can never apply (bad envelope, unknown type or version, data failing its
-schema, an unknown booking, a refusal by the domain) goes to the dead-letter store with the reason.
-Anything else (a lock, a lost connection, a message that arrived before the one it depends on) is
-retried with backoff, up to MAX_ATTEMPTS.
+schema, an unknown booking, a refusal by the domain, a fault of its handler) goes to the dead-letter
+store with the reason. An error of the store (a lock, a lost connection) is retried with backoff, up
+to MAX_ATTEMPTS, and the last one is kept as the dead letter's reason.
 
 The in-process transport is the outbox itself: each message has a delivery row that one worker of
 the receiving party claims under a lease. A worker killed mid-message never commits; its lease runs
@@ -32,6 +32,7 @@ from custody.domain.events import FEDERAL
 from custody.exchange.envelope import Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
 from custody.service import Custody
+from custody.store.db import describe
 from custody.store.models import Base, DeadLetterRow, DeliveryRow, InboxRow, MessageRow
 from custody.store.unit import Unit
 
@@ -87,8 +88,11 @@ def apply(custody: Custody, party: str, raw: str, message_id: str | None = None)
 def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) -> str:
     """Apply one raw envelope inside ``unit``, under a savepoint: its effect, inbox row and delivery
     state commit together with the unit, and a refusal rolls back only this message, which goes to
-    the dead-letter store. An unexpected error (a lost connection, a lock) propagates: nothing of
-    the unit commits, and the message comes back."""
+    the dead-letter store. So does a message whose handler raised anything else than the store's
+    errors: a fault of custody's with this one message, which applying again cannot mend (found by a
+    review: it failed its batch, and in the one-process mode every command after it). An error of
+    the store (a lost connection, a lock) propagates: nothing of the unit commits, and the message
+    comes back."""
     message = _readable(unit, party, raw, message_id)
     if message is None:
         return Outcome.dead
@@ -105,6 +109,11 @@ def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) ->
         return Outcome.duplicate  # another worker applied it first, in its own transaction
     except CustodyError as exc:
         _dead_letter(unit, party, message.id, raw, exc.detail)
+        return Outcome.dead
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        _dead_letter(unit, party, message.id, raw, describe(exc))
         return Outcome.dead
     _delivered(unit, [message.id])
     return Outcome.applied
@@ -216,7 +225,7 @@ def take(custody: Custody, party: str, me: str, limit: int) -> tuple[int, set[st
             if batch:
                 apply_batch(unit, batch, me)
         return len(batch), unit.recipients
-    except (CustodyError, SQLAlchemyError):
+    except Exception:  # a refusal, a duplicate, a lock, or a handler's fault with one message
         log.debug("the batch of %s goes the careful way", party, exc_info=True)
     batch = claim(custody, party, me, limit)
     return len(batch), apply_all(custody, batch, me) if batch else set()
@@ -233,15 +242,15 @@ def process(custody: Custody, party: str, me: str | None = None, limit: int = 50
 
 def apply_all(custody: Custody, batch: list[Claimed], me: str) -> set[str]:
     """Apply a batch in one transaction; return the parties its messages queued new deliveries for.
-    It is first applied whole (``apply_batch``); if one of its messages is refused, or was applied
-    meanwhile by another worker, that transaction rolls back and the batch is applied again one
-    savepoint per message (``apply_in``), so that the refused message alone goes to the dead-letter
-    store."""
+    It is first applied whole (``apply_batch``); if that fails (a message refused, or applied
+    meanwhile by another worker, or one whose handler failed), that transaction rolls back and the
+    batch is applied again one savepoint per message (``apply_in``), so that the failing message
+    alone goes to the dead-letter store."""
     try:
         with custody.unit() as unit:
             apply_batch(unit, batch, me)
         return unit.recipients
-    except (CustodyError, IntegrityError):
+    except Exception:
         with custody.unit() as unit:
             for message_id, to_party, attempts, raw in batch:
                 if attempts >= MAX_ATTEMPTS:
@@ -266,8 +275,8 @@ def dead_letter(custody: Custody, party: str, message_id: str | None, raw: str, 
 
 def apply_batch(unit: Unit, batch: list[Claimed], me: str) -> None:
     """Apply a claimed batch in ``unit`` without a savepoint per message: one inbox lookup, one insert
-    of inbox rows and one delivery update for the whole batch. Raises the refusal (CustodyError) or
-    the duplicate (IntegrityError) that sends the batch to the careful path instead."""
+    of inbox rows and one delivery update for the whole batch. Raises what sends the batch to the
+    careful path instead: a refusal (CustodyError), a duplicate (IntegrityError), a handler's fault."""
     ready: list[Message] = []
     for message_id, to_party, attempts, raw in batch:
         if attempts >= MAX_ATTEMPTS:
@@ -304,7 +313,13 @@ def drain(custody: Custody, parties: Iterable[str] = EVERY_PARTY, limit: int = 2
     total = 0
     while due:
         party = due.pop(0)
-        taken, recipients = take(custody, party, me, limit)
+        try:
+            taken, recipients = take(custody, party, me, limit)
+        except Exception as exc:
+            # The command that sent the messages has committed: it must not fail for them (found
+            # by a review). They stay queued, leased, and are taken again when the lease runs out.
+            log.warning("the messages of %s could not be applied now (%s); they stay queued", party, describe(exc))
+            continue
         total += taken
         _enqueue(due, recipients)
         if taken == limit:
