@@ -4,16 +4,17 @@ the others apply once, and a message already in the inbox changes nothing the se
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.exchange.envelope import Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
-from custody.exchange.worker import process
+from custody.exchange.worker import MAX_ATTEMPTS, process
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow, DeliveryRow, EventRow, InboxRow, MessageRow
@@ -153,7 +154,16 @@ def test_a_store_that_refuses_the_messages_never_fails_the_command_that_sent_the
 ) -> None:
     """The command has committed; its messages stay queued for a worker or the next command."""
     clock.set(AFTER_BOOKING)
-    with custody.unit() as unit:
+    _refuse_every_inbox_row(custody)
+    booking_id = _book(custody, "B-9")
+    assert custody.booking_view(booking_id)["booking_number"] == "B-9"
+    assert _count(custody, DeliveryRow, DeliveryRow.state == "pending") == 1
+    assert _dead(custody) == []
+
+
+def _refuse_every_inbox_row(service: Custody) -> None:
+    """PostgreSQL itself refuses to record any message as applied, at every attempt."""
+    with service.unit() as unit:
         unit.session.execute(
             text(
                 "CREATE FUNCTION refuse_all() RETURNS trigger AS $$ BEGIN "
@@ -163,7 +173,21 @@ def test_a_store_that_refuses_the_messages_never_fails_the_command_that_sent_the
         unit.session.execute(
             text("CREATE TRIGGER refuse_all BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION refuse_all()")
         )
-    booking_id = _book(custody, "B-9")
-    assert custody.booking_view(booking_id)["booking_number"] == "B-9"
-    assert _count(custody, DeliveryRow, DeliveryRow.state == "pending") == 1
-    assert _dead(custody) == []
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_a_message_that_failed_every_attempt_is_dead_lettered_with_the_last_error(
+    custody: Custody, clock: ManualClock
+) -> None:
+    """Found by a review: the dead letter read only "failed 8 times; last tried by w1"."""
+    queued = _queued(custody, clock)
+    _book(queued, "B-10")
+    _refuse_every_inbox_row(queued)
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(SQLAlchemyError):
+            process(queued, "federal", "w1")
+        with queued.unit() as unit:  # the lease runs out
+            unit.session.execute(update(DeliveryRow).values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+    assert process(queued, "federal", "w1") == 1
+    (reason,) = _dead(queued)
+    assert reason.startswith("failed 8 times; last tried by w1: ") and "the inbox refuses every row" in reason
