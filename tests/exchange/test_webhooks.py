@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import socketserver
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -95,3 +96,42 @@ def test_a_subscriber_gets_signed_messages_retried_until_accepted(custody: Custo
 def test_bad_subscriptions_are_refused(custody: Custody, url: str, secret: str, types: list[str], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         subscribe(custody, url, secret, types)
+
+
+class Garbling(socketserver.BaseRequestHandler):
+    """A subscriber whose server answers with no HTTP status line: http.client's BadStatusLine,
+    which is not an OSError."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        self.request.sendall(b"nonsense\r\n\r\n")
+
+
+@pytest.fixture
+def garbling() -> Iterator[str]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Garbling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def _attempts(custody: Custody) -> list[tuple[int | None, str | None, bool]]:
+    with custody.unit() as unit:
+        rows = unit.session.scalars(select(WebhookAttemptRow).order_by(WebhookAttemptRow.id))
+        return [(a.status_code, a.error, a.delivered) for a in rows]
+
+
+def test_a_subscriber_answering_garbage_is_a_failed_attempt_and_the_others_are_served(
+    custody: Custody, endpoint: str, garbling: str
+) -> None:
+    """Found by a review: http.client's BadStatusLine escaped every round, so no attempt was recorded
+    and a healthy subscriber got nothing either."""
+    Subscriber.fail_first = False
+    subscribe(custody, garbling, SECRET, ["gov.custody.request.responded.v1"])
+    subscribe(custody, endpoint, SECRET, ["gov.custody.request.responded.v1"])
+    seed_scenarios.chicago_then_cook(custody)
+    assert deliver_due(custody) == 2
+    assert len(Subscriber.received) == 1
+    ((status, error, _),) = [attempt for attempt in _attempts(custody) if not attempt[2]]
+    assert status is None and error is not None and error.startswith("BadStatusLine"), error
