@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from custody.domain.errors import InvalidInput
-from custody.exchange.webhooks import SIGNATURE_HEADER, WEBHOOK_CHAIN, deliver_due, subscribe
+from custody.exchange.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_CHAIN, deliver_due, subscribe
 from custody.service import Custody
 from custody.sim import seed_scenarios
-from custody.store.models import AuditEntryRow, WebhookAttemptRow
+from custody.store.models import AuditEntryRow, MessageRow, WebhookAttemptRow
 
 SECRET = "a-shared-secret-for-tests"
 
@@ -116,10 +116,13 @@ def garbling() -> Iterator[str]:
     server.server_close()
 
 
-def _attempts(custody: Custody) -> list[tuple[int | None, str | None, bool]]:
+def _attempt_rows(custody: Custody) -> list[WebhookAttemptRow]:
     with custody.unit() as unit:
-        rows = unit.session.scalars(select(WebhookAttemptRow).order_by(WebhookAttemptRow.id))
-        return [(a.status_code, a.error, a.delivered) for a in rows]
+        return list(unit.session.scalars(select(WebhookAttemptRow).order_by(WebhookAttemptRow.id)))
+
+
+def _attempts(custody: Custody) -> list[tuple[int | None, str | None, bool]]:
+    return [(a.status_code, a.error, a.delivered) for a in _attempt_rows(custody)]
 
 
 def test_a_subscriber_answering_garbage_is_a_failed_attempt_and_the_others_are_served(
@@ -135,3 +138,37 @@ def test_a_subscriber_answering_garbage_is_a_failed_attempt_and_the_others_are_s
     assert len(Subscriber.received) == 1
     ((status, error, _),) = [attempt for attempt in _attempts(custody) if not attempt[2]]
     assert status is None and error is not None and error.startswith("BadStatusLine"), error
+
+
+def test_messages_that_exhausted_their_attempts_do_not_hold_up_the_next_ones(custody: Custody, endpoint: str) -> None:
+    """Found by a review: each round took the first 100 messages not yet delivered, those with no
+    attempts left among them, so after 100 such messages nothing was delivered again."""
+    Subscriber.fail_first = False
+    subscription = subscribe(custody, endpoint, SECRET, ["gov.custody.request.responded.v1"])
+    now = custody.clock.now()
+    with custody.unit() as unit:
+        for n in range(101):
+            message_id = f"msg_{n:03}"
+            unit.session.add(
+                MessageRow(
+                    id=message_id,
+                    type="gov.custody.request.responded.v1",
+                    to_party="federal",
+                    subject="req_x",
+                    envelope="{}",
+                    created_at=now,
+                )
+            )
+            for attempt in range(1, MAX_ATTEMPTS + 1) if n < 100 else ():  # refused at every attempt
+                unit.session.add(
+                    WebhookAttemptRow(
+                        subscription_id=subscription,
+                        message_id=message_id,
+                        attempt=attempt,
+                        at=now,
+                        status_code=503,
+                        delivered=False,
+                    )
+                )
+    assert deliver_due(custody, now=now) == 1
+    assert [(a.message_id, a.delivered) for a in _attempt_rows(custody) if a.status_code != 503] == [("msg_100", True)]

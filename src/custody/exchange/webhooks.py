@@ -77,8 +77,11 @@ def deliver_due(custody: Custody, post: Post = _http_post, now: datetime | None 
         subscriptions = list(unit.session.scalars(select(WebhookSubscriptionRow)))
     for sub in subscriptions:
         with custody.unit() as unit:
+            # Delivered, or with no attempt left: found by a review, a round took the first 100
+            # messages not delivered, and once 100 had no attempt left, nothing was sent again.
             done = select(WebhookAttemptRow.message_id).where(
-                WebhookAttemptRow.subscription_id == sub.id, WebhookAttemptRow.delivered.is_(True)
+                WebhookAttemptRow.subscription_id == sub.id,
+                WebhookAttemptRow.delivered.is_(True) | (WebhookAttemptRow.attempt >= MAX_ATTEMPTS),
             )
             messages = list(
                 unit.session.execute(
