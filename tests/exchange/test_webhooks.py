@@ -172,3 +172,42 @@ def test_messages_that_exhausted_their_attempts_do_not_hold_up_the_next_ones(cus
                 )
     assert deliver_due(custody, now=now) == 1
     assert [(a.message_id, a.delivered) for a in _attempt_rows(custody) if a.status_code != 503] == [("msg_100", True)]
+
+
+class Redirecting(http.server.BaseHTTPRequestHandler):
+    """A subscriber that answers a POST with a redirect elsewhere, and a GET there with 200."""
+
+    followed: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(302)
+        self.send_header("Location", "/elsewhere?token=not-for-the-record")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        Redirecting.followed.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_redirect_is_a_failed_attempt_that_names_where_it_pointed(custody: Custody) -> None:
+    """Found by a review: urllib followed a 302, as a GET and possibly to another host, and the
+    message was recorded as delivered."""
+    Redirecting.followed = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        subscribe(custody, f"{origin}/hook", SECRET, ["gov.custody.request.responded.v1"])
+        seed_scenarios.chicago_then_cook(custody)
+        assert deliver_due(custody) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    ((status, error, delivered),) = _attempts(custody)
+    assert (status, delivered, Redirecting.followed) == (302, False, [])
+    assert error is not None and f"redirected to {origin}" in error and "token" not in error, error

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import IO
+from urllib.parse import urljoin
 
 from sqlalchemy import func, select
 
@@ -25,7 +27,9 @@ from custody.store.unit import new_id
 MAX_ATTEMPTS = 8
 WEBHOOK_CHAIN = "webhooks"  # the audit chain of subscriptions and of every delivery attempt
 SIGNATURE_HEADER = "X-Custody-Signature"
-Post = Callable[[str, bytes, dict[str, str]], int]
+# POSTs a body to a URL; returns the status, and why the attempt failed where the status alone
+# does not say.
+Post = Callable[[str, bytes, dict[str, str]], tuple[int, str | None]]
 
 
 # Sealed at rest (store/crypto.py), a secret of 64 characters takes 184 of the column's 200.
@@ -60,13 +64,38 @@ def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
     return row.id
 
 
-def _http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect comes back as the subscriber's answer (urllib then raises it as an HTTPError)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
+    """A redirect is not followed but is a failed attempt that names where it pointed, without the
+    path or query, which may carry credentials (found by a review: urllib followed a 302 as a GET,
+    possibly to another host, and the message was recorded as delivered)."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
+        with _OPENER.open(request, timeout=10) as response:
+            return int(response.status), None
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        location = exc.headers.get("Location")
+        if 300 <= exc.code < 400 and location:
+            where = url_without_secrets(urljoin(url, location))
+            return int(exc.code), f"redirected to {where}, not followed: subscribe the URL that takes the POST itself"
+        return int(exc.code), None
 
 
 def deliver_due(custody: Custody, post: Post = _http_post, now: datetime | None = None) -> int:
@@ -129,7 +158,7 @@ def _attempt(
     }
     status, error = None, None
     try:
-        status = post(sub.url, body, headers)
+        status, error = post(sub.url, body, headers)
     except (OSError, http.client.HTTPException) as exc:
         # http.client's own errors (a garbled status line, a reply cut short) are no OSError: found
         # by a review, one escaped every round, and the other subscribers were never served.
