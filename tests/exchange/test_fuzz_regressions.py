@@ -58,3 +58,14 @@ def test_an_envelope_attribute_longer_than_its_column_is_dead_lettered(
     with custody.unit() as unit:
         (reason,) = unit.session.scalars(select(DeadLetterRow.reason))
     assert field in reason
+
+
+def test_a_toparty_longer_than_the_party_columns_is_dead_lettered(custody: Custody) -> None:
+    """A NATS worker serving every local agency takes the toparty of an envelope that came on that
+    party's subject: one of 300 characters failed its inbox row on PostgreSQL with DataError, which
+    escaped apply, at every delivery (found by a review)."""
+    party = "local:" + "m" * 294
+    assert apply(custody, party, _responded("toparty", party), "msg_long_party") == Outcome.dead
+    with custody.unit() as unit:
+        (reason,) = unit.session.scalars(select(DeadLetterRow.reason))
+    assert reason == "envelope toparty is longer than 220 characters"

@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 
 from custody.exchange import nats, runner
 from custody.service import Custody
+from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow, InboxRow
 from tests.conftest import skip_or_fail
 from tests.exchange.support import delete_stream, nats_available
@@ -196,3 +197,34 @@ def test_a_worker_goes_on_after_a_nats_outage_and_says_so_once(
     logged = [r for r in caplog.records if r.name.startswith("custody")]
     assert [r for r in logged if r.exc_info] == [], "an outage is no fault of custody's: no traceback"
     assert sum("lost NATS" in r.getMessage() for r in logged) == 2, caplog.text
+
+
+def test_a_message_is_applied_only_by_the_party_whose_subject_it_came_on(custody: Custody, prefix: str) -> None:
+    """Found by a review: the worker took the addressee from the envelope, so an envelope for the
+    federal party published on a local agency's subject was applied by the local agency's worker."""
+    custody.inline, custody.transport = False, "nats"
+    cook, miami = f"local:{seed_scenarios.COOK}", f"local:{seed_scenarios.MIAMI_DADE}"
+    misaddressed = {
+        "msg_for_federal": _recorded("msg_for_federal", toparty="federal"),
+        "msg_for_miami": _recorded("msg_for_miami", toparty=miami),
+    }
+
+    async def scenario() -> None:
+        transport = nats.NatsTransport(custody, prefix=prefix)
+        await transport.start()
+        try:
+            await _publish(transport, nats.subject_for(cook, prefix), misaddressed)
+            for _ in range(10):
+                await transport.consume("local:*", timeout=0.5)
+                if len(_dead_letters(custody)) == len(misaddressed):
+                    break
+        finally:
+            await transport.close()
+
+    asyncio.run(scenario())
+    assert _applied(custody) == set()
+    reasons = dict(_dead_letters(custody))
+    assert set(reasons) == set(misaddressed)
+    on_cooks_subject = "local:" + nats.subject_for(cook, prefix).rsplit(".", 1)[1]
+    assert reasons["msg_for_federal"] == f"addressed to federal, not {on_cooks_subject}"
+    assert reasons["msg_for_miami"] == f"addressed to {miami}, not {on_cooks_subject}"

@@ -38,6 +38,7 @@ from custody.exchange.catalogue import BY_TYPE, CATALOGUE, MessageType
 SCHEMAS = Path(__file__).parent / "schemas"
 # Message ids and subjects are custody's own ids (at most 40 characters, the store's column width).
 MAX_ID = 40
+MAX_PARTY = 220  # the store's party columns (inbox, deliveries, dead letters)
 FORMATS = ("date", "date-time")  # the formats the schemas use
 # Digests of envelopes this process built and checked, oldest first, until read back once. Bounded:
 # a message delivered by another process is never read back here, and a miss costs only the checks.
@@ -231,10 +232,11 @@ def parse(raw: bytes | str) -> Message:
         raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: {exc}") from None
     if not isinstance(shape, dict):
         raise MessageRefused(f"not a CloudEvents 1.0 JSON envelope: a JSON {type(shape).__name__}, not an object")
-    for attribute in ("id", "subject"):
+    # A toparty too long for the store failed its inbox row on PostgreSQL (found by a review).
+    for attribute, longest in (("id", MAX_ID), ("subject", MAX_ID), ("toparty", MAX_PARTY)):
         value = shape.get(attribute)
-        if isinstance(value, str) and len(value) > MAX_ID:
-            raise MessageRefused(f"envelope {attribute} is longer than {MAX_ID} characters")
+        if isinstance(value, str) and len(value) > longest:
+            raise MessageRefused(f"envelope {attribute} is longer than {longest} characters")
     try:
         event = _cloud_event(shape)
     except (BaseCloudEventException, ValueError, TypeError, KeyError, AttributeError) as exc:

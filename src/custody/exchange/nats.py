@@ -165,7 +165,7 @@ class NatsTransport:
             messages = await subscription.fetch(batch, timeout=timeout)
         except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either when nothing is waiting
             return 0
-        claimed = [_claimed(message) for message in messages]
+        claimed = [_claimed(message, self.prefix) for message in messages]
         try:
             await asyncio.to_thread(apply_all, self.custody, claimed, self._me)
         except Exception as exc:
@@ -207,17 +207,29 @@ class NatsTransport:
         await message.ack()
 
 
-def _claimed(message: Msg) -> Claimed:
+def _claimed(message: Msg, prefix: str) -> Claimed:
     """A JetStream message as the worker applies it: its id (the relay's ``Nats-Msg-Id``), party,
     deliveries before this one, and envelope."""
     raw = message.data.decode()
     message_id = (message.headers or {}).get("Nats-Msg-Id")
-    return (message_id, _addressee(raw), message.metadata.num_delivered - 1, raw)
+    return (message_id, _addressee(raw, message.subject, prefix), message.metadata.num_delivered - 1, raw)
 
 
-def _addressee(raw: str) -> str:
-    """The party a message is for, from its envelope; an unreadable one is addressed to no one and
-    is dead-lettered by ``apply`` with the reason."""
+def _addressee(raw: str, subject: str, prefix: str) -> str:
+    """The party whose subject the message came on: its envelope's toparty where that party's
+    subject is this one; otherwise the party the subject names, which the envelope is not addressed
+    to, so that ``apply`` dead-letters it as misaddressed, as the in-process transport does (found by
+    a review: the envelope alone was believed, and a message for the federal party published on a
+    local agency's subject was applied by that agency's worker)."""
+    toparty = _toparty(raw)
+    if subject_for(toparty, prefix) == subject:
+        return toparty
+    kind, _, token = subject.removeprefix(f"{prefix}.").partition(".")
+    return f"{kind}:{token}" if token else kind  # a division as its subject keeps it, in a token
+
+
+def _toparty(raw: str) -> str:
+    """The party an envelope names; an unreadable one names no one."""
     try:
         return str(json.loads(raw).get("toparty") or "unknown")
     except (ValueError, AttributeError):

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from custody.domain.errors import CustodyError
 from custody.domain.events import FEDERAL
-from custody.exchange.envelope import Message, MessageRefused, parse
+from custody.exchange.envelope import MAX_PARTY, Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
 from custody.service import Custody
 from custody.store.db import describe
@@ -40,7 +40,6 @@ log = logging.getLogger("custody.exchange")
 # How long a claimed message stays with the worker that took it before another may take it over.
 LEASE = timedelta(seconds=float(os.environ.get("CUSTODY_LEASE_SECONDS", "30")))
 MAX_ATTEMPTS = 8
-PARTY_WIDTH = 220  # the store's party columns (inbox, deliveries, dead letters)
 EVERY_LOCAL = "local:*"
 EVERY_PARTY = (FEDERAL, EVERY_LOCAL)
 INBOX = Base.metadata.tables["inbox"]
@@ -148,7 +147,7 @@ def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reaso
         message_id = None  # too long to be one of ours; the raw envelope keeps it
     # A party named by an envelope's toparty (the NATS transport) may be too long to be one of ours
     # too (found by a review: 300 characters, and the dead letter itself failed on PostgreSQL).
-    party = party[:PARTY_WIDTH]
+    party = party[:MAX_PARTY]
     unit.session.add(DeadLetterRow(party=party, message_id=message_id, raw=raw, reason=reason, at=datetime.now(UTC)))
     if message_id:
         unit.session.execute(
