@@ -4,6 +4,7 @@ never half-applied; a message delivered twice has its effect once."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,24 @@ def test_a_date_time_that_is_not_rfc_3339_is_refused_at_both_ends(booked_at: str
 def test_an_rfc_3339_date_time_with_its_offset_passes() -> None:
     for booked_at in ("2017-08-16T10:00:00Z", "2017-08-16T10:00:00.25-05:00", "2017-08-16T23:59:59+14:00"):
         assert parse(json.dumps(_fingerprints_submitted(booked_at))).data["booked_at"] == booked_at
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"time": None}, "the envelope has no 'time'"),
+        ({"time": "20170301T062000Z"}, "time is not an RFC 3339 date-time with its offset"),  # ISO 8601 basic
+        ({"datacontenttype": "text/plain"}, "datacontenttype 'text/plain' is not application/json"),
+    ],
+)
+def test_an_envelope_without_its_time_or_with_data_not_in_json_is_refused(
+    change: dict[str, str | None], reason: str
+) -> None:
+    """Found by a review: the CloudEvents SDK stamped an envelope without a time with the receiving
+    process's clock, and custody took data of any declared content type as JSON."""
+    shape = _fingerprints_submitted("2017-03-01T06:20:00+00:00")
+    shape.update(change)
+    shape = {key: value for key, value in shape.items() if value is not None}
+    with pytest.raises(envelope.MessageRefused, match=re.escape(reason)):
+        parse(json.dumps(shape))
+    parse(json.dumps({**shape, **_fingerprints_submitted("2017-03-01T06:20:00+00:00")}))  # and as sent, it passes

@@ -253,9 +253,7 @@ def parse(raw: bytes | str) -> Message:
     if not isinstance(data, dict):
         raise MessageRefused(f"{message_type.type}: data must be a JSON object")
     _check_data(message_type, data)
-    for required in ("subject", "toparty"):
-        if not attributes.get(required):
-            raise MessageRefused(f"{message_type.type}: the envelope has no '{required}'")
+    _check_attributes(message_type, shape)
     return Message(
         id=str(attributes["id"]),
         type=message_type,
@@ -265,6 +263,20 @@ def parse(raw: bytes | str) -> Message:
         to_party=str(attributes["toparty"]),
         data=data,
     )
+
+
+def _check_attributes(message_type: MessageType, shape: dict[str, Any]) -> None:
+    """What custody needs of an envelope beyond CloudEvents: a subject, the party it is for, and the
+    time it was sent, in RFC 3339 with its offset (found by a review: the SDK stamped an envelope
+    without a time with the receiver's clock); and data in JSON, the only content custody reads."""
+    for required in ("subject", "toparty", "time"):
+        if not shape.get(required):
+            raise MessageRefused(f"{message_type.type}: the envelope has no '{required}'")
+    if not isinstance(shape["time"], str) or not is_date_time(shape["time"]):
+        raise MessageRefused(f"{message_type.type}: the envelope's time is not an RFC 3339 date-time with its offset")
+    content_type = str(shape.get("datacontenttype", "application/json"))
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise MessageRefused(f"{message_type.type}: datacontenttype {content_type!r} is not application/json")
 
 
 # The time of a text this process wrote, read by the parser ``parse`` uses; remembered, since the
