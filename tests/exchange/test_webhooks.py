@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from custody.domain.errors import InvalidInput
+from custody.exchange import runner
+from custody.exchange.nats import DEFAULT_URL
 from custody.exchange.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, WEBHOOK_CHAIN, deliver_due, subscribe
 from custody.service import Custody
 from custody.sim import seed_scenarios
@@ -211,3 +213,28 @@ def test_a_redirect_is_a_failed_attempt_that_names_where_it_pointed(custody: Cus
     ((status, error, delivered),) = _attempts(custody)
     assert (status, delivered, Redirecting.followed) == (302, False, [])
     assert error is not None and f"redirected to {origin}" in error and "token" not in error, error
+
+
+def test_a_webhooks_worker_delivers_whichever_transport_it_is_given(custody: Custody, endpoint: str) -> None:
+    """Found by a review: over NATS it pulled the subject of a party "webhooks" that no one sends to,
+    and failed; the subscribers are served from the store's outbox, which every transport fills."""
+    Subscriber.fail_first = False
+    subscribe(custody, endpoint, SECRET, ["gov.custody.request.responded.v1"])
+    seed_scenarios.chicago_then_cook(custody)
+    stop, failures = threading.Event(), []
+
+    def work() -> None:
+        try:
+            runner.run(custody, "webhooks", "nats", DEFAULT_URL, stop, 0.1)
+        except Exception as exc:  # whatever escapes the worker is the finding
+            failures.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    for _ in range(100):
+        if Subscriber.received or failures:
+            break
+        threading.Event().wait(0.1)
+    stop.set()
+    worker.join(10)
+    assert failures == [] and len(Subscriber.received) == 1

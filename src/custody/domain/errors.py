@@ -46,3 +46,11 @@ class StoreUnavailable(CustodyError):
 
     status = 503
     title = "Store unavailable"
+
+
+class ServiceUnavailable(CustodyError):
+    """A server custody needs besides its store (NATS JetStream) cannot be reached: nothing was done,
+    and the fix is in the deployment (the server, its address), not in the request."""
+
+    status = 503
+    title = "Service unavailable"

@@ -24,8 +24,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.client import JetStreamContext
 from sqlalchemy import select, update
 
+from custody.domain.errors import ServiceUnavailable
 from custody.exchange.worker import MAX_ATTEMPTS, Claimed, apply_all, dead_letter, exhausted, worker_id
-from custody.observability import masked
+from custody.observability import masked, url_without_secrets
 from custody.service import Custody
 from custody.store.db import describe
 from custody.store.models import MessageRow
@@ -80,6 +81,7 @@ class NatsTransport:
         """Connect, and reconnect after an outage for as long as it lasts (found by a review: after
         three attempts the connection closed for good, and the worker failed at every poll until
         it was restarted). The outage is logged once, not at every attempt."""
+        await reachable(self.url)
         self._client = await nats.connect(
             self.url,
             connect_timeout=5,
@@ -205,6 +207,29 @@ class NatsTransport:
             reason = exhausted(delivered, self._me, describe(exc))
             await asyncio.to_thread(dead_letter, self.custody, party, message_id, raw, reason)
         await message.ack()
+
+
+async def reachable(url: str) -> None:
+    """Raise ServiceUnavailable, naming the server without its credentials and why it did not
+    answer, unless a NATS server answers at ``url``. The worker's own connection tries again for as
+    long as it takes, as it must after an outage, and so waited in silence for a server that was
+    never there (found by a review: a mistyped address failed as custody "failing unexpectedly").
+    nats-py gives up only after its last attempt (one here: with none, it never gives up)."""
+    errors: list[Exception] = []
+
+    async def heard(exc: Exception) -> None:
+        errors.append(exc)
+
+    try:
+        client = await nats.connect(
+            url, connect_timeout=5, allow_reconnect=False, max_reconnect_attempts=1, error_cb=heard
+        )
+    except (OSError, TimeoutError, ValueError, nats.errors.Error) as exc:
+        raise ServiceUnavailable(
+            f"NATS is not reachable at {url_without_secrets(url)} ({describe(errors[-1] if errors else exc)}); "
+            "start it, or give its address with --nats-url or CUSTODY_NATS_URL"
+        ) from None
+    await client.close()
 
 
 def _claimed(message: Msg, prefix: str) -> Claimed:

@@ -1,5 +1,6 @@
 """A worker process: applies its party's messages and runs its party's timers, on either transport,
-until stopped. `custody worker --party federal|local:DIVISION|local:* --transport inproc|nats`."""
+until stopped. `custody worker --party federal|local:DIVISION|local:* --transport inproc|nats`, or
+`--party webhooks` for the outside subscribers, on either transport."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from custody.exchange.wakeup import STOP_CHECK, Wakeup
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from custody.exchange.nats import NatsTransport
 
 log = logging.getLogger("custody.worker")
+WEBHOOKS = "webhooks"  # the party of a worker that delivers to outside subscribers
 
 
 def _timers(custody: Custody, party: str) -> int:
@@ -65,7 +68,9 @@ def run(
     else:
         log.info("polling for new messages every %s s", poll)
     try:
-        if transport == "nats":
+        if party == WEBHOOKS:
+            _run_webhooks(custody, stop, poll, wakeup)
+        elif transport == "nats":
             asyncio.run(_run_nats(custody, party, nats_url, nats_prefix, stop, poll, wakeup))
         else:
             _run_inproc(custody, party, stop, poll, wakeup)
@@ -77,12 +82,22 @@ def _run_inproc(custody: Custody, party: str, stop: threading.Event, poll: float
     me = worker_id()
     timers = Every(poll)
     log.info("worker %s serving %s over the in-process transport", me, party)
+    _rounds(lambda: process(custody, party, me) + (_timers(custody, party) if timers.due() else 0), stop, poll, wakeup)
+
+
+def _run_webhooks(custody: Custody, stop: threading.Event, poll: float, wakeup: Wakeup) -> None:
+    """Outside subscribers are served from the store's outbox, which holds every message whichever
+    transport carries it between the parties, so on either (found by a review: over NATS the worker
+    pulled a subject of a party "webhooks" that no one sends to, and failed)."""
+    log.info("worker delivering the store's messages to outside subscribers")
+    _rounds(lambda: deliver_due(custody), stop, poll, wakeup)
+
+
+def _rounds(work: Callable[[], int], stop: threading.Event, poll: float, wakeup: Wakeup) -> None:
+    """Do ``work`` until ``stop``; after a round that did nothing, wait for a new message or ``poll``."""
     while not stop.is_set():
         try:
-            if party == "webhooks":
-                busy = deliver_due(custody)
-            else:
-                busy = process(custody, party, me) + (_timers(custody, party) if timers.due() else 0)
+            busy = work()
         except Exception:
             log.exception("worker round failed; retrying")
             busy = 0

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import IO
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import func, select
 
@@ -44,8 +44,8 @@ def subscribe(custody: Custody, url: str, secret: str, types: list[str]) -> str:
     unknown = [t for t in types if t not in BY_TYPE]
     if unknown:
         raise InvalidInput(f"unknown message types {unknown}; see docs/asyncapi.yaml for the catalogue")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidInput(f"'{url}' is not an http(s) URL")
+    if not _is_http_url(url):
+        raise InvalidInput(f"'{url}' is not an http(s) URL with a host and a valid port; give the endpoint's URL")
     if not 16 <= len(secret) <= MAX_SECRET:
         raise InvalidInput(f"the signing secret must be 16 to {MAX_SECRET} characters, not {len(secret)}")
     with custody.unit() as unit:
@@ -80,6 +80,17 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _is_http_url(url: str) -> bool:
+    """An http(s) URL with a host, and a port that is a number if it has one (found by a review: a
+    port of letters failed as custody "failing unexpectedly", and would have at every delivery)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number, or out of range
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 def _http_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
