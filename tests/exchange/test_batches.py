@@ -4,6 +4,7 @@ the others apply once, and a message already in the inbox changes nothing the se
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from custody.booking.commands import BookingIn
 from custody.domain.clock import ManualClock
 from custody.exchange.envelope import Message, MessageRefused, parse
 from custody.exchange.handlers import HANDLERS
-from custody.exchange.worker import MAX_ATTEMPTS, process
+from custody.exchange.worker import MAX_ATTEMPTS, Outcome, apply, process
 from custody.service import Custody
 from custody.sim import seed_scenarios
 from custody.store.models import DeadLetterRow, DeliveryRow, EventRow, InboxRow, MessageRow
@@ -121,7 +122,7 @@ def _dead(service: Custody) -> list[str]:
 
 
 def test_a_handlers_fault_with_one_message_dead_letters_it_alone(
-    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    custody: Custody, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Found by a review: the fault failed the whole batch at every attempt, until the faulty message
     and the innocent ones with it were dead-lettered together."""
@@ -129,7 +130,9 @@ def test_a_handlers_fault_with_one_message_dead_letters_it_alone(
     queued = _queued(custody, clock)
     for number in ("B-5", "B-FAULT", "B-6", "B-7"):
         _book(queued, number)
-    assert process(queued, "federal") == 4
+    with caplog.at_level(logging.WARNING, logger="custody.exchange"):
+        assert process(queued, "federal") == 4
+    assert "ValueError in its handler" in caplog.text and "B-FAULT" not in caplog.text  # the error may quote data
     assert _count(queued, InboxRow, InboxRow.party == "federal") == 3
     assert _dead(queued) == ["ValueError: a fault with B-FAULT"]
     assert _count(queued, DeliveryRow, DeliveryRow.state == "pending") == 3  # the answers to the 3 others
@@ -191,3 +194,20 @@ def test_a_message_that_failed_every_attempt_is_dead_lettered_with_the_last_erro
     assert process(queued, "federal", "w1") == 1
     (reason,) = _dead(queued)
     assert reason.startswith("failed 8 times; last tried by w1: ") and "the inbox refuses every row" in reason
+
+
+def test_a_dead_letters_log_names_the_field_and_its_rule_not_the_value(
+    custody: Custody, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by a review: "'1988-14-14' is not a 'date'", a date of birth, was logged at WARNING.
+    The dead letter, which only officers read (and the reading is logged), keeps the whole reason."""
+    _book(_queued(custody, clock), "B-11")
+    with custody.unit() as unit:
+        (raw,) = unit.session.scalars(select(MessageRow.envelope))
+    envelope = json.loads(raw)
+    envelope["data"]["person"]["date_of_birth"] = "1988-14-14"
+    with caplog.at_level(logging.WARNING, logger="custody.exchange"):
+        assert apply(custody, "federal", json.dumps(envelope)) == Outcome.dead
+    assert "'1988-14-14' is not a 'date'" in _dead(custody)[0]
+    (logged,) = [record.getMessage() for record in caplog.records if "dead letter" in record.getMessage()]
+    assert 'person/date_of_birth: breaks the schema\'s format rule ("date")' in logged and "1988" not in logged

@@ -48,11 +48,14 @@ _checked_lock = threading.Lock()  # the API server encodes and reads envelopes o
 
 
 class MessageRefused(Exception):
-    """An incoming message that can never be applied; it goes to the dead-letter store."""
+    """An incoming message that can never be applied; it goes to the dead-letter store with the
+    reason, and to the log with ``logged``: the reason without the message's own values, which
+    may be personal data (found by a review: a date of birth was logged)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, logged: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.logged = logged or reason
 
 
 @cache
@@ -122,8 +125,14 @@ def _check_data(message_type: MessageType, data: Any) -> None:
         pass
     errors = sorted(_validator(message_type).iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(data)"
-        raise MessageRefused(f"{message_type.type}: {where}: {errors[0].message}")
+        where = f"{message_type.type}: " + ("/".join(str(p) for p in errors[0].absolute_path) or "(data)")
+        raise MessageRefused(f"{where}: {errors[0].message}", f"{where}: {_rule(errors[0])}")
+
+
+def _rule(error: jsonschema.ValidationError) -> str:
+    """The schema's rule that data broke, in words of the schema alone: none of the data's values."""
+    rule = json.dumps(error.validator_value)
+    return f"breaks the schema's {error.validator} rule" + (f" ({rule})" if len(rule) <= 80 else "")
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ def apply_in(unit: Unit, party: str, raw: str, message_id: str | None = None) ->
     except SQLAlchemyError:
         raise
     except Exception as exc:
-        _dead_letter(unit, party, message.id, raw, describe(exc))
+        logged = f"{type(exc).__name__} in its handler (the dead letter keeps the error's message)"
+        _dead_letter(unit, party, message.id, raw, describe(exc), logged)
         return Outcome.dead
     _delivered(unit, [message.id])
     return Outcome.applied
@@ -123,7 +124,7 @@ def _readable(unit: Unit, party: str, raw: str, message_id: str | None) -> Messa
     try:
         message = parse(raw)
     except MessageRefused as exc:
-        _dead_letter(unit, party, message_id, raw, exc.reason)
+        _dead_letter(unit, party, message_id, raw, exc.reason, exc.logged)
         return None
     if not _addressed_to(message, party):
         _dead_letter(unit, party, message.id, raw, f"addressed to {message.to_party}, not {party}")
@@ -141,8 +142,12 @@ def _delivered(unit: Unit, message_ids: list[str]) -> None:
     unit.session.connection().execute(LEAVE_QUEUE, {"ids": message_ids})
 
 
-def _dead_letter(unit: Unit, party: str, message_id: str | None, raw: str, reason: str) -> None:
-    log.warning("dead letter for %s (%s): %s", party, message_id, reason)
+def _dead_letter(
+    unit: Unit, party: str, message_id: str | None, raw: str, reason: str, logged: str | None = None
+) -> None:
+    """Keep the message and the whole reason; log ``logged`` instead of the reason where the reason
+    quotes the message's values, which may be personal data (found by a review)."""
+    log.warning("dead letter for %s (%s): %s", party, message_id, logged or reason)
     if message_id is not None and len(message_id) > 80:
         message_id = None  # too long to be one of ours; the raw envelope keeps it
     # A party named by an envelope's toparty (the NATS transport) may be too long to be one of ours
