@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from custody.exchange import asyncapi, envelope
+from custody.exchange import asyncapi, envelope, nats
 from custody.exchange.catalogue import BY_TYPE, CATALOGUE
 from custody.exchange.envelope import SCHEMAS, build, parse
 from custody.exchange.worker import Outcome, apply
@@ -278,3 +279,21 @@ def test_an_envelope_without_its_time_or_with_data_not_in_json_is_refused(
     with pytest.raises(envelope.MessageRefused, match=re.escape(reason)):
         parse(json.dumps(shape))
     parse(json.dumps({**shape, **_fingerprints_submitted("2017-03-01T06:20:00+00:00")}))  # and as sent, it passes
+
+
+def test_the_asyncapi_document_describes_the_envelopes_that_travel_and_their_subjects(custody: Custody) -> None:
+    """Found by a review: the document gave a message's data as its payload and its attributes as
+    headers; the whole envelope travels in the body, with the Nats-Msg-Id header, on a subject whose
+    division has / and : replaced."""
+    seed_scenarios.miami_dade_transferred(custody)
+    document = asyncapi.document()
+    by_type = {m["name"]: m for m in document["components"]["messages"].values()}
+    with custody.unit() as unit:
+        sent = list(unit.session.scalars(select(MessageRow)))
+    for message in sent:
+        published = by_type[message.type]
+        jsonschema.Draft202012Validator(published["payload"]).validate(json.loads(message.envelope))
+        jsonschema.Draft202012Validator(published["headers"]).validate({"Nats-Msg-Id": message.id})
+    local = document["channels"]["local"]["address"]
+    division = seed_scenarios.MIAMI_DADE.replace("/", "_").replace(":", "_")
+    assert local.format(division=division) == nats.subject_for(f"local:{seed_scenarios.MIAMI_DADE}", "custody")

@@ -161,7 +161,7 @@ class Message:
                 "subject": self.subject,
                 "time": _rfc3339(self.time),
                 "datacontenttype": "application/json",
-                "dataschema": f"https://custody.invalid/schemas/{self.type.schema_file}",
+                "dataschema": dataschema(self.type),
                 "toparty": self.to_party,
                 "data": self.data,
             },
@@ -170,6 +170,11 @@ class Message:
         if self.checked:
             _remember(raw)
         return raw
+
+
+def dataschema(message_type: MessageType) -> str:
+    """The envelope's ``dataschema``: where its type's schema of ``data`` is named."""
+    return f"https://custody.invalid/schemas/{message_type.schema_file}"
 
 
 def _digest(raw: bytes) -> bytes:
