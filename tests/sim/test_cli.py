@@ -46,7 +46,11 @@ def test_bench_e2e_ends_with_its_figures_as_json() -> None:
     assert figures["bookings"] == 25
     assert figures["rows"] > 25 * 10  # every booking writes its events, audit entries and messages
     assert figures["bookings_per_s"] > 0 and figures["baseline_rows_per_s"] > 0
-    assert figures["ratio"] == pytest.approx(figures["baseline_seconds"] / figures["seconds"], rel=0.05)
+    # the ratio of the unrounded times; the printed ones are rounded to the millisecond, which on a
+    # run this short moves their quotient by more than any fixed share (a test failed so)
+    low = (figures["baseline_seconds"] - 0.0005) / (figures["seconds"] + 0.0005)
+    high = (figures["baseline_seconds"] + 0.0005) / max(figures["seconds"] - 0.0005, 1e-9)
+    assert low - 1e-4 <= figures["ratio"] <= high + 1e-4, figures
     assert figures["errors"] == {}
 
 
