@@ -52,14 +52,17 @@ def test_a_division_reads_as_its_name_with_its_id_on_hover() -> None:
     assert words("held_on_detainer") == "held on detainer" and words(None) == ""
 
 
-def _held(custody: Custody, agency: str, number: str, transfer: Answer) -> str:
-    """A booking held on an I-247A in Texas, May 2017 (before SB 4: every action permitted)."""
+def _held(custody: Custody, agency: str, number: str, transfer: Answer, eligible: bool = True) -> str:
+    """A booking held on an I-247A in Texas, May 2017 (before SB 4: every action permitted), from its
+    release eligibility at 9:30 (``eligible``), else answered only."""
     booking = booked(custody, agency, number, "2017-05-02T01:00:00-05:00")
     request = i247a(custody, booking, "2017-05-02T02:00:00-05:00")
     custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-05-02T02:30:00-05:00")))
     answers = {Action.hold: Answer.honor, Action.notify: Answer.honor, Action.transfer: transfer}
     custody.respond(request, ResponseIn(answers=answers, at=datetime.fromisoformat("2017-05-02T03:00:00-05:00")))
-    custody.release_eligible(booking, ReleaseIn.model_validate({"reason": "bail", "at": "2017-05-02T09:30:00-05:00"}))
+    if eligible:
+        release = {"reason": "bail", "at": "2017-05-02T09:30:00-05:00"}
+        custody.release_eligible(booking, ReleaseIn.model_validate(release))
     return booking
 
 
@@ -102,11 +105,7 @@ def test_the_federal_view_shows_a_planned_release_the_law_lets_the_agency_share(
     """Found by a review: with the notice sent and the law requiring the release date shared, the page
     said 'Release date: not yet set', the planned time being in neither the page nor the API's view."""
     clock.set(datetime.fromisoformat("2017-05-02T10:00:00-05:00"))
-    booking = booked(custody, f"{TEXAS}/county:harris", "P-9", "2017-05-02T01:00:00-05:00")
-    request = i247a(custody, booking, "2017-05-02T02:00:00-05:00")
-    custody.serve(request, ServeIn(at=datetime.fromisoformat("2017-05-02T02:30:00-05:00")))
-    answers = {Action.hold: Answer.honor, Action.notify: Answer.honor, Action.transfer: Answer.honor}
-    custody.respond(request, ResponseIn(answers=answers, at=datetime.fromisoformat("2017-05-02T03:00:00-05:00")))
+    booking = _held(custody, f"{TEXAS}/county:harris", "P-9", Answer.honor, eligible=False)
     custody.schedule_release(booking, ScheduleIn.model_validate({"planned_at": "2017-05-04T09:00:00-05:00"}))
     officer = Principal("tx-officer", "TX Officer", Role.federal_officer, area=(TEXAS,), office="Houston")
     page = client.get(f"/federal/bookings/{booking}", headers=bearer(issuer, officer))

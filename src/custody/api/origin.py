@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from custody.api.problems import problem
+from custody.api.problems import Refusing
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 # Sec-Fetch-Site values of a request the user's own page (or the address bar) made.
@@ -36,23 +36,16 @@ def cross_origin(method: str, headers: dict[bytes, bytes]) -> str | None:
     return fetch_site if fetch_site and fetch_site not in OWN else None
 
 
-class SameOrigin:
+class SameOrigin(Refusing):
     """Refuses, with 403, a state-changing request a page of another origin made with the cookie."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            other = cross_origin(scope["method"], dict(scope["headers"]))
-            if other is not None:
-                response = problem(
-                    403,
-                    "Forbidden",
-                    f"a {scope['method']} from another origin ({other}) is refused: submit the form from "
-                    "custody's own pages, or call the API with a bearer token (custody token --role ROLE)",
-                    scope.get("path"),
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        other = cross_origin(scope["method"], dict(scope["headers"]))
+        if other is None:
+            return None
+        return (
+            403,
+            "Forbidden",
+            f"a {scope['method']} from another origin ({other}) is refused: submit the form from custody's own "
+            "pages, or call the API with a bearer token (custody token --role ROLE)",
+        )

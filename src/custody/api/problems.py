@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custody.access.roles import Principal
 from custody.domain.errors import CustodyError
@@ -31,6 +32,23 @@ def problem(status: int, title: str, detail: str, instance: str | None = None, *
     if instance:
         body["instance"] = instance
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+class Refusing:
+    """ASGI middleware that refuses some HTTP requests as problems before the application reads them;
+    ``refusal`` says why (status, title, detail), or None to let the request through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (why := self.refusal(scope)) is not None:
+            await problem(*why, scope.get("path"))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _signed_out(who: Principal | None) -> dict[str, Any]:
