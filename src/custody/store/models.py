@@ -81,7 +81,7 @@ class FederalIdentityRow(Base):
     retained_from: Mapped[str | None] = mapped_column(String(40))
     # The identity such an encounter turned out to be (its booking was linked to that one since): a
     # search that finds the encounter's prints offers that identity.
-    merged_into: Mapped[str | None] = mapped_column(String(40))
+    merged_into: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class FederalIdentifierRow(Base):
