@@ -103,6 +103,28 @@ def _applied(custody: Custody) -> set[str]:
         return set(unit.session.scalars(select(InboxRow.message_id)))
 
 
+def _consumed_until_dead_lettered(
+    custody: Custody, prefix: str, subject: str, party: str, envelopes: dict[str, bytes], dead: int, rounds: int
+) -> dict[str | None, str]:
+    """Publish ``envelopes`` on ``subject``, let ``party``'s worker consume them until ``dead`` are
+    dead-lettered (or ``rounds`` pulls have passed), and return the dead letters' reasons."""
+
+    async def scenario() -> None:
+        transport = nats.NatsTransport(custody, prefix=prefix)
+        await transport.start()
+        try:
+            await _publish(transport, subject, envelopes)
+            for _ in range(rounds):
+                await transport.consume(party, timeout=0.5)
+                if len(_dead_letters(custody)) == dead:
+                    break
+        finally:
+            await transport.close()
+
+    asyncio.run(scenario())
+    return dict(_dead_letters(custody))
+
+
 def test_a_message_the_store_keeps_refusing_fails_alone_and_is_dead_lettered_on_its_last_delivery(
     custody: Custody, prefix: str
 ) -> None:
@@ -125,21 +147,12 @@ def test_a_message_the_store_keeps_refusing_fails_alone_and_is_dead_lettered_on_
     # and an envelope PostgreSQL cannot keep as it is: a toparty longer than the party columns
     poison = {"msg_poison": _recorded("msg_poison"), "msg_long": _recorded("msg_long", toparty="federal" + "x" * 293)}
 
-    async def scenario() -> None:
-        transport = nats.NatsTransport(custody, prefix=prefix)
-        await transport.start()
-        try:
-            await _publish(transport, nats.subject_for("federal", prefix), {**innocent, **poison})
-            for _ in range(60):  # each failed delivery comes back a second later
-                await transport.consume("federal", timeout=0.5)
-                if len(_dead_letters(custody)) == len(poison):
-                    break
-        finally:
-            await transport.close()
-
-    asyncio.run(scenario())
+    subject = nats.subject_for("federal", prefix)
+    # each failed delivery comes back a second later: up to 60 pulls
+    reasons = _consumed_until_dead_lettered(
+        custody, prefix, subject, "federal", {**innocent, **poison}, len(poison), 60
+    )
     assert _applied(custody) == set(innocent)
-    reasons = dict(_dead_letters(custody))
     assert set(reasons) == set(poison)
     assert "failed 8 times" in reasons["msg_poison"] and "the store refuses msg_poison" in reasons["msg_poison"]
 
@@ -209,21 +222,9 @@ def test_a_message_is_applied_only_by_the_party_whose_subject_it_came_on(custody
         "msg_for_miami": _recorded("msg_for_miami", toparty=miami),
     }
 
-    async def scenario() -> None:
-        transport = nats.NatsTransport(custody, prefix=prefix)
-        await transport.start()
-        try:
-            await _publish(transport, nats.subject_for(cook, prefix), misaddressed)
-            for _ in range(10):
-                await transport.consume("local:*", timeout=0.5)
-                if len(_dead_letters(custody)) == len(misaddressed):
-                    break
-        finally:
-            await transport.close()
-
-    asyncio.run(scenario())
+    subject = nats.subject_for(cook, prefix)
+    reasons = _consumed_until_dead_lettered(custody, prefix, subject, "local:*", misaddressed, len(misaddressed), 10)
     assert _applied(custody) == set()
-    reasons = dict(_dead_letters(custody))
     assert set(reasons) == set(misaddressed)
     on_cooks_subject = "local:" + nats.subject_for(cook, prefix).rsplit(".", 1)[1]
     assert reasons["msg_for_federal"] == f"addressed to federal, not {on_cooks_subject}"
